@@ -1,0 +1,245 @@
+import type { CstNode, IToken } from "chevrotain";
+import { diagnostic } from "../diag/codes.js";
+import type { Diagnostics } from "../diag/diagnostic.js";
+import { spanOfToken, spanOfTokens, type Span } from "../diag/span.js";
+import type * as A from "./ast.js";
+
+type Child = CstNode | IToken;
+
+function isToken(c: Child): c is IToken {
+  return (c as IToken).image !== undefined;
+}
+
+function real(t: IToken): boolean {
+  return !t.isInsertedInRecovery && Number.isFinite(t.startOffset);
+}
+
+/** First and last real tokens under a node (recovery may have inserted phantom ones). */
+function bounds(node: Child): [IToken, IToken] | undefined {
+  if (isToken(node)) return real(node) ? [node, node] : undefined;
+  let first: IToken | undefined;
+  let last: IToken | undefined;
+  for (const list of Object.values(node.children)) {
+    for (const child of list as Child[]) {
+      const b = bounds(child);
+      if (!b) continue;
+      if (!first || b[0].startOffset < first.startOffset) first = b[0];
+      if (!last || b[1].startOffset > last.startOffset) last = b[1];
+    }
+  }
+  return first && last ? [first, last] : undefined;
+}
+
+function spanOf(node: Child): Span | undefined {
+  const b = bounds(node);
+  return b ? spanOfTokens(b[0], b[1]) : undefined;
+}
+
+function nodes(node: CstNode, key: string): CstNode[] {
+  return ((node.children[key] ?? []) as Child[]).filter((c): c is CstNode => !isToken(c));
+}
+
+function tokens(node: CstNode, key: string): IToken[] {
+  return ((node.children[key] ?? []) as Child[]).filter((c): c is IToken => isToken(c) && real(c));
+}
+
+function byOffset(list: CstNode[]): CstNode[] {
+  return list
+    .map((n) => ({ n, at: bounds(n)?.[0].startOffset ?? Number.POSITIVE_INFINITY }))
+    .sort((a, b) => a.at - b.at)
+    .map((x) => x.n);
+}
+
+function nameOf(t: IToken): A.Name {
+  return { name: t.image, span: spanOfToken(t) };
+}
+
+/** CST → AST. Defensive: any part that recovery left incomplete is dropped, never thrown on. */
+export class CstToAst {
+  constructor(
+    private readonly text: string,
+    private readonly diags: Diagnostics,
+  ) {}
+
+  file(node: CstNode): A.FileAst {
+    const networks: A.NetworkDecl[] = [];
+    const blocks: A.BlockDecl[] = [];
+    const trains: A.TrainDecl[] = [];
+    for (const n of nodes(node, "networkDecl")) {
+      const net = this.network(n);
+      if (net) networks.push(net);
+    }
+    for (const n of nodes(node, "blockDecl")) {
+      const b = this.block(n);
+      if (b) blocks.push(b);
+    }
+    for (const n of nodes(node, "trainDecl")) {
+      const body = nodes(n, "body")[0];
+      const span = spanOf(n);
+      if (span) trains.push({ body: body ? this.body(body) : [], span });
+    }
+    const loose = this.statements(nodes(node, "statement"));
+    if (loose.length > 0) {
+      const span = loose.reduce<Span>((acc, s) => ({ ...acc, endLine: s.span.endLine, endColumn: s.span.endColumn, endOffset: s.span.endOffset }), loose[0]!.span);
+      networks.unshift({ body: loose, span });
+    }
+    networks.sort((a, b) => a.span.offset - b.span.offset);
+    return { networks, blocks, trains };
+  }
+
+  private network(node: CstNode): A.NetworkDecl | undefined {
+    const span = spanOf(node);
+    if (!span) return undefined;
+    const id = tokens(node, "Identifier")[0];
+    const body = nodes(node, "body")[0];
+    return { name: id ? nameOf(id) : undefined, body: body ? this.body(body) : [], span };
+  }
+
+  private block(node: CstNode): A.BlockDecl | undefined {
+    const span = spanOf(node);
+    const id = tokens(node, "Identifier")[0];
+    if (!span || !id) return undefined;
+    const params: A.BlockParam[] = [];
+    for (const p of nodes(node, "param")) {
+      const pid = tokens(p, "Identifier")[0];
+      if (!pid) continue;
+      const v = nodes(p, "value")[0];
+      const defaultValue = v ? this.value(v) : undefined;
+      params.push({ name: nameOf(pid), defaultValue });
+    }
+    const body = nodes(node, "body")[0];
+    return { name: nameOf(id), params, body: body ? this.body(body) : [], span };
+  }
+
+  private body(node: CstNode): A.Statement[] {
+    return this.statements(nodes(node, "statement"));
+  }
+
+  private statements(list: CstNode[]): A.Statement[] {
+    const out: A.Statement[] = [];
+    for (const node of byOffset(list)) {
+      const span = spanOf(node);
+      if (!span) continue;
+      const labelToken = tokens(node, "label")[0];
+      const label = labelToken ? nameOf(labelToken) : undefined;
+      const shortcut = nodes(node, "shortcutStmt")[0];
+      if (shortcut) {
+        const previous = out[out.length - 1];
+        const bodyNode = nodes(shortcut, "body")[0];
+        const body = bodyNode ? this.body(bodyNode) : [];
+        if (previous && previous.type === "residual" && !previous.shortcut) {
+          out[out.length - 1] = { ...previous, shortcut: { body, span }, span: { ...previous.span, endLine: span.endLine, endColumn: span.endColumn, endOffset: span.endOffset } };
+        } else {
+          this.diags.add(diagnostic("misplaced-statement", span, "'shortcut' must directly follow a 'residual { … }' statement"));
+        }
+        continue;
+      }
+      const statement = this.statement(node, span, label);
+      if (statement) out.push(statement);
+    }
+    return out;
+  }
+
+  private statement(node: CstNode, span: Span, label: A.Name | undefined): A.Statement | undefined {
+    const repeat = nodes(node, "repeatStmt")[0];
+    if (repeat) {
+      const countNode = nodes(repeat, "expr")[0];
+      const count = countNode ? this.expr(countNode) : undefined;
+      const bodyNode = nodes(repeat, "body")[0];
+      if (!count) return undefined;
+      return { type: "repeat", label, span, count, body: bodyNode ? this.body(bodyNode) : [] };
+    }
+    const residual = nodes(node, "residualStmt")[0];
+    if (residual) {
+      const bodyNode = nodes(residual, "body")[0];
+      return { type: "residual", label, span, body: bodyNode ? this.body(bodyNode) : [] };
+    }
+    const parallel = nodes(node, "parallelStmt")[0];
+    if (parallel) {
+      const branches = byOffset(nodes(parallel, "branch")).flatMap((b) => {
+        const bspan = spanOf(b);
+        const bodyNode = nodes(b, "body")[0];
+        return bspan ? [{ body: bodyNode ? this.body(bodyNode) : [], span: bspan }] : [];
+      });
+      return { type: "parallel", label, span, branches };
+    }
+    const simple = nodes(node, "simpleStmt")[0];
+    if (simple) return this.simple(simple, span, label);
+    return undefined;
+  }
+
+  private simple(node: CstNode, span: Span, label: A.Name | undefined): A.SimpleStatement | undefined {
+    const head = tokens(node, "head")[0];
+    if (!head) return undefined;
+    const textSpan = spanOf(node) ?? spanOfToken(head);
+    const callArgs = nodes(node, "callArg");
+    const args = [...byOffset(callArgs), ...byOffset(nodes(node, "argument"))].flatMap((a) => {
+      const arg = this.argument(a);
+      return arg ? [arg] : [];
+    });
+    const callForm = tokens(node, "LParen").length > 0;
+    return { type: "simple", label, span, head: nameOf(head), args, callForm, text: this.text.slice(textSpan.offset, textSpan.endOffset), textSpan };
+  }
+
+  private argument(node: CstNode): A.Argument | undefined {
+    const span = spanOf(node);
+    const valueNode = nodes(node, "value")[0];
+    if (!span || !valueNode) return undefined;
+    const value = this.value(valueNode);
+    if (!value) return undefined;
+    const key = tokens(node, "key")[0];
+    return { key: key ? nameOf(key) : undefined, value, span };
+  }
+
+  private value(node: CstNode): A.Value | undefined {
+    const dim = tokens(node, "Dim")[0];
+    if (dim) return { type: "dims", dims: dim.image.split("x").map(Number), span: spanOfToken(dim) };
+    const e = nodes(node, "expr")[0];
+    return e ? this.expr(e) : undefined;
+  }
+
+  private expr(node: CstNode): A.Expr | undefined {
+    return this.chain(node, "term", ["Plus", "Minus"], (n) => this.term(n));
+  }
+
+  private term(node: CstNode): A.Expr | undefined {
+    return this.chain(node, "factor", ["Star", "Slash"], (n) => this.factor(n));
+  }
+
+  /** Left-associative `a op b op c`, pairing operands and operators by source position. */
+  private chain(node: CstNode, operandKey: string, opKeys: string[], operand: (n: CstNode) => A.Expr | undefined): A.Expr | undefined {
+    const operands = byOffset(nodes(node, operandKey)).map(operand);
+    const ops = opKeys.flatMap((k) => tokens(node, k)).sort((a, b) => a.startOffset - b.startOffset);
+    let acc = operands[0];
+    if (!acc) return undefined;
+    for (let i = 0; i < ops.length; i++) {
+      const right = operands[i + 1];
+      if (!right) return undefined;
+      const op = ops[i]!.image as "+" | "-" | "*" | "/";
+      acc = { type: "binary", op, left: acc, right, span: { ...acc.span, endLine: right.span.endLine, endColumn: right.span.endColumn, endOffset: right.span.endOffset } };
+    }
+    return acc;
+  }
+
+  private factor(node: CstNode): A.Expr | undefined {
+    const span = spanOf(node);
+    if (!span) return undefined;
+    const int = tokens(node, "Integer")[0];
+    if (int) return { type: "number", value: Number(int.image), isInteger: true, span };
+    const dec = tokens(node, "Decimal")[0];
+    if (dec) return { type: "number", value: Number(dec.image), isInteger: false, span };
+    const id = tokens(node, "Identifier")[0];
+    if (id) return { type: "name", name: id.image, span };
+    const inner = nodes(node, "expr")[0];
+    if (inner) {
+      const e = this.expr(inner);
+      return e ? { ...e, span } : undefined;
+    }
+    const operandNode = nodes(node, "factor")[0];
+    if (operandNode) {
+      const operand = this.factor(operandNode);
+      return operand ? { type: "negate", operand, span } : undefined;
+    }
+    return undefined;
+  }
+}

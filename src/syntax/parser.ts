@@ -1,0 +1,199 @@
+import { CstParser, type IToken, type TokenType } from "chevrotain";
+import * as T from "./tokens.js";
+import { parserErrorMessages } from "./parse-messages.js";
+
+/**
+ * The concrete grammar of `.dl` (grammar/dl.ebnf is its readable twin). Statements are
+ * generic: a head word and arguments. Which words are layer kinds, options or blocks is
+ * decided later, so a misspelled kind gets a "did you mean" instead of a syntax error.
+ */
+export class DlParser extends CstParser {
+  constructor() {
+    super(T.allTokens, { recoveryEnabled: true, maxLookahead: 3, errorMessageProvider: parserErrorMessages });
+    this.performSelfAnalysis();
+  }
+
+  file = this.RULE("file", () => {
+    this.MANY(() => {
+      this.OR([
+        { ALT: () => this.SUBRULE(this.networkDecl) },
+        { ALT: () => this.SUBRULE(this.blockDecl) },
+        { ALT: () => this.SUBRULE(this.trainDecl) },
+        { ALT: () => this.SUBRULE(this.statement) },
+        { ALT: () => this.SUBRULE(this.separator) },
+      ]);
+    });
+  });
+
+  separator = this.RULE("separator", () => {
+    this.OR([{ ALT: () => this.CONSUME(T.Newline) }, { ALT: () => this.CONSUME(T.Semicolon) }]);
+  });
+
+  networkDecl = this.RULE("networkDecl", () => {
+    this.CONSUME(T.Network);
+    this.OPTION(() => this.CONSUME(T.Identifier));
+    this.SUBRULE(this.body);
+  });
+
+  blockDecl = this.RULE("blockDecl", () => {
+    this.CONSUME(T.Block);
+    this.CONSUME(T.Identifier);
+    this.OPTION(() => {
+      this.CONSUME(T.LParen);
+      this.MANY_SEP({ SEP: T.Comma, DEF: () => this.SUBRULE(this.param) });
+      this.CONSUME(T.RParen);
+    });
+    this.SUBRULE(this.body);
+  });
+
+  param = this.RULE("param", () => {
+    this.CONSUME(T.Identifier);
+    this.OPTION(() => {
+      this.CONSUME(T.Equals);
+      this.SUBRULE(this.value);
+    });
+  });
+
+  trainDecl = this.RULE("trainDecl", () => {
+    this.CONSUME(T.Train);
+    this.SUBRULE(this.body);
+  });
+
+  body = this.RULE("body", () => {
+    this.CONSUME(T.LBrace);
+    this.MANY(() => {
+      this.OR([{ ALT: () => this.SUBRULE(this.statement) }, { ALT: () => this.SUBRULE(this.separator) }]);
+    });
+    this.CONSUME(T.RBrace);
+  });
+
+  statement = this.RULE("statement", () => {
+    this.OPTION(() => this.CONSUME(T.Layer));
+    this.OPTION2(() => {
+      this.CONSUME(T.Identifier, { LABEL: "label" });
+      this.CONSUME(T.Colon);
+    });
+    this.OR([
+      { ALT: () => this.SUBRULE(this.repeatStmt) },
+      { ALT: () => this.SUBRULE(this.residualStmt) },
+      { ALT: () => this.SUBRULE(this.shortcutStmt) },
+      { ALT: () => this.SUBRULE(this.parallelStmt) },
+      { ALT: () => this.SUBRULE(this.simpleStmt) },
+    ]);
+  });
+
+  repeatStmt = this.RULE("repeatStmt", () => {
+    this.CONSUME(T.Repeat);
+    this.SUBRULE(this.expr);
+    this.SUBRULE(this.body);
+  });
+
+  residualStmt = this.RULE("residualStmt", () => {
+    this.CONSUME(T.Residual);
+    this.SUBRULE(this.body);
+  });
+
+  shortcutStmt = this.RULE("shortcutStmt", () => {
+    this.CONSUME(T.Shortcut);
+    this.SUBRULE(this.body);
+  });
+
+  parallelStmt = this.RULE("parallelStmt", () => {
+    this.CONSUME(T.Parallel);
+    this.CONSUME(T.LBrace);
+    this.MANY(() => {
+      this.OR([{ ALT: () => this.SUBRULE(this.branch) }, { ALT: () => this.SUBRULE(this.separator) }]);
+    });
+    this.CONSUME(T.RBrace);
+  });
+
+  branch = this.RULE("branch", () => {
+    this.CONSUME(T.Branch);
+    this.SUBRULE(this.body);
+  });
+
+  simpleStmt = this.RULE("simpleStmt", () => {
+    this.CONSUME(T.Identifier, { LABEL: "head" });
+    // `name(64, 2)`: a call list only when '(' touches the head word; `conv (c*2) 3x3`
+    // keeps its parenthesised expression as a plain argument.
+    this.OPTION({
+      GATE: () => this.touchesPrevious(),
+      DEF: () => {
+        this.CONSUME(T.LParen);
+        this.MANY_SEP({ SEP: T.Comma, DEF: () => this.SUBRULE(this.argument, { LABEL: "callArg" }) });
+        this.CONSUME(T.RParen);
+      },
+    });
+    this.MANY(() => this.SUBRULE2(this.argument));
+  });
+
+  argument = this.RULE("argument", () => {
+    this.OR([
+      {
+        GATE: () => this.LA(2).tokenType === T.Equals,
+        ALT: () => {
+          this.CONSUME(T.Identifier, { LABEL: "key" });
+          this.CONSUME(T.Equals);
+          this.SUBRULE(this.value);
+        },
+      },
+      { ALT: () => this.SUBRULE2(this.value) },
+    ]);
+  });
+
+  value = this.RULE("value", () => {
+    this.OR([{ ALT: () => this.CONSUME(T.Dim) }, { ALT: () => this.SUBRULE(this.expr) }]);
+  });
+
+  expr = this.RULE("expr", () => {
+    this.SUBRULE(this.term);
+    this.MANY(() => {
+      this.OR([{ ALT: () => this.CONSUME(T.Plus) }, { ALT: () => this.CONSUME(T.Minus) }]);
+      this.SUBRULE2(this.term);
+    });
+  });
+
+  term = this.RULE("term", () => {
+    this.SUBRULE(this.factor);
+    this.MANY(() => {
+      this.OR([{ ALT: () => this.CONSUME(T.Star) }, { ALT: () => this.CONSUME(T.Slash) }]);
+      this.SUBRULE2(this.factor);
+    });
+  });
+
+  factor = this.RULE("factor", () => {
+    this.OR([
+      { ALT: () => this.CONSUME(T.Integer) },
+      { ALT: () => this.CONSUME(T.Decimal) },
+      { ALT: () => this.CONSUME(T.Identifier) },
+      {
+        ALT: () => {
+          this.CONSUME(T.LParen);
+          this.SUBRULE(this.expr);
+          this.CONSUME(T.RParen);
+        },
+      },
+      {
+        ALT: () => {
+          this.CONSUME(T.Minus);
+          this.SUBRULE(this.factor);
+        },
+      },
+    ]);
+  });
+
+  private touchesPrevious(): boolean {
+    const next = this.LA(1);
+    const previous = this.LA(0);
+    return next.tokenType === T.LParen && previous !== undefined && previous.endOffset !== undefined && next.startOffset === previous.endOffset + 1;
+  }
+}
+
+/** One shared instance: Chevrotain parsers are expensive to build and cheap to reset. */
+export const parser = new DlParser();
+
+export function tokenTypeName(t: TokenType): string {
+  return t.LABEL ?? t.name;
+}
+
+export type { IToken };
