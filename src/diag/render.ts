@@ -33,7 +33,7 @@ export function colorsFor(stream: { isTTY?: boolean }, env: NodeJS.ProcessEnv = 
  */
 export function renderHuman(d: Diagnostic, file: string, text: string, colors: Colors = noColors): string {
   const { span } = d;
-  const head = `${file}:${span.line}:${span.column}: ${colors[d.severity](d.severity)}: ${colors.bold(d.message)} ${colors.dim(`[${d.code}]`)}`;
+  const head = `${file}:${span.line}:${span.column}: ${colors[d.severity](d.severity)}: ${colors.bold(d.message)}`;
   const lines = [head];
   const sourceLine = lineAt(text, span.line);
   if (sourceLine !== undefined) {

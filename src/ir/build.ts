@@ -1,0 +1,482 @@
+import { diagnostic, type Code } from "../diag/codes.js";
+import type { CallSite, Diagnostics } from "../diag/diagnostic.js";
+import type { Span } from "../diag/span.js";
+import { readArgs } from "../layers/args.js";
+import { activationKinds, layerDef, registry } from "../layers/registry.js";
+import type { AnyLayerDef, Reporter } from "../layers/types.js";
+import type * as A from "../syntax/ast.js";
+import { closest } from "../util/suggest.js";
+import { evaluate, type Env } from "./evaluate.js";
+import type { Shape } from "./shape.js";
+import type { Group, IrNetwork, IrNode } from "./types.js";
+import { describeValue, type ArgValue, type EvaluatedArg } from "./values.js";
+
+/** No network expands past this many nodes: `repeat 1000000000` is an error, not an OOM. */
+export const MAX_NODES = 1_000_000;
+/** Block calls nest at most this deep (recursion is caught earlier, by name). */
+export const MAX_CALL_DEPTH = 64;
+
+export interface BuildOptions {
+  /** `--input`: supplies or overrides the first input's shape. */
+  readonly inputShape?: Shape;
+}
+
+interface Scope {
+  readonly names: Map<string, number>;
+  /** Display-name prefix for labels inside a block call (`b1/`). */
+  readonly prefix: string;
+}
+
+interface Context {
+  readonly env: Env;
+  readonly chain: readonly CallSite[];
+  readonly group?: Group;
+  readonly scope: Scope;
+  readonly blockStack: readonly string[];
+}
+
+type Mutable<T> = { -readonly [K in keyof T]: T[K] };
+
+export function buildNetwork(net: A.NetworkDecl, blocks: ReadonlyMap<string, A.BlockDecl>, diags: Diagnostics, options: BuildOptions = {}): IrNetwork {
+  return new Builder(blocks, diags, options).network(net);
+}
+
+/** Checks block declarations once per file: duplicates, names of built-in kinds, odd parameters. */
+export function collectBlocks(decls: readonly A.BlockDecl[], diags: Diagnostics): Map<string, A.BlockDecl> {
+  const blocks = new Map<string, A.BlockDecl>();
+  for (const b of decls) {
+    if (registry.has(b.name.name) || b.name.name === "from") {
+      diags.add(diagnostic("duplicate-name", b.name.span, `block '${b.name.name}' has the name of a built-in layer kind; choose another name`));
+      continue;
+    }
+    if (blocks.has(b.name.name)) {
+      diags.add(diagnostic("duplicate-name", b.name.span, `block '${b.name.name}' is defined twice (first at ${blocks.get(b.name.name)!.name.span.line}:${blocks.get(b.name.name)!.name.span.column})`));
+      continue;
+    }
+    blocks.set(b.name.name, b);
+    const seen = new Set<string>();
+    let sawDefault = false;
+    for (const p of b.params) {
+      if (seen.has(p.name.name)) diags.add(diagnostic("duplicate-name", p.name.span, `block '${b.name.name}' has two parameters named '${p.name.name}'`));
+      seen.add(p.name.name);
+      if (p.defaultValue) sawDefault = true;
+      else if (sawDefault) diags.add(diagnostic("block-arity", p.name.span, `parameter '${p.name.name}' has no default but follows one that has`));
+      if (optionWords().has(p.name.name)) {
+        diags.add(diagnostic("shadowed-option", p.name.span, `parameter '${p.name.name}' is also an option word; inside '${b.name.name}' every '${p.name.name}' means the parameter's value`));
+      }
+    }
+  }
+  return blocks;
+}
+
+let optionWordCache: Set<string> | undefined;
+function optionWords(): Set<string> {
+  if (!optionWordCache) {
+    optionWordCache = new Set(["frozen", ...activationKinds]);
+    for (const def of registry.values()) for (const k of Object.keys(def.options ?? {})) optionWordCache.add(k);
+  }
+  return optionWordCache;
+}
+
+class Builder {
+  private readonly nodes: Mutable<IrNode>[] = [];
+  private readonly inputs: number[] = [];
+  private readonly groupCounters = new Map<string, number>();
+  private readonly takenNames = new Set<string>();
+  private groupIds = 0;
+  private usesNames = false;
+  private tooLarge = false;
+
+  constructor(
+    private readonly blocks: ReadonlyMap<string, A.BlockDecl>,
+    private readonly diags: Diagnostics,
+    private readonly options: BuildOptions,
+  ) {}
+
+  network(net: A.NetworkDecl): IrNetwork {
+    const scope: Scope = { names: new Map(), prefix: "" };
+    const ctx: Context = { env: new Map(), chain: [], scope, blockStack: [] };
+    let current: number | undefined;
+    const declaresInput = net.body.some((s) => s.type === "simple" && s.head.name === "input");
+    if (!declaresInput) {
+      if (!this.options.inputShape) {
+        const at = net.body[0]?.span ?? net.span;
+        this.diags.add(diagnostic("missing-input", at, `${net.name ? `network '${net.name.name}'` : "the network"} has no input shape: add a statement such as 'input 28x28x1', or pass --input`));
+      }
+      current = this.addInputNode(net.span, this.options.inputShape, true);
+    }
+    current = this.statements(net.body, current, ctx);
+    this.assignNames();
+    return { name: net.name?.name ?? null, span: net.span, nodes: this.nodes, inputs: this.inputs, output: current, isGraph: this.usesNames };
+  }
+
+  private addInputNode(span: Span, shape: Shape | undefined, synthesized: boolean, label?: A.Name, text = "input"): number {
+    const id = this.nodes.length;
+    this.nodes.push({
+      id,
+      kind: "input",
+      def: registry.get("input")!,
+      args: shape ? { shape } : undefined,
+      name: label?.name ?? "",
+      explicitName: label !== undefined,
+      frozen: false,
+      inputs: [],
+      span,
+      text,
+      chain: [],
+      synthesized,
+      inputShape: shape,
+    });
+    this.inputs.push(id);
+    return id;
+  }
+
+  private statements(list: readonly A.Statement[], current: number | undefined, ctx: Context): number | undefined {
+    for (const s of list) {
+      if (this.tooLarge) return current;
+      current = this.statement(s, current, ctx);
+    }
+    return current;
+  }
+
+  private statement(s: A.Statement, current: number | undefined, ctx: Context): number | undefined {
+    switch (s.type) {
+      case "simple":
+        return this.simple(s, current, ctx);
+      case "repeat":
+        return this.repeat(s, current, ctx);
+      case "residual": {
+        const x = current;
+        const body = this.statements(s.body, x, ctx);
+        const shortcut = s.shortcut ? this.statements(s.shortcut.body, x, ctx) : x;
+        if (body === undefined || shortcut === undefined) return body ?? shortcut;
+        return this.join("add", s, [body, shortcut], "residual", ctx);
+      }
+      case "parallel": {
+        const x = current;
+        if (s.branches.length === 0) {
+          this.report("bad-argument", s.span, "parallel needs at least one 'branch { … }'", ctx);
+          return current;
+        }
+        const outs = s.branches.map((b) => this.statements(b.body, x, ctx));
+        const known = outs.filter((o): o is number => o !== undefined);
+        if (known.length === 0) return current;
+        return this.join("concat", s, known, "parallel", ctx);
+      }
+    }
+  }
+
+  private join(kind: "add" | "concat", s: A.Statement, inputs: number[], text: string, ctx: Context): number {
+    const node = this.addNode({ kind, def: registry.get(kind)!, args: {}, label: s.label, inputs, span: s.span, text, frozen: false, synthesized: true }, ctx);
+    return node;
+  }
+
+  private repeat(s: A.RepeatStatement, current: number | undefined, ctx: Context): number | undefined {
+    const count = evaluate(s.count, ctx.env, this.diags, ctx.chain);
+    if (!count) return current;
+    if (count.type !== "number" || !count.isInteger || count.value < 0) {
+      this.report("bad-value", s.count.span, `repeat expects a count that is a whole number ≥ 0, got '${describeValue(count)}'`, ctx);
+      return current;
+    }
+    const perIteration = Math.max(1, staticSize(s.body, this.blocks, 0));
+    if (this.nodes.length + count.value * perIteration > MAX_NODES) {
+      this.tooLarge = true;
+      this.report("too-large", s.span, `repeat ${count.value} expands to about ${(count.value * perIteration).toLocaleString("en-US")} layers; dlc handles networks of up to ${MAX_NODES.toLocaleString("en-US")}`, ctx);
+      return current;
+    }
+    if (s.label) this.report("misplaced-statement", s.label.span, "a repeat cannot be named; name a layer inside it instead", ctx);
+    for (let i = 0; i < count.value && !this.tooLarge; i++) current = this.statements(s.body, current, ctx);
+    return current;
+  }
+
+  private simple(s: A.SimpleStatement, current: number | undefined, ctx: Context): number | undefined {
+    const head = s.head.name;
+    if (head === "from") return this.from(s, current, ctx);
+    if (head === "input") {
+      if (ctx.blockStack.length > 0) {
+        this.report("misplaced-statement", s.span, "a block cannot declare an input; declare it in the network", ctx);
+        return current;
+      }
+      const args = this.evaluateArgs(s, ctx);
+      const def = registry.get("input")!;
+      const parsed = readArgs(def, args ?? [], s.span, activationKinds, this.reporter(ctx));
+      const resolved = args ? (def.resolve(parsed, this.reporter(ctx)) as { shape: Shape } | undefined) : undefined;
+      const first = this.inputs.length === 0;
+      const shape = first && this.options.inputShape ? this.options.inputShape : resolved?.shape;
+      if (s.label) this.usesNames = true;
+      const id = this.addInputNode(s.span, shape, false, s.label, s.text);
+      if (s.label) this.bindName(s.label, id, ctx);
+      return id;
+    }
+    const block = this.blocks.get(head);
+    if (block) return this.call(block, s, current, ctx);
+    const def = layerDef(head);
+    if (!def) {
+      const guess = closest(head, [...registry.keys(), ...this.blocks.keys(), "from"]);
+      this.report("unknown-layer", s.head.span, `unknown layer kind '${head}'${guess ? `; did you mean '${guess}'?` : ""}`, ctx);
+      return current;
+    }
+    return this.layer(def, s, current, ctx);
+  }
+
+  private from(s: A.SimpleStatement, current: number | undefined, ctx: Context): number | undefined {
+    this.usesNames = true;
+    const [arg, ...rest] = s.args;
+    if (!arg || arg.value.type !== "name" || rest.length > 0) {
+      this.report("bad-argument", s.span, "from takes one name: from NAME", ctx);
+      return current;
+    }
+    return this.lookup(arg.value.name, arg.span, ctx) ?? current;
+  }
+
+  private layer(def: AnyLayerDef, s: A.SimpleStatement, current: number | undefined, ctx: Context): number | undefined {
+    const args = this.evaluateArgs(s, ctx);
+    if (!args) return current;
+    const r = this.reporter(ctx);
+    const parsed = readArgs(def, args, s.span, activationKinds, r);
+    let inputs: number[];
+    let positional = parsed;
+    if (def.takesReferences) {
+      this.usesNames = true;
+      const refs: number[] = [];
+      for (const p of parsed.positional) {
+        if (p.value.type !== "word") {
+          r.error("bad-argument", p.span, `${def.kind} takes names of values, got '${describeValue(p.value)}'`);
+          continue;
+        }
+        const id = this.lookup(p.value.word, p.span, ctx);
+        if (id === undefined) return current;
+        refs.push(id);
+      }
+      positional = { ...parsed, positional: [] };
+      if (refs.length === 0 && def.kind !== "attention") {
+        r.error("bad-argument", s.span, `${def.kind} needs the names of the values to combine: ${def.syntax}`);
+        return current;
+      }
+      if (def.kind === "attention" && (refs.length === 0 || refs.length > 2)) {
+        r.error("bad-argument", s.span, `attention needs the name of its memory, and optionally its query first: ${def.syntax}`);
+        return current;
+      }
+      if (refs.length < 2) {
+        if (current === undefined) {
+          r.error("bad-argument", s.span, `${def.kind} with one name combines it with the value before it, and there is none`);
+          return current;
+        }
+        refs.unshift(current);
+      }
+      inputs = refs;
+    } else {
+      inputs = current === undefined ? [] : [current];
+    }
+    const resolved = def.resolve(positional, r);
+    if (resolved === undefined) return current;
+    if (s.callForm && s.args.length === 0 && def.kind !== "flatten") {
+      // `dense()` — harmless, resolve already reported what is missing.
+    }
+    return this.addNode(
+      {
+        kind: def.kind,
+        def,
+        args: resolved,
+        label: s.label,
+        inputs,
+        span: s.span,
+        text: s.text,
+        frozen: parsed.frozen,
+        synthesized: false,
+        activation: parsed.activation ? { kind: parsed.activation.kind, alpha: parsed.activation.alpha } : undefined,
+      },
+      ctx,
+    );
+  }
+
+  private call(block: A.BlockDecl, s: A.SimpleStatement, current: number | undefined, ctx: Context): number | undefined {
+    const name = block.name.name;
+    if (ctx.blockStack.includes(name)) {
+      this.report("recursive-block", s.head.span, `block '${name}' calls itself (${[...ctx.blockStack, name].join(" → ")})`, ctx);
+      return current;
+    }
+    if (ctx.blockStack.length >= MAX_CALL_DEPTH) {
+      this.report("too-large", s.head.span, `block calls nest deeper than ${MAX_CALL_DEPTH}`, ctx);
+      return current;
+    }
+    const args = this.evaluateArgs(s, ctx);
+    if (!args) return current;
+    const env = this.bindParams(block, s, args, ctx);
+    if (!env) return current;
+    const index = (this.groupCounters.get(name) ?? 0) + 1;
+    this.groupCounters.set(name, index);
+    const groupName = s.label ? ctx.scope.prefix + s.label.name : `${ctx.scope.prefix}${name}${index}`;
+    const group: Group = { id: this.groupIds++, block: name, name: groupName, span: s.span, parent: ctx.group };
+    const inner: Context = {
+      env,
+      chain: [...ctx.chain, { block: name, span: s.span }],
+      group,
+      scope: { names: new Map(), prefix: `${groupName}/` },
+      blockStack: [...ctx.blockStack, name],
+    };
+    const out = this.statements(block.body, current, inner);
+    if (s.label && out !== undefined) this.bindName(s.label, out, ctx);
+    return out;
+  }
+
+  private bindParams(block: A.BlockDecl, s: A.SimpleStatement, args: readonly EvaluatedArg[], ctx: Context): Map<string, ArgValue> | undefined {
+    const env = new Map<string, ArgValue>();
+    const params = block.params;
+    let ok = true;
+    let position = 0;
+    const signature = `${block.name.name}(${params.map((p) => p.name.name + (p.defaultValue ? " = …" : "")).join(", ")})`;
+    for (const a of args) {
+      if (a.key !== undefined) {
+        if (!params.some((p) => p.name.name === a.key)) {
+          const guess = closest(a.key, params.map((p) => p.name.name));
+          this.report("block-arity", a.keySpan ?? a.span, `block '${block.name.name}' has no parameter '${a.key}'${guess ? `; did you mean '${guess}'?` : ""} — it is ${signature}`, ctx);
+          ok = false;
+        } else if (env.has(a.key)) {
+          this.report("block-arity", a.span, `parameter '${a.key}' is given twice`, ctx);
+          ok = false;
+        } else env.set(a.key, a.value);
+        continue;
+      }
+      const p = params[position++];
+      if (!p) {
+        this.report("block-arity", a.span, `block '${block.name.name}' takes ${params.length} argument${params.length === 1 ? "" : "s"}, got more — it is ${signature}`, ctx);
+        ok = false;
+        continue;
+      }
+      if (env.has(p.name.name)) {
+        this.report("block-arity", a.span, `parameter '${p.name.name}' is given twice`, ctx);
+        ok = false;
+      }
+      env.set(p.name.name, a.value);
+    }
+    for (const p of params) {
+      if (env.has(p.name.name)) continue;
+      if (!p.defaultValue) {
+        this.report("block-arity", s.span, `block '${block.name.name}' needs a value for '${p.name.name}' — it is ${signature}`, ctx);
+        ok = false;
+        continue;
+      }
+      const v = evaluate(p.defaultValue, env, this.diags, ctx.chain);
+      if (!v) ok = false;
+      else env.set(p.name.name, v);
+    }
+    return ok ? env : undefined;
+  }
+
+  private evaluateArgs(s: A.SimpleStatement, ctx: Context): EvaluatedArg[] | undefined {
+    const out: EvaluatedArg[] = [];
+    let ok = true;
+    for (const a of s.args) {
+      const value = evaluate(a.value, ctx.env, this.diags, ctx.chain);
+      if (!value) {
+        ok = false;
+        continue;
+      }
+      out.push({ key: a.key?.name, keySpan: a.key?.span, value, span: a.span });
+    }
+    return ok ? out : undefined;
+  }
+
+  private addNode(
+    n: { kind: string; def: AnyLayerDef; args: unknown; label?: A.Name; inputs: number[]; span: Span; text: string; frozen: boolean; synthesized: boolean; activation?: IrNode["activation"] },
+    ctx: Context,
+  ): number {
+    if (this.nodes.length >= MAX_NODES) {
+      if (!this.tooLarge) this.report("too-large", n.span, `the network expands to more than ${MAX_NODES.toLocaleString("en-US")} layers`, ctx);
+      this.tooLarge = true;
+      return n.inputs[0] ?? 0;
+    }
+    const id = this.nodes.length;
+    this.nodes.push({
+      id,
+      kind: n.kind,
+      def: n.def,
+      args: n.args,
+      name: n.label ? ctx.scope.prefix + n.label.name : "",
+      explicitName: n.label !== undefined,
+      activation: n.activation,
+      frozen: n.frozen,
+      inputs: n.inputs,
+      span: n.span,
+      text: n.text,
+      chain: ctx.chain,
+      group: ctx.group,
+      synthesized: n.synthesized,
+    });
+    if (n.label) this.bindName(n.label, id, ctx);
+    return id;
+  }
+
+  private bindName(label: A.Name, id: number, ctx: Context): void {
+    ctx.scope.names.set(label.name, id);
+  }
+
+  private lookup(name: string, span: Span, ctx: Context): number | undefined {
+    this.usesNames = true;
+    const id = ctx.scope.names.get(name);
+    if (id !== undefined) return id;
+    const guess = closest(name, ctx.scope.names.keys());
+    this.report("unknown-name", span, `no value is named '${name}'${guess ? `; did you mean '${guess}'?` : ctx.scope.names.size === 0 ? " (name a statement with 'NAME: …' first)" : ""}`, ctx);
+    return undefined;
+  }
+
+  /** Labels stay as written (made unique); the rest are kind + a running index per kind. */
+  private assignNames(): void {
+    for (const n of this.nodes) {
+      if (!n.explicitName) continue;
+      let name = n.name;
+      for (let k = 2; this.takenNames.has(name); k++) name = `${n.name}_${k}`;
+      n.name = name;
+      this.takenNames.add(name);
+    }
+    const counters = new Map<string, number>();
+    for (const n of this.nodes) {
+      if (n.explicitName) continue;
+      let name: string;
+      do {
+        const k = (counters.get(n.kind) ?? 0) + 1;
+        counters.set(n.kind, k);
+        name = n.kind === "input" && this.inputs.length === 1 ? "input" : `${n.kind}${k}`;
+      } while (this.takenNames.has(name) && n.kind !== "input");
+      n.name = name;
+      this.takenNames.add(name);
+    }
+  }
+
+  private reporter(ctx: Context): Reporter {
+    return {
+      error: (code, span, message) => this.report(code, span, message, ctx),
+      warn: (code, span, message) => this.diags.add(diagnostic(code, span, message, { chain: ctx.chain, severity: "warning" })),
+    };
+  }
+
+  private report(code: Code, span: Span, message: string, ctx: Context): void {
+    this.diags.add(diagnostic(code, span, message, { chain: ctx.chain }));
+  }
+}
+
+/** About how many nodes a body makes, for refusing huge repeats before expanding them. */
+function staticSize(body: readonly A.Statement[], blocks: ReadonlyMap<string, A.BlockDecl>, depth: number): number {
+  if (depth > 8) return 1;
+  let n = 0;
+  for (const s of body) {
+    switch (s.type) {
+      case "simple": {
+        const b = blocks.get(s.head.name);
+        n += b ? Math.max(1, staticSize(b.body, blocks, depth + 1)) : 1;
+        break;
+      }
+      case "repeat":
+        n += s.count.type === "number" ? s.count.value * Math.max(1, staticSize(s.body, blocks, depth + 1)) : staticSize(s.body, blocks, depth + 1);
+        break;
+      case "residual":
+        n += 1 + staticSize(s.body, blocks, depth + 1) + (s.shortcut ? staticSize(s.shortcut.body, blocks, depth + 1) : 0);
+        break;
+      case "parallel":
+        n += 1 + s.branches.reduce((k, b) => k + staticSize(b.body, blocks, depth + 1), 0);
+        break;
+    }
+  }
+  return n;
+}

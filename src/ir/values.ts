@@ -1,0 +1,25 @@
+import type { Span } from "../diag/span.js";
+
+/** An argument after block parameters are substituted and arithmetic is done. */
+export type ArgValue =
+  | { readonly type: "number"; readonly value: number; readonly isInteger: boolean }
+  | { readonly type: "dims"; readonly dims: readonly number[] }
+  | { readonly type: "word"; readonly word: string };
+
+export interface EvaluatedArg {
+  readonly key?: string;
+  readonly keySpan?: Span;
+  readonly value: ArgValue;
+  readonly span: Span;
+}
+
+export function describeValue(v: ArgValue): string {
+  switch (v.type) {
+    case "number":
+      return String(v.value);
+    case "dims":
+      return v.dims.join("x");
+    case "word":
+      return v.word;
+  }
+}

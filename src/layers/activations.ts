@@ -1,0 +1,50 @@
+import { describeValue } from "../ir/values.js";
+import { noExtraPositionals } from "./args.js";
+import { defineLayer, type LayerDef } from "./types.js";
+
+export interface ActivationArgs {
+  /** leakyrelu's slope for negative inputs. */
+  readonly alpha?: number;
+}
+
+function activation(kind: string, description: string): LayerDef<ActivationArgs> {
+  return defineLayer<ActivationArgs>({
+    kind,
+    syntax: kind,
+    description,
+    isActivation: true,
+    resolve(p, r) {
+      noExtraPositionals(kind, p, 0, kind, r);
+      return {};
+    },
+    shape: ([x]) => x,
+    macs: () => 0,
+  });
+}
+
+export const relu = activation("relu", "max(0, x)");
+export const sigmoid = activation("sigmoid", "1 / (1 + e^-x)");
+export const tanh = activation("tanh", "hyperbolic tangent");
+export const softmax = activation("softmax", "softmax over the last axis");
+export const linear = activation("linear", "identity");
+
+export const leakyrelu = defineLayer<ActivationArgs>({
+  kind: "leakyrelu",
+  syntax: "leakyrelu [alpha]   (alpha defaults to 0.01)",
+  description: "x for x > 0, alpha·x otherwise",
+  isActivation: true,
+  options: { alpha: { type: "number", min: 0 } },
+  resolve(p, r) {
+    const a = p.positional[0];
+    if (a && (a.value.type !== "number" || a.value.value < 0)) {
+      r.error("bad-value", a.span, `leakyrelu expects a slope alpha ≥ 0, got '${describeValue(a.value)}'`);
+      return undefined;
+    }
+    noExtraPositionals("leakyrelu", p, 1, "leakyrelu [alpha]", r);
+    const option = p.options.get("alpha");
+    const fromOption = option && option.value !== true && option.value.type === "number" ? option.value.value : undefined;
+    return { alpha: a?.value.type === "number" ? a.value.value : (fromOption ?? 0.01) };
+  },
+  shape: ([x]) => x,
+  macs: () => 0,
+});

@@ -1,0 +1,96 @@
+import type { Code } from "../diag/codes.js";
+import type { Span } from "../diag/span.js";
+import type { Shape } from "../ir/shape.js";
+import type { ArgValue } from "../ir/values.js";
+
+/** How a parameter starts: Keras' defaults (He for relu layers, Glorot otherwise). */
+export type Init = "glorot" | "he" | "orthogonal" | "zeros" | "ones" | "uniform";
+
+export interface ParamSpec {
+  /** `kernel`, `bias`, `l2.fw.recurrent_kernel`… — the weights file adds `<layer>.` in front. */
+  readonly name: string;
+  readonly shape: Shape;
+  readonly init: Init;
+  /** Fan-in and fan-out for the initialiser, where the shape alone does not tell. */
+  readonly fans?: readonly [number, number];
+}
+
+export type OptionSpec =
+  | { readonly type: "flag" }
+  | { readonly type: "bool" }
+  | { readonly type: "int"; readonly min?: number; readonly words?: readonly string[] }
+  | { readonly type: "number"; readonly min?: number; readonly max?: number; readonly exclusiveMax?: boolean };
+
+export interface Positional {
+  readonly value: ArgValue;
+  readonly span: Span;
+}
+
+export interface OptionValue {
+  readonly value: ArgValue | true;
+  readonly span: Span;
+}
+
+/** A statement's arguments, sorted into positionals, options and modifiers by the generic reader. */
+export interface ParsedArgs {
+  readonly positional: readonly Positional[];
+  readonly options: ReadonlyMap<string, OptionValue>;
+  readonly activation?: { readonly kind: string; readonly alpha?: number; readonly span: Span };
+  readonly frozen: boolean;
+  /** The statement (for "missing argument" messages). */
+  readonly span: Span;
+}
+
+export interface Reporter {
+  error(code: Code, span: Span, message: string): void;
+  warn(code: Code, span: Span, message: string): void;
+}
+
+export interface ShapeContext {
+  readonly kind: string;
+  error(code: Code, message: string): void;
+  warn(code: Code, message: string): void;
+  /** `[2] from 'dense 2 relu' (1:1)`: an input's shape and where it came from. */
+  describeInput(index: number): string;
+  /** Checks an input's rank, reporting "conv expects an [H,W,C] input, got …" when it is off. */
+  expectRank(index: number, ranks: readonly number[], expected: string): boolean;
+}
+
+/**
+ * Everything dlc knows about one layer kind. The interpreter and the code generator add
+ * their kernels and emitters to the same entry.
+ */
+export interface LayerDef<A = unknown> {
+  readonly kind: string;
+  /** `dense N [act] [bias false]` — shown in help and "did you mean" messages. */
+  readonly syntax: string;
+  readonly description: string;
+  readonly options?: Readonly<Record<string, OptionSpec>>;
+  /** Takes a trailing activation word (`dense 10 relu`). */
+  readonly takesActivation?: boolean;
+  /** Word arguments name other values (`add a b`, `attention enc dot`). */
+  readonly takesReferences?: boolean;
+  /** An activation function that can also stand alone or follow dense/conv. */
+  readonly isActivation?: boolean;
+  /** A node that only routes values (input, add, concat): no params, not a "layer" in lints. */
+  readonly structural?: boolean;
+
+  resolve(p: ParsedArgs, r: Reporter): A | undefined;
+  shape(inputs: readonly Shape[], args: A, ctx: ShapeContext): Shape | undefined;
+  /** Output shape when the input is unknown (`dense N` gives `[N]`); unknown by default. */
+  shapeOfUnknownInput?(args: A): Shape | undefined;
+  params?(inputs: readonly Shape[], args: A): ParamSpec[];
+  /** Non-learnable buffers (batchnorm running statistics). */
+  state?(inputs: readonly Shape[], args: A): ParamSpec[];
+  /** Learnable values PyTorch has on top of §4's count (its second recurrent bias). */
+  pytorchExtraParams?(inputs: readonly Shape[], args: A): number;
+  macs(inputs: readonly Shape[], output: Shape, args: A): number;
+}
+
+/** A registry entry with its argument type erased, as the registry stores it. */
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+export type AnyLayerDef = LayerDef<any>;
+
+export function defineLayer<A>(def: LayerDef<A>): LayerDef<A> {
+  return def;
+}
