@@ -27,7 +27,7 @@ export function readTrain(decls: readonly A.TrainDecl[], diags: Diagnostics): Tr
         const w = words[0];
         if (typeof w !== "string" || !LOSSES.includes(w as LossKind) || words.length !== 1) {
           const guess = typeof w === "string" ? closest(w, LOSSES) : undefined;
-          bad(s.args[0]?.span ?? s.span, `loss must be one of ${LOSSES.join(", ")}${guess ? `; did you mean '${guess}'?` : ""}`);
+          bad(s.args[0]?.span ?? s.span, `loss must be one of ${LOSSES.join(", ")}, got ${got(words)}${guess ? `; did you mean '${guess}'?` : ""}`);
         } else config.loss = w as LossKind;
         break;
       }
@@ -35,7 +35,7 @@ export function readTrain(decls: readonly A.TrainDecl[], diags: Diagnostics): Tr
         const kind = words[0];
         if (kind !== "sgd" && kind !== "adam") {
           const guess = typeof kind === "string" ? closest(kind, ["sgd", "adam"]) : undefined;
-          bad(s.args[0]?.span ?? s.span, `optimizer must be sgd or adam${guess ? `; did you mean '${guess}'?` : ""}`);
+          bad(s.args[0]?.span ?? s.span, `optimizer must be sgd or adam, got ${got(words.slice(0, 1))}${guess ? `; did you mean '${guess}'?` : ""}`);
           break;
         }
         const opt: { kind: "sgd" | "adam"; [k: string]: number | string } = { kind };
@@ -45,11 +45,11 @@ export function readTrain(decls: readonly A.TrainDecl[], diags: Diagnostics): Tr
           const span = s.args[i]!.span;
           if (typeof key !== "string" || !OPTIMIZER_OPTIONS[kind].includes(key)) {
             const guess = typeof key === "string" ? closest(key, OPTIMIZER_OPTIONS[kind]) : undefined;
-            bad(span, `${kind} takes ${OPTIMIZER_OPTIONS[kind].join(", ")}${guess ? `; did you mean '${guess}'?` : ""}`);
+            bad(span, `${kind} takes ${OPTIMIZER_OPTIONS[kind].join(", ")}, got ${got([key])}${guess ? `; did you mean '${guess}'?` : ""}`);
             break;
           }
           if (typeof value !== "number" || value < 0 || (key === "momentum" && value >= 1)) {
-            bad(s.args[i + 1]?.span ?? span, `${key} needs a number${key === "momentum" ? " with 0 ≤ momentum < 1" : " ≥ 0"}`);
+            bad(s.args[i + 1]?.span ?? span, `${key} needs a number${key === "momentum" ? " with 0 ≤ momentum < 1" : " ≥ 0"}, got ${got(words.slice(i + 1, i + 2))}`);
             break;
           }
           opt[key] = value;
@@ -63,7 +63,7 @@ export function readTrain(decls: readonly A.TrainDecl[], diags: Diagnostics): Tr
       case "seed": {
         const n = words[0];
         if (typeof n !== "number" || !Number.isSafeInteger(n) || n < (s.head.name === "seed" ? 0 : 1) || words.length !== 1) {
-          bad(s.args[0]?.span ?? s.span, `${s.head.name} needs a whole number${s.head.name === "seed" ? " ≥ 0" : " ≥ 1"}`);
+          bad(s.args[0]?.span ?? s.span, `${s.head.name} needs a whole number${s.head.name === "seed" ? " ≥ 0" : " ≥ 1"}, got ${got(words)}`);
         } else config[s.head.name] = n;
         break;
       }
@@ -74,6 +74,11 @@ export function readTrain(decls: readonly A.TrainDecl[], diags: Diagnostics): Tr
     }
   }
   return config;
+}
+
+/** What a setting received, for messages: 'hinge', '0.5 2', or nothing. */
+function got(words: readonly (string | number | undefined)[]): string {
+  return words.length === 0 ? "nothing" : `'${words.map((w) => w ?? "…").join(" ")}'`;
 }
 
 function literal(a: A.Argument): string | number | undefined {

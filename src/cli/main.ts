@@ -61,9 +61,9 @@ export async function main(argv: string[]): Promise<void> {
 
 function exitCodeFor(e: unknown): number {
   if (e instanceof CommanderError) {
-    if (e.code === "commander.helpDisplayed" || e.code === "commander.version" || e.code === "commander.help") return 0;
-    // commander has already printed its message ("error: unknown option …").
-    return EXIT_USAGE;
+    // `--help`, `help` and `--version` exit 0; a bare `dlc` (help shown as an error) and every
+    // other commander error ("error: unknown option …", already printed) are usage errors.
+    return e.exitCode === 0 ? 0 : EXIT_USAGE;
   }
   if (e instanceof InputErrors) return EXIT_INPUT_ERRORS;
   if (e instanceof UsageError) {

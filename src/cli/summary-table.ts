@@ -70,7 +70,8 @@ export function renderSummaryTable(s: Summary, o: TableOptions): string {
   out.push(`Trainable params: ${thousands(s.trainableParams)}`);
   out.push(`Non-trainable params: ${thousands(s.nonTrainableParams)}`);
   if (s.stateSize > 0 || o.convention !== "keras") out.push(`State (batchnorm running statistics): ${thousands(s.stateSize)}`);
-  out.push(`MACs per sample: ${thousands(s.macs)} (${compact(s.macs)})`);
+  const shortMacs = compact(s.macs);
+  out.push(`MACs per sample: ${thousands(s.macs)}${shortMacs === thousands(s.macs) ? "" : ` (${shortMacs})`}`);
   const paramBytes = (s.totalParams + s.stateSize) * bpv;
   const gradBytes = s.trainableParams * bpv;
   const activationBytes = s.activationValues * o.batch * bpv;

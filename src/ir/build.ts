@@ -181,7 +181,7 @@ class Builder {
     const perIteration = Math.max(1, staticSize(s.body, this.blocks, 0));
     if (this.nodes.length + count.value * perIteration > MAX_NODES) {
       this.tooLarge = true;
-      this.report("too-large", s.span, `repeat ${count.value} expands to about ${(count.value * perIteration).toLocaleString("en-US")} layers; dlc handles networks of up to ${MAX_NODES.toLocaleString("en-US")}`, ctx);
+      this.report("too-large", s.span, `repeat ${count.value} would grow the network to about ${(this.nodes.length + count.value * perIteration).toLocaleString("en-US")} layers; dlc handles networks of up to ${MAX_NODES.toLocaleString("en-US")}`, ctx);
       return current;
     }
     if (s.label) this.report("misplaced-statement", s.label.span, "a repeat cannot be named; name a layer inside it instead", ctx);
@@ -266,7 +266,12 @@ class Builder {
       }
       inputs = refs;
     } else {
-      inputs = current === undefined ? [] : [current];
+      if (current === undefined) {
+        // Only a network whose `input` comes later gets here: nothing flows into this layer.
+        this.report("misplaced-statement", s.span, `'${s.text}' comes before the network's input, so nothing flows into it; put 'input SHAPE' first`, ctx);
+        return current;
+      }
+      inputs = [current];
     }
     const resolved = def.resolve(positional, r);
     if (resolved === undefined) return current;
@@ -340,7 +345,8 @@ class Builder {
       }
       const p = params[position++];
       if (!p) {
-        this.report("block-arity", a.span, `block '${block.name.name}' takes ${params.length} argument${params.length === 1 ? "" : "s"}, got more — it is ${signature}`, ctx);
+        const given = args.filter((x) => x.key === undefined).length;
+        this.report("block-arity", a.span, `block '${block.name.name}' takes ${params.length} argument${params.length === 1 ? "" : "s"}, got ${given} — it is ${signature}`, ctx);
         ok = false;
         continue;
       }

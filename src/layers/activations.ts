@@ -1,13 +1,22 @@
 import { describeValue } from "../ir/values.js";
 import { noExtraPositionals } from "./args.js";
-import { defineLayer, type LayerDef } from "./types.js";
+import {
+  DEFAULT_LEAKY_ALPHA,
+  leakyreluKernel,
+  linearKernel,
+  reluKernel,
+  sigmoidKernel,
+  softmaxKernel,
+  tanhKernel,
+} from "./activations-kernel.js";
+import { defineLayer, type LayerDef, type LayerKernel } from "./types.js";
 
 export interface ActivationArgs {
   /** leakyrelu's slope for negative inputs. */
   readonly alpha?: number;
 }
 
-function activation(kind: string, description: string): LayerDef<ActivationArgs> {
+function activation(kind: string, description: string, kernel: LayerKernel<ActivationArgs>): LayerDef<ActivationArgs> {
   return defineLayer<ActivationArgs>({
     kind,
     syntax: kind,
@@ -19,14 +28,15 @@ function activation(kind: string, description: string): LayerDef<ActivationArgs>
     },
     shape: ([x]) => x,
     macs: () => 0,
+    kernel,
   });
 }
 
-export const relu = activation("relu", "max(0, x)");
-export const sigmoid = activation("sigmoid", "1 / (1 + e^-x)");
-export const tanh = activation("tanh", "hyperbolic tangent");
-export const softmax = activation("softmax", "softmax over the last axis");
-export const linear = activation("linear", "identity");
+export const relu = activation("relu", "max(0, x)", reluKernel);
+export const sigmoid = activation("sigmoid", "1 / (1 + e^-x)", sigmoidKernel);
+export const tanh = activation("tanh", "hyperbolic tangent", tanhKernel);
+export const softmax = activation("softmax", "softmax over the last axis", softmaxKernel);
+export const linear = activation("linear", "identity", linearKernel);
 
 export const leakyrelu = defineLayer<ActivationArgs>({
   kind: "leakyrelu",
@@ -43,8 +53,9 @@ export const leakyrelu = defineLayer<ActivationArgs>({
     noExtraPositionals("leakyrelu", p, 1, "leakyrelu [alpha]", r);
     const option = p.options.get("alpha");
     const fromOption = option && option.value !== true && option.value.type === "number" ? option.value.value : undefined;
-    return { alpha: a?.value.type === "number" ? a.value.value : (fromOption ?? 0.01) };
+    return { alpha: a?.value.type === "number" ? a.value.value : (fromOption ?? DEFAULT_LEAKY_ALPHA) };
   },
   shape: ([x]) => x,
   macs: () => 0,
+  kernel: leakyreluKernel,
 });

@@ -1,5 +1,6 @@
 import { intOption } from "./args.js";
 import { defineLayer, type ParamSpec } from "./types.js";
+import { attentionKernel } from "./attention-kernel.js";
 
 export type Score = "dot" | "bilinear" | "mlp";
 
@@ -73,4 +74,5 @@ export const attention = defineLayer<AttentionArgs>({
       }
     }
   },
+  kernel: attentionKernel,
 });

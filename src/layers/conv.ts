@@ -1,5 +1,6 @@
 import { describeValue } from "../ir/values.js";
 import { boolOption, noExtraPositionals } from "./args.js";
+import { convKernel } from "./conv-kernel.js";
 import { readWindow, windowOptions, windowOutput, type Window } from "./geometry.js";
 import { initFor } from "./init.js";
 import { defineLayer } from "./types.js";
@@ -69,4 +70,5 @@ export const conv = defineLayer<ConvArgs>({
   macs([x], out, a) {
     return out[0]! * out[1]! * a.filters * a.window.kh * a.window.kw * x![2]!;
   },
+  kernel: convKernel,
 });

@@ -1,6 +1,7 @@
 import { noExtraPositionals, boolOption, positiveInt } from "./args.js";
 import { defineLayer } from "./types.js";
 import { initFor } from "./init.js";
+import { denseKernel } from "./dense-kernel.js";
 
 export interface DenseArgs {
   readonly units: number;
@@ -34,4 +35,5 @@ export const dense = defineLayer<DenseArgs>({
   macs([x], _out, a) {
     return x!.reduce((n, d) => n * d, 1) * a.units;
   },
+  kernel: denseKernel,
 });

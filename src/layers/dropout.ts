@@ -1,5 +1,6 @@
 import { describeValue } from "../ir/values.js";
 import { noExtraPositionals } from "./args.js";
+import { dropoutKernel } from "./dropout-kernel.js";
 import { defineLayer } from "./types.js";
 
 export interface DropoutArgs {
@@ -27,4 +28,5 @@ export const dropout = defineLayer<DropoutArgs>({
   },
   shape: ([x]) => x,
   macs: () => 0,
+  kernel: dropoutKernel,
 });

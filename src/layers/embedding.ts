@@ -1,4 +1,5 @@
 import { noExtraPositionals, positiveInt } from "./args.js";
+import { embeddingKernel } from "./embedding-kernel.js";
 import { defineLayer } from "./types.js";
 
 export interface EmbeddingArgs {
@@ -24,4 +25,5 @@ export const embedding = defineLayer<EmbeddingArgs>({
   },
   params: (_x, a) => [{ name: "embeddings", shape: [a.vocabulary, a.dimension], init: "uniform" }],
   macs: () => 0,
+  kernel: embeddingKernel,
 });

@@ -28,7 +28,8 @@ export function paddingOf(w: Window, h: number, wd: number): Padding {
   return { top: Math.floor(th / 2), bottom: th - Math.floor(th / 2), left: Math.floor(tw / 2), right: tw - Math.floor(tw / 2) };
 }
 
-function outputSize(size: number, k: number, stride: number, before: number, after: number, ceil: boolean): number {
+/** One output size of a window (floor, or PyTorch ceil_mode): shape inference and the interpreter share it. */
+export function outputSize(size: number, k: number, stride: number, before: number, after: number, ceil: boolean): number {
   const span = size + before + after - k;
   if (!ceil) return Math.floor(span / stride) + 1;
   let out = Math.ceil(span / stride) + 1;
@@ -54,7 +55,7 @@ export function windowOutput(w: Window, h: number, wd: number, ctx: ShapeContext
     const rh = (h + p.top + p.bottom - w.kh) % w.stride;
     const rw = (wd + p.left + p.right - w.kw) % w.stride;
     if (rh !== 0 || rw !== 0) {
-      ctx.warn("dropped-pixels", `${ctx.kind} drops ${rh !== 0 ? `${rh} row${rh > 1 ? "s" : ""}` : ""}${rh !== 0 && rw !== 0 ? " and " : ""}${rw !== 0 ? `${rw} column${rw > 1 ? "s" : ""}` : ""} of its ${h + p.top + p.bottom}x${wd + p.left + p.right} padded input: stride ${w.stride} does not divide ${h + p.top + p.bottom}-${w.kh}`);
+      ctx.warn("dropped-pixels", `${ctx.kind} drops ${rh !== 0 ? `${rh} row${rh > 1 ? "s" : ""}` : ""}${rh !== 0 && rw !== 0 ? " and " : ""}${rw !== 0 ? `${rw} column${rw > 1 ? "s" : ""}` : ""} of its ${h + p.top + p.bottom}x${wd + p.left + p.right} padded input: stride ${w.stride} does not divide ${rh !== 0 ? `${h + p.top + p.bottom} - ${w.kh} = ${h + p.top + p.bottom - w.kh}` : `${wd + p.left + p.right} - ${w.kw} = ${wd + p.left + p.right - w.kw}`}`);
     }
   }
   return [oh, ow];

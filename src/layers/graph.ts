@@ -1,6 +1,7 @@
 import { describeValue } from "../ir/values.js";
 import { sameShape } from "../ir/shape.js";
 import { formatShape } from "../ir/shape.js";
+import { addKernel, concatKernel } from "./graph-kernel.js";
 import { defineLayer } from "./types.js";
 
 export interface InputArgs {
@@ -58,6 +59,7 @@ export const add = defineLayer<Record<string, never>>({
     return first;
   },
   macs: () => 0,
+  kernel: addKernel,
 });
 
 /** `concat a b …`: join on the last axis (a parallel's join is one too). */
@@ -82,6 +84,7 @@ export const concat = defineLayer<Record<string, never>>({
     return [...first.slice(0, -1), last];
   },
   macs: () => 0,
+  kernel: concatKernel,
 });
 
 export { formatShape };

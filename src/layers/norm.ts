@@ -1,4 +1,5 @@
 import { noExtraPositionals } from "./args.js";
+import { batchnormKernel, layernormKernel } from "./norm-kernel.js";
 import { defineLayer } from "./types.js";
 
 export const batchnorm = defineLayer<Record<string, never>>({
@@ -25,6 +26,7 @@ export const batchnorm = defineLayer<Record<string, never>>({
     ];
   },
   macs: () => 0,
+  kernel: batchnormKernel,
 });
 
 export const layernorm = defineLayer<Record<string, never>>({
@@ -44,4 +46,5 @@ export const layernorm = defineLayer<Record<string, never>>({
     ];
   },
   macs: () => 0,
+  kernel: layernormKernel,
 });

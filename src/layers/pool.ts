@@ -1,6 +1,7 @@
 import { describeValue } from "../ir/values.js";
 import { noExtraPositionals } from "./args.js";
 import { readWindow, windowOptions, windowOutput, type Window } from "./geometry.js";
+import { poolKernel } from "./pool-kernel.js";
 import { defineLayer, type LayerDef } from "./types.js";
 
 export type PoolMode = "max" | "avg" | "min";
@@ -44,6 +45,7 @@ function pool(mode: PoolMode): LayerDef<PoolArgs> {
       return out ? [out[0], out[1], x![2]!] : undefined;
     },
     macs: () => 0,
+    kernel: poolKernel,
   });
 }
 

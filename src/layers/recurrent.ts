@@ -1,5 +1,6 @@
 import { hasFlag, intOption, noExtraPositionals, positiveInt } from "./args.js";
 import { defineLayer, type LayerDef, type ParamSpec } from "./types.js";
+import { recurrentKernel } from "./recurrent/kernel.js";
 
 export type Cell = "rnn" | "lstm" | "gru";
 
@@ -69,6 +70,7 @@ function recurrent(cell: Cell): LayerDef<RecurrentArgs> {
       }
       return total;
     },
+    kernel: recurrentKernel(cell, partPrefix),
   });
 }
 

@@ -1,4 +1,5 @@
 import { noExtraPositionals, positiveInt } from "./args.js";
+import { flattenKernel, globalAvgPoolKernel, upsampleKernel } from "./reshape-kernel.js";
 import { defineLayer } from "./types.js";
 
 export const flatten = defineLayer<Record<string, never>>({
@@ -11,6 +12,7 @@ export const flatten = defineLayer<Record<string, never>>({
   },
   shape: ([x]) => [x!.reduce((n, d) => n * d, 1)],
   macs: () => 0,
+  kernel: flattenKernel,
 });
 
 export const globalavgpool = defineLayer<Record<string, never>>({
@@ -26,6 +28,7 @@ export const globalavgpool = defineLayer<Record<string, never>>({
     return [x![2]!];
   },
   macs: () => 0,
+  kernel: globalAvgPoolKernel,
 });
 
 export interface UpsampleArgs {
@@ -46,4 +49,5 @@ export const upsample = defineLayer<UpsampleArgs>({
     return [x![0]! * a.factor, x![1]! * a.factor, x![2]!];
   },
   macs: () => 0,
+  kernel: upsampleKernel,
 });

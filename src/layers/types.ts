@@ -2,6 +2,7 @@ import type { Code } from "../diag/codes.js";
 import type { Span } from "../diag/span.js";
 import type { Shape } from "../ir/shape.js";
 import type { ArgValue } from "../ir/values.js";
+import type { Tensor } from "../interp/tensor.js";
 
 /** How a parameter starts: Keras' defaults (He for relu layers, Glorot otherwise). */
 export type Init = "glorot" | "he" | "orthogonal" | "zeros" | "ones" | "uniform";
@@ -56,6 +57,35 @@ export interface ShapeContext {
   expectRank(index: number, ranks: readonly number[], expected: string): boolean;
 }
 
+/** A layer's parameters (and state, e.g. batchnorm's moving statistics) by spec name. */
+export type ParamTensors = Record<string, Tensor>;
+
+export interface KernelContext {
+  /** Training (dropout on, batchnorm on batch statistics and updating its state) or inference. */
+  readonly training: boolean;
+  /** Seeded uniform [0, 1): dropout masks draw from it, so runs repeat exactly with --seed. */
+  readonly random: () => number;
+  /** Truncated BPTT window for recurrent layers (`train { bptt K }`), if any. */
+  readonly bptt?: number;
+}
+
+export interface ForwardResult {
+  readonly y: Tensor;
+  /** Whatever backward needs beyond the inputs and the output (masks, statistics, gate values). */
+  readonly cache?: unknown;
+}
+
+/**
+ * The interpreter's float64 reference kernels. Tensors are batch first. Forward never applies
+ * the activation written after dense/conv (the runner does, with the activation's own kernel).
+ * Backward returns dx for each input (fresh tensors) and ADDS parameter gradients into `g`
+ * (same names as `p`, state excluded): gradients accumulate.
+ */
+export interface LayerKernel<A> {
+  forward(xs: readonly Tensor[], p: ParamTensors, a: A, ctx: KernelContext): ForwardResult;
+  backward(dy: Tensor, xs: readonly Tensor[], y: Tensor, cache: unknown, p: ParamTensors, g: ParamTensors, a: A, ctx: KernelContext): Tensor[];
+}
+
 /**
  * Everything dlc knows about one layer kind. The interpreter and the code generator add
  * their kernels and emitters to the same entry.
@@ -85,6 +115,8 @@ export interface LayerDef<A = unknown> {
   /** Learnable values PyTorch has on top of §4's count (its second recurrent bias). */
   pytorchExtraParams?(inputs: readonly Shape[], args: A): number;
   macs(inputs: readonly Shape[], output: Shape, args: A): number;
+  /** Forward and backward for the interpreter (input nodes have none). */
+  readonly kernel?: LayerKernel<A>;
 }
 
 /** A registry entry with its argument type erased, as the registry stores it. */

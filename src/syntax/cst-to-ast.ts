@@ -14,25 +14,49 @@ function real(t: IToken): boolean {
   return !t.isInsertedInRecovery && Number.isFinite(t.startOffset);
 }
 
-/** First and last real tokens under a node (recovery may have inserted phantom ones). */
-function bounds(node: Child): [IToken, IToken] | undefined {
-  if (isToken(node)) return real(node) ? [node, node] : undefined;
-  let first: IToken | undefined;
-  let last: IToken | undefined;
-  for (const list of Object.values(node.children)) {
-    for (const child of list as Child[]) {
-      const b = bounds(child);
-      if (!b) continue;
-      if (!first || b[0].startOffset < first.startOffset) first = b[0];
-      if (!last || b[1].startOffset > last.startOffset) last = b[1];
-    }
-  }
-  return first && last ? [first, last] : undefined;
-}
+type Bounds = readonly [first: IToken, last: IToken];
 
-function spanOf(node: Child): Span | undefined {
-  const b = bounds(node);
-  return b ? spanOfTokens(b[0], b[1]) : undefined;
+/**
+ * First and last real tokens under each node (recovery may have inserted phantom ones),
+ * remembered per conversion. The conversion asks for the span of a statement, then of its
+ * head, arguments and factors; without the memo each ask walked the subtree again, which
+ * was two thirds of the front end's time on a 10,000-layer file (bench/RESULTS.md). With it,
+ * every node is visited once.
+ */
+class TokenBounds {
+  private readonly memo = new Map<CstNode, Bounds | null>();
+
+  of(node: Child): Bounds | undefined {
+    if (isToken(node)) return real(node) ? [node, node] : undefined;
+    const known = this.memo.get(node);
+    if (known !== undefined) return known ?? undefined;
+    let first: IToken | undefined;
+    let last: IToken | undefined;
+    for (const key in node.children) {
+      for (const child of node.children[key] as Child[]) {
+        const b = this.of(child);
+        if (!b) continue;
+        if (!first || b[0].startOffset < first.startOffset) first = b[0];
+        if (!last || b[1].startOffset > last.startOffset) last = b[1];
+      }
+    }
+    const found: Bounds | undefined = first && last ? [first, last] : undefined;
+    this.memo.set(node, found ?? null);
+    return found;
+  }
+
+  span(node: Child): Span | undefined {
+    const b = this.of(node);
+    return b ? spanOfTokens(b[0], b[1]) : undefined;
+  }
+
+  /** The nodes in source order (recovery can leave a list out of order). */
+  byOffset(list: CstNode[]): CstNode[] {
+    return list
+      .map((n) => ({ n, at: this.of(n)?.[0].startOffset ?? Number.POSITIVE_INFINITY }))
+      .sort((a, b) => a.at - b.at)
+      .map((x) => x.n);
+  }
 }
 
 function nodes(node: CstNode, key: string): CstNode[] {
@@ -43,19 +67,14 @@ function tokens(node: CstNode, key: string): IToken[] {
   return ((node.children[key] ?? []) as Child[]).filter((c): c is IToken => isToken(c) && real(c));
 }
 
-function byOffset(list: CstNode[]): CstNode[] {
-  return list
-    .map((n) => ({ n, at: bounds(n)?.[0].startOffset ?? Number.POSITIVE_INFINITY }))
-    .sort((a, b) => a.at - b.at)
-    .map((x) => x.n);
-}
-
 function nameOf(t: IToken): A.Name {
   return { name: t.image, span: spanOfToken(t) };
 }
 
 /** CST → AST. Defensive: any part that recovery left incomplete is dropped, never thrown on. */
 export class CstToAst {
+  private readonly bounds = new TokenBounds();
+
   constructor(
     private readonly text: string,
     private readonly diags: Diagnostics,
@@ -75,7 +94,7 @@ export class CstToAst {
     }
     for (const n of nodes(node, "trainDecl")) {
       const body = nodes(n, "body")[0];
-      const span = spanOf(n);
+      const span = this.bounds.span(n);
       if (span) trains.push({ body: body ? this.body(body) : [], span });
     }
     const loose = this.statements(nodes(node, "statement"));
@@ -88,7 +107,7 @@ export class CstToAst {
   }
 
   private network(node: CstNode): A.NetworkDecl | undefined {
-    const span = spanOf(node);
+    const span = this.bounds.span(node);
     if (!span) return undefined;
     const id = tokens(node, "Identifier")[0];
     const body = nodes(node, "body")[0];
@@ -96,7 +115,7 @@ export class CstToAst {
   }
 
   private block(node: CstNode): A.BlockDecl | undefined {
-    const span = spanOf(node);
+    const span = this.bounds.span(node);
     const id = tokens(node, "Identifier")[0];
     if (!span || !id) return undefined;
     const params: A.BlockParam[] = [];
@@ -117,8 +136,8 @@ export class CstToAst {
 
   private statements(list: CstNode[]): A.Statement[] {
     const out: A.Statement[] = [];
-    for (const node of byOffset(list)) {
-      const span = spanOf(node);
+    for (const node of this.bounds.byOffset(list)) {
+      const span = this.bounds.span(node);
       if (!span) continue;
       const labelToken = tokens(node, "label")[0];
       const label = labelToken ? nameOf(labelToken) : undefined;
@@ -156,8 +175,8 @@ export class CstToAst {
     }
     const parallel = nodes(node, "parallelStmt")[0];
     if (parallel) {
-      const branches = byOffset(nodes(parallel, "branch")).flatMap((b) => {
-        const bspan = spanOf(b);
+      const branches = this.bounds.byOffset(nodes(parallel, "branch")).flatMap((b) => {
+        const bspan = this.bounds.span(b);
         const bodyNode = nodes(b, "body")[0];
         return bspan ? [{ body: bodyNode ? this.body(bodyNode) : [], span: bspan }] : [];
       });
@@ -171,9 +190,9 @@ export class CstToAst {
   private simple(node: CstNode, span: Span, label: A.Name | undefined): A.SimpleStatement | undefined {
     const head = tokens(node, "head")[0];
     if (!head) return undefined;
-    const textSpan = spanOf(node) ?? spanOfToken(head);
+    const textSpan = this.bounds.span(node) ?? spanOfToken(head);
     const callArgs = nodes(node, "callArg");
-    const args = [...byOffset(callArgs), ...byOffset(nodes(node, "argument"))].flatMap((a) => {
+    const args = [...this.bounds.byOffset(callArgs), ...this.bounds.byOffset(nodes(node, "argument"))].flatMap((a) => {
       const arg = this.argument(a);
       return arg ? [arg] : [];
     });
@@ -182,7 +201,7 @@ export class CstToAst {
   }
 
   private argument(node: CstNode): A.Argument | undefined {
-    const span = spanOf(node);
+    const span = this.bounds.span(node);
     const valueNode = nodes(node, "value")[0];
     if (!span || !valueNode) return undefined;
     const value = this.value(valueNode);
@@ -208,7 +227,7 @@ export class CstToAst {
 
   /** Left-associative `a op b op c`, pairing operands and operators by source position. */
   private chain(node: CstNode, operandKey: string, opKeys: string[], operand: (n: CstNode) => A.Expr | undefined): A.Expr | undefined {
-    const operands = byOffset(nodes(node, operandKey)).map(operand);
+    const operands = this.bounds.byOffset(nodes(node, operandKey)).map(operand);
     const ops = opKeys.flatMap((k) => tokens(node, k)).sort((a, b) => a.startOffset - b.startOffset);
     let acc = operands[0];
     if (!acc) return undefined;
@@ -222,7 +241,7 @@ export class CstToAst {
   }
 
   private factor(node: CstNode): A.Expr | undefined {
-    const span = spanOf(node);
+    const span = this.bounds.span(node);
     if (!span) return undefined;
     const int = tokens(node, "Integer")[0];
     if (int) return { type: "number", value: Number(int.image), isInteger: true, span };

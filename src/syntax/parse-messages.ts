@@ -7,6 +7,7 @@ function describe(token: IToken): string {
 }
 
 function label(t: TokenType): string {
+  if (t.name === "EOF") return "end of file";
   return t.LABEL ?? t.name;
 }
 
@@ -19,6 +20,11 @@ function expectedList(paths: TokenType[][]): string {
 /** Messages in dlc's voice: what was expected, what arrived. */
 export const parserErrorMessages: IParserErrorMessageProvider = {
   buildMismatchTokenMessage({ expected, actual }) {
+    const found = actual.tokenType.name;
+    // The file rule ends with EOF: anything left over sits outside every declaration.
+    if (expected.name === "EOF") return found === "RBrace" ? "unexpected '}': no '{' is open here" : `unexpected ${describe(actual)} at the top level of the file`;
+    // A body's statement loop stops at a token no statement can continue with, then wants '}'.
+    if (expected.name === "RBrace" && found !== "EOF") return `expected the end of the statement (a new line, ';' or '}'), found ${describe(actual)}`;
     return `expected ${label(expected)}, found ${describe(actual)}`;
   },
   buildNotAllInputParsedMessage({ firstRedundant }) {

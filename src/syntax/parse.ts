@@ -48,6 +48,10 @@ function errorSpan(token: IToken, previous: IToken | undefined, text: string): S
   if (Number.isFinite(token.startOffset) && token.tokenType.name !== "EOF") return spanOfToken(token);
   if (previous && Number.isFinite(previous.startOffset)) {
     const s = spanOfToken(previous);
+    // After a newline, point at the end of that line (where the newline stands), not one past it.
+    if (previous.tokenType.name === "Newline") return { line: s.line, column: s.column, endLine: s.line, endColumn: s.column + 1, offset: s.offset, endOffset: s.offset + 1 };
+    // One character past the token; at the end of the text, the (empty) end itself.
+    if (s.endOffset >= text.length) return endOfText(text);
     return { line: s.endLine, column: s.endColumn, endLine: s.endLine, endColumn: s.endColumn + 1, offset: s.endOffset, endOffset: s.endOffset + 1 };
   }
   return endOfText(text);

@@ -1,6 +1,8 @@
-import { createToken, Lexer, type TokenType } from "chevrotain";
+import type { TokenType } from "chevrotain";
+import { createToken, Lexer } from "./chevrotain.js";
 
-export const WhiteSpace = createToken({ name: "WhiteSpace", pattern: /[ \t\r\f\v]+/, group: Lexer.SKIPPED });
+// A byte-order mark (U+FEFF, which some editors put first in a UTF-8 file) is layout too.
+export const WhiteSpace = createToken({ name: "WhiteSpace", pattern: /[ \t\r\f\v\uFEFF]+/, group: Lexer.SKIPPED });
 export const Comment = createToken({ name: "Comment", pattern: /(?:#|\/\/)[^\n]*/, group: Lexer.SKIPPED });
 export const Newline = createToken({ name: "Newline", pattern: /\n/, line_breaks: true, label: "newline" });
 export const Semicolon = createToken({ name: "Semicolon", pattern: /;/, label: "';'" });
@@ -67,4 +69,13 @@ export const allTokens: TokenType[] = [
   Identifier,
 ];
 
-export const lexer = new Lexer(allTokens, { positionTracking: "full", ensureOptimizations: false });
+/**
+ * Lines end at "\n" only, as statements do: a "\r" (of a CRLF file) is whitespace at the end
+ * of its line, never a line of its own, so CRLF files get the same line numbers as LF ones.
+ */
+export const lexer = new Lexer(allTokens, {
+  positionTracking: "full",
+  ensureOptimizations: false,
+  lineTerminatorsPattern: /\n/g,
+  lineTerminatorCharacters: ["\n"],
+});

@@ -1,0 +1,246 @@
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { inferShapes } from "../src/check/infer.js";
+import { lint, lintBlocks } from "../src/check/lint.js";
+import { readTrain } from "../src/check/train.js";
+import { Diagnostics } from "../src/diag/diagnostic.js";
+import { analyze, summarize, type Analysis } from "../src/index.js";
+import { buildNetwork, collectBlocks } from "../src/ir/build.js";
+import { CstToAst } from "../src/syntax/cst-to-ast.js";
+import { parser } from "../src/syntax/parser.js";
+import { lexer } from "../src/syntax/tokens.js";
+import { GENERATED_KINDS, RESNET50_FALLBACK, generate, type Generated } from "./networks.js";
+import { count, ms, ratio, verdict, type Section } from "./report.js";
+import { timeProcesses } from "./spawn.js";
+import { median, minimum, p90, timeRuns } from "./stats.js";
+
+/** The issue's targets, in ms. */
+export const TARGETS = {
+  resnetInProcess: 20,
+  checkProcess: 300,
+  tenThousandLayers: 1000,
+} as const;
+
+/** Per-layer time may grow this much from 1k to 100k layers and still count as linear. */
+const LINEAR_TOLERANCE = 2;
+
+export interface FrontendOptions {
+  /** The repository root (where bin/dlc and examples/ are). */
+  readonly root: string;
+  readonly sizes?: readonly number[];
+}
+
+interface ResnetSource {
+  readonly text: string;
+  /** The path `bin/dlc check` gets, relative to the root when it is the example. */
+  readonly path: string;
+  readonly fromExample: boolean;
+}
+
+export function frontendSections(options: FrontendOptions): Section[] {
+  const resnet = resnetSource(options.root);
+  const scratch = mkdtempSync(join(tmpdir(), "dlc-bench-"));
+  try {
+    const checkPath = resnet.fromExample ? resnet.path : join(scratch, "resnet50.dl");
+    if (!resnet.fromExample) writeFileSync(checkPath, resnet.text);
+    return [resnetInProcess(resnet), checkProcess(options.root, checkPath, resnet.fromExample), scaling(options.sizes ?? [1_000, 10_000, 100_000]), phases(resnet)];
+  } finally {
+    rmSync(scratch, { recursive: true, force: true });
+  }
+}
+
+function resnetSource(root: string): ResnetSource {
+  const path = "examples/resnet50.dl";
+  const file = join(root, path);
+  if (existsSync(file)) return { text: readFileSync(file, "utf8"), path, fromExample: true };
+  return { text: RESNET50_FALLBACK, path: "(generated ResNet-50)", fromExample: false };
+}
+
+/** Analyses `text` and refuses to time a network that has errors: it would measure the wrong path. */
+function analyzeClean(text: string, what: string): Analysis {
+  const a = analyze(text);
+  if (a.hasErrors || !a.selected) {
+    const first = a.diagnostics.find((d) => d.severity === "error");
+    throw new Error(`${what} does not check cleanly: ${first ? `${first.span.line}:${first.span.column} ${first.message}` : "no network"}`);
+  }
+  return a;
+}
+
+function resnetInProcess(resnet: ResnetSource): Section {
+  const checked = analyzeClean(resnet.text, resnet.path).selected!;
+  const totals = summarize(checked);
+  const timing = { warmup: 30, runs: 100 };
+  const analyzeOnly = timeRuns(() => analyze(resnet.text), timing).ms;
+  const withSummary = timeRuns(() => summarize(analyze(resnet.text).selected!), timing).ms;
+  const row = (label: string, s: readonly number[], target?: number): string[] => [
+    label,
+    String(s.length),
+    ms(median(s)),
+    ms(p90(s)),
+    ms(minimum(s)),
+    target === undefined ? "" : `< ${target} ms`,
+    target === undefined ? "" : verdict(median(s), target),
+  ];
+  return {
+    title: "Front end: ResNet-50 in process (warm)",
+    intro:
+      `\`analyze\` (lex, parse, CST→AST, IR, shapes, lints) and \`summarize\` of ${resnet.path} — ` +
+      `${count(checked.network.nodes.length)} nodes, ${count(totals.totalParams)} parameters — ` +
+      `timed ${timing.runs} times after ${timing.warmup} untimed runs.`,
+    table: {
+      headers: ["measurement", "runs", "median ms", "p90 ms", "min ms", "target", "result"],
+      align: ["left", "right", "right", "right", "right", "left", "left"],
+      rows: [row("analyze", analyzeOnly), row("analyze + summarize", withSummary, TARGETS.resnetInProcess)],
+    },
+    notes: ["The target applies to the median of `analyze + summarize`."],
+  };
+}
+
+function checkProcess(root: string, file: string, fromExample: boolean): Section {
+  const dlcArgs = ["bin/dlc", "check", file];
+  const [baseline, version, check] = timeProcesses(
+    [
+      { label: 'node -e ""', args: ["-e", ""] },
+      { label: "dlc --version", args: ["bin/dlc", "--version"], expect: (status) => (status === 0 ? undefined : `exit status ${status}`) },
+      {
+        label: "dlc check",
+        args: dlcArgs,
+        expect: (status, stdout) => (status === 0 && /: ok\b/.test(stdout) ? undefined : `expected exit 0 and an "ok" line, got exit ${status}: ${stdout.trim()}`),
+      },
+    ],
+    { warmup: 2, runs: 10, cwd: root },
+  ) as [number[], number[], number[]];
+  const base = median(baseline);
+  const row = (label: string, s: readonly number[], target?: number): string[] => [
+    label,
+    String(s.length),
+    ms(median(s)),
+    ms(p90(s)),
+    ratio(median(s) / base),
+    ms(median(s) - base),
+    target === undefined ? "" : `< ${target} ms`,
+    target === undefined ? "" : verdict(median(s), target),
+  ];
+  return {
+    title: "Front end: `bin/dlc check` as a process",
+    intro: `Wall time from spawn to exit, median of the runs (after 2 untimed rounds); the three commands take turns.${fromExample ? "" : " examples/resnet50.dl was missing: the generated ResNet-50 was checked from a temporary file."}`,
+    table: {
+      headers: ["command", "runs", "median ms", "p90 ms", "× node", "over node ms", "target", "result"],
+      align: ["left", "right", "right", "right", "right", "right", "left", "left"],
+      rows: [
+        row('`node -e ""` (baseline)', baseline),
+        row("`bin/dlc --version` (CLI startup only)", version),
+        row(`\`bin/dlc ${dlcArgs.slice(1).join(" ")}\``, check, TARGETS.checkProcess),
+      ],
+    },
+    notes: ['"over node" is dlc\'s own cost: module loading, parser construction and the check itself.'],
+  };
+}
+
+function runsFor(layers: number): { warmup: number; runs: number } {
+  if (layers <= 2_000) return { warmup: 10, runs: 30 };
+  if (layers <= 20_000) return { warmup: 3, runs: 10 };
+  return { warmup: 1, runs: 3 };
+}
+
+function scaling(sizes: readonly number[]): Section {
+  const rows: string[][] = [];
+  let worstRatio = 0;
+  for (const kind of GENERATED_KINDS) {
+    let perLayerAtFirst: number | undefined;
+    for (const size of sizes) {
+      const net: Generated = generate(kind, size);
+      const nodes = analyzeClean(net.text, `generated ${kind} ${size}`).selected!.network.nodes.length;
+      if (nodes !== net.layers + 1) throw new Error(`generated ${kind} ${size}: expected ${net.layers + 1} nodes, got ${nodes}`);
+      const s = timeRuns(() => analyze(net.text), runsFor(size)).ms;
+      const perLayer = (median(s) * 1000) / net.layers;
+      perLayerAtFirst ??= perLayer;
+      const growth = perLayer / perLayerAtFirst;
+      worstRatio = Math.max(worstRatio, growth);
+      const isTenK = net.layers === 10_000;
+      rows.push([
+        kind,
+        count(net.layers),
+        `${(net.text.length / 1024).toFixed(0)} KiB`,
+        String(s.length),
+        ms(median(s)),
+        ms(Math.max(...s)),
+        (perLayer).toFixed(2),
+        ratio(growth),
+        isTenK ? `< ${TARGETS.tenThousandLayers} ms` : "",
+        isTenK ? verdict(median(s), TARGETS.tenThousandLayers) : "",
+      ]);
+    }
+  }
+  return {
+    title: "Front end: scaling with network size",
+    intro:
+      "`analyze` of generated networks of `dense 64` / `relu` pairs: written out one layer a line (flat), " +
+      "as calls of a two-layer block, and as one `repeat` of that block. Median of the runs after warm-up.",
+    table: {
+      headers: ["network", "layers", "text", "runs", "median ms", "max ms", "µs / layer", "per-layer vs first size", "target", "result"],
+      align: ["left", "right", "right", "right", "right", "right", "right", "right", "left", "left"],
+      rows,
+    },
+    notes: [
+      `Linear growth keeps the per-layer ratio near 1×; the worst here is ${ratio(worstRatio)} (${worstRatio <= LINEAR_TOLERANCE ? "linear" : "NOT linear"}: the bound is ${LINEAR_TOLERANCE}×).`,
+    ],
+  };
+}
+
+/** The pipeline of `analyze`, phase by phase, for profiling at a glance. */
+function phases(resnet: ResnetSource): Section {
+  const inputs = [
+    { label: "ResNet-50", text: resnet.text, timing: { warmup: 30, runs: 100 } },
+    { label: "flat, 10,000 layers", text: generate("flat", 10_000).text, timing: { warmup: 3, runs: 10 } },
+  ];
+  const names = ["lex", "parse (CST)", "CST → AST", "IR build", "shapes", "lints", "summary"] as const;
+  const columns = inputs.map(({ text, timing }) => {
+    const perPhase = names.map(() => [] as number[]);
+    const once = (record: boolean): void => {
+      let t = process.hrtime.bigint();
+      const lap = (i: number): void => {
+        const now = process.hrtime.bigint();
+        if (record) perPhase[i]!.push(Number(now - t) / 1e6);
+        t = now;
+      };
+      const diags = new Diagnostics();
+      const lexed = lexer.tokenize(text);
+      lap(0);
+      parser.input = lexed.tokens;
+      const cst = parser.file();
+      lap(1);
+      const ast = new CstToAst(text, diags).file(cst);
+      lap(2);
+      const blocks = collectBlocks(ast.blocks, diags);
+      lintBlocks(ast.blocks, ast.networks, diags);
+      const train = readTrain(ast.trains, diags);
+      const network = buildNetwork(ast.networks[0]!, blocks, diags);
+      lap(3);
+      const checked = inferShapes(network, diags);
+      lap(4);
+      lint(checked, train, diags);
+      diags.sorted();
+      lap(5);
+      summarize(checked);
+      lap(6);
+    };
+    for (let i = 0; i < timing.warmup; i++) once(false);
+    for (let i = 0; i < timing.runs; i++) once(true);
+    return perPhase.map(median);
+  });
+  const totals = columns.map((c) => c.reduce((a, b) => a + b, 0));
+  return {
+    title: "Front end: where the time goes",
+    intro: "Median ms of each phase of `analyze` (plus `summarize`), run one after another as `analyze` does.",
+    table: {
+      headers: ["phase", ...inputs.map((i) => `${i.label} ms`), ...inputs.map((i) => `${i.label} share`)],
+      align: ["left", ...inputs.map(() => "right" as const), ...inputs.map(() => "right" as const)],
+      rows: [
+        ...names.map((n, p) => [n, ...columns.map((c) => ms(c[p]!)), ...columns.map((c, i) => `${((100 * c[p]!) / totals[i]!).toFixed(0)}%`)]),
+        ["total", ...totals.map(ms), ...totals.map(() => "100%")],
+      ],
+    },
+  };
+}

@@ -1,0 +1,48 @@
+/**
+ * `npm run bench`: runs the benchmarks, prints their markdown tables, and writes them to
+ * bench/RESULTS.md. A benchmark is a named function returning sections; add later ones
+ * (interpreter, compiler) to `BENCHMARKS`.
+ *
+ *   node dist/bench/run.js [--only NAME]… [--no-write]
+ */
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { frontendSections } from "./frontend.js";
+import { machine, renderResults, renderSection, writeAtomically, type Section } from "./report.js";
+
+/** Compiled to dist/bench/run.js, so the repository root is two folders up. */
+const root = fileURLToPath(new URL("../..", import.meta.url));
+
+interface Benchmark {
+  readonly name: string;
+  readonly run: () => Section[];
+}
+
+const BENCHMARKS: readonly Benchmark[] = [{ name: "frontend", run: () => frontendSections({ root }) }];
+
+function main(argv: readonly string[]): void {
+  const only = argv.flatMap((a, i) => (a === "--only" && argv[i + 1] ? [argv[i + 1]!] : []));
+  const write = !argv.includes("--no-write");
+  const unknown = only.filter((n) => !BENCHMARKS.some((b) => b.name === n));
+  if (unknown.length > 0) throw new Error(`unknown benchmark ${unknown.join(", ")}; there are: ${BENCHMARKS.map((b) => b.name).join(", ")}`);
+  const chosen = only.length > 0 ? BENCHMARKS.filter((b) => only.includes(b.name)) : BENCHMARKS;
+
+  const m = machine();
+  const version = (JSON.parse(readFileSync(join(root, "package.json"), "utf8")) as { version: string }).version;
+  process.stdout.write(`dlc ${version} on ${m.cpu} (${m.cores} cores, ${m.memory}), Node ${m.node}\n\n`);
+  const sections: Section[] = [];
+  for (const b of chosen) {
+    for (const s of b.run()) {
+      process.stdout.write(renderSection(s) + "\n");
+      sections.push(s);
+    }
+  }
+  if (write) {
+    const path = join(root, "bench", "RESULTS.md");
+    writeAtomically(path, renderResults(sections, m, version, new Date()));
+    process.stdout.write(`written to ${path}\n`);
+  }
+}
+
+main(process.argv.slice(2));

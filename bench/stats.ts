@@ -1,0 +1,44 @@
+/** Timing samples and the few statistics the benchmark tables show. All times in milliseconds. */
+
+export interface Samples {
+  readonly ms: readonly number[];
+}
+
+export interface TimingOptions {
+  /** Untimed runs first, so the JIT has compiled the hot paths. */
+  readonly warmup: number;
+  readonly runs: number;
+}
+
+/** Runs `fn` `warmup` times untimed, then `runs` times timed, one sample per call. */
+export function timeRuns(fn: () => unknown, options: TimingOptions): Samples {
+  for (let i = 0; i < options.warmup; i++) fn();
+  const ms: number[] = [];
+  for (let i = 0; i < options.runs; i++) {
+    const start = process.hrtime.bigint();
+    fn();
+    ms.push(Number(process.hrtime.bigint() - start) / 1e6);
+  }
+  return { ms };
+}
+
+/** Wall time of one call, in ms. */
+export function timeOnce<T>(fn: () => T): { ms: number; value: T } {
+  const start = process.hrtime.bigint();
+  const value = fn();
+  return { ms: Number(process.hrtime.bigint() - start) / 1e6, value };
+}
+
+/** The q-quantile (0 ≤ q ≤ 1) by linear interpolation between the closest ranks. */
+export function quantile(values: readonly number[], q: number): number {
+  if (values.length === 0) return Number.NaN;
+  const sorted = [...values].sort((a, b) => a - b);
+  const at = (sorted.length - 1) * q;
+  const lo = Math.floor(at);
+  const hi = Math.ceil(at);
+  return sorted[lo]! + (sorted[hi]! - sorted[lo]!) * (at - lo);
+}
+
+export const median = (values: readonly number[]): number => quantile(values, 0.5);
+export const p90 = (values: readonly number[]): number => quantile(values, 0.9);
+export const minimum = (values: readonly number[]): number => Math.min(...values);

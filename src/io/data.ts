@@ -1,0 +1,103 @@
+import { existsSync, readFileSync, statSync } from "node:fs";
+import { basename, dirname, extname, join } from "node:path";
+import { gunzipSync } from "node:zlib";
+import type { DataSpec } from "./data-spec.js";
+import type { Dataset } from "./dataset.js";
+import { DataError, reasonOf } from "./errors.js";
+import { parseDataCsv } from "./data-csv.js";
+import { decodeIdx, idxDataset, looksLikeIdx } from "./data-idx.js";
+import { parseDataJson } from "./data-json.js";
+
+export type DataFormat = "json" | "csv" | "idx";
+
+/**
+ * Loads a data file for a network (`--data`):
+ * - `data.json` — §8's `{"x": […], "y": […]}` (several inputs: `"x": {"src": […], "tgt": […]}`);
+ * - `data.csv` — one sample per row, the label last, an optional header;
+ * - IDX (MNIST): `train-images-idx3-ubyte` finds `train-labels-idx1-ubyte` beside it, or both
+ *   are named: `--data images.idx,labels.idx`.
+ * Any of them may be gzip-compressed (`.gz`). The format follows the name (`.json`, `.csv`,
+ * `idx` in it) or else the first bytes.
+ */
+export function loadData(path: string, spec: DataSpec): Dataset {
+  if (path.includes(",") && !existsSync(path)) {
+    const parts = path.split(",").map((p) => p.trim()).filter((p) => p !== "");
+    if (parts.length !== 2) throw new DataError(`--data ${path}: name one file, or an IDX images file and its labels file separated by one comma`);
+    const [a, b] = parts.map((p) => decodeIdx(readData(p).bytes, p));
+    // Whichever is 1-D holds the labels.
+    const [images, labels] = a!.dims.length === 1 && b!.dims.length > 1 ? [b!, a!] : [a!, b!];
+    return idxDataset(images, labels, spec);
+  }
+  const { bytes, name } = readData(path);
+  const format = formatOf(name, bytes);
+  switch (format) {
+    case "json":
+      return parseDataJson(decodeText(bytes, path), path, spec);
+    case "csv":
+      return parseDataCsv(decodeText(bytes, path), path, spec);
+    case "idx": {
+      const images = decodeIdx(bytes, path);
+      if (images.dims.length === 1) return idxDataset(images, undefined, spec); // explains: a labels file
+      const labelsPath = labelsBeside(path);
+      const labels = labelsPath ? decodeIdx(readData(labelsPath).bytes, labelsPath) : undefined;
+      return idxDataset(images, labels, spec);
+    }
+  }
+}
+
+/** A file's bytes, gunzipped when the name ends in `.gz`; `name` is the name without `.gz`. */
+function readData(path: string): { bytes: Uint8Array; name: string } {
+  let bytes: Buffer;
+  try {
+    if (statSync(path).isDirectory()) throw new DataError(`cannot read the data file ${path}: it is a directory`, { file: path });
+    bytes = readFileSync(path);
+  } catch (e) {
+    if (e instanceof DataError) throw e;
+    throw new DataError(`cannot read the data file ${path}: ${reasonOf(e)}`, { file: path });
+  }
+  if (path.toLowerCase().endsWith(".gz")) {
+    try {
+      return { bytes: gunzipSync(bytes), name: path.slice(0, -3) };
+    } catch (e) {
+      throw new DataError(`${path}: not a valid gzip file (${e instanceof Error ? e.message : String(e)})`, { file: path });
+    }
+  }
+  return { bytes, name: path };
+}
+
+export function formatOf(name: string, bytes: Uint8Array): DataFormat {
+  const ext = extname(name).toLowerCase();
+  if (ext === ".json") return "json";
+  if (ext === ".csv") return "csv";
+  if (/idx\d/i.test(basename(name)) || ext === ".idx") return "idx";
+  if (looksLikeIdx(bytes)) return "idx";
+  let i = 0;
+  if (bytes[0] === 0xef && bytes[1] === 0xbb && bytes[2] === 0xbf) i = 3;
+  while (i < bytes.length && (bytes[i] === 32 || bytes[i] === 9 || bytes[i] === 10 || bytes[i] === 13)) i++;
+  return bytes[i] === 0x7b /* { */ ? "json" : "csv";
+}
+
+function decodeText(bytes: Uint8Array, path: string): string {
+  try {
+    return new TextDecoder("utf-8", { fatal: true }).decode(bytes);
+  } catch {
+    throw new DataError(`${path}: not a text file (invalid UTF-8); data files are JSON, CSV or IDX`, { file: path });
+  }
+}
+
+/**
+ * The labels file beside an images file, by MNIST's naming: `images` → `labels`, `idx3` →
+ * `idx1` (`t10k-images-idx3-ubyte.gz` → `t10k-labels-idx1-ubyte.gz`), gzipped or not.
+ */
+export function labelsBeside(imagesPath: string): string | undefined {
+  const dir = dirname(imagesPath);
+  const base = basename(imagesPath);
+  const renamed = base.replace(/images/g, "labels").replace(/Images/g, "Labels").replace(/IMAGES/g, "LABELS").replace(/idx[2-9]/gi, (m) => `${m.slice(0, 3)}1`);
+  if (renamed === base) return undefined;
+  const plain = renamed.replace(/\.gz$/i, "");
+  for (const candidate of [renamed, plain, `${plain}.gz`]) {
+    const p = join(dir, candidate);
+    if (existsSync(p)) return p;
+  }
+  return undefined;
+}

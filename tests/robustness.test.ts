@@ -1,0 +1,216 @@
+// Bad input, at random: token soup, loosely structured programs and mutilated examples.
+// Whatever arrives, `analyze` returns (a hang shows as the test's timeout), never throws,
+// and every diagnostic's span is in range and agrees with its offsets; rendering and JSON
+// never throw either. See tests/helpers/robustness.ts for the invariants.
+import { readdirSync, readFileSync } from "node:fs";
+import fc from "fast-check";
+import { describe, expect, it } from "vitest";
+import { analyze } from "../src/index.js";
+import { checkInvariants } from "./helpers/robustness.js";
+
+/** ROBUSTNESS_SCALE=20 npx vitest run tests/robustness.test.ts fuzzes 20 times longer. */
+const scale = Math.max(1, Number(process.env.ROBUSTNESS_SCALE ?? "1") || 1);
+
+const KEYWORDS = ["network", "block", "train", "layer", "repeat", "residual", "shortcut", "parallel", "branch"];
+const KINDS = [
+  "input", "dense", "conv", "maxpool", "avgpool", "minpool", "globalavgpool", "flatten", "upsample", "dropout",
+  "batchnorm", "layernorm", "relu", "sigmoid", "tanh", "softmax", "linear", "leakyrelu", "embedding", "rnn", "lstm",
+  "gru", "add", "concat", "attention", "from",
+];
+const OPTIONS = [
+  "stride", "pad", "same", "valid", "ceil", "bias", "false", "true", "frozen", "sequences", "bidirectional", "layers",
+  "units", "dot", "bilinear", "mlp", "alpha", "bptt", "loss", "optimizer", "sgd", "adam", "lr", "momentum", "batch",
+  "epochs", "seed", "squared", "cross_entropy", "binary_cross_entropy",
+];
+const NAMES = ["a", "b", "c", "x", "enc", "dec", "net", "blk", "s", "n", "_", "conv1", "dense2"];
+const NUMBERS = [
+  "0", "1", "2", "3", "4", "5", "7", "10", "16", "28", "64", "784", "1000000", "1000000000", "1000000000000",
+  "99999999999999999999", "0.5", "0.99", "1e-3", "1.5e2", ".5", "1e400", "007", "2147483648",
+];
+const DIMS = ["3x3", "5x5", "1x1", "0x0", "2x2", "28x28x1", "227x227x3", "1x2x3x4", "10x20", "99999x99999x99999"];
+const PUNCT = ["{", "}", "(", ")", ":", ";", ",", "=", "+", "-", "*", "/"];
+const LAYOUT = ["\n", "\r\n", "\n\n", "\t", "# a comment\n", "// another\n", "#", "//", "\r"];
+const STRAY = [
+  "é", "ß", "∑", "→", "😀", "\u0000", "\u0007", "\u001b", "\u007f", "\u200b", "\ufeff", "\u2028", "\ud800", "\\", '"', "'",
+  "@", "$", "`", "~", "!", "?", ".", "..", "x", "[", "]", "<", ">", "|", "&", "%", "^",
+];
+
+const token = fc.oneof(
+  { weight: 3, arbitrary: fc.constantFrom(...KEYWORDS) },
+  { weight: 5, arbitrary: fc.constantFrom(...KINDS) },
+  { weight: 4, arbitrary: fc.constantFrom(...OPTIONS) },
+  { weight: 2, arbitrary: fc.constantFrom(...NAMES) },
+  { weight: 5, arbitrary: fc.oneof(fc.constantFrom(...NUMBERS), fc.nat({ max: 300 }).map(String)) },
+  { weight: 3, arbitrary: fc.oneof(fc.constantFrom(...DIMS), fc.tuple(fc.nat(40), fc.nat(40)).map(([h, w]) => `${h}x${w}`)) },
+  { weight: 6, arbitrary: fc.constantFrom(...PUNCT) },
+  { weight: 3, arbitrary: fc.constantFrom(...LAYOUT) },
+  { weight: 2, arbitrary: fc.constantFrom(...STRAY) },
+  { weight: 1, arbitrary: fc.string({ unit: "binary", maxLength: 3 }) },
+);
+const separator = fc.constantFrom(" ", " ", " ", "", "\n", "  ", "\t");
+
+/** Tokens of the language and garbage, glued by random layout. */
+const soup = fc.array(fc.tuple(token, separator), { maxLength: 60 }).map((parts) => parts.map(([t, s]) => t + s).join(""));
+
+/** Loosely structured programs: plausible statements in random structures, lightly corrupted. */
+const argument = fc.oneof(
+  fc.constantFrom(...NUMBERS, ...DIMS, ...OPTIONS, ...NAMES),
+  fc.nat({ max: 64 }).map(String),
+  fc.tuple(fc.constantFrom(...OPTIONS, ...NAMES), fc.constantFrom(...NUMBERS, ...OPTIONS, ...NAMES)).map(([k, v]) => `${k} = ${v}`),
+  fc.tuple(fc.constantFrom("c", "s", "n", "2", "3"), fc.constantFrom("+", "-", "*", "/"), fc.constantFrom("c", "s", "1", "2", "0")).map(([a, op, b]) => `(${a} ${op} ${b})`),
+);
+const statementText = fc
+  .tuple(fc.option(fc.constantFrom(...NAMES), { nil: undefined }), fc.constantFrom(...KINDS, ...NAMES), fc.array(argument, { maxLength: 4 }), fc.boolean())
+  .map(([label, head, args, call]) => `${label ? `${label}: ` : ""}${head}${call ? `(${args.join(", ")})` : args.length ? " " + args.join(" ") : ""}`);
+const { program } = fc.letrec<{ program: string; body: string; statement: string }>((tie) => ({
+  statement: fc.oneof(
+    { depthSize: "small", withCrossShrink: true },
+    { weight: 6, arbitrary: statementText },
+    { weight: 1, arbitrary: fc.tuple(fc.constantFrom("2", "0", "n", "3*c", "-1", "1000000000"), tie("body")).map(([n, b]) => `repeat ${n} ${b}`) },
+    { weight: 1, arbitrary: fc.tuple(tie("body"), fc.option(tie("body"), { nil: undefined })).map(([b, s]) => `residual ${b}${s ? ` shortcut ${s}` : ""}`) },
+    { weight: 1, arbitrary: fc.array(tie("body"), { maxLength: 3 }).map((bs) => `parallel { ${bs.map((b) => `branch ${b}`).join("\n")} }`) },
+  ),
+  body: fc.array(tie("statement"), { maxLength: 4 }).map((ss) => `{\n${ss.join("\n")}\n}`),
+  program: fc
+    .array(
+      fc.oneof(
+        tie("statement"),
+        fc.tuple(fc.option(fc.constantFrom(...NAMES), { nil: undefined }), tie("body")).map(([n, b]) => `network ${n ?? ""} ${b}`),
+        fc.tuple(fc.constantFrom(...NAMES), fc.array(fc.constantFrom("c", "s = 2", "n = 3", "c = 4*2"), { maxLength: 3 }), tie("body")).map(([n, ps, b]) => `block ${n}(${ps.join(", ")}) ${b}`),
+        fc.constantFrom("train { loss cross_entropy\n optimizer sgd lr 0.1 momentum 0.9\n batch 4 }", "train { loss nonsense; epochs -1 }", "input 28x28x1", "input 784", "input 10x8"),
+      ),
+      { maxLength: 8 },
+    )
+    .map((parts) => parts.join("\n")),
+}));
+
+/** Deletes, duplicates, swaps or inserts characters here and there. */
+const corruption = fc.array(
+  fc.tuple(fc.constantFrom("delete", "duplicate", "insert", "swap"), fc.nat(), fc.oneof(fc.constantFrom(...PUNCT, ...STRAY, ...LAYOUT), fc.constantFrom(...KINDS))),
+  { maxLength: 3 },
+);
+
+function corrupt(text: string, edits: readonly (readonly [string, number, string])[]): string {
+  let t = text;
+  for (const [op, at, piece] of edits) {
+    const i = t.length === 0 ? 0 : at % (t.length + 1);
+    if (op === "delete") t = t.slice(0, i) + t.slice(i + 1);
+    else if (op === "duplicate") t = t.slice(0, i) + t.slice(i, i + 3) + t.slice(i);
+    else if (op === "insert") t = t.slice(0, i) + piece + t.slice(i);
+    else if (i + 1 < t.length) t = t.slice(0, i) + t[i + 1] + t[i] + t.slice(i + 2);
+  }
+  return t;
+}
+
+/** The options a CLI user can pass: none, an --input shape, a --network name, every network. */
+const options = fc.oneof(
+  { weight: 4, arbitrary: fc.constant({}) },
+  { weight: 1, arbitrary: fc.constantFrom<number[]>([10], [28, 28, 1], [5, 8], [7]).map((inputShape) => ({ inputShape })) },
+  { weight: 1, arbitrary: fc.constantFrom(...NAMES).map((network) => ({ network })) },
+  { weight: 1, arbitrary: fc.constant({ allNetworks: true }) },
+);
+
+describe("token soup", () => {
+  it("never throws and keeps every span in range", () => {
+    fc.assert(
+      fc.property(soup, options, (text, opts) => {
+        checkInvariants(text, opts);
+      }),
+      { numRuns: 500 * scale },
+    );
+  });
+
+  it("structured programs with light corruption keep every invariant", () => {
+    fc.assert(
+      fc.property(program, corruption, options, (text, edits, opts) => {
+        checkInvariants(corrupt(text, edits), opts);
+      }),
+      { numRuns: 400 * scale },
+    );
+  });
+
+  it("structured programs also analyze uncorrupted (the builder and checker see real structure)", () => {
+    let clean = 0;
+    fc.assert(
+      fc.property(program, (text) => {
+        if (!checkInvariants(text).hasErrors) clean++;
+      }),
+      { numRuns: 300 * scale },
+    );
+    // Not a tautology: some random programs must get through to shape checking cleanly.
+    expect(clean).toBeGreaterThan(0);
+  });
+});
+
+// --- random edits of the shipped examples --------------------------------------------------
+
+const examplesDir = new URL("../examples/", import.meta.url);
+const examples = readdirSync(examplesDir)
+  .filter((f) => f.endsWith(".dl"))
+  .sort()
+  .map((file) => ({ file, text: readFileSync(new URL(file, examplesDir), "utf8") }));
+
+/** Whitespace runs, punctuation and words: enough of a tokenizer to edit at token level. */
+function pieces(text: string): string[] {
+  return text.match(/\s+|#[^\n]*|\/\/[^\n]*|[{}():;,=+\-*/]|[^\s{}():;,=+\-*/#]+/g) ?? [];
+}
+
+type Edit = { op: "delete" | "duplicate" | "swap" | "insert" | "delete-char" | "insert-char"; at: number; piece: string };
+
+const edit: fc.Arbitrary<Edit> = fc.record({
+  op: fc.constantFrom("delete", "duplicate", "swap", "insert", "delete-char", "insert-char"),
+  at: fc.nat(),
+  piece: fc.oneof(token, fc.constantFrom(" ", "\n")),
+});
+
+function applyEdit(text: string, e: Edit): string {
+  if (e.op === "delete-char" || e.op === "insert-char") {
+    const i = e.at % (text.length + 1);
+    return e.op === "delete-char" ? text.slice(0, i) + text.slice(i + 1) : text.slice(0, i) + e.piece.slice(0, 1) + text.slice(i);
+  }
+  const ps = pieces(text);
+  const i = e.at % (ps.length + 1);
+  switch (e.op) {
+    case "delete":
+      ps.splice(i, 1);
+      break;
+    case "duplicate":
+      if (i < ps.length) ps.splice(i, 0, ps[i]!);
+      break;
+    case "swap":
+      if (i + 1 < ps.length) [ps[i], ps[i + 1]] = [ps[i + 1]!, ps[i]!];
+      break;
+    case "insert":
+      ps.splice(i, 0, e.piece);
+      break;
+  }
+  return ps.join("");
+}
+
+describe("random edits of every example", () => {
+  it("finds examples to edit", () => {
+    expect(examples.length).toBeGreaterThan(0);
+  });
+
+  it("each example itself keeps the invariants", () => {
+    for (const { text } of examples) checkInvariants(text);
+  });
+
+  // Spread a fixed budget over however many examples there are today.
+  const runsEach = Math.max(20, Math.floor(600 / Math.max(1, examples.length)));
+  it.each(examples.map((e) => [e.file, e.text] as const))("%s, edited at random, keeps every invariant", (_file, text) => {
+    fc.assert(
+      fc.property(fc.array(edit, { minLength: 1, maxLength: 6 }), (edits) => {
+        checkInvariants(edits.reduce(applyEdit, text));
+      }),
+      { numRuns: runsEach * scale },
+    );
+  });
+
+  it("the editor really edits (token pieces put back together give the text)", () => {
+    for (const { text } of examples) expect(pieces(text).join("")).toBe(text);
+    expect(applyEdit("dense 10 relu", { op: "delete", at: 2, piece: "" })).toBe("dense  relu");
+    expect(applyEdit("dense 10 relu", { op: "swap", at: 2, piece: "" })).toBe("dense  10relu");
+    expect(analyze(applyEdit("input 3\ndense 4", { op: "insert", at: 2, piece: "{" })).hasErrors).toBe(true);
+  });
+});
