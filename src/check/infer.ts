@@ -33,13 +33,35 @@ export function countOf(specs: readonly ParamSpec[]): number {
 /** Shape inference and counting, in node order; one mistake gives one message. */
 export function inferShapes(network: IrNetwork, diags: Diagnostics): CheckedNetwork {
   const facts: NodeFacts[] = [];
-  for (const node of network.nodes) facts.push(inferNode(node, network, facts, diags));
+  // Every node's counts are exact; their sums must be too, or the totals would be rounded.
+  let total = 0;
+  let macs = 0;
+  let reported = false;
+  for (const node of network.nodes) {
+    const f = inferNode(node, network, facts, diags);
+    facts.push(f);
+    total += f.paramCount + f.stateCount + f.pytorchExtra;
+    macs += f.macs;
+    if (!reported && (total > Number.MAX_SAFE_INTEGER || macs > Number.MAX_SAFE_INTEGER)) {
+      reported = true;
+      diags.add(diagnostic("too-large", node.span, `with ${node.kind === "input" ? "this input" : `'${node.text}'`} the network has more parameters or operations than dlc can count exactly (up to ${Number.MAX_SAFE_INTEGER})`, { chain: node.chain }));
+    }
+  }
   return { network, facts };
+}
+
+/** Sizes past MAX_DIMENSION, or more elements than can be counted exactly. */
+function tooLargeShape(shape: Shape): boolean {
+  return shape.some((d) => d > MAX_DIMENSION) || product(shape) > Number.MAX_SAFE_INTEGER;
 }
 
 function inferNode(node: IrNode, network: IrNetwork, facts: readonly NodeFacts[], diags: Diagnostics): NodeFacts {
   if (node.kind === "input") {
     const shape = (node.args as { shape?: Shape } | undefined)?.shape;
+    if (shape && tooLargeShape(shape)) {
+      new NodeShapeContext(node, network, facts, diags).error("too-large", `the input shape ${formatShape(shape)} is larger than dlc can handle (sizes up to ${MAX_DIMENSION})`);
+      return unknownFacts;
+    }
     return { ...unknownFacts, shape, countsKnown: true };
   }
   const inputShapes = node.inputs.map((i) => facts[i]?.shape);
@@ -47,13 +69,17 @@ function inferNode(node: IrNode, network: IrNetwork, facts: readonly NodeFacts[]
   const def = node.def;
   if (!known) {
     const shape = def.shapeOfUnknownInput?.(node.args);
+    if (shape && tooLargeShape(shape)) {
+      new NodeShapeContext(node, network, facts, diags).error("too-large", `${node.kind} gives the shape ${formatShape(shape)}, larger than dlc can count exactly (sizes up to ${MAX_DIMENSION})`);
+      return unknownFacts;
+    }
     return { ...unknownFacts, shape };
   }
   const ins = inputShapes as Shape[];
   const ctx = new NodeShapeContext(node, network, facts, diags);
   const shape = def.shape(ins, node.args, ctx);
   if (!shape) return unknownFacts;
-  if (shape.some((d) => d > MAX_DIMENSION) || product(shape) > Number.MAX_SAFE_INTEGER) {
+  if (tooLargeShape(shape)) {
     ctx.error("too-large", `${node.kind} gives the shape ${formatShape(shape)}, larger than dlc can count exactly (sizes up to ${MAX_DIMENSION})`);
     return unknownFacts;
   }

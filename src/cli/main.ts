@@ -43,6 +43,47 @@ function program(setExit: (code: number) => void): Command {
       setExit(runSummary(file, opts));
     });
 
+  const number = (flag: string) => (v: string): number => {
+    const x = Number(v);
+    if (v.trim() === "" || !Number.isFinite(x) || x <= 0) throw new UsageError(`${flag} expects a positive number, got '${v}'`);
+    return x;
+  };
+
+  cli
+    .command("train")
+    .description("train FILE on a data set (the interpreter: float64 reference)")
+    .argument("<file>", ".dl file")
+    .requiredOption("--data <path>", "data: JSON {x, y}, CSV (last column the label) or IDX (MNIST)")
+    .option("--weights <path>", "initial weights (.json or .safetensors)")
+    .option("--save <path>", "write the trained weights here (.json or .safetensors), atomically")
+    .option("--interpret", "train with the interpreter (the only engine so far)")
+    .addOption(new Option("--epochs <n>", "epochs (overrides train { })").argParser((v) => parsePositiveInt("--epochs", v)))
+    .addOption(new Option("--batch <n>", "batch size (overrides train { })").argParser((v) => parsePositiveInt("--batch", v)))
+    .addOption(new Option("--lr <x>", "learning rate (overrides train { })").argParser(number("--lr")))
+    .addOption(new Option("--seed <n>", "seed for initial weights, shuffling and dropout").argParser((v) => parsePositiveInt("--seed", v, 0)))
+    .addOption(new Option("--bptt <k>", "truncated backpropagation through time, K steps").argParser((v) => parsePositiveInt("--bptt", v)))
+    .addOption(inputOption())
+    .addOption(networkOption())
+    .option("--json", "one JSON object per epoch on stdout")
+    .action(async (file: string, opts: import("./train.js").TrainFlags) => {
+      const { runTrain } = await import("./train.js");
+      setExit(await runTrain(file, opts));
+    });
+
+  cli
+    .command("run")
+    .description("inference: print the network's outputs for each sample")
+    .argument("<file>", ".dl file")
+    .requiredOption("--weights <path>", "weights (.json or .safetensors)")
+    .requiredOption("--data <path>", "data: JSON {x}, CSV or IDX")
+    .addOption(inputOption())
+    .addOption(networkOption())
+    .option("--json", 'print {"outputs": [...]}')
+    .action(async (file: string, opts: import("./run.js").RunFlags) => {
+      const { runRun } = await import("./run.js");
+      setExit(runRun(file, opts));
+    });
+
   return cli;
 }
 
@@ -66,6 +107,10 @@ function exitCodeFor(e: unknown): number {
     return e.exitCode === 0 ? 0 : EXIT_USAGE;
   }
   if (e instanceof InputErrors) return EXIT_INPUT_ERRORS;
+  if (e instanceof Error && e.name === "DataError") {
+    process.stderr.write(`dlc: ${e.message}\n`);
+    return EXIT_USAGE;
+  }
   if (e instanceof UsageError) {
     process.stderr.write(`dlc: ${e.message}\n`);
     return EXIT_USAGE;

@@ -12,7 +12,7 @@ export const CODES = {
   // syntax
   "lex-error": { severity: "error", summary: "a character that cannot start any token" },
   "syntax-error": { severity: "error", summary: "the statement does not follow the grammar" },
-  "too-deep": { severity: "error", summary: "braces or parentheses nested too deeply" },
+  "too-deep": { severity: "error", summary: "braces, parentheses or arithmetic nested too deeply to check" },
   // structure and names
   "unknown-layer": { severity: "error", summary: "a statement names no known layer kind or block" },
   "unknown-option": { severity: "error", summary: "a layer got an option word it does not take" },

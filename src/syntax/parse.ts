@@ -1,47 +1,97 @@
-import type { IToken } from "chevrotain";
+import type { CstNode, IToken } from "chevrotain";
 import { diagnostic } from "../diag/codes.js";
 import type { Diagnostics } from "../diag/diagnostic.js";
 import { endOfText, spanOfToken, type Span } from "../diag/span.js";
 import type { FileAst } from "./ast.js";
 import { CstToAst } from "./cst-to-ast.js";
-import { parser } from "./parser.js";
+import { MAX_SYNTAX_ERRORS, parser, TooManySyntaxErrors } from "./parser.js";
 import { lexer } from "./tokens.js";
 
 /** Deeper nesting than this is refused before parsing, so no input can overflow the stack. */
 export const MAX_NESTING = 64;
+/** More operators than this in one statement are refused too: evaluation recurses once per operator. */
+export const MAX_OPERATORS = 1000;
 
 export function parse(text: string, diags: Diagnostics): FileAst {
   const lexed = lexer.tokenize(text);
   for (const e of lexed.errors) {
     const span: Span = { line: e.line ?? 1, column: e.column ?? 1, endLine: e.line ?? 1, endColumn: (e.column ?? 1) + Math.max(1, e.length), offset: e.offset, endOffset: e.offset + Math.max(1, e.length) };
     const bad = text.slice(e.offset, e.offset + e.length);
-    diags.add(diagnostic("lex-error", span, `unexpected character${e.length > 1 ? "s" : ""} ${JSON.stringify(bad)}`));
+    const hint = /[^\x00-\x7f]/.test(bad) && /\p{L}/u.test(bad) ? ": names use only ASCII letters, digits and '_'" : "";
+    diags.add(diagnostic("lex-error", span, `unexpected character${e.length > 1 ? "s" : ""} ${JSON.stringify(bad)}${hint}`));
   }
   const tooDeep = findTooDeep(lexed.tokens);
   if (tooDeep) {
-    diags.add(diagnostic("too-deep", spanOfToken(tooDeep), `nesting deeper than ${MAX_NESTING} levels of braces or parentheses`));
+    diags.add(diagnostic("too-deep", spanOfToken(tooDeep.token), tooDeep.message));
     return { networks: [], blocks: [], trains: [] };
   }
   parser.input = lexed.tokens;
-  const cst = parser.file();
+  let cst: CstNode | undefined;
+  let stoppedAt: TooManySyntaxErrors | undefined;
+  try {
+    cst = parser.file();
+  } catch (e) {
+    if (!(e instanceof TooManySyntaxErrors)) throw e;
+    stoppedAt = e;
+  }
   for (const e of parser.errors) {
     diags.add(diagnostic("syntax-error", errorSpan(e.token, (e as { previousToken?: IToken }).previousToken, text), e.message));
+  }
+  if (!cst || stoppedAt) {
+    const span = stoppedAt ? errorSpan(stoppedAt.token, stoppedAt.previousToken, text) : endOfText(text);
+    diags.add(diagnostic("syntax-error", span, `too many syntax errors: parsing stopped after ${MAX_SYNTAX_ERRORS}; fix the first ones and check again`));
+    return { networks: [], blocks: [], trains: [] };
   }
   return new CstToAst(text, diags).file(cst);
 }
 
-function findTooDeep(tokens: IToken[]): IToken | undefined {
+interface TooDeep {
+  readonly token: IToken;
+  readonly message: string;
+}
+
+/**
+ * What would recurse too deeply in the parser or in the passes after it, found on the tokens
+ * before parsing: braces and parentheses nested past MAX_NESTING (a run of unary minus signs
+ * nests too: `- - x` is a negation of a negation), or a statement of more than MAX_OPERATORS
+ * operators (`1+1+…` is a left-leaning tree as deep as it is long).
+ */
+function findTooDeep(tokens: IToken[]): TooDeep | undefined {
+  const nesting = `nesting deeper than ${MAX_NESTING} levels of braces or parentheses`;
+  const negations = `nesting deeper than ${MAX_NESTING} levels of braces, parentheses and unary minus signs`;
+  const opened: number[] = []; // levels each open brace or parenthesis added (itself + the minus signs before it)
   let depth = 0;
+  let minuses = 0; // unary minus signs in a row, waiting for their operand
+  let operators = 0; // in the current statement
+  let previous: string | undefined;
   for (const t of tokens) {
     const name = t.tokenType.name;
-    if (name === "LBrace" || name === "LParen") {
-      depth++;
-      if (depth > MAX_NESTING) return t;
-    } else if (name === "RBrace" || name === "RParen") {
-      depth = Math.max(0, depth - 1);
+    if (name === "Minus" && !endsOperand(previous)) {
+      minuses++;
+      if (depth + minuses > MAX_NESTING) return { token: t, message: negations };
+    } else if (name === "LBrace" || name === "LParen") {
+      const levels = 1 + minuses;
+      opened.push(levels);
+      depth += levels;
+      minuses = 0;
+      if (depth > MAX_NESTING) return { token: t, message: levels > 1 ? negations : nesting };
+    } else {
+      if (name === "RBrace" || name === "RParen") depth -= opened.pop() ?? 0;
+      minuses = 0;
     }
+    if (name === "Plus" || name === "Minus" || name === "Star" || name === "Slash") {
+      if (++operators > MAX_OPERATORS) return { token: t, message: `a statement with more than ${MAX_OPERATORS} arithmetic operators is too deep to evaluate` };
+    } else if (name === "Newline" || name === "Semicolon" || name === "LBrace" || name === "RBrace") {
+      operators = 0;
+    }
+    previous = name;
   }
   return undefined;
+}
+
+/** Whether a token of this type can end an operand, so that a '-' after it subtracts. */
+function endsOperand(name: string | undefined): boolean {
+  return name === "Integer" || name === "Decimal" || name === "Identifier" || name === "Dim" || name === "RParen";
 }
 
 function errorSpan(token: IToken, previous: IToken | undefined, text: string): Span {

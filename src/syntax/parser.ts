@@ -1,4 +1,4 @@
-import type { IToken, TokenType } from "chevrotain";
+import type { IRecognitionException, IToken, TokenType } from "chevrotain";
 import { CstParser } from "./chevrotain.js";
 import * as T from "./tokens.js";
 import { parserErrorMessages } from "./parse-messages.js";
@@ -183,10 +183,33 @@ export class DlParser extends CstParser {
     ]);
   });
 
+  /**
+   * Every syntax error passes through here (Chevrotain's internal SAVE_ERROR, absent from its
+   * typings). Recovery inside a repetition recurses once per error, so a file of thousands of
+   * errors would overflow the stack: parsing stops at MAX_SYNTAX_ERRORS instead.
+   */
+  SAVE_ERROR(error: IRecognitionException): IRecognitionException {
+    if (this.errors.length >= MAX_SYNTAX_ERRORS) throw new TooManySyntaxErrors(error.token, (error as { previousToken?: IToken }).previousToken);
+    return (CstParser.prototype as unknown as { SAVE_ERROR(e: IRecognitionException): IRecognitionException }).SAVE_ERROR.call(this, error);
+  }
+
   private touchesPrevious(): boolean {
     const next = this.LA(1);
     const previous = this.LA(0);
     return next.tokenType === T.LParen && previous !== undefined && previous.endOffset !== undefined && next.startOffset === previous.endOffset + 1;
+  }
+}
+
+/** Parsing stops after this many syntax errors (see DlParser.SAVE_ERROR). */
+export const MAX_SYNTAX_ERRORS = 100;
+
+/** Thrown out of the parser when it stops at MAX_SYNTAX_ERRORS; `parse` reports it. */
+export class TooManySyntaxErrors extends Error {
+  constructor(
+    readonly token: IToken,
+    readonly previousToken: IToken | undefined,
+  ) {
+    super("too many syntax errors");
   }
 }
 

@@ -1,0 +1,88 @@
+import { dataSpecOf, loadData, writeWeights } from "../io/index.js";
+import { arrayDataset } from "../interp/array-dataset.js";
+import { DEFAULT_LR, type OptimizerConfig } from "../interp/optimizers.js";
+import { train } from "../interp/train.js";
+import type { Shape } from "../ir/shape.js";
+import type { LossKind } from "../ir/types.js";
+import { EXIT_INPUT_ERRORS, EXIT_OK, UsageError } from "./errors.js";
+import { diagnosticsJson, load, printDiagnostics } from "./load.js";
+import { setupModel } from "./model-setup.js";
+import { Progress } from "./progress.js";
+
+export interface TrainFlags {
+  readonly data: string;
+  readonly weights?: string;
+  readonly save?: string;
+  readonly interpret?: boolean;
+  readonly epochs?: number;
+  readonly batch?: number;
+  readonly lr?: number;
+  readonly seed?: number;
+  readonly bptt?: number;
+  readonly json?: boolean;
+  readonly input?: Shape;
+  readonly network?: string;
+}
+
+/** `dlc train FILE --data D`: the interpreter's training loop; flags override `train { }`. */
+export async function runTrain(file: string, flags: TrainFlags): Promise<number> {
+  const loaded = load(file, { inputShape: flags.input, network: flags.network });
+  const { analysis } = loaded;
+  if (analysis.hasErrors || !analysis.selected) {
+    if (flags.json) process.stdout.write(JSON.stringify(diagnosticsJson(loaded)) + "\n");
+    else printDiagnostics(loaded);
+    return EXIT_INPUT_ERRORS;
+  }
+  if (!flags.json) printDiagnostics(loaded);
+  const config = analysis.train ?? {};
+  const loss: LossKind | undefined = config.loss;
+  if (!loss) throw new UsageError(`${file} has no loss: add 'train { loss squared|cross_entropy|binary_cross_entropy }'`);
+  const base = config.optimizer ?? { kind: "sgd" as const };
+  const optimizer: OptimizerConfig = { ...base, lr: flags.lr ?? base.lr ?? DEFAULT_LR[base.kind] };
+  const epochs = flags.epochs ?? config.epochs ?? 1;
+  const seed = flags.seed ?? config.seed ?? 1;
+  const checked = analysis.selected;
+
+  const progress = new Progress(Progress.modeFor(flags.json), epochs);
+  const model = setupModel(checked, seed, flags.weights, (m) => progress.note(`warning: ${m}`));
+  const data = loadData(flags.data, dataSpecOf(checked, { loss, needTargets: true }));
+  if (data.size === 0) throw new UsageError(`${flags.data} holds no samples`);
+  const batch = Math.min(flags.batch ?? config.batch ?? 32, data.size);
+
+  let stopRequested = false;
+  const onSigint = (): void => {
+    if (stopRequested) process.exit(130);
+    stopRequested = true;
+    progress.note("stopping after this batch (Ctrl-C again to quit without saving)…");
+  };
+  process.on("SIGINT", onSigint);
+  let outcome;
+  try {
+    outcome = await train(model, arrayDataset(data), {
+      loss,
+      optimizer,
+      epochs,
+      batch,
+      seed,
+      bptt: flags.bptt ?? config.bptt,
+      onBatch: (info) => progress.batch(info),
+      onEpoch: (r) => progress.epoch(r),
+      shouldStop: () => stopRequested,
+    });
+  } finally {
+    process.off("SIGINT", onSigint);
+  }
+
+  let code = EXIT_OK;
+  if (outcome.status === "diverged") {
+    progress.note(`dlc: the loss became ${outcome.loss} at epoch ${outcome.epoch}, batch ${outcome.batch}; training stopped before that update, so the weights are the last good ones (try a smaller --lr)`);
+    code = EXIT_INPUT_ERRORS;
+  } else if (outcome.status === "interrupted") {
+    progress.note(`interrupted in epoch ${outcome.epochs.at(-1)?.epoch ?? 1}`);
+  }
+  if (flags.save !== undefined) {
+    writeWeights(flags.save, model.namedWeights());
+    progress.note(`saved weights to ${flags.save}`);
+  }
+  return code;
+}
