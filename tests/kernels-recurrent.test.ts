@@ -228,6 +228,48 @@ describe("bidirectional output rule (rnn, T = 3, H = 1, F = 1)", () => {
   });
 });
 
+describe("forward against TensorFlow.js 4.22 (Keras layers, float32; recurrent activation set to sigmoid)", () => {
+  // Values made by tf.layers.lstm / simpleRNN / bidirectional (mergeMode concat) with weights set
+  // from this formula; tfjs computes in float32, hence the 1e-6 tolerance. (tfjs' GRU has no
+  // reset_after, so the GRU is checked by hand above instead.)
+  const val = (n: number, seed: number): number[] => Array.from({ length: n }, (_, i) => Math.round(Math.sin(seed * 7.3 + i * 1.7) * 0.5 * 1000) / 1000);
+  const [Bt, T, Ft, H] = [2, 3, 3, 2];
+  const x = tensor([Bt, T, Ft], val(Bt * T * Ft, 1));
+  const directionParams = (cell: Cell, names: string[], firstSeed: number): ParamTensors => {
+    const G = GATES[cell];
+    const p: ParamTensors = {};
+    let seed = firstSeed;
+    for (const name of names) {
+      const f = name.startsWith("l2.") ? 2 * H : Ft;
+      const prefix = name === "" ? "" : `${name}.`;
+      p[`${prefix}kernel`] = tensor([f, G * H], val(f * G * H, seed++));
+      p[`${prefix}recurrent_kernel`] = tensor([H, G * H], val(H * G * H, seed++));
+      p[`${prefix}bias`] = tensor([G * H], val(G * H, seed++));
+    }
+    return p;
+  };
+  const close = (y: Tensor, expected: number[]): void => {
+    expect(y.data.length).toBe(expected.length);
+    expect(maxAbsDiff(y.data, Float64Array.from(expected))).toBeLessThan(1e-6);
+  };
+
+  it("lstm with sequences", () => {
+    const y = forward(defOf("lstm"), argsOf("lstm", { units: H, sequences: true }), [x], directionParams("lstm", [""], 2));
+    close(y, [-0.05084917, -0.06306133, -0.1660953, -0.06233766, -0.2574827, 0.01453494, -0.126692, 0.05272841, -0.1183792, 0.0567953, -0.09233306, -0.007133876]);
+  });
+
+  it("lstm bidirectional, layers 2 (= a bidirectional lstm with sequences, then one without)", () => {
+    const p = directionParams("lstm", ["l1.fw", "l1.bw", "l2.fw", "l2.bw"], 10);
+    const y = forward(defOf("lstm"), argsOf("lstm", { units: H, bidirectional: true, layers: 2 }), [x], p);
+    close(y, [-0.0513642, 0.157942, 0.08091082, -0.210197, -0.0357511, 0.1615059, 0.08943084, -0.1900479]);
+  });
+
+  it("rnn bidirectional, last step", () => {
+    const y = forward(defOf("rnn"), argsOf("rnn", { units: H, bidirectional: true }), [x], directionParams("rnn", ["l1.fw", "l1.bw"], 30));
+    close(y, [0.5546413, 0.3503621, -0.3769317, 0.3490458, 0.2972742, 0.007804846, -0.3549494, -0.4320821]);
+  });
+});
+
 // Every combination: forward against the reference, backward against finite differences.
 const B = 2;
 const F = 3;

@@ -205,12 +205,15 @@ describe("deep nesting never overflows the stack", () => {
   });
 
   it("thousands of syntax errors stop at a limit instead of overflowing the parser's recovery", () => {
-    for (const text of ["input 3\n" + "a: ".repeat(10_000) + "dense 4", "input 3\n" + ": ".repeat(20_000), "network n {\n" + ") ".repeat(20_000) + "\n}"]) {
-      const a = checkInvariants(text);
-      expect(a.hasErrors).toBe(true);
-      expect(new Set(codesOf(a))).toEqual(new Set(["syntax-error"]));
-      expect(a.diagnostics.length).toBeLessThanOrEqual(101);
-      expect(a.diagnostics[a.diagnostics.length - 1]!.message).toMatch(/too many syntax errors/);
+    // `a: a: a: …` is one error per label: Chevrotain recovers from each by recursing once more.
+    const a = checkInvariants("input 3\n" + "a: ".repeat(10_000) + "dense 4");
+    expect(new Set(codesOf(a))).toEqual(new Set(["syntax-error"]));
+    expect(a.diagnostics).toHaveLength(101);
+    expect(a.diagnostics[100]!.message).toMatch(/too many syntax errors/);
+    expect(a.diagnostics[100]!.span.offset).toBeGreaterThan(a.diagnostics[99]!.span.offset);
+    // Runs of junk that recovery skips in one go stay one error each.
+    for (const text of ["input 3\n" + ": ".repeat(20_000), "network n {\n  input 3\n" + ") ".repeat(20_000) + "\n}"]) {
+      expect(errorsOf(text)).toEqual(["syntax-error"]);
     }
   });
 });
@@ -222,8 +225,8 @@ describe("broken and odd files", () => {
     const e = a.diagnostics.find((d) => d.code === "syntax-error")!;
     expect(e.message).toMatch(/'\}'/);
     expect(e.message).toMatch(/end of file/);
-    expect(e.span.offset).toBe(text.length);
-    expect(e.span.line).toBe(4);
+    // At the end of the last line (where its newline stands), or at the very end.
+    expect([text.length - 1, text.length]).toContain(e.span.offset);
   });
 
   it("unterminated repeat, block and parallel bodies are syntax errors", () => {

@@ -31,27 +31,38 @@ export function colorsFor(stream: { isTTY?: boolean }, env: NodeJS.ProcessEnv = 
  *     3 |   conv 3x3 stride 1 pad 0
  *       |   ^^^^^^^^^^^^^^^^^^^^^^^
  */
-export function renderHuman(d: Diagnostic, file: string, text: string, colors: Colors = noColors): string {
+export function renderHuman(d: Diagnostic, file: string, text: string, colors: Colors = noColors, starts: readonly number[] = lineStarts(text)): string {
   const { span } = d;
-  const head = `${file}:${span.line}:${span.column}: ${colors[d.severity](d.severity)}: ${colors.bold(d.message)}`;
+  const head = `${file}:${span.line}:${span.column}: ${colors[d.severity](d.severity)}: ${colors.bold(visible(d.message))}`;
   const lines = [head];
-  const sourceLine = lineAt(text, span.line);
+  const sourceLine = lineAt(text, starts, span.line);
   if (sourceLine !== undefined) {
     const gutter = String(span.line);
     const pad = " ".repeat(gutter.length);
     const start = Math.max(1, span.column);
     const end = span.endLine === span.line ? Math.max(start + 1, span.endColumn) : sourceLine.length + 1;
-    const width = Math.max(1, Math.min(end, sourceLine.length + 1) - start);
-    lines.push(`  ${gutter} | ${expandTabs(sourceLine)}`);
-    lines.push(`  ${pad} | ${" ".repeat(displayWidth(sourceLine.slice(0, start - 1)))}${colors[d.severity]("^".repeat(width))}`);
+    // A very long line (minified, generated, garbage) is quoted as a window around the span.
+    const from = sourceLine.length > MAX_EXCERPT ? Math.max(0, Math.min(start - 1 - EXCERPT_LEAD, sourceLine.length - MAX_EXCERPT)) : 0;
+    const to = Math.min(sourceLine.length, from + MAX_EXCERPT);
+    const before = from > 0 ? "…" : "";
+    const after = to < sourceLine.length ? "…" : "";
+    const width = Math.max(1, Math.min(end, to + 1) - start);
+    lines.push(`  ${gutter} | ${before}${visible(expandTabs(sourceLine.slice(from, to)))}${after}`);
+    lines.push(`  ${pad} | ${" ".repeat(before.length + displayWidth(sourceLine.slice(from, start - 1)))}${colors[d.severity]("^".repeat(width))}`);
   }
-  for (const note of d.notes) lines.push(`  = ${note}`);
+  for (const note of d.notes) lines.push(`  = ${visible(note)}`);
   return lines.join("\n");
 }
 
 export function renderAll(ds: readonly Diagnostic[], file: string, text: string, colors: Colors = noColors): string {
-  return ds.map((d) => renderHuman(d, file, text, colors)).join("\n");
+  const starts = lineStarts(text);
+  return ds.map((d) => renderHuman(d, file, text, colors, starts)).join("\n");
 }
+
+/** Source lines longer than this are quoted as a window of this many characters. */
+const MAX_EXCERPT = 160;
+/** How much of the line before the span such a window shows. */
+const EXCERPT_LEAD = 40;
 
 export interface JsonDiagnostic {
   severity: string;
@@ -80,16 +91,26 @@ export function toJson(d: Diagnostic, file: string): JsonDiagnostic {
   return out;
 }
 
-function lineAt(text: string, line: number): string | undefined {
-  let start = 0;
-  for (let i = 1; i < line; i++) {
-    const next = text.indexOf("\n", start);
-    if (next < 0) return undefined;
-    start = next + 1;
-  }
-  if (start > text.length) return undefined;
-  const end = text.indexOf("\n", start);
-  return text.slice(start, end < 0 ? text.length : end).replace(/\r$/, "");
+/** Where each line of `text` starts; lines end at "\n", as the lexer counts them. */
+export function lineStarts(text: string): number[] {
+  const starts = [0];
+  for (let i = text.indexOf("\n"); i >= 0; i = text.indexOf("\n", i + 1)) starts.push(i + 1);
+  return starts;
+}
+
+function lineAt(text: string, starts: readonly number[], line: number): string | undefined {
+  const start = starts[line - 1];
+  if (start === undefined || start > text.length) return undefined;
+  const next = starts[line];
+  return text.slice(start, next === undefined ? text.length : next - 1).replace(/\r$/, "");
+}
+
+/**
+ * Control characters from the source (a stray escape, a NUL) are shown as U+FFFD, one column
+ * each, so that they can neither move the caret out of line nor drive the terminal.
+ */
+function visible(s: string): string {
+  return s.replace(/[\u0000-\u0008\u000b-\u001f\u007f-\u009f]/g, (c) => (c === "\r" ? " " : "\ufffd"));
 }
 
 function expandTabs(s: string): string {

@@ -95,7 +95,9 @@ export class Model {
       }
       const xs = node.inputs.map((i) => runs[i]!.y);
       const kernel = node.def.kernel!;
-      const { y: z, cache } = kernel.forward(xs, this.params[node.id]!, node.args, ctx);
+      // A frozen batchnorm runs on its running statistics and leaves them alone, as Keras does.
+      const nodeCtx = node.frozen && node.kind === "batchnorm" && ctx.training ? { ...ctx, training: false } : ctx;
+      const { y: z, cache } = kernel.forward(xs, this.params[node.id]!, node.args, nodeCtx);
       let y = z;
       let activationCache: unknown;
       if (node.activation) {
@@ -133,7 +135,8 @@ export class Model {
         const act = registry.get(node.activation.kind)!;
         dz = act.kernel!.backward(dy, [run.z], run.y, run.activationCache, {}, {}, { alpha: node.activation.alpha }, ctx)[0]!;
       }
-      const dxs = node.def.kernel!.backward(dz, run.xs, run.z, run.cache, this.params[id]!, this.grads[id]!, node.args, ctx);
+      const nodeCtx = node.frozen && node.kind === "batchnorm" && ctx.training ? { ...ctx, training: false } : ctx;
+      const dxs = node.def.kernel!.backward(dz, run.xs, run.z, run.cache, this.params[id]!, this.grads[id]!, node.args, nodeCtx);
       node.inputs.forEach((producer, i) => {
         const dx = dxs[i];
         if (!dx) return;

@@ -1,5 +1,5 @@
 import { diagnostic, type Code } from "../diag/codes.js";
-import type { CallSite, Diagnostics } from "../diag/diagnostic.js";
+import { Diagnostics, type CallSite } from "../diag/diagnostic.js";
 import type { Span } from "../diag/span.js";
 import { readArgs } from "../layers/args.js";
 import { activationKinds, layerDef, registry } from "../layers/registry.js";
@@ -15,6 +15,11 @@ import { describeValue, type ArgValue, type EvaluatedArg } from "./values.js";
 export const MAX_NODES = 1_000_000;
 /** Block calls nest at most this deep (recursion is caught earlier, by name). */
 export const MAX_CALL_DEPTH = 64;
+/**
+ * Bodies (repeat, residual, branch) and block calls nest at most this deep once calls are
+ * expanded: 64 calls of 60-deep bodies each would otherwise overflow the stack.
+ */
+export const MAX_EXPANDED_DEPTH = 256;
 
 export interface BuildOptions {
   /** `--input`: supplies or overrides the first input's shape. */
@@ -33,6 +38,8 @@ interface Context {
   readonly group?: Group;
   readonly scope: Scope;
   readonly blockStack: readonly string[];
+  /** Bodies and block calls around this statement, once calls are expanded. */
+  readonly depth: number;
 }
 
 type Mutable<T> = { -readonly [K in keyof T]: T[K] };
@@ -86,6 +93,8 @@ class Builder {
   private groupIds = 0;
   private usesNames = false;
   private tooLarge = false;
+  /** Nodes one call of each block makes, as `estimate` sees it with unknown parameters. */
+  private readonly blockSizes = new Map<string, number>();
 
   constructor(
     private readonly blocks: ReadonlyMap<string, A.BlockDecl>,
@@ -95,7 +104,7 @@ class Builder {
 
   network(net: A.NetworkDecl): IrNetwork {
     const scope: Scope = { names: new Map(), prefix: "" };
-    const ctx: Context = { env: new Map(), chain: [], scope, blockStack: [] };
+    const ctx: Context = { env: new Map(), chain: [], scope, blockStack: [], depth: 0 };
     let current: number | undefined;
     const declaresInput = net.body.some((s) => s.type === "simple" && s.head.name === "input");
     if (!declaresInput) {
@@ -140,6 +149,12 @@ class Builder {
   }
 
   private statement(s: A.Statement, current: number | undefined, ctx: Context): number | undefined {
+    if (ctx.depth > MAX_EXPANDED_DEPTH) {
+      this.tooLarge = true;
+      this.report("too-large", s.span, `blocks and bodies nest deeper than ${MAX_EXPANDED_DEPTH} levels once block calls are expanded`, ctx);
+      return current;
+    }
+    const inner: Context = { ...ctx, depth: ctx.depth + 1 };
     switch (s.type) {
       case "simple":
         return this.simple(s, current, ctx);
@@ -147,8 +162,8 @@ class Builder {
         return this.repeat(s, current, ctx);
       case "residual": {
         const x = current;
-        const body = this.statements(s.body, x, ctx);
-        const shortcut = s.shortcut ? this.statements(s.shortcut.body, x, ctx) : x;
+        const body = this.statements(s.body, x, inner);
+        const shortcut = s.shortcut ? this.statements(s.shortcut.body, x, inner) : x;
         if (body === undefined || shortcut === undefined) return body ?? shortcut;
         return this.join("add", s, [body, shortcut], "residual", ctx);
       }
@@ -158,7 +173,7 @@ class Builder {
           this.report("bad-argument", s.span, "parallel needs at least one 'branch { … }'", ctx);
           return current;
         }
-        const outs = s.branches.map((b) => this.statements(b.body, x, ctx));
+        const outs = s.branches.map((b) => this.statements(b.body, x, inner));
         const known = outs.filter((o): o is number => o !== undefined);
         if (known.length === 0) return current;
         return this.join("concat", s, known, "parallel", ctx);
@@ -178,14 +193,15 @@ class Builder {
       this.report("bad-value", s.count.span, `repeat expects a count that is a whole number ≥ 0, got '${describeValue(count)}'`, ctx);
       return current;
     }
-    const perIteration = Math.max(1, staticSize(s.body, this.blocks, 0));
+    const perIteration = Math.max(1, this.estimate(s.body, ctx.env, 0, new Set(ctx.blockStack)));
     if (this.nodes.length + count.value * perIteration > MAX_NODES) {
       this.tooLarge = true;
       this.report("too-large", s.span, `repeat ${count.value} would grow the network to about ${(this.nodes.length + count.value * perIteration).toLocaleString("en-US")} layers; dlc handles networks of up to ${MAX_NODES.toLocaleString("en-US")}`, ctx);
       return current;
     }
     if (s.label) this.report("misplaced-statement", s.label.span, "a repeat cannot be named; name a layer inside it instead", ctx);
-    for (let i = 0; i < count.value && !this.tooLarge; i++) current = this.statements(s.body, current, ctx);
+    const inner: Context = { ...ctx, depth: ctx.depth + 1 };
+    for (let i = 0; i < count.value && !this.tooLarge; i++) current = this.statements(s.body, current, inner);
     return current;
   }
 
@@ -309,6 +325,12 @@ class Builder {
     if (!args) return current;
     const env = this.bindParams(block, s, args, ctx);
     if (!env) return current;
+    const size = this.estimate(block.body, env, 0, new Set([...ctx.blockStack, name]));
+    if (this.nodes.length + size > MAX_NODES) {
+      this.tooLarge = true;
+      this.report("too-large", s.span, `calling '${name}' would grow the network to about ${(this.nodes.length + size).toLocaleString("en-US")} layers; dlc handles networks of up to ${MAX_NODES.toLocaleString("en-US")}`, ctx);
+      return current;
+    }
     const index = (this.groupCounters.get(name) ?? 0) + 1;
     this.groupCounters.set(name, index);
     const groupName = s.label ? ctx.scope.prefix + s.label.name : `${ctx.scope.prefix}${name}${index}`;
@@ -319,6 +341,7 @@ class Builder {
       group,
       scope: { names: new Map(), prefix: `${groupName}/` },
       blockStack: [...ctx.blockStack, name],
+      depth: ctx.depth + 1,
     };
     const out = this.statements(block.body, current, inner);
     if (s.label && out !== undefined) this.bindName(s.label, out, ctx);
@@ -460,29 +483,54 @@ class Builder {
   private report(code: Code, span: Span, message: string, ctx: Context): void {
     this.diags.add(diagnostic(code, span, message, { chain: ctx.chain }));
   }
+
+  /**
+   * How many nodes `body` makes if every statement in it works, to refuse a huge expansion
+   * before making it. Repeat counts are evaluated under `env` where they can be (one that
+   * cannot counts once); a block's own size is worked out once, with its parameters unknown.
+   * What this misses (a count hidden in a block parameter), the node cap in addNode catches.
+   */
+  private estimate(body: readonly A.Statement[], env: Env, depth: number, visiting: Set<string>): number {
+    if (depth > MAX_EXPANDED_DEPTH) return 0; // refused anyway, when expanded
+    let n = 0;
+    for (const s of body) {
+      switch (s.type) {
+        case "simple": {
+          const b = this.blocks.get(s.head.name);
+          n += b ? this.blockSize(b, depth + 1, visiting) : 1;
+          break;
+        }
+        case "repeat": {
+          const count = staticCount(s.count, env);
+          if (count > 0) n += count * this.estimate(s.body, env, depth + 1, visiting);
+          break;
+        }
+        case "residual":
+          n += 1 + this.estimate(s.body, env, depth + 1, visiting) + (s.shortcut ? this.estimate(s.shortcut.body, env, depth + 1, visiting) : 0);
+          break;
+        case "parallel":
+          n += 1 + s.branches.reduce((k, b) => k + this.estimate(b.body, env, depth + 1, visiting), 0);
+          break;
+      }
+    }
+    return n;
+  }
+
+  private blockSize(b: A.BlockDecl, depth: number, visiting: Set<string>): number {
+    const name = b.name.name;
+    const known = this.blockSizes.get(name);
+    if (known !== undefined) return known;
+    if (visiting.has(name)) return 1; // recursion: reported when expanded
+    visiting.add(name);
+    const size = Math.max(1, this.estimate(b.body, new Map(), depth, visiting));
+    visiting.delete(name);
+    this.blockSizes.set(name, size);
+    return size;
+  }
 }
 
-/** About how many nodes a body makes, for refusing huge repeats before expanding them. */
-function staticSize(body: readonly A.Statement[], blocks: ReadonlyMap<string, A.BlockDecl>, depth: number): number {
-  if (depth > 8) return 1;
-  let n = 0;
-  for (const s of body) {
-    switch (s.type) {
-      case "simple": {
-        const b = blocks.get(s.head.name);
-        n += b ? Math.max(1, staticSize(b.body, blocks, depth + 1)) : 1;
-        break;
-      }
-      case "repeat":
-        n += s.count.type === "number" ? s.count.value * Math.max(1, staticSize(s.body, blocks, depth + 1)) : staticSize(s.body, blocks, depth + 1);
-        break;
-      case "residual":
-        n += 1 + staticSize(s.body, blocks, depth + 1) + (s.shortcut ? staticSize(s.shortcut.body, blocks, depth + 1) : 0);
-        break;
-      case "parallel":
-        n += 1 + s.branches.reduce((k, b) => k + staticSize(b.body, blocks, depth + 1), 0);
-        break;
-    }
-  }
-  return n;
+/** A repeat count known without expanding anything; 1 when it cannot be known here. */
+function staticCount(count: A.Expr, env: Env): number {
+  const v = evaluate(count, env, new Diagnostics(), []); // silently: the repeat reports its own errors
+  return v && v.type === "number" && v.isInteger && v.value >= 0 ? v.value : 1;
 }

@@ -16,32 +16,47 @@ function real(t: IToken): boolean {
 
 type Bounds = readonly [first: IToken, last: IToken];
 
+/** Where a node's bounds are remembered: a private key, invisible to chevrotain and to `for…in`. */
+const BOUNDS = Symbol("dlc.bounds");
+type WithBounds = CstNode & { [BOUNDS]?: Bounds | null };
+
 /**
- * First and last real tokens under each node (recovery may have inserted phantom ones),
- * remembered per conversion. The conversion asks for the span of a statement, then of its
- * head, arguments and factors; without the memo each ask walked the subtree again, which
- * was two thirds of the front end's time on a 10,000-layer file (bench/RESULTS.md). With it,
- * every node is visited once.
+ * First and last real tokens under a node (recovery may have inserted phantom ones).
+ * The conversion asks for the span of a statement, then of its head, arguments and
+ * factors; without a memo each ask walked the subtree again, which was two thirds of the
+ * front end's time on a 10,000-layer file (bench/RESULTS.md). Each node's answer is kept
+ * on the node itself (CSTs are built per parse and dropped after conversion), so every
+ * node is visited once; a Map keyed by the ~5 nodes per layer measured 3× slower.
  */
 class TokenBounds {
-  private readonly memo = new Map<CstNode, Bounds | null>();
-
   of(node: Child): Bounds | undefined {
     if (isToken(node)) return real(node) ? [node, node] : undefined;
-    const known = this.memo.get(node);
+    return this.ofNode(node);
+  }
+
+  private ofNode(node: WithBounds): Bounds | undefined {
+    const known = node[BOUNDS];
     if (known !== undefined) return known ?? undefined;
     let first: IToken | undefined;
     let last: IToken | undefined;
     for (const key in node.children) {
       for (const child of node.children[key] as Child[]) {
-        const b = this.of(child);
-        if (!b) continue;
-        if (!first || b[0].startOffset < first.startOffset) first = b[0];
-        if (!last || b[1].startOffset > last.startOffset) last = b[1];
+        let lo: IToken;
+        let hi: IToken;
+        if (isToken(child)) {
+          if (!real(child)) continue;
+          lo = hi = child;
+        } else {
+          const b = this.ofNode(child);
+          if (!b) continue;
+          [lo, hi] = b;
+        }
+        if (!first || lo.startOffset < first.startOffset) first = lo;
+        if (!last || hi.startOffset > last.startOffset) last = hi;
       }
     }
     const found: Bounds | undefined = first && last ? [first, last] : undefined;
-    this.memo.set(node, found ?? null);
+    node[BOUNDS] = found ?? null;
     return found;
   }
 

@@ -107,9 +107,10 @@ export class DirectionRun {
     const dgxTotal = new Float64Array(batch * width);
     const dghTotal = new Float64Array(batch * width);
 
-    if (window === undefined || window > steps) {
+    if (window === undefined || window < 1 || window > steps) {
       // Full BPTT: one stream that every entering gradient joins. (A window K > T is the same
-      // thing; K = T takes the stream path below, which must and does give the same numbers.)
+      // thing; K = T takes the stream path below, which must and does give the same numbers.
+      // The checker only lets K ≥ 1 through; anything less is read as no window.)
       const dh = new Float64Array(block);
       const dc = new Float64Array(block);
       for (let k = steps - 1; k >= 0; k--) {
