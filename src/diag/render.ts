@@ -102,7 +102,9 @@ function lineAt(text: string, starts: readonly number[], line: number): string |
   const start = starts[line - 1];
   if (start === undefined || start > text.length) return undefined;
   const next = starts[line];
-  return text.slice(start, next === undefined ? text.length : next - 1).replace(/\r$/, "");
+  let end = next === undefined ? text.length : next - 1;
+  if (end > start && text.charCodeAt(end - 1) === 13) end--; // the "\r" of a CRLF line
+  return text.slice(start, end);
 }
 
 /**

@@ -9,6 +9,8 @@ import {
   softmaxKernel,
   tanhKernel,
 } from "./activations-kernel.js";
+import { leakyreluEmit, linearEmit, reluEmit, sigmoidEmit, softmaxEmit, tanhEmit } from "./activations-emit.js";
+import type { LayerEmitter } from "../codegen/emit-types.js";
 import { defineLayer, type LayerDef, type LayerKernel } from "./types.js";
 
 export interface ActivationArgs {
@@ -16,7 +18,7 @@ export interface ActivationArgs {
   readonly alpha?: number;
 }
 
-function activation(kind: string, description: string, kernel: LayerKernel<ActivationArgs>): LayerDef<ActivationArgs> {
+function activation(kind: string, description: string, kernel: LayerKernel<ActivationArgs>, emit: LayerEmitter<ActivationArgs>): LayerDef<ActivationArgs> {
   return defineLayer<ActivationArgs>({
     kind,
     syntax: kind,
@@ -29,14 +31,15 @@ function activation(kind: string, description: string, kernel: LayerKernel<Activ
     shape: ([x]) => x,
     macs: () => 0,
     kernel,
+    emit,
   });
 }
 
-export const relu = activation("relu", "max(0, x)", reluKernel);
-export const sigmoid = activation("sigmoid", "1 / (1 + e^-x)", sigmoidKernel);
-export const tanh = activation("tanh", "hyperbolic tangent", tanhKernel);
-export const softmax = activation("softmax", "softmax over the last axis", softmaxKernel);
-export const linear = activation("linear", "identity", linearKernel);
+export const relu = activation("relu", "max(0, x)", reluKernel, reluEmit);
+export const sigmoid = activation("sigmoid", "1 / (1 + e^-x)", sigmoidKernel, sigmoidEmit);
+export const tanh = activation("tanh", "hyperbolic tangent", tanhKernel, tanhEmit);
+export const softmax = activation("softmax", "softmax over the last axis", softmaxKernel, softmaxEmit);
+export const linear = activation("linear", "identity", linearKernel, linearEmit);
 
 export const leakyrelu = defineLayer<ActivationArgs>({
   kind: "leakyrelu",
@@ -58,4 +61,5 @@ export const leakyrelu = defineLayer<ActivationArgs>({
   shape: ([x]) => x,
   macs: () => 0,
   kernel: leakyreluKernel,
+  emit: leakyreluEmit,
 });

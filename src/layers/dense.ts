@@ -2,6 +2,7 @@ import { noExtraPositionals, boolOption, positiveInt } from "./args.js";
 import { defineLayer } from "./types.js";
 import { initFor } from "./init.js";
 import { denseKernel } from "./dense-kernel.js";
+import { denseEmit } from "./dense-emit.js";
 
 export interface DenseArgs {
   readonly units: number;
@@ -36,4 +37,5 @@ export const dense = defineLayer<DenseArgs>({
     return x!.reduce((n, d) => n * d, 1) * a.units;
   },
   kernel: denseKernel,
+  emit: denseEmit,
 });

@@ -3,6 +3,7 @@ import type { Span } from "../diag/span.js";
 import type { Shape } from "../ir/shape.js";
 import type { ArgValue } from "../ir/values.js";
 import type { Tensor } from "../interp/tensor.js";
+import type { LayerEmitter } from "../codegen/emit-types.js";
 
 /** How a parameter starts: Keras' defaults (He for relu layers, Glorot otherwise). */
 export type Init = "glorot" | "he" | "orthogonal" | "zeros" | "ones" | "uniform";
@@ -117,6 +118,8 @@ export interface LayerDef<A = unknown> {
   macs(inputs: readonly Shape[], output: Shape, args: A): number;
   /** Forward and backward for the interpreter (input nodes have none). */
   readonly kernel?: LayerKernel<A>;
+  /** Forward and backward code for `dlc compile` (input nodes have none). */
+  readonly emit?: LayerEmitter<A>;
 }
 
 /** A registry entry with its argument type erased, as the registry stores it. */

@@ -74,10 +74,15 @@ export function checkInvariants(text: string, options: AnalyzeOptions = {}): Ret
   expect(problems, `input: ${JSON.stringify(text.length > 400 ? text.slice(0, 400) + "…" : text)}`).toEqual([]);
   const rendered = renderAll(analysis.diagnostics, "input.dl", text);
   expect(typeof rendered).toBe("string");
-  for (const d of analysis.diagnostics) {
+  const heads = rendered.split("\n").filter((l) => l.startsWith("input.dl:"));
+  expect(heads).toHaveLength(analysis.diagnostics.length);
+  analysis.diagnostics.forEach((d, i) => {
     const j = toJson(d, "input.dl");
     expect(JSON.parse(JSON.stringify(j))).toEqual(j);
-    expect(rendered).toContain(`input.dl:${d.span.line}:${d.span.column}: ${d.severity}: `);
+    expect(heads[i]!.startsWith(`input.dl:${d.span.line}:${d.span.column}: ${d.severity}: `), heads[i]).toBe(true);
+  });
+  for (let i = 1; i < analysis.diagnostics.length; i++) {
+    expect(analysis.diagnostics[i]!.span.offset, "diagnostics are sorted by position").toBeGreaterThanOrEqual(analysis.diagnostics[i - 1]!.span.offset);
   }
   const errors = analysis.diagnostics.filter((d) => d.severity === "error").length;
   expect(analysis.hasErrors).toBe(errors > 0);

@@ -1,0 +1,39 @@
+import type { Shape } from "../ir/shape.js";
+
+/**
+ * What a layer's code generator knows while it writes one node's code. The generated code
+ * around it binds these names, so an emitter writes plain loops with constant bounds:
+ *
+ *   n         the batch size of this call (a number ≤ maxBatch)
+ *   training  boolean: dropout on, batchnorm on batch statistics
+ *   w, g      the weights and gradients arenas (one typed array each; offsets from `offset`)
+ *   x0, x1 …  the inputs, [n, ...inShapes[i]] row-major, batch first
+ *   y         the output, [n, ...outShape]
+ *   dy        dL/dy (backward only), same layout as y
+ *   dx0, dx1  dL/dx (backward only): ADD into them (+=), they hold other consumers' sums;
+ *             present only where `needsDx(i)`
+ *   rand()    the module's seeded uniform [0,1) generator
+ * Parameter gradients accumulate into `g` at the same offsets as the weights in `w`.
+ */
+export interface EmitContext {
+  readonly inShapes: readonly Shape[];
+  readonly outShape: Shape;
+  readonly precision: "f32" | "f64";
+  /** Where a parameter or state (by spec name: `kernel`, `l2.fw.bias`, `moving_mean`) starts in `w`/`g`. */
+  offset(param: string): number;
+  /**
+   * A buffer kept from forward to backward (a dropout mask, batch statistics, gate values),
+   * allocated once at construction: `size` elements, times maxBatch when `perSample`.
+   * Returns the local name bound to it in both the forward and the backward code.
+   */
+  scratch(name: string, size: number, perSample?: boolean, kind?: "float" | "int"): string;
+  needsDx(input: number): boolean;
+  /** The node's truncated-BPTT window, when training uses one. */
+  readonly bptt?: number;
+}
+
+/** Generates a layer kind's forward and backward code, specialised to its shapes. */
+export interface LayerEmitter<A> {
+  forward(a: A, c: EmitContext): string;
+  backward(a: A, c: EmitContext): string;
+}

@@ -1,0 +1,73 @@
+import type { EmitContext, LayerEmitter } from "../codegen/emit-types.js";
+import type { ActivationArgs } from "./activations.js";
+
+function size(c: EmitContext): number {
+  return c.outShape.reduce((p, d) => p * d, 1);
+}
+
+/** An element-wise activation: `y = f(x)` and `dx += dy · f'(x, y)`. */
+function elementwise(forward: (x: string, a: ActivationArgs) => string, derivative: (x: string, y: string, a: ActivationArgs) => string): LayerEmitter<ActivationArgs> {
+  return {
+    forward: (a, c) => `
+      for (let i = 0; i < n * ${size(c)}; i++) {
+        const v = x0[i];
+        y[i] = ${forward("v", a)};
+      }`,
+    backward: (a, c) =>
+      c.needsDx(0)
+        ? `
+      for (let i = 0; i < n * ${size(c)}; i++) {
+        const v = x0[i];
+        const o = y[i];
+        dx0[i] += dy[i] * (${derivative("v", "o", a)});
+      }`
+        : "",
+  };
+}
+
+export const reluEmit = elementwise((x) => `${x} > 0 ? ${x} : 0`, (x) => `${x} > 0 ? 1 : 0`);
+export const leakyreluEmit = elementwise(
+  (x, a) => `${x} > 0 ? ${x} : ${num(a.alpha ?? 0.01)} * ${x}`,
+  (x, _y, a) => `${x} > 0 ? 1 : ${num(a.alpha ?? 0.01)}`,
+);
+export const sigmoidEmit = elementwise((x) => `1 / (1 + Math.exp(-${x}))`, (_x, y) => `${y} * (1 - ${y})`);
+export const tanhEmit = elementwise((x) => `Math.tanh(${x})`, (_x, y) => `1 - ${y} * ${y}`);
+export const linearEmit = elementwise((x) => x, () => "1");
+
+/** Softmax over the last axis, stable (the row maximum is subtracted first). */
+export const softmaxEmit: LayerEmitter<ActivationArgs> = {
+  forward(_a, c) {
+    const width = c.outShape[c.outShape.length - 1]!;
+    const rows = size(c) / width;
+    return `
+      for (let r = 0; r < n * ${rows}; r++) {
+        const o = r * ${width};
+        let max = -Infinity;
+        for (let j = 0; j < ${width}; j++) if (x0[o + j] > max) max = x0[o + j];
+        let sum = 0;
+        for (let j = 0; j < ${width}; j++) {
+          const e = Math.exp(x0[o + j] - max);
+          y[o + j] = e;
+          sum += e;
+        }
+        for (let j = 0; j < ${width}; j++) y[o + j] /= sum;
+      }`;
+  },
+  backward(_a, c) {
+    if (!c.needsDx(0)) return "";
+    const width = c.outShape[c.outShape.length - 1]!;
+    const rows = size(c) / width;
+    return `
+      for (let r = 0; r < n * ${rows}; r++) {
+        const o = r * ${width};
+        let dot = 0;
+        for (let j = 0; j < ${width}; j++) dot += dy[o + j] * y[o + j];
+        for (let j = 0; j < ${width}; j++) dx0[o + j] += y[o + j] * (dy[o + j] - dot);
+      }`;
+  },
+};
+
+/** A number as a JavaScript literal that reads back exactly. */
+export function num(x: number): string {
+  return Number.isInteger(x) ? `${x}` : `${x}`;
+}
