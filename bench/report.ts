@@ -1,5 +1,5 @@
 import { renameSync, unlinkSync, writeFileSync } from "node:fs";
-import { cpus, totalmem, type as osType, release } from "node:os";
+import { cpus, loadavg, totalmem, type as osType, release } from "node:os";
 
 /**
  * What every benchmark produces: titled sections of markdown tables. A later benchmark
@@ -57,15 +57,33 @@ export function renderSection(s: Section): string {
   return parts.join("\n") + "\n";
 }
 
-export function renderResults(sections: readonly Section[], m: Machine, dlcVersion: string, date: Date): string {
+/** The 1-minute load average, and whether other work competed for the cores (timings then run high). */
+export function load(m: Machine = machine()): { value: number; busy: boolean; text: string } {
+  const value = loadavg()[0] ?? 0;
+  const busy = value > m.cores * 0.75;
+  return { value, busy, text: `${value.toFixed(2)}${busy ? ` (busy: more than ${m.cores} cores' worth of other work; timings run high)` : ""}` };
+}
+
+export interface RunInfo {
+  readonly machine: Machine;
+  readonly dlcVersion: string;
+  readonly date: Date;
+  /** 1-minute load average before and after the run. */
+  readonly loadBefore: string;
+  readonly loadAfter: string;
+}
+
+export function renderResults(sections: readonly Section[], info: RunInfo): string {
+  const m = info.machine;
   const header = [
     "# dlc benchmarks",
     "",
     "Written by `npm run bench` (bench/run.ts); rerun it to refresh. Numbers are for the machine below only.",
     "",
-    `- date: ${date.toISOString()}`,
+    `- date: ${info.date.toISOString()}`,
     `- machine: ${m.cpu}, ${m.cores} cores, ${m.memory} memory, ${m.os}`,
-    `- Node ${m.node}, dlc ${dlcVersion}`,
+    `- Node ${m.node}, dlc ${info.dlcVersion}`,
+    `- load average (1 min): ${info.loadBefore} before, ${info.loadAfter} after`,
     "",
   ].join("\n");
   return [header, ...sections.map(renderSection)].join("\n");

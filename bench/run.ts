@@ -9,7 +9,7 @@ import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { frontendSections } from "./frontend.js";
-import { machine, renderResults, renderSection, writeAtomically, type Section } from "./report.js";
+import { load, machine, renderResults, renderSection, writeAtomically, type Section } from "./report.js";
 
 /** Compiled to dist/bench/run.js, so the repository root is two folders up. */
 const root = fileURLToPath(new URL("../..", import.meta.url));
@@ -30,7 +30,9 @@ function main(argv: readonly string[]): void {
 
   const m = machine();
   const version = (JSON.parse(readFileSync(join(root, "package.json"), "utf8")) as { version: string }).version;
-  process.stdout.write(`dlc ${version} on ${m.cpu} (${m.cores} cores, ${m.memory}), Node ${m.node}\n\n`);
+  const date = new Date();
+  const loadBefore = load(m).text;
+  process.stdout.write(`dlc ${version} on ${m.cpu} (${m.cores} cores, ${m.memory}), Node ${m.node}; load average ${loadBefore}\n\n`);
   const sections: Section[] = [];
   for (const b of chosen) {
     for (const s of b.run()) {
@@ -38,9 +40,11 @@ function main(argv: readonly string[]): void {
       sections.push(s);
     }
   }
+  const loadAfter = load(m).text;
+  process.stdout.write(`load average after: ${loadAfter}\n`);
   if (write) {
     const path = join(root, "bench", "RESULTS.md");
-    writeAtomically(path, renderResults(sections, m, version, new Date()));
+    writeAtomically(path, renderResults(sections, { machine: m, dlcVersion: version, date, loadBefore, loadAfter }));
     process.stdout.write(`written to ${path}\n`);
   }
 }

@@ -3,7 +3,7 @@ import type { Convention } from "../check/summary.js";
 import { EXIT_INPUT_ERRORS, EXIT_USAGE, InputErrors, UsageError } from "./errors.js";
 import { parsePositiveInt, parseShapeArg } from "./shape-arg.js";
 
-const VERSION = "0.1.0";
+import { VERSION } from "./version.js";
 
 /** Heavy modules load inside each command, so `dlc check` starts fast. */
 function program(setExit: (code: number) => void): Command {
@@ -82,6 +82,21 @@ function program(setExit: (code: number) => void): Command {
     .action(async (file: string, opts: import("./run.js").RunFlags) => {
       const { runRun } = await import("./run.js");
       setExit(runRun(file, opts));
+    });
+
+  cli
+    .command("compile")
+    .description("generate a standalone TypeScript/JavaScript trainer module (+ source map)")
+    .argument("<file>", ".dl file")
+    .option("-o, --output <path>", "output file (default: FILE.ts, or FILE.mjs for --target js)")
+    .addOption(new Option("--target <target>", "ts or js (default: from -o's extension, else ts)").choices(["ts", "js"]))
+    .addOption(new Option("--precision <p>", "number type of the generated arenas").choices(["f32", "f64"]).default("f32"))
+    .addOption(inputOption())
+    .addOption(networkOption())
+    .option("--json", "print the result as JSON")
+    .action(async (file: string, opts: import("./compile.js").CompileFlags) => {
+      const { runCompile } = await import("./compile.js");
+      setExit(await runCompile(file, opts));
     });
 
   return cli;

@@ -1,4 +1,6 @@
-import { dataSpecOf, loadData, writeWeights } from "../io/index.js";
+import { statSync } from "node:fs";
+import { dirname } from "node:path";
+import { DataError, dataSpecOf, loadData, weightsFormat, writeWeights } from "../io/index.js";
 import { arrayDataset } from "../interp/array-dataset.js";
 import { DEFAULT_LR, type OptimizerConfig } from "../interp/optimizers.js";
 import { train } from "../interp/train.js";
@@ -42,6 +44,7 @@ export async function runTrain(file: string, flags: TrainFlags): Promise<number>
   const epochs = flags.epochs ?? config.epochs ?? 1;
   const seed = flags.seed ?? config.seed ?? 1;
   const checked = analysis.selected;
+  if (flags.save !== undefined) checkSaveTarget(flags.save);
 
   const progress = new Progress(Progress.modeFor(flags.json), epochs);
   const model = setupModel(checked, seed, flags.weights, (m) => progress.note(`warning: ${m}`));
@@ -75,7 +78,8 @@ export async function runTrain(file: string, flags: TrainFlags): Promise<number>
 
   let code = EXIT_OK;
   if (outcome.status === "diverged") {
-    progress.note(`dlc: the loss became ${outcome.loss} at epoch ${outcome.epoch}, batch ${outcome.batch}; training stopped before that update, so the weights are the last good ones (try a smaller --lr)`);
+    const what = outcome.weight === undefined ? `the loss became ${outcome.loss}` : `the update made ${outcome.weight} NaN or infinite`;
+    progress.note(`dlc: ${what} at epoch ${outcome.epoch}, batch ${outcome.batch}; training stopped and undid that batch, so the weights are the last good ones (try a smaller --lr, or scale the data)`);
     code = EXIT_INPUT_ERRORS;
   } else if (outcome.status === "interrupted") {
     progress.note(`interrupted in epoch ${outcome.epochs.at(-1)?.epoch ?? 1}`);
@@ -85,4 +89,27 @@ export async function runTrain(file: string, flags: TrainFlags): Promise<number>
     progress.note(`saved weights to ${flags.save}`);
   }
   return code;
+}
+
+/**
+ * Refuses a `--save` path that can never be written before training starts, not after it: an
+ * extension that names no weights format, a folder that does not exist, a folder as the target.
+ * (Other failures, such as a full disk, still surface at the end; the write is atomic.)
+ */
+function checkSaveTarget(path: string): void {
+  weightsFormat(path);
+  const dir = dirname(path);
+  let isDir = false;
+  try {
+    isDir = statSync(dir).isDirectory();
+  } catch {
+    // Reported below.
+  }
+  if (!isDir) throw new DataError(`cannot save to ${path}: the folder ${dir} does not exist`, { file: path });
+  try {
+    if (statSync(path).isDirectory()) throw new DataError(`cannot save to ${path}: it is a directory`, { file: path });
+  } catch (e) {
+    if (e instanceof DataError) throw e;
+    // No file yet (or a path the final write will explain): fine here.
+  }
 }

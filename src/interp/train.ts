@@ -3,6 +3,7 @@ import { computeLoss, type Targets } from "./losses.js";
 import type { Model } from "./model.js";
 import { makeOptimizer, type OptimizerConfig } from "./optimizers.js";
 import { seededRandom } from "./random.js";
+import { WeightsSnapshot } from "./snapshot.js";
 import type { Tensor } from "./tensor.js";
 
 /** A batch as the runner takes it: one tensor per network input, and the targets. */
@@ -43,13 +44,23 @@ export interface EpochReport {
 
 export type TrainOutcome =
   | { readonly status: "done" | "interrupted"; readonly epochs: readonly EpochReport[] }
-  | { readonly status: "diverged"; readonly epochs: readonly EpochReport[]; readonly epoch: number; readonly batch: number; readonly loss: number };
+  | {
+      readonly status: "diverged";
+      readonly epochs: readonly EpochReport[];
+      readonly epoch: number;
+      readonly batch: number;
+      /** The batch's loss (finite when it was an update that broke a weight). */
+      readonly loss: number;
+      /** Set when the loss was finite but the update made this weight NaN or infinite. */
+      readonly weight?: string;
+    };
 
 /**
  * Mini-batch training, shared by `dlc train --interpret` and mirrored by generated code.
  * With one batch per epoch the samples stay in file order; otherwise each epoch is shuffled
- * with the seeded generator. A loss that is NaN or infinite stops training before the update,
- * so the weights are the last good ones.
+ * with the seeded generator. A batch whose loss is NaN or infinite, or whose update makes a
+ * weight so (a gradient of 0·∞), stops training and is undone, state (batchnorm statistics)
+ * included: the weights are the last good ones.
  */
 export async function train(model: Model, data: Dataset, o: TrainOptions): Promise<TrainOutcome> {
   const random = seededRandom(o.seed);
@@ -59,6 +70,7 @@ export async function train(model: Model, data: Dataset, o: TrainOptions): Promi
   const fused = model.fusedWith(o.loss);
   const order = Array.from({ length: data.size }, (_, i) => i);
   const batches = Math.ceil(data.size / o.batch);
+  const snapshot = new WeightsSnapshot(model.namedWeights());
   const reports: EpochReport[] = [];
   for (let epoch = 1; epoch <= o.epochs; epoch++) {
     if (batches > 1) shuffle(order, shuffleRandom);
@@ -67,12 +79,21 @@ export async function train(model: Model, data: Dataset, o: TrainOptions): Promi
     let seen = 0;
     for (let b = 0; b < batches; b++) {
       const batch = data.batch(order.slice(b * o.batch, (b + 1) * o.batch));
+      snapshot.take();
       const pass = model.forward(batch.inputs, ctx, fused);
       const { loss, grad } = computeLoss(o.loss, pass.output, pass.logits, batch.targets, fused);
-      if (!Number.isFinite(loss)) return { status: "diverged", epochs: reports, epoch, batch: b + 1, loss };
+      if (!Number.isFinite(loss)) {
+        snapshot.restore();
+        return { status: "diverged", epochs: reports, epoch, batch: b + 1, loss };
+      }
       model.zeroGrads();
       model.backward(pass, grad, ctx, fused);
       optimizer.step(model.trainableSlots());
+      const broken = snapshot.firstNonFinite();
+      if (broken !== undefined) {
+        snapshot.restore();
+        return { status: "diverged", epochs: reports, epoch, batch: b + 1, loss, weight: broken };
+      }
       total += loss * batch.size;
       seen += batch.size;
       o.onBatch?.({ epoch, batch: b + 1, batches, samples: seen, loss: total / seen, seconds: (performance.now() - started) / 1000 });

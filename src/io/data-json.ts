@@ -3,7 +3,7 @@ import { closest } from "../util/suggest.js";
 import type { DataSpec, InputSpec } from "./data-spec.js";
 import type { Dataset, InputSamples } from "./dataset.js";
 import { DataError } from "./errors.js";
-import { parseJsonText } from "./json-text.js";
+import { isJsonObject, jsonKind, Packed, parseJsonBytes } from "./json-bytes.js";
 import { claimedShape, fillFromNested, NestedError } from "./nested.js";
 import { indexPath, TargetBuilder } from "./targets.js";
 
@@ -12,8 +12,8 @@ import { indexPath, TargetBuilder } from "./targets.js";
  * `x` is an object keyed by input name: `{"x": {"src": […], "tgt": […]}, "y": […]}` (a single
  * input may be keyed too). `y` may be left out where no targets are needed (`dlc run`).
  */
-export function parseDataJson(text: string, file: string, spec: DataSpec): Dataset {
-  const doc = parseJsonText(text, file);
+export function parseDataJson(bytes: Uint8Array, file: string, spec: DataSpec): Dataset {
+  const doc = parseJsonBytes(bytes, file);
   const fail = (message: string, path?: string): never => {
     throw new DataError(`${file}: ${message}`, { file, path });
   };
@@ -21,10 +21,8 @@ export function parseDataJson(text: string, file: string, spec: DataSpec): Datas
   const failHas = (message: string, path?: string): never => {
     throw new DataError(`${file} ${message}`, { file, path });
   };
-  if (doc === null || typeof doc !== "object" || Array.isArray(doc)) {
-    return fail(`a JSON data file is one object {"x": [sample, …], "y": [target, …]}; found ${Array.isArray(doc) ? "an array" : doc === null ? "null" : typeof doc}`);
-  }
-  const top = doc as Record<string, unknown>;
+  if (!isJsonObject(doc)) return fail(`a JSON data file is one object {"x": [sample, …], "y": [target, …]}; found ${jsonKind(doc)}`);
+  const top = doc;
   if (!("x" in top)) {
     const guess = closest("x", Object.keys(top).filter((k) => k !== "y"));
     return failHas(`has no "x" (the samples)${guess ? `; is "${guess}" meant to be "x"?` : Object.keys(top).length ? ` (it has ${Object.keys(top).map((k) => `"${k}"`).join(", ")})` : ""}`);
@@ -44,39 +42,55 @@ export function parseDataJson(text: string, file: string, spec: DataSpec): Datas
     }
     return { size, inputs, source: file };
   }
-  if (!Array.isArray(y)) return fail(`"y" must be an array with one target per sample, found ${y === null ? "null" : typeof y}`, "y");
-  if (y.length !== size) failHas(`has ${size} samples in x but ${y.length} in y`, "y");
+  const targets = samplesOf(y);
+  if (!targets) return fail(`"y" must be an array with one target per sample, found ${jsonKind(y)}`, "y");
+  if (targets.length !== size) failHas(`has ${size} samples in x but ${targets.length} in y`, "y");
   const builder = new TargetBuilder(spec, size, file);
-  for (let i = 0; i < size; i++) builder.nested(i, y[i], { what: `y[${i}]`, at: file, file });
+  for (let i = 0; i < size; i++) builder.nested(i, targets.get(i), { what: `y[${i}]`, at: file, file });
   return { size, inputs, targets: builder.result(), source: file };
+}
+
+/** An array of samples, packed (regular numbers) or plain. */
+interface Samples {
+  readonly length: number;
+  get(i: number): unknown;
+  readonly packed?: Packed;
+}
+
+function samplesOf(v: unknown): Samples | undefined {
+  if (v instanceof Packed) return { length: v.shape[0]!, get: (i) => v.element(i), packed: v };
+  if (Array.isArray(v)) return { length: v.length, get: (i) => v[i] as unknown };
+  return undefined;
 }
 
 interface Column {
   readonly spec: InputSpec;
-  readonly samples: readonly unknown[];
+  readonly samples: Samples;
   /** `x` or `x.src`. */
   readonly path: string;
 }
 
 function inputArrays(x: unknown, spec: DataSpec, fail: (m: string, path?: string) => never): Column[] {
   const names = spec.inputs.map((i) => i.name);
-  if (Array.isArray(x)) {
-    if (spec.inputs.length === 1) return [{ spec: spec.inputs[0]!, samples: x, path: "x" }];
+  const direct = samplesOf(x);
+  if (direct) {
+    if (spec.inputs.length === 1) return [{ spec: spec.inputs[0]!, samples: direct, path: "x" }];
     return fail(`the network has ${spec.inputs.length} inputs (${names.join(", ")}), so "x" must be an object keyed by input name: {"x": {${names.map((n) => `"${n}": […]`).join(", ")}}, …}`, "x");
   }
-  if (x === null || typeof x !== "object") return fail(`"x" must be an array of samples${spec.inputs.length > 1 ? " per input" : ""}, found ${x === null ? "null" : typeof x}`, "x");
-  const keyed = x as Record<string, unknown>;
+  if (!isJsonObject(x)) return fail(`"x" must be an array of samples${spec.inputs.length > 1 ? " per input" : ""}, found ${jsonKind(x)}`, "x");
+  const keyed = x;
   const columns: Column[] = [];
   for (const input of spec.inputs) {
     const path = `x.${input.name}`;
-    const samples = keyed[input.name];
-    if (samples === undefined) {
+    const value = keyed[input.name];
+    if (value === undefined) {
       const others = Object.keys(keyed).filter((k) => !names.includes(k));
       const guess = closest(input.name, others);
       fail(`"x" has no "${input.name}"${guess ? `; did you mean "${guess}"?` : ""} (the network's inputs: ${names.join(", ")})`, "x");
     }
-    if (!Array.isArray(samples)) fail(`${path} must be an array of samples, found ${samples === null ? "null" : typeof samples}`, path);
-    columns.push({ spec: input, samples: samples as unknown[], path });
+    const samples = samplesOf(value);
+    if (!samples) return fail(`${path} must be an array of samples, found ${jsonKind(value)}`, path);
+    columns.push({ spec: input, samples, path });
   }
   for (const key of Object.keys(keyed)) {
     if (!names.includes(key)) fail(`"x" has "${key}", which is not an input of the network (its inputs: ${names.join(", ")})`, `x.${key}`);
@@ -84,18 +98,26 @@ function inputArrays(x: unknown, spec: DataSpec, fail: (m: string, path?: string
   return columns;
 }
 
-function readInput(samples: readonly unknown[], input: InputSpec, path: string, file: string, named: boolean): InputSamples {
+function readInput(samples: Samples, input: InputSpec, path: string, file: string, named: boolean): InputSamples {
   const width = input.shape.reduce((a, b) => a * b, 1);
+  const packed = samples.packed;
+  if (packed && sameShape(packed.shape.slice(1), input.shape)) {
+    // Every sample regular and of the input's shape: one copy.
+    const data = packed.values().slice();
+    if (input.vocabulary !== undefined) checkTokenIds(data, input, path, file);
+    return { name: input.name, shape: [...input.shape], data };
+  }
   const data = new Float64Array(samples.length * width);
   for (let i = 0; i < samples.length; i++) {
     const at = `${path}[${i}]`;
-    const claimed = claimedShape(samples[i]);
+    const sample = samples.get(i);
+    const claimed = claimedShape(sample);
     if (!sameShape(claimed, input.shape)) {
-      const got = claimed.length === 0 && typeof samples[i] !== "number" ? `is ${samples[i] === null ? "null" : typeof samples[i]}, not an array` : `has shape ${formatShape(claimed)}`;
+      const got = typeof sample === "number" ? `is the number ${sample}, not an array` : claimed.length === 0 ? `is ${jsonKind(sample)}, not an array of numbers` : `has shape ${formatShape(claimed)}`;
       throw new DataError(`sample ${i} of ${file} (${at}) ${got}; the network's input${named ? ` '${input.name}'` : ""} is ${formatShape(input.shape)}`, { file, path: at });
     }
     try {
-      fillFromNested(samples[i], input.shape, data, i * width, at);
+      fillFromNested(sample, input.shape, data, i * width, at);
     } catch (e) {
       if (e instanceof NestedError) throw new DataError(`sample ${i} of ${file}: ${e.message}`, { file, path: e.path });
       throw e;

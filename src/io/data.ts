@@ -32,7 +32,7 @@ export function loadData(path: string, spec: DataSpec): Dataset {
   const format = formatOf(name, bytes);
   switch (format) {
     case "json":
-      return parseDataJson(decodeText(bytes, path), path, spec);
+      return parseDataJson(bytes, path, spec);
     case "csv":
       return parseDataCsv(decodeText(bytes, path), path, spec);
     case "idx": {

@@ -27,20 +27,6 @@ export function place(file: string, line?: number, column?: number): string {
   return column === undefined ? `${file}:${line}` : `${file}:${line}:${column}`;
 }
 
-/** A JSON value as a message quotes it: `"abc"`, `null`, `true`, `an object`. */
-export function describeJsonValue(v: unknown): string {
-  if (v === null) return "null";
-  if (typeof v === "string") {
-    const s = JSON.stringify(v);
-    return s.length > 24 ? `${s.slice(0, 20)}…"` : s;
-  }
-  if (typeof v === "boolean") return String(v);
-  if (typeof v === "number") return String(v);
-  if (Array.isArray(v)) return "an array";
-  if (typeof v === "object") return "an object";
-  return String(v);
-}
-
 /** An OS error's short reason: `no such file`, `permission denied`, … */
 export function reasonOf(e: unknown): string {
   const err = e as NodeJS.ErrnoException;

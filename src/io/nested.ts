@@ -1,5 +1,5 @@
 import type { Shape } from "../ir/shape.js";
-import { describeJsonValue } from "./errors.js";
+import { describeJsonValue, Packed } from "./json-bytes.js";
 
 /**
  * Nested JSON arrays ↔ flat row-major Float64Array. Problems come back as a sentence about the
@@ -22,7 +22,9 @@ export class NestedError extends Error {
 export function claimedShape(value: unknown): number[] {
   const shape: number[] = [];
   let v = value;
-  while (Array.isArray(v)) {
+  for (;;) {
+    if (v instanceof Packed) return [...shape, ...v.shape];
+    if (!Array.isArray(v)) break;
     shape.push(v.length);
     if (v.length === 0) break;
     v = v[0];
@@ -39,6 +41,13 @@ export function fillFromNested(value: unknown, shape: Shape, out: Float64Array, 
 }
 
 function fill(value: unknown, shape: Shape, depth: number, out: Float64Array, offset: number, path: string): number {
+  if (value instanceof Packed) {
+    if (sameTail(value.shape, shape, depth)) {
+      out.set(value.values(), offset);
+      return offset + value.size;
+    }
+    value = value.toArrays();
+  }
   if (depth === shape.length) {
     if (typeof value === "number") {
       out[offset] = value;
@@ -75,6 +84,12 @@ function fill(value: unknown, shape: Shape, depth: number, out: Float64Array, of
   return at;
 }
 
+function sameTail(packed: readonly number[], shape: Shape, depth: number): boolean {
+  if (packed.length !== shape.length - depth) return false;
+  for (let k = 0; k < packed.length; k++) if (packed[k] !== shape[depth + k]) return false;
+  return true;
+}
+
 /** `w[3][2]` at depth 2 → `w[0][0]`: the element the claimed shape was read from. */
 function firstSibling(path: string, depth: number): string {
   let p = path;
@@ -94,6 +109,7 @@ function firstSibling(path: string, depth: number): string {
  * the way through. `path` names the value in messages.
  */
 export function readNested(value: unknown, path: string): { shape: number[]; data: Float64Array } {
+  if (value instanceof Packed) return { shape: [...value.shape], data: value.values().slice() };
   const shape = claimedShape(value);
   let size = 1;
   for (const d of shape) size *= d;

@@ -1,5 +1,6 @@
 import type { Tensor } from "../interp/tensor.js";
-import { DataError, describeJsonValue } from "./errors.js";
+import { DataError } from "./errors.js";
+import { describeJsonValue } from "./json-bytes.js";
 import { parseJsonText } from "./json-text.js";
 
 /**

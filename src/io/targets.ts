@@ -2,6 +2,7 @@ import { formatShape, sameShape, type Shape } from "../ir/shape.js";
 import type { DataSpec } from "./data-spec.js";
 import type { TargetSamples } from "./dataset.js";
 import { DataError } from "./errors.js";
+import { describeJsonValue } from "./json-bytes.js";
 import { claimedShape, fillFromNested, NestedError } from "./nested.js";
 
 /** Where a target came from, for messages: `y[3]` in data.json, or a CSV line and column. */
@@ -56,7 +57,7 @@ export class TargetBuilder {
     else if (this.output.length > 0 && sameShape(claimed, this.classShape) && this.outWidth > 1) mode = this.classMode();
     else {
       const classForm = this.output.length > 0 && this.outWidth > 1 ? ` or ${this.classShape.length === 0 ? "a class index" : `class indices shaped ${formatShape(this.classShape)}`}` : "";
-      const got = claimed.length === 0 && typeof value !== "number" ? `is ${typeof value === "string" ? JSON.stringify(value) : value === null ? "null" : typeof value}` : `has shape ${formatShape(claimed)}`;
+      const got = claimed.length === 0 && typeof value !== "number" ? `is ${describeJsonValue(value)}` : `has shape ${formatShape(claimed)}`;
       this.fail(`${place.what} ${got}; the network's output is ${formatShape(this.output)}, so a target is shaped ${formatShape(this.output)}${classForm}`, place);
     }
     this.setMode(mode, i, place);
@@ -68,7 +69,7 @@ export class TargetBuilder {
       }
       const scratch = new Float64Array(this.classWidth);
       if (claimed.length === 0) {
-        if (typeof value !== "number") this.fail(`${place.what} is ${JSON.stringify(value)}, not a class index`, place);
+        if (typeof value !== "number") this.fail(`${place.what} is ${describeJsonValue(value)}, not a class index`, place);
         scratch[0] = value as number;
       } else fillFromNested(value, this.classShape, scratch, 0, place.what);
       for (let k = 0; k < scratch.length; k++) this.putClass(i, k, scratch[k]!, place, claimed.length === 0 ? place.what : `${place.what}${indexPath(this.classShape, k)}`);

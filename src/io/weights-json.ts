@@ -1,19 +1,19 @@
 import type { Tensor } from "../interp/tensor.js";
 import { DataError } from "./errors.js";
-import { parseJsonText } from "./json-text.js";
+import { isJsonObject, jsonKind, parseJsonBytes } from "./json-bytes.js";
 import { NestedError, nestedJson, readNested } from "./nested.js";
 
 /**
  * A JSON weights file: one object mapping each `<layer>.<param>` name to a nested array of the
  * parameter's shape (a bare number for shape []). Numbers are written exactly (float64).
  */
-export function parseWeightsJson(text: string, file: string): Map<string, Tensor> {
-  const doc = parseJsonText(text, file);
-  if (doc === null || typeof doc !== "object" || Array.isArray(doc)) {
-    throw new DataError(`${file}: a JSON weights file must be one object mapping each weight's name to a nested array, e.g. {"dense1.kernel": [[…]], "dense1.bias": […]}; found ${Array.isArray(doc) ? "an array" : doc === null ? "null" : typeof doc}`, { file });
+export function parseWeightsJson(bytes: Uint8Array, file: string): Map<string, Tensor> {
+  const doc = parseJsonBytes(bytes, file);
+  if (!isJsonObject(doc)) {
+    throw new DataError(`${file}: a JSON weights file must be one object mapping each weight's name to a nested array, e.g. {"dense1.kernel": [[…]], "dense1.bias": […]}; found ${jsonKind(doc)}`, { file });
   }
   const out = new Map<string, Tensor>();
-  for (const [name, value] of Object.entries(doc as Record<string, unknown>)) {
+  for (const [name, value] of Object.entries(doc)) {
     try {
       out.set(name, readNested(value, name));
     } catch (e) {

@@ -31,7 +31,7 @@ export function readWeightsFile(path: string): WeightMap {
   } catch (e) {
     throw new DataError(`cannot read the weights file ${path}: ${reasonOf(e)}`, { file: path });
   }
-  if (format === "json") return parseWeightsJson(bytes.toString("utf8"), path);
+  if (format === "json") return parseWeightsJson(bytes, path);
   const map: WeightMap = new Map();
   for (const [name, t] of decodeSafetensors(bytes, path).tensors) map.set(name, { shape: t.shape, data: t.data });
   return map;

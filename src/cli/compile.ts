@@ -1,0 +1,50 @@
+import { basename, extname } from "node:path";
+import { generateModule, unsupportedKinds } from "../codegen/compile.js";
+import { formatTypeScript, toJavaScript } from "../codegen/format.js";
+import { buildSourceMap } from "../codegen/sourcemap.js";
+import { writeFileAtomic } from "../io/atomic-write.js";
+import type { Shape } from "../ir/shape.js";
+import { EXIT_INPUT_ERRORS, EXIT_OK, UsageError } from "./errors.js";
+import { diagnosticsJson, load, printDiagnostics } from "./load.js";
+import { VERSION } from "./version.js";
+
+export interface CompileFlags {
+  readonly output?: string;
+  readonly target?: "ts" | "js";
+  readonly precision: "f32" | "f64";
+  readonly input?: Shape;
+  readonly network?: string;
+  readonly json?: boolean;
+}
+
+/** `dlc compile FILE`: a standalone TypeScript (or JavaScript) trainer module plus its source map. */
+export async function runCompile(file: string, flags: CompileFlags): Promise<number> {
+  const loaded = load(file, { inputShape: flags.input, network: flags.network });
+  const { analysis } = loaded;
+  if (analysis.hasErrors || !analysis.selected) {
+    if (flags.json) process.stdout.write(JSON.stringify(diagnosticsJson(loaded)) + "\n");
+    else printDiagnostics(loaded);
+    return EXIT_INPUT_ERRORS;
+  }
+  if (!flags.json) printDiagnostics(loaded);
+  const missing = unsupportedKinds(analysis.selected);
+  if (missing.length > 0) throw new UsageError(`dlc compile cannot generate code for ${missing.join(", ")} layers yet`);
+  const target = flags.target ?? (flags.output && /\.(m?js|cjs)$/.test(flags.output) ? "js" : "ts");
+  const output = flags.output ?? basename(file, extname(file)) + (target === "js" ? ".mjs" : ".ts");
+  const mapFile = `${output}.map`;
+
+  let code = await formatTypeScript(generateModule(analysis.selected, { file, precision: flags.precision, train: analysis.train, version: VERSION }));
+  if (target === "js") code = await formatJavaScript(await toJavaScript(code));
+  const map = buildSourceMap(code, basename(output), file, loaded.text);
+  code += `//# sourceMappingURL=${basename(mapFile)}\n`;
+  writeFileAtomic(output, code);
+  writeFileAtomic(mapFile, map);
+  if (flags.json) process.stdout.write(JSON.stringify({ ok: true, output, map: mapFile, target, precision: flags.precision }) + "\n");
+  else process.stdout.write(`wrote ${output} and ${mapFile}\n`);
+  return EXIT_OK;
+}
+
+async function formatJavaScript(code: string): Promise<string> {
+  const prettier = await import("prettier");
+  return prettier.format(code, { parser: "babel", printWidth: 110 });
+}

@@ -1,0 +1,83 @@
+import type { Plan } from "./plan.js";
+
+/**
+ * The body of the generated `lossAndGrad`: the three losses of §6, summed over a sample's
+ * outputs and averaged over the batch; fused with the final softmax/sigmoid when `this.fused`.
+ */
+export function lossCode(p: Plan, _arr: string): string {
+  const out = p.buffers[p.outputBuffer]!;
+  const width = out.shape[out.shape.length - 1]!;
+  const logits = p.logitsBuffer;
+  const z = logits === undefined ? "a" : `this.b${logits}`;
+  const dz = logits === undefined ? "da" : `this.d${logits}`;
+  return `
+    const a = this.b${out.id};
+    const da = this.d${out.id};
+    const z = ${z};
+    const dz = ${dz};
+    void z;
+    void dz;
+    const size = n * ${out.size};
+    const width = ${width};
+    const classes = targets.length !== size;
+    if (classes && targets.length !== size / width) {
+      throw new RangeError(\`targets: expected \${size} values shaped like the output, or \${size / width} class indices, got \${targets.length}\`);
+    }
+    const t = classes ? new Arr(size) : null;
+    if (t) {
+      for (let r = 0; r < size / width; r++) {
+        const c = targets[r]!;
+        if (!(Number.isInteger(c) && c >= 0 && c < width)) throw new RangeError(\`targets[\${r}] = \${c} is not a class index below \${width}\`);
+        t[r * width + c] = 1;
+      }
+    }
+    const y: ArrayLike<number> = t ?? targets;
+    let total = 0;
+    switch (loss) {
+      case "squared":
+        for (let i = 0; i < size; i++) {
+          const d = a[i]! - y[i]!;
+          total += 0.5 * d * d;
+          da[i] = d / n;
+        }
+        break;
+      case "cross_entropy":
+        if (this.fused) {
+          for (let o = 0; o < size; o += width) {
+            let max = -Infinity;
+            for (let j = 0; j < width; j++) if (z[o + j]! > max) max = z[o + j]!;
+            let sum = 0;
+            for (let j = 0; j < width; j++) sum += Math.exp(z[o + j]! - max);
+            const logSum = max + Math.log(sum);
+            for (let j = 0; j < width; j++) {
+              const target = y[o + j]!;
+              if (target !== 0) total -= target * (z[o + j]! - logSum);
+              dz[o + j] = (a[o + j]! - target) / n;
+            }
+          }
+        } else {
+          for (let i = 0; i < size; i++) {
+            const q = Math.max(a[i]!, 1e-12);
+            if (y[i] !== 0) total -= y[i]! * Math.log(q);
+            da[i] = -y[i]! / q / n;
+          }
+        }
+        break;
+      case "binary_cross_entropy":
+        if (this.fused) {
+          for (let i = 0; i < size; i++) {
+            const x = z[i]!;
+            total += Math.max(x, 0) - x * y[i]! + Math.log1p(Math.exp(-Math.abs(x)));
+            dz[i] = (a[i]! - y[i]!) / n;
+          }
+        } else {
+          for (let i = 0; i < size; i++) {
+            const q = Math.min(Math.max(a[i]!, 1e-12), 1 - 1e-12);
+            total -= y[i]! * Math.log(q) + (1 - y[i]!) * Math.log(1 - q);
+            da[i] = (q - y[i]!) / (q * (1 - q)) / n;
+          }
+        }
+        break;
+    }
+    return total / n;`;
+}

@@ -1,0 +1,301 @@
+import type { LossKind, TrainConfig } from "../ir/types.js";
+import type { EmitContext } from "./emit-types.js";
+import { lossCode } from "./loss-emit.js";
+import { optimizerCode } from "./optimizer-emit.js";
+import type { Plan, Step } from "./plan.js";
+import { initRuntime } from "./runtime-init.js";
+import { commentText, literal } from "./safe-text.js";
+
+export interface ModuleOptions {
+  readonly file: string;
+  readonly precision: "f32" | "f64";
+  readonly train?: TrainConfig;
+  readonly version: string;
+}
+
+/** The marker before each step's code; the source map is built from these after formatting. */
+export const MARKER = "@dl";
+
+function fans(shape: readonly number[], given?: readonly [number, number]): [number, number] {
+  if (given) return [given[0], given[1]];
+  if (shape.length === 1) return [shape[0]!, shape[0]!];
+  return [shape.slice(0, -1).reduce((a, b) => a * b, 1), shape[shape.length - 1]!];
+}
+
+/**
+ * IR plan → one TypeScript module: constants, the Model class with its arenas, forward and
+ * backward code from each layer's emitter, the loss, the optimizer and the training loop.
+ */
+export function moduleCode(p: Plan, o: ModuleOptions): string {
+  const { network } = p.checked;
+  const scratch: { field: string; local: string; size: number; perSample: boolean; kind: "float" | "int"; step: number }[] = [];
+  const contextFor = (s: Step): EmitContext => ({
+    inShapes: s.inputs.map((b) => p.buffers[b]!.shape),
+    outShape: p.buffers[s.output]!.shape,
+    precision: o.precision,
+    offset(param: string) {
+      const slot = p.weights.find((w) => w.node === s.node && w.spec.name === param);
+      if (!slot) throw new Error(`internal: ${s.node.name} has no weight '${param}'`);
+      return slot.offset;
+    },
+    scratch(name, size, perSample = false, kind = "float") {
+      const local = name;
+      const field = `s${s.index}_${name}`;
+      if (!scratch.some((x) => x.field === field)) scratch.push({ field, local, size, perSample, kind, step: s.index });
+      return local;
+    },
+    needsDx: (i: number) => p.buffers[s.inputs[i]!]!.inputIndex === undefined,
+  });
+
+  const marker = (s: Step, phase: string): string => {
+    const n = s.node;
+    const what = s.isFusedActivation ? `${s.def.kind} (after ${n.name})` : n.name;
+    return `// ${MARKER} ${n.span.line}:${n.span.column} ${commentText(o.file)}:${n.span.line} ${phase} ${commentText(what)}: ${commentText(n.text)}`;
+  };
+  const bind = (s: Step, backward: boolean): string => {
+    const names: string[] = [];
+    s.inputs.forEach((b, i) => names.push(`x${i} = this.b${b}`));
+    names.push(`y = this.b${s.output}`);
+    if (backward) {
+      names.push(`dy = this.d${s.output}`);
+      s.inputs.forEach((b, i) => {
+        if (p.buffers[b]!.inputIndex === undefined) names.push(`dx${i} = this.d${b}`);
+      });
+    }
+    for (const x of scratch.filter((x) => x.step === s.index)) names.push(`${x.local} = this.${x.field}`);
+    return `const ${names.join(", ")};`;
+  };
+
+  const forwardBlocks = p.steps.map((s) => {
+    const body = s.def.emit!.forward(s.args, contextFor(s));
+    return `${marker(s, "forward")}\n{\n${bind(s, false)}\n${body}\n}`;
+  });
+  const backwardBlocks = [...p.steps].reverse().flatMap((s) => {
+    if (s.index === p.finalActivationStep) return [`// the final ${s.def.kind} is folded into the loss gradient when the loss is fused with it\nif (!this.fused) {\n${marker(s, "backward")}\n{\n${bind(s, true)}\n${s.def.emit!.backward(s.args, contextFor(s))}\n}\n}`];
+    const body = s.def.emit!.backward(s.args, contextFor(s));
+    if (body.trim() === "") return [];
+    return [`${marker(s, "backward")}\n{\n${bind(s, true)}\n${body}\n}`];
+  });
+
+  const arr = o.precision === "f32" ? "Float32Array" : "Float64Array";
+  const outShape = p.buffers[p.outputBuffer]!.shape;
+  const outSize = p.buffers[p.outputBuffer]!.size;
+  const loss: LossKind | undefined = o.train?.loss;
+  const fusedPossible = p.finalActivationStep !== undefined;
+  const finalKind = fusedPossible ? p.steps[p.finalActivationStep!]!.def.kind : undefined;
+  const inputs = network.inputs.map((id, k) => ({ name: network.nodes[id]!.name, shape: p.buffers[p.inputBuffers[k]!]!.shape }));
+  const weightSpecs = p.weights.map((w) => {
+    const [fanIn, fanOut] = fans(w.spec.shape, w.spec.fans);
+    return `{ name: ${literal(w.name)}, shape: [${w.spec.shape.join(", ")}], offset: ${w.offset}, size: ${w.size}, init: ${literal(w.spec.init)}, fanIn: ${fanIn}, fanOut: ${fanOut}, kind: ${literal(w.kind)}, trainable: ${w.trainable} }`;
+  });
+  const trainable = mergeRanges(p.weights.filter((w) => w.trainable).map((w) => [w.offset, w.offset + w.size] as [number, number]));
+  const bufferFields = p.buffers.map((b) => `private readonly b${b.id}: ${arr};`);
+  const gradFields = p.buffers.filter((b) => b.inputIndex === undefined).map((b) => `private readonly d${b.id}: ${arr};`);
+  const scratchFields = scratch.map((x) => `private readonly ${x.field}: ${x.kind === "int" ? "Int32Array" : arr};`);
+  const allocations = [
+    ...p.buffers.map((b) => `this.b${b.id} = new ${arr}(maxBatch * ${b.size});`),
+    ...p.buffers.filter((b) => b.inputIndex === undefined).map((b) => `this.d${b.id} = new ${arr}(maxBatch * ${b.size});`),
+    ...scratch.map((x) => `this.${x.field} = new ${x.kind === "int" ? "Int32Array" : arr}(${x.perSample ? `maxBatch * ${x.size}` : x.size});`),
+  ];
+  const zeroGrads = p.buffers.filter((b) => b.inputIndex === undefined && b.id !== p.outputBuffer && b.id !== p.logitsBuffer).map((b) => `this.d${b.id}.fill(0, 0, n * ${b.size});`);
+  const optimizer = o.train?.optimizer;
+  const config = {
+    loss: loss ?? null,
+    optimizer: optimizer?.kind ?? "sgd",
+    lr: optimizer?.lr ?? (optimizer?.kind === "adam" ? 0.001 : 0.01),
+    momentum: optimizer?.momentum ?? 0,
+    beta1: optimizer?.beta1 ?? 0.9,
+    beta2: optimizer?.beta2 ?? 0.999,
+    eps: optimizer?.eps ?? 1e-8,
+    batch: o.train?.batch ?? 32,
+    epochs: o.train?.epochs ?? 1,
+    seed: o.train?.seed ?? 1,
+  };
+
+  return `// Generated by dlc ${commentText(o.version)} from ${commentText(o.file)}${network.name ? ` (network ${commentText(network.name)})` : ""}.
+// Edit the .dl file and run \`dlc compile\` again rather than editing this file.
+// Every block below starts with a comment naming the .dl line and statement it came from.
+
+/** The arenas' number type: ${o.precision === "f32" ? "float32, the speed default" : "float64, matches the interpreter"}. */
+type Arr = ${arr};
+const Arr = ${arr};
+
+export interface WeightSpec {
+  readonly name: string;
+  readonly shape: readonly number[];
+  readonly offset: number;
+  readonly size: number;
+  readonly init: string;
+  readonly fanIn: number;
+  readonly fanOut: number;
+  readonly kind: "param" | "state";
+  readonly trainable: boolean;
+}
+
+export const NETWORK = {
+  name: ${network.name === null ? "null" : literal(network.name)},
+  source: ${literal(o.file)},
+  inputs: [${inputs.map((i) => `{ name: ${literal(i.name)}, shape: [${i.shape.join(", ")}] }`).join(", ")}],
+  output: [${outShape.join(", ")}],
+  precision: ${literal(o.precision)},
+} as const;
+
+/** Training settings from the .dl file's train { } block (or dlc's defaults). */
+export const TRAIN_DEFAULTS = ${JSON.stringify(config)} as const;
+
+export type LossKind = "squared" | "cross_entropy" | "binary_cross_entropy";
+
+/** Every weight in the order and layout of LANGUAGE.md §8, and where it lives in the arena. */
+export const WEIGHTS: readonly WeightSpec[] = [
+${weightSpecs.join(",\n")}
+];
+
+const WEIGHT_COUNT = ${p.weightCount};
+const OUTPUT_SIZE = ${outSize};
+/** [start, end) ranges of the arena the optimizer updates: frozen layers and state are left out. */
+const TRAINABLE: readonly (readonly [number, number])[] = [${trainable.map(([a, b]) => `[${a}, ${b}]`).join(", ")}];
+
+${initRuntime}
+
+export interface ModelOptions {
+  /** The largest batch forward/trainStep will be given (buffers are allocated once, for this size). */
+  readonly maxBatch?: number;
+  /** Seed of the initial weights and dropout. */
+  readonly seed?: number;
+  readonly loss?: LossKind;
+}
+
+export class Model {
+  readonly maxBatch: number;
+  /** All weights and state, laid out as WEIGHTS says. */
+  readonly w: Arr = new Arr(WEIGHT_COUNT);
+  /** Gradients, at the same offsets as w. */
+  readonly g: Arr = new Arr(WEIGHT_COUNT);
+  loss: LossKind | null;
+  /** Whether the loss gradient skips the final ${finalKind ?? "activation"} (fused, stable \`a − y\`). */
+  private fused = false;
+  private rand: () => number;
+${[...bufferFields, ...gradFields, ...scratchFields].join("\n")}
+${optimizerCode.fields(arr)}
+
+  constructor(options: ModelOptions = {}) {
+    const maxBatch = options.maxBatch ?? TRAIN_DEFAULTS.batch;
+    this.maxBatch = maxBatch;
+    this.loss = options.loss ?? TRAIN_DEFAULTS.loss;
+    this.rand = seededRandom(options.seed ?? TRAIN_DEFAULTS.seed);
+${allocations.join("\n")}
+${optimizerCode.allocate(arr)}
+    this.initWeights(options.seed ?? TRAIN_DEFAULTS.seed);
+  }
+
+  /** Fresh weights from a seed: He uniform for relu layers, Glorot uniform otherwise (as Keras). */
+  initWeights(seed: number): void {
+    const random = seededRandom(seed);
+    for (const spec of WEIGHTS) {
+      const d = new Float64Array(spec.size);
+      initWeight(d, spec, random);
+      this.w.set(d, spec.offset);
+    }
+    this.resetOptimizer();
+  }
+
+  /** One weight by its §8 name, as float64 (a copy). */
+  getWeight(name: string): { shape: readonly number[]; data: Float64Array } | undefined {
+    const spec = WEIGHTS.find((s) => s.name === name);
+    return spec && { shape: spec.shape, data: Float64Array.from(this.w.subarray(spec.offset, spec.offset + spec.size)) };
+  }
+
+  /** Sets one weight by its §8 name; the shape must match. */
+  setWeight(name: string, data: ArrayLike<number>): void {
+    const spec = WEIGHTS.find((s) => s.name === name);
+    if (!spec) throw new Error(\`the network has no weight named \${JSON.stringify(name)}\`);
+    if (data.length !== spec.size) throw new Error(\`\${name} needs \${spec.size} values (shape [\${spec.shape.join(",")}]), got \${data.length}\`);
+    this.w.set(data, spec.offset);
+  }
+
+  /**
+   * Runs the network on n samples. inputs[k] holds n samples of input k (${inputs.map((i) => `${commentText(i.name)} [${i.shape.join(",")}]`).join(", ")}),
+   * row-major. Returns the output buffer: its first n·${outSize} values are the outputs.
+   */
+  forward(inputs: readonly ArrayLike<number>[] | ArrayLike<number>, n: number, training = false): Arr {
+    if (!(n >= 1 && n <= this.maxBatch)) throw new RangeError(\`forward: n must be between 1 and maxBatch (\${this.maxBatch}), got \${n}\`);
+    const list = Array.isArray(inputs) ? (inputs as readonly ArrayLike<number>[]) : [inputs as ArrayLike<number>];
+${p.inputBuffers.map((b, k) => `    this.setInput(this.b${b}, list[${k}], n * ${p.buffers[b]!.size}, ${k});`).join("\n")}
+    const w = this.w;
+    const rand = this.rand;
+    void rand;
+    void training;
+${forwardBlocks.join("\n")}
+    return this.b${p.outputBuffer};
+  }
+
+  private setInput(target: Arr, source: ArrayLike<number> | undefined, count: number, k: number): void {
+    if (!source || source.length < count) throw new RangeError(\`input \${k}: expected \${count} values, got \${source?.length ?? 0}\`);
+    if (source.length === count) target.set(source as ArrayLike<number>);
+    else for (let i = 0; i < count; i++) target[i] = source[i]!;
+  }
+
+  /**
+   * The loss of the last forward pass against targets, and its gradient into the output (or,
+   * fused, the logits). targets: n·${outSize} values shaped like the output, or (cross_entropy)
+   * one class index per ${outShape.length > 1 ? "position" : "sample"}.
+   */
+  lossAndGrad(targets: ArrayLike<number>, n: number): number {
+    const loss = this.loss;
+    if (!loss) throw new Error("no loss: give one in the .dl file's train { } block or in new Model({ loss })");
+    this.fused = ${fusedPossible ? `loss === ${literal(finalKind === "softmax" ? "cross_entropy" : "binary_cross_entropy")}` : "false"};
+${lossCode(p, arr)}
+  }
+
+  /** Backpropagates the gradient lossAndGrad left, accumulating parameter gradients into g. */
+  backward(n: number): void {
+    const w = this.w;
+    const g = this.g;
+    void w;
+    void g;
+    const rand = this.rand;
+    void rand;
+    const training = true;
+    void training;
+${zeroGrads.map((z) => "    " + z).join("\n")}
+${p.logitsBuffer !== undefined ? `    if (!this.fused) this.d${p.logitsBuffer}.fill(0, 0, n * ${p.buffers[p.logitsBuffer]!.size});` : ""}
+${backwardBlocks.join("\n")}
+  }
+
+  /** One optimizer step (${config.optimizer}) on g; frozen layers and state are left alone. */
+  step(lr?: number): void {
+${optimizerCode.step(config)}
+  }
+
+  resetOptimizer(): void {
+${optimizerCode.reset()}
+  }
+
+  /** forward (training) + loss + backward + optimizer step on one batch. Returns the batch loss. */
+  trainStep(inputs: readonly ArrayLike<number>[] | ArrayLike<number>, targets: ArrayLike<number>, n: number, lr?: number): number {
+    this.forward(inputs, n, true);
+    const loss = this.lossAndGrad(targets, n);
+    if (!Number.isFinite(loss)) return loss;
+    this.g.fill(0);
+    this.backward(n);
+    this.step(lr);
+    return loss;
+  }
+
+  /** Outputs for n samples (inference: dropout off, batchnorm on its running statistics). A copy. */
+  predict(inputs: readonly ArrayLike<number>[] | ArrayLike<number>, n: number): Arr {
+    return this.forward(inputs, n, false).slice(0, n * OUTPUT_SIZE);
+  }
+}
+`;
+}
+
+function mergeRanges(ranges: [number, number][]): [number, number][] {
+  const out: [number, number][] = [];
+  for (const r of ranges) {
+    const last = out[out.length - 1];
+    if (last && last[1] === r[0]) last[1] = r[1];
+    else out.push([r[0], r[1]]);
+  }
+  return out;
+}

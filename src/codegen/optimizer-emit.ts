@@ -1,0 +1,53 @@
+/**
+ * The generated optimizer: SGD in PyTorch's form (v = M·v + g; w −= lr·v) and Adam
+ * (β1, β2, eps as configured), over the trainable ranges of the weights arena — the same
+ * arithmetic as src/interp/optimizers.ts.
+ */
+export const optimizerCode = {
+  fields(arr: string): string {
+    return `  /** Optimizer state: SGD's velocity in v; Adam's moments in m and v. */\n  private readonly m: ${arr};\n  private readonly v: ${arr};\n  private t = 0;\n  /** The optimizer and its settings; change them before training if you like. */\n  optimizer: { kind: "sgd" | "adam"; lr: number; momentum: number; beta1: number; beta2: number; eps: number } = { kind: TRAIN_DEFAULTS.optimizer, lr: TRAIN_DEFAULTS.lr, momentum: TRAIN_DEFAULTS.momentum, beta1: TRAIN_DEFAULTS.beta1, beta2: TRAIN_DEFAULTS.beta2, eps: TRAIN_DEFAULTS.eps };`;
+  },
+  allocate(arr: string): string {
+    void arr;
+    return `    this.m = new Arr(WEIGHT_COUNT);\n    this.v = new Arr(WEIGHT_COUNT);`;
+  },
+  reset(): string {
+    return `    this.m.fill(0);\n    this.v.fill(0);\n    this.t = 0;`;
+  },
+  step(_config: unknown): string {
+    return `
+    const o = this.optimizer;
+    const rate = lr ?? o.lr;
+    const w = this.w;
+    const g = this.g;
+    const m = this.m;
+    const v = this.v;
+    if (o.kind === "sgd") {
+      const mu = o.momentum;
+      for (const [start, end] of TRAINABLE) {
+        if (mu === 0) {
+          for (let i = start; i < end; i++) w[i] -= rate * g[i]!;
+        } else {
+          for (let i = start; i < end; i++) {
+            v[i] = mu * v[i]! + g[i]!;
+            w[i] -= rate * v[i]!;
+          }
+        }
+      }
+      return;
+    }
+    this.t++;
+    const b1 = o.beta1;
+    const b2 = o.beta2;
+    const c1 = 1 - b1 ** this.t;
+    const c2 = 1 - b2 ** this.t;
+    for (const [start, end] of TRAINABLE) {
+      for (let i = start; i < end; i++) {
+        const gi = g[i]!;
+        m[i] = b1 * m[i]! + (1 - b1) * gi;
+        v[i] = b2 * v[i]! + (1 - b2) * gi * gi;
+        w[i] -= (rate * (m[i]! / c1)) / (Math.sqrt(v[i]! / c2) + o.eps);
+      }
+    }`;
+  },
+};
