@@ -2,6 +2,7 @@ import { chmodSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, w
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { gzipSync } from "node:zlib";
+import fc from "fast-check";
 import { afterAll, describe, expect, it } from "vitest";
 import { analyze } from "../src/index.js";
 import type { Tensor } from "../src/interp/tensor.js";
@@ -9,6 +10,7 @@ import { loadData } from "../src/io/data.js";
 import { dataSpecOf, type DataSpec } from "../src/io/data-spec.js";
 import { gatherInput, sliceInput } from "../src/io/dataset.js";
 import { DataError } from "../src/io/errors.js";
+import { Packed, parseJsonBytes } from "../src/io/json-bytes.js";
 import { decodeSafetensors, encodeSafetensors, halfToNumber } from "../src/io/safetensors.js";
 import { expectedWeights, type ExpectedWeight } from "../src/io/weight-names.js";
 import { checkWeights, readWeights, readWeightsFile, writeWeights } from "../src/io/weights.js";
@@ -122,6 +124,91 @@ describe("weight names and layouts (§8)", () => {
     const a = analyze("input 5x3\nlstm 4\ngru 2");
     expect(a.hasErrors).toBe(true);
     expect(dataError(() => expectedWeights(a.selected!))).toMatch(/gru1.*input shape is unknown/);
+  });
+});
+
+/** Packed arrays back to plain arrays, for comparison with JSON.parse. */
+function unpack(v: unknown): unknown {
+  if (v instanceof Packed) return v.toArrays();
+  if (Array.isArray(v)) return v.map(unpack);
+  if (v !== null && typeof v === "object") return Object.fromEntries(Object.entries(v).map(([k, x]) => [k, unpack(x)]));
+  return v;
+}
+
+describe("the JSON parser agrees with JSON.parse", () => {
+  const parse = (text: string, pack: boolean): unknown => parseJsonBytes(Buffer.from(text, "utf8"), "t.json", { pack });
+
+  it("on random documents, packed or not", () => {
+    fc.assert(
+      fc.property(fc.jsonValue(), (v) => {
+        const text = JSON.stringify(v);
+        const want = JSON.stringify(JSON.parse(text));
+        expect(JSON.stringify(parse(text, false))).toBe(want);
+        expect(JSON.stringify(unpack(parse(text, true)))).toBe(want);
+      }),
+      { numRuns: 500 },
+    );
+  });
+
+  it("on regular number arrays, which pack into one shape", () => {
+    const v = parse("[[[1, -2.5e-3], [3, 4]], [[5, 6], [7, 0.1]], [[9, 10], [11, 12]]]", true) as Packed;
+    expect(v).toBeInstanceOf(Packed);
+    expect(v.shape).toEqual([3, 2, 2]);
+    expect(Array.from(v.values())).toEqual([1, -2.5e-3, 3, 4, 5, 6, 7, 0.1, 9, 10, 11, 12]);
+    expect(parse('{"a": [[1, 2], [3]], "b": [[], []]}', true)).toMatchObject({ a: [[1, 2], [3]] });
+    expect((parse('{"b": [[], []]}', true) as { b: Packed }).b.shape).toEqual([2, 0]);
+  });
+
+  it("on every number text, to the last bit", () => {
+    const numberText = fc.stringMatching(/^-?(0|[1-9][0-9]{0,24})(\.[0-9]{1,24})?([eE][+-]?[0-9]{1,3})?$/);
+    fc.assert(
+      fc.property(numberText, (t) => {
+        const want = Number(t);
+        if (!Number.isFinite(want)) expect(() => parse(t, false)).toThrow(/too large for float64/);
+        else expect(Object.is(parse(t, false), want) || (want === 0 && parse(t, false) === 0)).toBe(true);
+      }),
+      { numRuns: 3000 },
+    );
+    fc.assert(
+      fc.property(fc.double({ noNaN: true, noDefaultInfinity: true }), (d) => {
+        for (const t of [String(d), d.toExponential(), d.toExponential(3), d.toPrecision(17)]) {
+          if (!Number.isFinite(Number(t))) continue; // rounding up past the largest double
+          expect((parse(`[${t}]`, true) as Packed).values()[0]).toBe(Number(t));
+        }
+      }),
+      { numRuns: 2000 },
+    );
+    expect(Object.is(parse("-0", false), -0)).toBe(true);
+    expect(parse("0.1", false)).toBe(0.1);
+    expect(parse("9007199254740993", false)).toBe(9007199254740992);
+    expect(parse("2.2250738585072011e-308", false)).toBe(2.2250738585072011e-308);
+  });
+
+  it("on what is valid and what is not (random edits)", () => {
+    const base = JSON.stringify({ a: [1, 2.5, -3e2], b: { c: "x\\y\u00e9", d: [true, false, null] }, e: [[1, 2], [3, 4]] });
+    const edits = "[]{},:\"0123456789-+.eEtfnul \\x";
+    fc.assert(
+      fc.property(fc.nat(base.length - 1), fc.nat(edits.length - 1), fc.boolean(), (at, k, insert) => {
+        const text = base.slice(0, at) + edits[k] + base.slice(insert ? at : at + 1);
+        let valid = true;
+        try {
+          JSON.parse(text);
+        } catch {
+          valid = false;
+        }
+        for (const pack of [false, true]) {
+          let ours = true;
+          try {
+            parse(text, pack);
+          } catch (e) {
+            expect(e).toBeInstanceOf(DataError);
+            ours = false;
+          }
+          expect(ours).toBe(valid);
+        }
+      }),
+      { numRuns: 3000 },
+    );
   });
 });
 

@@ -28,6 +28,13 @@ export interface EmitContext {
    */
   scratch(name: string, size: number, perSample?: boolean, kind?: "float" | "int"): string;
   needsDx(input: number): boolean;
+  /** The node is `frozen` (a frozen batchnorm runs on its running statistics even in training). */
+  readonly frozen?: boolean;
+  /**
+   * Includes a shared kernel in the module (once) and returns its name: \`matmul\` (C = A·B),
+   * \`matmulTN\` (C += Aᵀ·B), \`matmulNT\` (C += A·Bᵀ); see src/codegen/helpers.ts.
+   */
+  helper(name: "matmul" | "matmulTN" | "matmulNT"): string;
   /** The node's truncated-BPTT window, when training uses one. */
   readonly bptt?: number;
 }

@@ -3,6 +3,7 @@ import type { EmitContext } from "./emit-types.js";
 import { lossCode } from "./loss-emit.js";
 import { optimizerCode } from "./optimizer-emit.js";
 import type { Plan, Step } from "./plan.js";
+import { HELPERS } from "./helpers.js";
 import { initRuntime } from "./runtime-init.js";
 import { commentText, literal } from "./safe-text.js";
 
@@ -28,11 +29,13 @@ function fans(shape: readonly number[], given?: readonly [number, number]): [num
  */
 export function moduleCode(p: Plan, o: ModuleOptions): string {
   const { network } = p.checked;
+  const helpers = new Set<string>();
   const scratch: { field: string; local: string; size: number; perSample: boolean; kind: "float" | "int"; step: number }[] = [];
   const contextFor = (s: Step): EmitContext => ({
     inShapes: s.inputs.map((b) => p.buffers[b]!.shape),
     outShape: p.buffers[s.output]!.shape,
     precision: o.precision,
+    bptt: o.train?.bptt,
     offset(param: string) {
       const slot = p.weights.find((w) => w.node === s.node && w.spec.name === param);
       if (!slot) throw new Error(`internal: ${s.node.name} has no weight '${param}'`);
@@ -45,6 +48,11 @@ export function moduleCode(p: Plan, o: ModuleOptions): string {
       return local;
     },
     needsDx: (i: number) => p.buffers[s.inputs[i]!]!.inputIndex === undefined,
+    frozen: s.node.frozen,
+    helper(name) {
+      helpers.add(name);
+      return name;
+    },
   });
 
   const marker = (s: Step, phase: string): string => {
@@ -156,6 +164,7 @@ const OUTPUT_SIZE = ${outSize};
 const TRAINABLE: readonly (readonly [number, number])[] = [${trainable.map(([a, b]) => `[${a}, ${b}]`).join(", ")}];
 
 ${initRuntime}
+${[...helpers].sort().map((h) => HELPERS[h]).join("\n")}
 
 export interface ModelOptions {
   /** The largest batch forward/trainStep will be given (buffers are allocated once, for this size). */

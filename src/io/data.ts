@@ -80,8 +80,9 @@ export function formatOf(name: string, bytes: Uint8Array): DataFormat {
 function decodeText(bytes: Uint8Array, path: string): string {
   try {
     return new TextDecoder("utf-8", { fatal: true }).decode(bytes);
-  } catch {
-    throw new DataError(`${path}: not a text file (invalid UTF-8); data files are JSON, CSV or IDX`, { file: path });
+  } catch (e) {
+    if (e instanceof TypeError) throw new DataError(`${path}: not a text file (invalid UTF-8); data files are JSON, CSV or IDX`, { file: path });
+    throw new DataError(`${path}: too large to read as text (${bytes.length} bytes); use IDX files for data this large`, { file: path });
   }
 }
 

@@ -1,50 +1,48 @@
 import type { LayerEmitter } from "../codegen/emit-types.js";
 import type { DenseArgs } from "./dense.js";
 
-/** y = x·kernel + bias on the last axis; every leading axis (batch, time) is one more row. */
+/**
+ * y = x·kernel + bias on the last axis, as one matrix product over all rows (batch × leading
+ * axes); backward is two more products: dkernel += xᵀ·dy and dx += dy·kernelᵀ.
+ */
 export const denseEmit: LayerEmitter<DenseArgs> = {
   forward(a, c) {
     const x = c.inShapes[0]!;
     const f = x[x.length - 1]!;
-    const rowsPerSample = x.slice(0, -1).reduce((p, d) => p * d, 1);
-    const k = c.offset("kernel");
-    const init = a.bias ? `w[${c.offset("bias")} + q]` : "0";
+    const rows = x.slice(0, -1).reduce((p, d) => p * d, 1);
+    const matmul = c.helper("matmul");
+    const bias = a.bias
+      ? `
+      for (let r = 0; r < m; r++) {
+        const o = r * ${a.units};
+        for (let q = 0; q < ${a.units}; q++) y[o + q] += w[${c.offset("bias")} + q];
+      }`
+      : "";
     return `
-      for (let r = 0; r < n * ${rowsPerSample}; r++) {
-        const xo = r * ${f};
-        const yo = r * ${a.units};
-        for (let q = 0; q < ${a.units}; q++) y[yo + q] = ${init};
-        for (let i = 0; i < ${f}; i++) {
-          const xv = x0[xo + i];
-          if (xv === 0) continue;
-          const ko = ${k} + i * ${a.units};
-          for (let q = 0; q < ${a.units}; q++) y[yo + q] += xv * w[ko + q];
-        }
-      }`;
+      const m = n${rows === 1 ? "" : ` * ${rows}`};
+      // y[m×${a.units}] = x[m×${f}] · kernel[${f}×${a.units}]
+      ${matmul}(x0, 0, w, ${c.offset("kernel")}, y, 0, m, ${f}, ${a.units}, false);${bias}`;
   },
   backward(a, c) {
     const x = c.inShapes[0]!;
     const f = x[x.length - 1]!;
-    const rowsPerSample = x.slice(0, -1).reduce((p, d) => p * d, 1);
+    const rows = x.slice(0, -1).reduce((p, d) => p * d, 1);
     const k = c.offset("kernel");
-    const bias = a.bias ? `for (let q = 0; q < ${a.units}; q++) g[${c.offset("bias")} + q] += dy[yo + q];` : "";
-    const dx = c.needsDx(0);
+    const bias = a.bias
+      ? `
+      for (let r = 0; r < m; r++) {
+        const o = r * ${a.units};
+        for (let q = 0; q < ${a.units}; q++) g[${c.offset("bias")} + q] += dy[o + q];
+      }`
+      : "";
+    const dx = c.needsDx(0)
+      ? `
+      // dx[m×${f}] += dy[m×${a.units}] · kernelᵀ
+      ${c.helper("matmulNT")}(dy, 0, w, ${k}, dx0, 0, m, ${a.units}, ${f});`
+      : "";
     return `
-      for (let r = 0; r < n * ${rowsPerSample}; r++) {
-        const xo = r * ${f};
-        const yo = r * ${a.units};
-        ${bias}
-        for (let i = 0; i < ${f}; i++) {
-          const xv = x0[xo + i];
-          const ko = ${k} + i * ${a.units};
-          ${dx ? "let sum = 0;" : ""}
-          for (let q = 0; q < ${a.units}; q++) {
-            const d = dy[yo + q];
-            ${dx ? "sum += d * w[ko + q];" : ""}
-            g[ko + q] += xv * d;
-          }
-          ${dx ? "dx0[xo + i] += sum;" : ""}
-        }
-      }`;
+      const m = n${rows === 1 ? "" : ` * ${rows}`};
+      // dkernel[${f}×${a.units}] += xᵀ · dy
+      ${c.helper("matmulTN")}(x0, 0, dy, 0, g, ${k}, ${f}, m, ${a.units});${bias}${dx}`;
   },
 };

@@ -178,6 +178,329 @@ function initWeight(d: Float64Array, spec: WeightSpec, random: () => number): vo
   }
 }
 
+/** C[M×N] (+)= A[M×K] · B[K×N]. */
+function matmul(
+  a: Arr,
+  ao: number,
+  b: Arr,
+  bo: number,
+  c: Arr,
+  co: number,
+  m: number,
+  k: number,
+  n: number,
+  accumulate: boolean,
+): void {
+  const m4 = m - (m % 4);
+  const n4 = n - (n % 4);
+  for (let i = 0; i < m4; i += 4) {
+    const a0 = ao + i * k,
+      a1 = a0 + k,
+      a2 = a1 + k,
+      a3 = a2 + k;
+    for (let j = 0; j < n4; j += 4) {
+      let c00 = 0,
+        c01 = 0,
+        c02 = 0,
+        c03 = 0,
+        c10 = 0,
+        c11 = 0,
+        c12 = 0,
+        c13 = 0;
+      let c20 = 0,
+        c21 = 0,
+        c22 = 0,
+        c23 = 0,
+        c30 = 0,
+        c31 = 0,
+        c32 = 0,
+        c33 = 0;
+      for (let p = 0; p < k; p++) {
+        const bp = bo + p * n + j;
+        const b0 = b[bp]!,
+          b1 = b[bp + 1]!,
+          b2 = b[bp + 2]!,
+          b3 = b[bp + 3]!;
+        const x0 = a[a0 + p]!,
+          x1 = a[a1 + p]!,
+          x2 = a[a2 + p]!,
+          x3 = a[a3 + p]!;
+        c00 += x0 * b0;
+        c01 += x0 * b1;
+        c02 += x0 * b2;
+        c03 += x0 * b3;
+        c10 += x1 * b0;
+        c11 += x1 * b1;
+        c12 += x1 * b2;
+        c13 += x1 * b3;
+        c20 += x2 * b0;
+        c21 += x2 * b1;
+        c22 += x2 * b2;
+        c23 += x2 * b3;
+        c30 += x3 * b0;
+        c31 += x3 * b1;
+        c32 += x3 * b2;
+        c33 += x3 * b3;
+      }
+      const r0 = co + i * n + j,
+        r1 = r0 + n,
+        r2 = r1 + n,
+        r3 = r2 + n;
+      if (accumulate) {
+        c[r0] += c00;
+        c[r0 + 1] += c01;
+        c[r0 + 2] += c02;
+        c[r0 + 3] += c03;
+        c[r1] += c10;
+        c[r1 + 1] += c11;
+        c[r1 + 2] += c12;
+        c[r1 + 3] += c13;
+        c[r2] += c20;
+        c[r2 + 1] += c21;
+        c[r2 + 2] += c22;
+        c[r2 + 3] += c23;
+        c[r3] += c30;
+        c[r3 + 1] += c31;
+        c[r3 + 2] += c32;
+        c[r3 + 3] += c33;
+      } else {
+        c[r0] = c00;
+        c[r0 + 1] = c01;
+        c[r0 + 2] = c02;
+        c[r0 + 3] = c03;
+        c[r1] = c10;
+        c[r1 + 1] = c11;
+        c[r1 + 2] = c12;
+        c[r1 + 3] = c13;
+        c[r2] = c20;
+        c[r2 + 1] = c21;
+        c[r2 + 2] = c22;
+        c[r2 + 3] = c23;
+        c[r3] = c30;
+        c[r3 + 1] = c31;
+        c[r3 + 2] = c32;
+        c[r3 + 3] = c33;
+      }
+    }
+    for (let j = n4; j < n; j++) {
+      for (let r = i; r < i + 4; r++) {
+        let s = 0;
+        for (let p = 0; p < k; p++) s += a[ao + r * k + p]! * b[bo + p * n + j]!;
+        c[co + r * n + j] = accumulate ? c[co + r * n + j]! + s : s;
+      }
+    }
+  }
+  for (let i = m4; i < m; i++) {
+    for (let j = 0; j < n; j++) {
+      let s = 0;
+      for (let p = 0; p < k; p++) s += a[ao + i * k + p]! * b[bo + p * n + j]!;
+      c[co + i * n + j] = accumulate ? c[co + i * n + j]! + s : s;
+    }
+  }
+}
+
+/** C[M×N] += A · Bᵀ with A [M×K] and B stored [N×K] (an input gradient: dy · Wᵀ). */
+function matmulNT(
+  a: Arr,
+  ao: number,
+  b: Arr,
+  bo: number,
+  c: Arr,
+  co: number,
+  m: number,
+  k: number,
+  n: number,
+): void {
+  const m4 = m - (m % 4);
+  const n4 = n - (n % 4);
+  for (let i = 0; i < m4; i += 4) {
+    const a0 = ao + i * k,
+      a1 = a0 + k,
+      a2 = a1 + k,
+      a3 = a2 + k;
+    for (let j = 0; j < n4; j += 4) {
+      const b0 = bo + j * k,
+        b1 = b0 + k,
+        b2 = b1 + k,
+        b3 = b2 + k;
+      let c00 = 0,
+        c01 = 0,
+        c02 = 0,
+        c03 = 0,
+        c10 = 0,
+        c11 = 0,
+        c12 = 0,
+        c13 = 0;
+      let c20 = 0,
+        c21 = 0,
+        c22 = 0,
+        c23 = 0,
+        c30 = 0,
+        c31 = 0,
+        c32 = 0,
+        c33 = 0;
+      for (let p = 0; p < k; p++) {
+        const x0 = a[a0 + p]!,
+          x1 = a[a1 + p]!,
+          x2 = a[a2 + p]!,
+          x3 = a[a3 + p]!;
+        const y0 = b[b0 + p]!,
+          y1 = b[b1 + p]!,
+          y2 = b[b2 + p]!,
+          y3 = b[b3 + p]!;
+        c00 += x0 * y0;
+        c01 += x0 * y1;
+        c02 += x0 * y2;
+        c03 += x0 * y3;
+        c10 += x1 * y0;
+        c11 += x1 * y1;
+        c12 += x1 * y2;
+        c13 += x1 * y3;
+        c20 += x2 * y0;
+        c21 += x2 * y1;
+        c22 += x2 * y2;
+        c23 += x2 * y3;
+        c30 += x3 * y0;
+        c31 += x3 * y1;
+        c32 += x3 * y2;
+        c33 += x3 * y3;
+      }
+      const r0 = co + i * n + j,
+        r1 = r0 + n,
+        r2 = r1 + n,
+        r3 = r2 + n;
+      c[r0] += c00;
+      c[r0 + 1] += c01;
+      c[r0 + 2] += c02;
+      c[r0 + 3] += c03;
+      c[r1] += c10;
+      c[r1 + 1] += c11;
+      c[r1 + 2] += c12;
+      c[r1 + 3] += c13;
+      c[r2] += c20;
+      c[r2 + 1] += c21;
+      c[r2 + 2] += c22;
+      c[r2 + 3] += c23;
+      c[r3] += c30;
+      c[r3 + 1] += c31;
+      c[r3 + 2] += c32;
+      c[r3 + 3] += c33;
+    }
+    for (let j = n4; j < n; j++) {
+      for (let r = i; r < i + 4; r++) {
+        let s = 0;
+        for (let p = 0; p < k; p++) s += a[ao + r * k + p]! * b[bo + j * k + p]!;
+        c[co + r * n + j] += s;
+      }
+    }
+  }
+  for (let i = m4; i < m; i++) {
+    for (let j = 0; j < n; j++) {
+      let s = 0;
+      for (let p = 0; p < k; p++) s += a[ao + i * k + p]! * b[bo + j * k + p]!;
+      c[co + i * n + j] += s;
+    }
+  }
+}
+
+/** C[M×N] += Aᵀ · B with A stored [K×M] and B [K×N] (a weight gradient: xᵀ · dy). */
+function matmulTN(
+  a: Arr,
+  ao: number,
+  b: Arr,
+  bo: number,
+  c: Arr,
+  co: number,
+  m: number,
+  k: number,
+  n: number,
+): void {
+  const m4 = m - (m % 4);
+  const n4 = n - (n % 4);
+  for (let i = 0; i < m4; i += 4) {
+    for (let j = 0; j < n4; j += 4) {
+      let c00 = 0,
+        c01 = 0,
+        c02 = 0,
+        c03 = 0,
+        c10 = 0,
+        c11 = 0,
+        c12 = 0,
+        c13 = 0;
+      let c20 = 0,
+        c21 = 0,
+        c22 = 0,
+        c23 = 0,
+        c30 = 0,
+        c31 = 0,
+        c32 = 0,
+        c33 = 0;
+      for (let p = 0; p < k; p++) {
+        const ap = ao + p * m + i;
+        const bp = bo + p * n + j;
+        const x0 = a[ap]!,
+          x1 = a[ap + 1]!,
+          x2 = a[ap + 2]!,
+          x3 = a[ap + 3]!;
+        const b0 = b[bp]!,
+          b1 = b[bp + 1]!,
+          b2 = b[bp + 2]!,
+          b3 = b[bp + 3]!;
+        c00 += x0 * b0;
+        c01 += x0 * b1;
+        c02 += x0 * b2;
+        c03 += x0 * b3;
+        c10 += x1 * b0;
+        c11 += x1 * b1;
+        c12 += x1 * b2;
+        c13 += x1 * b3;
+        c20 += x2 * b0;
+        c21 += x2 * b1;
+        c22 += x2 * b2;
+        c23 += x2 * b3;
+        c30 += x3 * b0;
+        c31 += x3 * b1;
+        c32 += x3 * b2;
+        c33 += x3 * b3;
+      }
+      const r0 = co + i * n + j,
+        r1 = r0 + n,
+        r2 = r1 + n,
+        r3 = r2 + n;
+      c[r0] += c00;
+      c[r0 + 1] += c01;
+      c[r0 + 2] += c02;
+      c[r0 + 3] += c03;
+      c[r1] += c10;
+      c[r1 + 1] += c11;
+      c[r1 + 2] += c12;
+      c[r1 + 3] += c13;
+      c[r2] += c20;
+      c[r2 + 1] += c21;
+      c[r2 + 2] += c22;
+      c[r2 + 3] += c23;
+      c[r3] += c30;
+      c[r3 + 1] += c31;
+      c[r3 + 2] += c32;
+      c[r3 + 3] += c33;
+    }
+    for (let j = n4; j < n; j++) {
+      for (let r = i; r < i + 4; r++) {
+        let s = 0;
+        for (let p = 0; p < k; p++) s += a[ao + p * m + r]! * b[bo + p * n + j]!;
+        c[co + r * n + j] += s;
+      }
+    }
+  }
+  for (let i = m4; i < m; i++) {
+    for (let j = 0; j < n; j++) {
+      let s = 0;
+      for (let p = 0; p < k; p++) s += a[ao + p * m + i]! * b[bo + p * n + j]!;
+      c[co + i * n + j] += s;
+    }
+  }
+}
+
 export interface ModelOptions {
   /** The largest batch forward/trainStep will be given (buffers are allocated once, for this size). */
   readonly maxBatch?: number;
@@ -306,16 +629,12 @@ export class Model {
       const x0 = this.b0,
         y = this.b1;
 
-      for (let r = 0; r < n * 1; r++) {
-        const xo = r * 3;
-        const yo = r * 2;
-        for (let q = 0; q < 2; q++) y[yo + q] = w[6 + q];
-        for (let i = 0; i < 3; i++) {
-          const xv = x0[xo + i];
-          if (xv === 0) continue;
-          const ko = 0 + i * 2;
-          for (let q = 0; q < 2; q++) y[yo + q] += xv * w[ko + q];
-        }
+      const m = n;
+      // y[m×2] = x[m×3] · kernel[3×2]
+      matmul(x0, 0, w, 0, y, 0, m, 3, 2, false);
+      for (let r = 0; r < m; r++) {
+        const o = r * 2;
+        for (let q = 0; q < 2; q++) y[o + q] += w[6 + q];
       }
     }
     // @dl 3:3 seed-f64.dl:3 forward relu (after dense1): dense 2 relu
@@ -333,16 +652,12 @@ export class Model {
       const x0 = this.b2,
         y = this.b3;
 
-      for (let r = 0; r < n * 1; r++) {
-        const xo = r * 2;
-        const yo = r * 2;
-        for (let q = 0; q < 2; q++) y[yo + q] = w[12 + q];
-        for (let i = 0; i < 2; i++) {
-          const xv = x0[xo + i];
-          if (xv === 0) continue;
-          const ko = 8 + i * 2;
-          for (let q = 0; q < 2; q++) y[yo + q] += xv * w[ko + q];
-        }
+      const m = n;
+      // y[m×2] = x[m×2] · kernel[2×2]
+      matmul(x0, 0, w, 8, y, 0, m, 2, 2, false);
+      for (let r = 0; r < m; r++) {
+        const o = r * 2;
+        for (let q = 0; q < 2; q++) y[o + q] += w[12 + q];
       }
     }
     // @dl 4:3 seed-f64.dl:4 forward sigmoid (after dense2): dense 2 sigmoid
@@ -360,16 +675,12 @@ export class Model {
       const x0 = this.b4,
         y = this.b5;
 
-      for (let r = 0; r < n * 1; r++) {
-        const xo = r * 2;
-        const yo = r * 1;
-        for (let q = 0; q < 1; q++) y[yo + q] = w[16 + q];
-        for (let i = 0; i < 2; i++) {
-          const xv = x0[xo + i];
-          if (xv === 0) continue;
-          const ko = 14 + i * 1;
-          for (let q = 0; q < 1; q++) y[yo + q] += xv * w[ko + q];
-        }
+      const m = n;
+      // y[m×1] = x[m×2] · kernel[2×1]
+      matmul(x0, 0, w, 14, y, 0, m, 2, 1, false);
+      for (let r = 0; r < m; r++) {
+        const o = r * 1;
+        for (let q = 0; q < 1; q++) y[o + q] += w[16 + q];
       }
     }
     // @dl 5:3 seed-f64.dl:5 forward sigmoid (after dense3): dense 1 sigmoid
@@ -515,22 +826,15 @@ export class Model {
         dy = this.d5,
         dx0 = this.d4;
 
-      for (let r = 0; r < n * 1; r++) {
-        const xo = r * 2;
-        const yo = r * 1;
-        for (let q = 0; q < 1; q++) g[16 + q] += dy[yo + q];
-        for (let i = 0; i < 2; i++) {
-          const xv = x0[xo + i];
-          const ko = 14 + i * 1;
-          let sum = 0;
-          for (let q = 0; q < 1; q++) {
-            const d = dy[yo + q];
-            sum += d * w[ko + q];
-            g[ko + q] += xv * d;
-          }
-          dx0[xo + i] += sum;
-        }
+      const m = n;
+      // dkernel[2×1] += xᵀ · dy
+      matmulTN(x0, 0, dy, 0, g, 14, 2, m, 1);
+      for (let r = 0; r < m; r++) {
+        const o = r * 1;
+        for (let q = 0; q < 1; q++) g[16 + q] += dy[o + q];
       }
+      // dx[m×2] += dy[m×1] · kernelᵀ
+      matmulNT(dy, 0, w, 14, dx0, 0, m, 1, 2);
     }
     // @dl 4:3 seed-f64.dl:4 backward sigmoid (after dense2): dense 2 sigmoid
     {
@@ -552,22 +856,15 @@ export class Model {
         dy = this.d3,
         dx0 = this.d2;
 
-      for (let r = 0; r < n * 1; r++) {
-        const xo = r * 2;
-        const yo = r * 2;
-        for (let q = 0; q < 2; q++) g[12 + q] += dy[yo + q];
-        for (let i = 0; i < 2; i++) {
-          const xv = x0[xo + i];
-          const ko = 8 + i * 2;
-          let sum = 0;
-          for (let q = 0; q < 2; q++) {
-            const d = dy[yo + q];
-            sum += d * w[ko + q];
-            g[ko + q] += xv * d;
-          }
-          dx0[xo + i] += sum;
-        }
+      const m = n;
+      // dkernel[2×2] += xᵀ · dy
+      matmulTN(x0, 0, dy, 0, g, 8, 2, m, 2);
+      for (let r = 0; r < m; r++) {
+        const o = r * 2;
+        for (let q = 0; q < 2; q++) g[12 + q] += dy[o + q];
       }
+      // dx[m×2] += dy[m×2] · kernelᵀ
+      matmulNT(dy, 0, w, 8, dx0, 0, m, 2, 2);
     }
     // @dl 3:3 seed-f64.dl:3 backward relu (after dense1): dense 2 relu
     {
@@ -588,20 +885,12 @@ export class Model {
         y = this.b1,
         dy = this.d1;
 
-      for (let r = 0; r < n * 1; r++) {
-        const xo = r * 3;
-        const yo = r * 2;
-        for (let q = 0; q < 2; q++) g[6 + q] += dy[yo + q];
-        for (let i = 0; i < 3; i++) {
-          const xv = x0[xo + i];
-          const ko = 0 + i * 2;
-
-          for (let q = 0; q < 2; q++) {
-            const d = dy[yo + q];
-
-            g[ko + q] += xv * d;
-          }
-        }
+      const m = n;
+      // dkernel[3×2] += xᵀ · dy
+      matmulTN(x0, 0, dy, 0, g, 0, 3, m, 2);
+      for (let r = 0; r < m; r++) {
+        const o = r * 2;
+        for (let q = 0; q < 2; q++) g[6 + q] += dy[o + q];
       }
     }
   }

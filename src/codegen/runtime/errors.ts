@@ -1,0 +1,96 @@
+/**
+ * The generated module's error class and message helpers. The wording is src/io's (errors.ts,
+ * weights.ts, ../util/suggest.ts), repeated here because a generated module imports nothing.
+ */
+
+/** A mistake in a weights or data file: the user's, never the module's. The message is complete. */
+export class DataError extends Error {
+  /** The file the mistake is in, when known. */
+  readonly file?: string;
+
+  constructor(message: string, file?: string) {
+    super(message);
+    this.name = "DataError";
+    this.file = file;
+  }
+}
+
+/** `[2,3]`, as dlc prints shapes. */
+export function formatShape(shape: readonly number[]): string {
+  return `[${shape.join(",")}]`;
+}
+
+export function sameShape(a: readonly number[], b: readonly number[]): boolean {
+  return a.length === b.length && a.every((d, i) => d === b[i]);
+}
+
+export function sizeOfShape(shape: readonly number[]): number {
+  let n = 1;
+  for (const d of shape) n *= d;
+  return n;
+}
+
+/** The candidate closest to `word`, if it is close enough to be a plausible typo. */
+export function closest(word: string, candidates: Iterable<string>): string | undefined {
+  const lower = word.toLowerCase();
+  let best: string | undefined;
+  let bestDistance = Infinity;
+  for (const c of candidates) {
+    const d = c === lower ? 0.5 : editDistance(lower, c);
+    if (d < bestDistance) {
+      best = c;
+      bestDistance = d;
+    }
+  }
+  const limit = Math.max(1, Math.floor(word.length / 3));
+  return best !== undefined && bestDistance <= limit ? best : undefined;
+}
+
+function editDistance(a: string, b: string): number {
+  if (a === b) return 0;
+  const row = Array.from({ length: b.length + 1 }, (_, j) => j);
+  for (let i = 1; i <= a.length; i++) {
+    let diagonal = row[0]!;
+    row[0] = i;
+    for (let j = 1; j <= b.length; j++) {
+      const above = row[j]!;
+      row[j] = Math.min(row[j]! + 1, row[j - 1]! + 1, diagonal + (a[i - 1] === b[j - 1] ? 0 : 1));
+      diagonal = above;
+    }
+  }
+  return row[b.length]!;
+}
+
+/** One problem on one line; several as a list under a heading, at most a dozen. */
+export function listProblems(file: string, heading: string, problems: readonly string[]): string {
+  if (problems.length === 1) return `${file}: ${problems[0]}`;
+  const shown = problems.slice(0, 12).map((p) => `  - ${p}`);
+  if (problems.length > 12) shown.push(`  … and ${problems.length - 12} more`);
+  return `${file} ${heading} (${problems.length} problems):\n${shown.join("\n")}`;
+}
+
+/** What a parsed JSON value is, for messages: `an array`, `null`, `a string`, … */
+export function jsonKind(v: unknown): string {
+  if (v === null) return "null";
+  if (Array.isArray(v)) return "an array";
+  if (typeof v === "object") return "an object";
+  if (typeof v === "string") return "a string";
+  if (typeof v === "number") return "a number";
+  if (typeof v === "boolean") return "a boolean";
+  return typeof v;
+}
+
+/** A JSON value as a message quotes it: `"abc"`, `null`, `true`, `an object`, `an array`. */
+export function describeJsonValue(v: unknown): string {
+  if (typeof v === "string") {
+    const s = JSON.stringify(v);
+    return s.length > 24 ? `${s.slice(0, 20)}…"` : s;
+  }
+  if (typeof v === "boolean" || typeof v === "number") return String(v);
+  return jsonKind(v);
+}
+
+/** A parsed JSON object (not an array, and not null). */
+export function isJsonObject(v: unknown): v is Record<string, unknown> {
+  return v !== null && typeof v === "object" && !Array.isArray(v);
+}

@@ -1,0 +1,90 @@
+import { describeJsonValue } from "./errors.js";
+
+/**
+ * Nested JSON arrays ↔ flat row-major arrays, with src/io/nested.ts's messages about the JSON
+ * path (`dense1.kernel[2][1] is "abc", not a number`); the caller adds the file.
+ */
+export class NestedError extends Error {
+  constructor(
+    message: string,
+    readonly path: string,
+  ) {
+    super(message);
+    this.name = "NestedError";
+  }
+}
+
+/** The shape a nested array claims, read along its first elements; a number is shape []. */
+export function claimedShape(value: unknown): number[] {
+  const shape: number[] = [];
+  let v = value;
+  while (Array.isArray(v)) {
+    shape.push(v.length);
+    if (v.length === 0) break;
+    v = v[0];
+  }
+  return shape;
+}
+
+/** Copies `value`, a nested array of exactly `shape`, into `out` at `offset`; returns the offset after it. */
+export function fillFromNested(value: unknown, shape: readonly number[], out: Float64Array, offset: number, path: string, depth = 0): number {
+  if (depth === shape.length) {
+    if (typeof value === "number") {
+      out[offset] = value;
+      return offset + 1;
+    }
+    if (Array.isArray(value)) throw new NestedError(`${path} is an array where a number belongs (the array is ragged: its elements nest to different depths)`, path);
+    throw new NestedError(`${path} is ${describeJsonValue(value)}, not a number`, path);
+  }
+  if (!Array.isArray(value)) {
+    if (typeof value === "number") throw new NestedError(`${path} is a number where an array of ${shape[depth]} belongs (the array is ragged: its elements nest to different depths)`, path);
+    throw new NestedError(`${path} is ${describeJsonValue(value)}, not an array of numbers`, path);
+  }
+  const n = shape[depth]!;
+  if (value.length !== n) {
+    const first = depth === 0 ? "" : firstSibling(path, depth);
+    const tail = first ? ` but ${first} has ${n}` : `, not ${n}`;
+    throw new NestedError(`${path} has ${value.length} element${value.length === 1 ? "" : "s"}${tail} (the array is ragged)`, path);
+  }
+  let at = offset;
+  for (let i = 0; i < n; i++) at = fillFromNested(value[i], shape, out, at, `${path}[${i}]`, depth + 1);
+  return at;
+}
+
+/** `w[3][2]` at depth 2 → `w[0][0]`: the element the claimed shape was read from. */
+function firstSibling(path: string, depth: number): string {
+  let p = path;
+  for (let d = 0; d < depth; d++) {
+    const m = /\[(\d+)\]$/.exec(p);
+    if (!m) return path;
+    p = p.slice(0, -m[0].length);
+  }
+  const candidate = p + "[0]".repeat(depth);
+  return candidate === path ? "" : candidate;
+}
+
+/** A nested array whose shape is not known in advance: the claimed shape, checked all the way through. */
+export function readNested(value: unknown, path: string): { shape: number[]; data: Float64Array } {
+  const shape = claimedShape(value);
+  let size = 1;
+  for (const d of shape) size *= d;
+  const data = new Float64Array(size);
+  fillFromNested(value, shape, data, 0, path);
+  return { shape, data };
+}
+
+/** A flat array as nested JSON arrays, numbers exact (the shortest round-trip form). */
+export function nestedJson(shape: readonly number[], data: ArrayLike<number>, name: string, depth = 0, offset = 0): string {
+  if (depth === shape.length) return numberJson(data[offset]!, offset, name);
+  const n = shape[depth]!;
+  let inner = 1;
+  for (let d = depth + 1; d < shape.length; d++) inner *= shape[d]!;
+  const parts: string[] = new Array<string>(n);
+  for (let i = 0; i < n; i++) parts[i] = nestedJson(shape, data, name, depth + 1, offset + i * inner);
+  return `[${parts.join(",")}]`;
+}
+
+function numberJson(v: number, index: number, name: string): string {
+  if (!Number.isFinite(v)) throw new NestedError(`${name} holds ${v} at flat index ${index}; JSON cannot hold it (use a .safetensors file)`, name);
+  return Object.is(v, -0) ? "-0" : String(v);
+}

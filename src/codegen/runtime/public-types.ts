@@ -1,0 +1,109 @@
+/**
+ * The types of the generated module's runtime API (`readData`, `loadWeights`, `saveWeights`,
+ * `fit`, `main`): exported by every generated module as they are written here.
+ */
+
+/** A data set in memory: each network input's samples in one flat row-major array. */
+export interface Dataset {
+  /** The number of samples. */
+  readonly size: number;
+  /** One array per network input, in NETWORK.inputs' order: [size, ...that input's shape]. */
+  readonly inputs: readonly Float64Array[];
+  /** Absent when the data holds no targets (enough for inference). */
+  readonly targets?: Targets;
+  /** Where it came from, for messages. */
+  readonly source: string;
+}
+
+export type Targets =
+  /** Shaped like the output: [size, ...NETWORK.output]. */
+  | { readonly kind: "values"; readonly data: Float64Array }
+  /** Class indices (cross_entropy): perSample per sample — one for a [V] output, T for [T,V]. */
+  | { readonly kind: "classes"; readonly perSample: number; readonly data: Int32Array };
+
+export type DataFormat = "json" | "csv" | "idx";
+
+export interface ReadDataOptions {
+  /** The name used in messages (and, without `format`, to tell the format by its extension). */
+  readonly file?: string;
+  /** json, csv or idx; by default from `file`'s extension, else from the first bytes. */
+  readonly format?: DataFormat;
+  /** IDX: the labels file's bytes (and `labelsFile`, its name in messages). */
+  readonly labels?: Uint8Array;
+  readonly labelsFile?: string;
+  /** Targets are required (training). Default false. */
+  readonly needTargets?: boolean;
+  /** How a class index is read: kept as an index for cross_entropy (or no loss), one-hot otherwise. */
+  readonly loss?: "squared" | "cross_entropy" | "binary_cross_entropy" | null;
+}
+
+/** What `fit` takes: a Dataset, or a data file's object `{x, y}` (nested arrays, as §8 writes them). */
+export type TrainingData = Dataset | { readonly x: unknown; readonly y?: unknown };
+
+export interface EpochReport {
+  readonly epoch: number;
+  /** Mean loss per sample over the epoch (each batch's loss weighted by its size). */
+  readonly loss: number;
+  readonly samples: number;
+  readonly seconds: number;
+  readonly samplesPerSecond: number;
+}
+
+export interface BatchReport {
+  readonly epoch: number;
+  readonly batch: number;
+  readonly batches: number;
+  /** Samples seen so far in this epoch. */
+  readonly samples: number;
+  /** The running mean loss of the epoch. */
+  readonly loss: number;
+  readonly seconds: number;
+}
+
+export interface FitOptions {
+  /** Default: TRAIN_DEFAULTS.epochs. */
+  readonly epochs?: number;
+  /** Default: TRAIN_DEFAULTS.batch; never more than the samples, nor than the model's maxBatch. */
+  readonly batch?: number;
+  /** Default: the model's optimizer.lr. */
+  readonly lr?: number;
+  /** Seeds the shuffling (as `dlc train` does: seed ^ 0x9e3779b9). Default: TRAIN_DEFAULTS.seed. */
+  readonly seed?: number;
+  readonly onEpoch?: (report: EpochReport) => void;
+  readonly onBatch?: (report: BatchReport) => void;
+  /** Polled after every batch: training stops there, the weights consistent. */
+  readonly shouldStop?: () => boolean;
+}
+
+export type FitOutcome =
+  | { readonly status: "done" | "interrupted"; readonly epochs: readonly EpochReport[] }
+  | {
+      /** A batch made the loss, or a weight, NaN or infinite: it was undone and training stopped. */
+      readonly status: "diverged";
+      readonly epochs: readonly EpochReport[];
+      readonly epoch: number;
+      readonly batch: number;
+      readonly loss: number;
+      /** Set when the loss was finite but the update made this weight NaN or infinite. */
+      readonly weight?: string;
+    };
+
+export type WeightsFormat = "json" | "safetensors";
+
+export interface LoadWeightsOptions {
+  /** The name used in messages. Default "weights". */
+  readonly file?: string;
+  /** By default: text is JSON, bytes are safetensors unless they start with '{'. */
+  readonly format?: WeightsFormat;
+  /** Weights the network does not have are an error, not a warning. */
+  readonly strict?: boolean;
+}
+
+export interface SaveWeightsOptions {
+  /** safetensors only: F32 (default, as PyTorch and Keras keep weights) or F64 (exact). JSON is exact. */
+  readonly dtype?: "f32" | "f64";
+  /** safetensors `__metadata__`. */
+  readonly metadata?: Readonly<Record<string, string>>;
+  /** The name used in messages. */
+  readonly file?: string;
+}
