@@ -144,6 +144,27 @@ describe("huge sizes", () => {
     expect(codes).toContain("too-large");
   });
 
+  it("a network whose parameters add up past 2^53 is too-large, though each layer's count is exact", () => {
+    // 10^8 * 9*10^7 + 9*10^7 ≈ 9.0000001e15 and 8.1e15 + 9e7: each under 2^53 ≈ 9.007e15, their sum not.
+    const a = checkInvariants("input 100000000\ndense 90000000\ndense 90000000");
+    expect(codesOf(a)).toEqual(["too-large"]);
+    expect(a.diagnostics[0]!.span.line).toBe(3);
+  });
+
+  it("lstm layers 1000000000 is too-large, not an out-of-memory", () => {
+    const a = checkInvariants("input 10x10\nlstm 10 layers 1000000000");
+    expect(codesOf(a)).toEqual(["too-large"]);
+    expect(a.diagnostics[0]!.span.column).toBe(9);
+  });
+
+  it("a label repeated 30,000 times gets unique names (a, a_2, …, a_30000) in linear time", () => {
+    const a = checkInvariants("input 3\nrepeat 30000 { a: dense 3 }");
+    const names = summarize(a.selected!).rows.map((r) => r.name);
+    expect(names).toHaveLength(30_000);
+    expect(new Set(names).size).toBe(30_000);
+    expect([names[0], names[1], names[29_999]]).toEqual(["a", "a_2", "a_30000"]);
+  }, 20_000);
+
   it("a 50,000-line file of dense/relu statements analyzes with the right counts", () => {
     const lines = ["input 32"];
     let f = 32;
@@ -308,9 +329,27 @@ describe("broken and odd files", () => {
     expect(a.diagnostics).toEqual([]);
   });
 
-  it("control characters are lex errors, not crashes", () => {
+  it("control characters are lex errors, not crashes, and never reach the terminal raw", () => {
     expect(errorsOf("input 3\ndense\u0000 4")).toContain("lex-error");
     expect(errorsOf("input 3\u0007\ndense 4")).toContain("lex-error");
+    const text = "input 3\ndense\u001b[2J 4\nconv 3x3";
+    const rendered = renderAll(checkInvariants(text).diagnostics, "f.dl", text);
+    expect(rendered).toContain("f.dl:2:6: error: ");
+    expect(rendered).not.toMatch(/[\u0000-\u0008\u000b-\u001f\u007f]/);
+  });
+
+  it("a layer before the network's input is misplaced-statement (nothing flows into it)", () => {
+    const a = checkInvariants("layernorm\ninput 28x28x1\nconv 2 3x3");
+    expect(codesOf(a)).toEqual(["misplaced-statement"]);
+    expect(a.diagnostics[0]!.span.line).toBe(1);
+  });
+
+  it("an error at the very end of the file has an in-range span", () => {
+    for (const text of ["network n", "network n {", "input 3\nrepeat 2", "block b(c"]) {
+      const a = checkInvariants(text);
+      expect(codesOf(a)).toContain("syntax-error");
+      for (const d of a.diagnostics) expect(d.span.endOffset).toBeLessThanOrEqual(text.length);
+    }
   });
 
   it("a very long line of errors renders a bounded excerpt per diagnostic", () => {

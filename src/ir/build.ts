@@ -452,10 +452,17 @@ class Builder {
 
   /** Labels stay as written (made unique); the rest are kind + a running index per kind. */
   private assignNames(): void {
+    // The next suffix to try per label, so that a label repeated n times costs n, not n².
+    const nextSuffix = new Map<string, number>();
     for (const n of this.nodes) {
       if (!n.explicitName) continue;
       let name = n.name;
-      for (let k = 2; this.takenNames.has(name); k++) name = `${n.name}_${k}`;
+      if (this.takenNames.has(name)) {
+        let k = nextSuffix.get(n.name) ?? 2;
+        while (this.takenNames.has(`${n.name}_${k}`)) k++;
+        name = `${n.name}_${k}`;
+        nextSuffix.set(n.name, k + 1);
+      }
       n.name = name;
       this.takenNames.add(name);
     }

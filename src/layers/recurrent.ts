@@ -1,6 +1,7 @@
 import { hasFlag, intOption, noExtraPositionals, positiveInt } from "./args.js";
 import { defineLayer, type LayerDef, type ParamSpec } from "./types.js";
 import { recurrentKernel } from "./recurrent/kernel.js";
+import { recurrentEmit } from "./recurrent/emit.js";
 
 export type Cell = "rnn" | "lstm" | "gru";
 
@@ -13,6 +14,9 @@ export interface RecurrentArgs {
   /** Truncated BPTT window from the layer's own `bptt K` option, if any. */
   readonly bptt?: number;
 }
+
+/** `layers L` above this is refused (too-large). */
+export const MAX_STACKED_LAYERS = 1000;
 
 /** Gates per cell: the G of §4's formulas. */
 export const GATES: Record<Cell, number> = { rnn: 1, lstm: 4, gru: 3 };
@@ -35,7 +39,13 @@ function recurrent(cell: Cell): LayerDef<RecurrentArgs> {
       const units = positiveInt(cell, p, 0, "a hidden size H", syntax, r);
       noExtraPositionals(cell, p, 1, syntax, r);
       if (units === undefined) return undefined;
-      return { cell, units, sequences: hasFlag(p, "sequences"), bidirectional: hasFlag(p, "bidirectional"), layers: intOption(p, "layers") ?? 1, bptt: intOption(p, "bptt") };
+      const layers = intOption(p, "layers") ?? 1;
+      if (layers > MAX_STACKED_LAYERS) {
+        // Each stacked layer gets its own weights: a billion of them is an error, not an out-of-memory.
+        r.error("too-large", p.options.get("layers")?.span ?? p.span, `${cell} stacks at most ${MAX_STACKED_LAYERS} layers, got ${layers}`);
+        return undefined;
+      }
+      return { cell, units, sequences: hasFlag(p, "sequences"), bidirectional: hasFlag(p, "bidirectional"), layers, bptt: intOption(p, "bptt") };
     },
     shape([x], a, ctx) {
       if (!ctx.expectRank(0, [2], "[T,F]")) return undefined;
@@ -71,6 +81,7 @@ function recurrent(cell: Cell): LayerDef<RecurrentArgs> {
       return total;
     },
     kernel: recurrentKernel(cell, partPrefix),
+    emit: recurrentEmit(partPrefix),
   });
 }
 
