@@ -1,14 +1,10 @@
 import { diagnostic } from "../diag/codes.js";
 import type { Diagnostics } from "../diag/diagnostic.js";
+import { finalActivation } from "../ir/activation.js";
 import type { IrNode, TrainConfig } from "../ir/types.js";
 import type * as A from "../syntax/ast.js";
 import type { CheckedNetwork } from "./infer.js";
 
-/** The activation a node ends in: its own kind, or the one written after dense/conv. */
-function finalActivation(n: IrNode): string | undefined {
-  if (n.def.isActivation) return n.kind;
-  return n.activation?.kind;
-}
 
 /** Warnings a careful reviewer would give; none of them stops a network from running. */
 export function lint(checked: CheckedNetwork, train: TrainConfig | undefined, diags: Diagnostics): void {

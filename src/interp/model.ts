@@ -1,14 +1,11 @@
 import type { CheckedNetwork } from "../check/infer.js";
+import { finalActivation } from "../ir/activation.js";
 import type { IrNode, LossKind } from "../ir/types.js";
 import { registry } from "../layers/registry.js";
 import type { KernelContext, ParamTensors } from "../layers/types.js";
 import { initParam } from "./init.js";
 import { addInto, zeros, type Tensor } from "./tensor.js";
 
-/** The activation a node ends in (its own kind, or the word written after dense/conv). */
-export function finalActivation(node: IrNode): string | undefined {
-  return node.def.isActivation ? node.kind : node.activation?.kind;
-}
 
 interface NodeRun {
   /** The kernel's output, before a fused activation. */
