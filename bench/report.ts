@@ -61,7 +61,7 @@ export function renderSection(s: Section): string {
 export function load(m: Machine = machine()): { value: number; busy: boolean; text: string } {
   const value = loadavg()[0] ?? 0;
   const busy = value > m.cores * 0.75;
-  return { value, busy, text: `${value.toFixed(2)}${busy ? ` (busy: more than ${m.cores} cores' worth of other work; timings run high)` : ""}` };
+  return { value, busy, text: `${value.toFixed(2)}${busy ? ` (busy: above ${(m.cores * 0.75).toFixed(1)} on ${m.cores} cores, so other work competed; timings run high)` : ""}` };
 }
 
 export interface RunInfo {

@@ -1,14 +1,18 @@
 /**
  * `npm run bench`: runs the benchmarks, prints their markdown tables, and writes them to
- * bench/RESULTS.md. A benchmark is a named function returning sections; add later ones
- * (interpreter, compiler) to `BENCHMARKS`.
+ * bench/RESULTS.md. A benchmark is a named function returning sections (front end, interpreter,
+ * compiler); add later ones to `BENCHMARKS`.
  *
- *   node dist/bench/run.js [--only NAME]… [--no-write]
+ *   node dist/bench/run.js [--only frontend|interp|compiler]… [--no-write]
  */
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
+import { cleanUpCases } from "./cases.js";
+import { compilerSections } from "./compiled.js";
 import { frontendSections } from "./frontend.js";
+import { interpreterSections } from "./interp.js";
+import { profileSections } from "./profile-compiled.js";
 import { load, machine, renderResults, renderSection, writeAtomically, type Section } from "./report.js";
 
 /** Compiled to dist/bench/run.js, so the repository root is two folders up. */
@@ -16,12 +20,16 @@ const root = fileURLToPath(new URL("../..", import.meta.url));
 
 interface Benchmark {
   readonly name: string;
-  readonly run: () => Section[];
+  readonly run: () => Section[] | Promise<Section[]>;
 }
 
-const BENCHMARKS: readonly Benchmark[] = [{ name: "frontend", run: () => frontendSections({ root }) }];
+const BENCHMARKS: readonly Benchmark[] = [
+  { name: "frontend", run: () => frontendSections({ root }) },
+  { name: "interp", run: () => interpreterSections() },
+  { name: "compiler", run: async () => [...(await compilerSections({ root })), ...(await profileSections(["lenet5", "lstm"]))] },
+];
 
-function main(argv: readonly string[]): void {
+async function main(argv: readonly string[]): Promise<void> {
   const only = argv.flatMap((a, i) => (a === "--only" && argv[i + 1] ? [argv[i + 1]!] : []));
   const write = !argv.includes("--no-write");
   const unknown = only.filter((n) => !BENCHMARKS.some((b) => b.name === n));
@@ -34,11 +42,15 @@ function main(argv: readonly string[]): void {
   const loadBefore = load(m).text;
   process.stdout.write(`dlc ${version} on ${m.cpu} (${m.cores} cores, ${m.memory}), Node ${m.node}; load average ${loadBefore}\n\n`);
   const sections: Section[] = [];
-  for (const b of chosen) {
-    for (const s of b.run()) {
-      process.stdout.write(renderSection(s) + "\n");
-      sections.push(s);
+  try {
+    for (const b of chosen) {
+      for (const s of await b.run()) {
+        process.stdout.write(renderSection(s) + "\n");
+        sections.push(s);
+      }
     }
+  } finally {
+    cleanUpCases();
   }
   const loadAfter = load(m).text;
   process.stdout.write(`load average after: ${loadAfter}\n`);
@@ -49,4 +61,7 @@ function main(argv: readonly string[]): void {
   }
 }
 
-main(process.argv.slice(2));
+main(process.argv.slice(2)).catch((e: unknown) => {
+  process.stderr.write(`bench: ${e instanceof Error ? (e.stack ?? e.message) : String(e)}\n`);
+  process.exitCode = 1;
+});

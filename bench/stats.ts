@@ -1,4 +1,6 @@
 /** Timing samples and the few statistics the benchmark tables show. All times in milliseconds. */
+import { PerformanceObserver, performance, type PerformanceEntry } from "node:perf_hooks";
+import { setImmediate as nextTurn } from "node:timers/promises";
 
 export interface Samples {
   readonly ms: readonly number[];
@@ -20,6 +22,32 @@ export function timeRuns(fn: () => unknown, options: TimingOptions): Samples {
     ms.push(Number(process.hrtime.bigint() - start) / 1e6);
   }
   return { ms };
+}
+
+/**
+ * Like `timeRuns`, and also the garbage collector's pause time inside each timed run. Node
+ * reports GC pauses on a later turn of the event loop, so the runs' time windows are kept and
+ * the pauses are matched to them afterwards.
+ */
+export async function timeRunsWithGc(fn: () => unknown, options: TimingOptions): Promise<Samples & { readonly gcMs: readonly number[] }> {
+  const pauses: PerformanceEntry[] = [];
+  const observer = new PerformanceObserver((list) => pauses.push(...list.getEntries()));
+  observer.observe({ entryTypes: ["gc"] });
+  try {
+    for (let i = 0; i < options.warmup; i++) fn();
+    const windows: [number, number][] = [];
+    for (let i = 0; i < options.runs; i++) {
+      const start = performance.now();
+      fn();
+      windows.push([start, performance.now()]);
+    }
+    await nextTurn();
+    await nextTurn();
+    const gcMs = windows.map(([from, to]) => pauses.filter((p) => p.startTime >= from && p.startTime < to).reduce((sum, p) => sum + p.duration, 0));
+    return { ms: windows.map(([from, to]) => to - from), gcMs };
+  } finally {
+    observer.disconnect();
+  }
 }
 
 /** Wall time of one call, in ms. */

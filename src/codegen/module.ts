@@ -5,6 +5,7 @@ import { optimizerCode } from "./optimizer-emit.js";
 import type { Plan, Step } from "./plan.js";
 import { HELPERS } from "./helpers.js";
 import { initRuntime } from "./runtime-init.js";
+import { runtimeCode, runtimeMethods } from "./runtime/inline.js";
 import { commentText, literal } from "./safe-text.js";
 
 export interface ModuleOptions {
@@ -295,8 +296,8 @@ ${optimizerCode.reset()}
   predict(inputs: readonly ArrayLike<number>[] | ArrayLike<number>, n: number): Arr {
     return this.forward(inputs, n, false).slice(0, n * OUTPUT_SIZE);
   }
-}
-`;
+${runtimeMethods}}
+${runtimeCode(p.checked)}`;
 }
 
 function mergeRanges(ranges: [number, number][]): [number, number][] {

@@ -1,6 +1,7 @@
 import { intOption } from "./args.js";
 import { defineLayer, type ParamSpec } from "./types.js";
 import { attentionKernel } from "./attention-kernel.js";
+import { attentionEmit } from "./attention-emit.js";
 
 export type Score = "dot" | "bilinear" | "mlp";
 
@@ -75,4 +76,5 @@ export const attention = defineLayer<AttentionArgs>({
     }
   },
   kernel: attentionKernel,
+  emit: attentionEmit,
 });

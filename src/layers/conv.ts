@@ -1,6 +1,7 @@
 import { describeValue } from "../ir/values.js";
 import { boolOption, noExtraPositionals } from "./args.js";
 import { convKernel } from "./conv-kernel.js";
+import { convEmit } from "./conv-emit.js";
 import { readWindow, windowOptions, windowOutput, type Window } from "./geometry.js";
 import { initFor } from "./init.js";
 import { defineLayer } from "./types.js";
@@ -71,4 +72,5 @@ export const conv = defineLayer<ConvArgs>({
     return out[0]! * out[1]! * a.filters * a.window.kh * a.window.kw * x![2]!;
   },
   kernel: convKernel,
+  emit: convEmit,
 });

@@ -1,6 +1,7 @@
 import { describeValue } from "../ir/values.js";
 import { noExtraPositionals } from "./args.js";
 import { dropoutKernel } from "./dropout-kernel.js";
+import { dropoutEmit } from "./dropout-emit.js";
 import { defineLayer } from "./types.js";
 
 export interface DropoutArgs {
@@ -29,4 +30,5 @@ export const dropout = defineLayer<DropoutArgs>({
   shape: ([x]) => x,
   macs: () => 0,
   kernel: dropoutKernel,
+  emit: dropoutEmit,
 });

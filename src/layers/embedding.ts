@@ -1,5 +1,6 @@
 import { noExtraPositionals, positiveInt } from "./args.js";
 import { embeddingKernel } from "./embedding-kernel.js";
+import { embeddingEmit } from "./embedding-emit.js";
 import { defineLayer } from "./types.js";
 
 export interface EmbeddingArgs {
@@ -26,4 +27,5 @@ export const embedding = defineLayer<EmbeddingArgs>({
   params: (_x, a) => [{ name: "embeddings", shape: [a.vocabulary, a.dimension], init: "uniform" }],
   macs: () => 0,
   kernel: embeddingKernel,
+  emit: embeddingEmit,
 });

@@ -2,6 +2,7 @@ import { describeValue } from "../ir/values.js";
 import { sameShape } from "../ir/shape.js";
 import { formatShape } from "../ir/shape.js";
 import { addKernel, concatKernel } from "./graph-kernel.js";
+import { addEmit, concatEmit } from "./graph-emit.js";
 import { defineLayer } from "./types.js";
 
 export interface InputArgs {
@@ -60,6 +61,7 @@ export const add = defineLayer<Record<string, never>>({
   },
   macs: () => 0,
   kernel: addKernel,
+  emit: addEmit,
 });
 
 /** `concat a b …`: join on the last axis (a parallel's join is one too). */
@@ -85,6 +87,7 @@ export const concat = defineLayer<Record<string, never>>({
   },
   macs: () => 0,
   kernel: concatKernel,
+  emit: concatEmit,
 });
 
 export { formatShape };

@@ -1,5 +1,6 @@
 import { noExtraPositionals } from "./args.js";
 import { batchnormKernel, layernormKernel } from "./norm-kernel.js";
+import { batchnormEmit, layernormEmit } from "./norm-emit.js";
 import { defineLayer } from "./types.js";
 
 export const batchnorm = defineLayer<Record<string, never>>({
@@ -27,6 +28,7 @@ export const batchnorm = defineLayer<Record<string, never>>({
   },
   macs: () => 0,
   kernel: batchnormKernel,
+  emit: batchnormEmit,
 });
 
 export const layernorm = defineLayer<Record<string, never>>({
@@ -47,4 +49,5 @@ export const layernorm = defineLayer<Record<string, never>>({
   },
   macs: () => 0,
   kernel: layernormKernel,
+  emit: layernormEmit,
 });

@@ -2,6 +2,7 @@ import { describeValue } from "../ir/values.js";
 import { noExtraPositionals } from "./args.js";
 import { readWindow, windowOptions, windowOutput, type Window } from "./geometry.js";
 import { poolKernel } from "./pool-kernel.js";
+import { poolEmit } from "./pool-emit.js";
 import { defineLayer, type LayerDef } from "./types.js";
 
 export type PoolMode = "max" | "avg" | "min";
@@ -46,6 +47,7 @@ function pool(mode: PoolMode): LayerDef<PoolArgs> {
     },
     macs: () => 0,
     kernel: poolKernel,
+    emit: poolEmit,
   });
 }
 

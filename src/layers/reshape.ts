@@ -1,5 +1,6 @@
 import { noExtraPositionals, positiveInt } from "./args.js";
 import { flattenKernel, globalAvgPoolKernel, upsampleKernel } from "./reshape-kernel.js";
+import { flattenEmit, globalAvgPoolEmit, upsampleEmit } from "./reshape-emit.js";
 import { defineLayer } from "./types.js";
 
 export const flatten = defineLayer<Record<string, never>>({
@@ -13,6 +14,7 @@ export const flatten = defineLayer<Record<string, never>>({
   shape: ([x]) => [x!.reduce((n, d) => n * d, 1)],
   macs: () => 0,
   kernel: flattenKernel,
+  emit: flattenEmit,
 });
 
 export const globalavgpool = defineLayer<Record<string, never>>({
@@ -29,6 +31,7 @@ export const globalavgpool = defineLayer<Record<string, never>>({
   },
   macs: () => 0,
   kernel: globalAvgPoolKernel,
+  emit: globalAvgPoolEmit,
 });
 
 export interface UpsampleArgs {
@@ -50,4 +53,5 @@ export const upsample = defineLayer<UpsampleArgs>({
   },
   macs: () => 0,
   kernel: upsampleKernel,
+  emit: upsampleEmit,
 });

@@ -215,28 +215,27 @@ function matmul(
         c31 = 0,
         c32 = 0,
         c33 = 0;
-      for (let p = 0; p < k; p++) {
-        const bp = bo + p * n + j;
+      for (let p = 0, bp = bo + j; p < k; p++, bp += n) {
         const b0 = b[bp]!,
           b1 = b[bp + 1]!,
           b2 = b[bp + 2]!,
           b3 = b[bp + 3]!;
-        const x0 = a[a0 + p]!,
-          x1 = a[a1 + p]!,
-          x2 = a[a2 + p]!,
-          x3 = a[a3 + p]!;
+        const x0 = a[a0 + p]!;
         c00 += x0 * b0;
         c01 += x0 * b1;
         c02 += x0 * b2;
         c03 += x0 * b3;
+        const x1 = a[a1 + p]!;
         c10 += x1 * b0;
         c11 += x1 * b1;
         c12 += x1 * b2;
         c13 += x1 * b3;
+        const x2 = a[a2 + p]!;
         c20 += x2 * b0;
         c21 += x2 * b1;
         c22 += x2 * b2;
         c23 += x2 * b3;
+        const x3 = a[a3 + p]!;
         c30 += x3 * b0;
         c31 += x3 * b1;
         c32 += x3 * b2;
@@ -340,26 +339,26 @@ function matmulNT(
         c32 = 0,
         c33 = 0;
       for (let p = 0; p < k; p++) {
-        const x0 = a[a0 + p]!,
-          x1 = a[a1 + p]!,
-          x2 = a[a2 + p]!,
-          x3 = a[a3 + p]!;
         const y0 = b[b0 + p]!,
           y1 = b[b1 + p]!,
           y2 = b[b2 + p]!,
           y3 = b[b3 + p]!;
+        const x0 = a[a0 + p]!;
         c00 += x0 * y0;
         c01 += x0 * y1;
         c02 += x0 * y2;
         c03 += x0 * y3;
+        const x1 = a[a1 + p]!;
         c10 += x1 * y0;
         c11 += x1 * y1;
         c12 += x1 * y2;
         c13 += x1 * y3;
+        const x2 = a[a2 + p]!;
         c20 += x2 * y0;
         c21 += x2 * y1;
         c22 += x2 * y2;
         c23 += x2 * y3;
+        const x3 = a[a3 + p]!;
         c30 += x3 * y0;
         c31 += x3 * y1;
         c32 += x3 * y2;
@@ -435,29 +434,27 @@ function matmulTN(
         c31 = 0,
         c32 = 0,
         c33 = 0;
-      for (let p = 0; p < k; p++) {
-        const ap = ao + p * m + i;
-        const bp = bo + p * n + j;
-        const x0 = a[ap]!,
-          x1 = a[ap + 1]!,
-          x2 = a[ap + 2]!,
-          x3 = a[ap + 3]!;
+      for (let p = 0, ap = ao + i, bp = bo + j; p < k; p++, ap += m, bp += n) {
         const b0 = b[bp]!,
           b1 = b[bp + 1]!,
           b2 = b[bp + 2]!,
           b3 = b[bp + 3]!;
+        const x0 = a[ap]!;
         c00 += x0 * b0;
         c01 += x0 * b1;
         c02 += x0 * b2;
         c03 += x0 * b3;
+        const x1 = a[ap + 1]!;
         c10 += x1 * b0;
         c11 += x1 * b1;
         c12 += x1 * b2;
         c13 += x1 * b3;
+        const x2 = a[ap + 2]!;
         c20 += x2 * b0;
         c21 += x2 * b1;
         c22 += x2 * b2;
         c23 += x2 * b3;
+        const x3 = a[ap + 3]!;
         c30 += x3 * b0;
         c31 += x3 * b1;
         c32 += x3 * b2;
@@ -958,4 +955,2687 @@ export class Model {
   predict(inputs: readonly ArrayLike<number>[] | ArrayLike<number>, n: number): Arr {
     return this.forward(inputs, n, false).slice(0, n * OUTPUT_SIZE);
   }
+
+  /** Trains on data (a Dataset from readData, or {x, y} as a data file holds it); see fit(). */
+  fit(data: TrainingData, options?: FitOptions): Promise<FitOutcome> {
+    return fit(this, data, options);
+  }
+
+  /** Loads weights (JSON text, or JSON or safetensors bytes; LANGUAGE.md §8) checked against WEIGHTS. Returns warnings. */
+  loadWeights(source: string | Uint8Array, options?: LoadWeightsOptions): string[] {
+    return loadWeights(this, source, options);
+  }
+
+  /** The weights as a JSON weights file's text, or a safetensors file's bytes (§8). */
+  saveWeights(format?: "json", options?: SaveWeightsOptions): string;
+  saveWeights(format: "safetensors", options?: SaveWeightsOptions): Uint8Array;
+  saveWeights(format: WeightsFormat = "json", options?: SaveWeightsOptions): string | Uint8Array {
+    return saveWeightsFor(RUNTIME_INFO, this, format, options);
+  }
 }
+
+// ================================================================================================
+// The runtime: weights files (JSON, safetensors), data files (JSON, CSV, IDX), fit, and the
+// command line (`node this-file.mjs run|train …`). Written once in dlc's src/codegen/runtime and
+// the same in every generated module; Node built-ins are loaded only when the command line runs.
+// ================================================================================================
+
+// ---- runtime/host.ts ----
+/**
+ * What the generated module takes from its host, found at run time so that the module needs no
+ * type declarations and runs in browsers: text codecs, a clock, a way to yield, and (in Node)
+ * `process`. Nothing here imports anything.
+ */
+
+interface TextDecoderLike {
+  decode(bytes: Uint8Array): string;
+}
+interface TextEncoderLike {
+  encode(text: string): Uint8Array;
+}
+interface Host {
+  readonly TextDecoder?: new (label?: string, options?: { fatal?: boolean }) => TextDecoderLike;
+  readonly TextEncoder?: new () => TextEncoderLike;
+  readonly performance?: { now(): number };
+  readonly setImmediate?: (callback: () => void) => unknown;
+  readonly MessageChannel?: new () => {
+    port1: { onmessage: (() => void) | null; close(): void };
+    port2: { postMessage(message: unknown): void; close(): void };
+  };
+  readonly process?: NodeProcessLike;
+}
+
+/** The parts of Node's `process` the command line uses. */
+interface NodeProcessLike {
+  readonly argv: readonly string[];
+  readonly pid: number;
+  readonly versions: { readonly node?: string };
+  readonly env: Readonly<Record<string, string | undefined>>;
+  readonly stdout: {
+    write(text: string): unknown;
+    on(event: "error", listener: (e: { code?: string }) => void): unknown;
+  };
+  readonly stderr: { write(text: string): unknown; readonly isTTY?: boolean };
+  exitCode?: number | string;
+  on(event: "SIGINT", listener: () => void): unknown;
+  off(event: "SIGINT", listener: () => void): unknown;
+  exit(code?: number): never;
+}
+
+const host = globalThis as unknown as Host;
+
+/** UTF-8 bytes → text; with `fatal`, undefined for invalid UTF-8. */
+function utf8Decode(bytes: Uint8Array, fatal = false): string | undefined {
+  const Decoder = host.TextDecoder;
+  if (!Decoder) throw new Error("this JavaScript environment has no TextDecoder");
+  try {
+    return new Decoder("utf-8", { fatal }).decode(bytes);
+  } catch {
+    return undefined;
+  }
+}
+
+function utf8Encode(text: string): Uint8Array {
+  const Encoder = host.TextEncoder;
+  if (!Encoder) throw new Error("this JavaScript environment has no TextEncoder");
+  return new Encoder().encode(text);
+}
+
+/** Milliseconds from a monotonic clock where there is one. */
+function now(): number {
+  return host.performance ? host.performance.now() : Date.now();
+}
+
+/** Lets timers, signals (Ctrl-C) and output through: setImmediate in Node, a message in browsers. */
+function yieldToHost(): Promise<void> {
+  const immediate = host.setImmediate;
+  if (immediate) return new Promise((resolve) => void immediate(() => resolve()));
+  const Channel = host.MessageChannel;
+  if (Channel) {
+    return new Promise((resolve) => {
+      const channel = new Channel();
+      channel.port1.onmessage = () => {
+        channel.port1.close();
+        resolve();
+      };
+      channel.port2.postMessage(null);
+    });
+  }
+  return Promise.resolve();
+}
+
+/** Node's process object, or undefined elsewhere (browsers, workers, Deno without it). */
+function nodeProcess(): NodeProcessLike | undefined {
+  const p = host.process;
+  return p && typeof p.versions?.node === "string" ? p : undefined;
+}
+
+/**
+ * A Node built-in, loaded only when called: the specifier is a value, so bundlers leave it alone
+ * and the module still loads where `node:` modules do not exist.
+ */
+function nodeBuiltin<T>(name: "fs" | "path" | "url" | "zlib"): Promise<T> {
+  const specifier = `node:${name}`;
+  return import(/* webpackIgnore: true */ /* @vite-ignore */ specifier) as Promise<T>;
+}
+
+// ---- runtime/errors.ts ----
+/**
+ * The generated module's error class and message helpers. The wording is src/io's (errors.ts,
+ * weights.ts, ../util/suggest.ts), repeated here because a generated module imports nothing.
+ */
+
+/** A mistake in a weights or data file: the user's, never the module's. The message is complete. */
+export class DataError extends Error {
+  /** The file the mistake is in, when known. */
+  readonly file?: string;
+
+  constructor(message: string, file?: string) {
+    super(message);
+    this.name = "DataError";
+    this.file = file;
+  }
+}
+
+/** `[2,3]`, as dlc prints shapes. */
+function formatShape(shape: readonly number[]): string {
+  return `[${shape.join(",")}]`;
+}
+
+function sameShape(a: readonly number[], b: readonly number[]): boolean {
+  return a.length === b.length && a.every((d, i) => d === b[i]);
+}
+
+function sizeOfShape(shape: readonly number[]): number {
+  let n = 1;
+  for (const d of shape) n *= d;
+  return n;
+}
+
+/** The candidate closest to `word`, if it is close enough to be a plausible typo. */
+function closest(word: string, candidates: Iterable<string>): string | undefined {
+  const lower = word.toLowerCase();
+  let best: string | undefined;
+  let bestDistance = Infinity;
+  for (const c of candidates) {
+    const d = c === lower ? 0.5 : editDistance(lower, c);
+    if (d < bestDistance) {
+      best = c;
+      bestDistance = d;
+    }
+  }
+  const limit = Math.max(1, Math.floor(word.length / 3));
+  return best !== undefined && bestDistance <= limit ? best : undefined;
+}
+
+function editDistance(a: string, b: string): number {
+  if (a === b) return 0;
+  const row = Array.from({ length: b.length + 1 }, (_, j) => j);
+  for (let i = 1; i <= a.length; i++) {
+    let diagonal = row[0]!;
+    row[0] = i;
+    for (let j = 1; j <= b.length; j++) {
+      const above = row[j]!;
+      row[j] = Math.min(row[j]! + 1, row[j - 1]! + 1, diagonal + (a[i - 1] === b[j - 1] ? 0 : 1));
+      diagonal = above;
+    }
+  }
+  return row[b.length]!;
+}
+
+/** One problem on one line; several as a list under a heading, at most a dozen. */
+function listProblems(file: string, heading: string, problems: readonly string[]): string {
+  if (problems.length === 1) return `${file}: ${problems[0]}`;
+  const shown = problems.slice(0, 12).map((p) => `  - ${p}`);
+  if (problems.length > 12) shown.push(`  … and ${problems.length - 12} more`);
+  return `${file} ${heading} (${problems.length} problems):\n${shown.join("\n")}`;
+}
+
+/** What a parsed JSON value is, for messages: `an array`, `null`, `a string`, … */
+function jsonKind(v: unknown): string {
+  if (v === null) return "null";
+  if (Array.isArray(v)) return "an array";
+  if (typeof v === "object") return "an object";
+  if (typeof v === "string") return "a string";
+  if (typeof v === "number") return "a number";
+  if (typeof v === "boolean") return "a boolean";
+  return typeof v;
+}
+
+/** A JSON value as a message quotes it: `"abc"`, `null`, `true`, `an object`, `an array`. */
+function describeJsonValue(v: unknown): string {
+  if (typeof v === "string") {
+    const s = JSON.stringify(v);
+    return s.length > 24 ? `${s.slice(0, 20)}…"` : s;
+  }
+  if (typeof v === "boolean" || typeof v === "number") return String(v);
+  return jsonKind(v);
+}
+
+/** A parsed JSON object (not an array, and not null). */
+function isJsonObject(v: unknown): v is Record<string, unknown> {
+  return v !== null && typeof v === "object" && !Array.isArray(v);
+}
+
+// ---- runtime/json.ts ----
+/**
+ * JSON with located messages. The fast path is the platform's JSON.parse; only when it fails
+ * does a small scanner walk the text to say where and what, in src/io/json-bytes.ts's words
+ * (`data.json:3:6: malformed JSON: expected ',' or ']' after an array element, found '}'`).
+ */
+function parseJson(text: string, file: string, what = "JSON"): unknown {
+  const body = text.charCodeAt(0) === 0xfeff ? text.slice(1) : text;
+  try {
+    return JSON.parse(body) as unknown;
+  } catch {
+    const stop = new JsonScanner(body).firstProblem();
+    const { line, column } = lineColumnAt(body, stop?.at ?? 0);
+    throw new DataError(
+      `${file}:${line}:${column}: malformed ${what}: ${stop?.message ?? "not valid JSON"}`,
+      file,
+    );
+  }
+}
+
+/** 1-based line and column (in characters) of an offset. */
+function lineColumnAt(text: string, offset: number): { line: number; column: number } {
+  let line = 1;
+  let column = 1;
+  const end = Math.min(offset, text.length);
+  for (let i = 0; i < end; i++) {
+    const c = text.charCodeAt(i);
+    if (c === 10) {
+      line++;
+      column = 1;
+    } else if (c < 0xdc00 || c > 0xdfff) column++;
+  }
+  return { line, column };
+}
+
+class JsonStop {
+  constructor(
+    readonly at: number,
+    readonly message: string,
+  ) {}
+}
+
+/** Finds the first mistake in text JSON.parse refused (the messages of src/io/json-bytes.ts). */
+class JsonScanner {
+  private i = 0;
+
+  constructor(private readonly s: string) {}
+
+  firstProblem(): JsonStop | undefined {
+    try {
+      this.ws();
+      if (this.i >= this.s.length) this.fail("the file is empty");
+      this.value(0);
+      this.ws();
+      if (this.i < this.s.length) this.fail(`unexpected ${this.found()} after the end of the JSON value`);
+      return undefined;
+    } catch (e) {
+      if (e instanceof JsonStop) return e;
+      throw e;
+    }
+  }
+
+  private fail(message: string, at = this.i): never {
+    throw new JsonStop(at, message);
+  }
+
+  private ws(): void {
+    while (this.i < this.s.length && " \n\r\t".includes(this.s[this.i]!)) this.i++;
+  }
+
+  private found(): string {
+    if (this.i >= this.s.length) return "the end of the file";
+    const word = /^[A-Za-z_]{1,12}/.exec(this.s.slice(this.i, this.i + 12));
+    if (word) return `'${word[0]}'`;
+    const c = this.s.charCodeAt(this.i);
+    return c < 0x80 ? `'${this.s[this.i]}'` : "a non-ASCII character";
+  }
+
+  private value(depth: number): void {
+    if (depth > 512) this.fail("nested too deeply");
+    this.ws();
+    if (this.i >= this.s.length) this.fail("unexpected end of file: expected a value");
+    const c = this.s[this.i]!;
+    if (c === "[") return this.list(depth, "]", "after an array element", () => this.value(depth + 1));
+    if (c === "{") return this.list(depth, "}", "after a value", () => this.member(depth));
+    if (c === '"') return this.string();
+    if (c === "-" || (c >= "0" && c <= "9")) return this.number();
+    for (const w of ["true", "false", "null"]) {
+      if (this.s.startsWith(w, this.i)) {
+        this.i += w.length;
+        return;
+      }
+    }
+    const f = this.found();
+    if (f === "'NaN'" || f === "'Infinity'")
+      this.fail(`${f.slice(1, -1)} is not a JSON number (write finite numbers only)`);
+    this.fail(`expected a value, found ${f}`);
+  }
+
+  /** `[…]` or `{…}`: elements separated by commas, no trailing comma. */
+  private list(_depth: number, close: "]" | "}", after: string, element: () => void): void {
+    this.i++;
+    this.ws();
+    if (this.s[this.i] === close) {
+      this.i++;
+      return;
+    }
+    for (;;) {
+      element();
+      this.ws();
+      const c = this.s[this.i];
+      if (c === ",") {
+        this.i++;
+        this.ws();
+        if (this.s[this.i] === close) this.fail(`a trailing comma before '${close}' is not allowed in JSON`);
+        continue;
+      }
+      if (c === close) {
+        this.i++;
+        return;
+      }
+      this.fail(
+        this.i >= this.s.length
+          ? `unexpected end of file: expected ',' or '${close}'`
+          : `expected ',' or '${close}' ${after}, found ${this.found()}`,
+      );
+    }
+  }
+
+  private member(depth: number): void {
+    this.ws();
+    if (this.s[this.i] !== '"')
+      this.fail(
+        this.i >= this.s.length
+          ? 'unexpected end of file: expected a "key"'
+          : `expected a "key" in double quotes, found ${this.found()}`,
+      );
+    this.string();
+    this.ws();
+    if (this.s[this.i] !== ":") this.fail(`expected ':' after the key, found ${this.found()}`);
+    this.i++;
+    this.value(depth + 1);
+  }
+
+  private string(): void {
+    const start = this.i;
+    let i = start + 1;
+    for (;;) {
+      if (i >= this.s.length) this.fail("unterminated string", start);
+      const c = this.s.charCodeAt(i);
+      if (c === 0x22) break;
+      if (c < 0x20)
+        this.fail(
+          c === 10
+            ? "unterminated string (a line break inside quotes)"
+            : "a control character inside a string",
+          i,
+        );
+      if (c === 0x5c) {
+        const e = this.s[i + 1];
+        if (e === "u") {
+          if (!/^[0-9A-Fa-f]{4}$/.test(this.s.slice(i + 2, i + 6)))
+            this.fail("a bad \\u escape in a string", i);
+          i += 6;
+          continue;
+        }
+        if (e === undefined || !'"\\/bfnrt'.includes(e))
+          this.fail(`a bad escape '\\${e ?? ""}' in a string`, i);
+        i += 2;
+        continue;
+      }
+      i++;
+    }
+    this.i = i + 1;
+  }
+
+  private number(): void {
+    const s = this.s;
+    const start = this.i;
+    let i = start;
+    const digit = (k: number): boolean => s[k] !== undefined && s[k]! >= "0" && s[k]! <= "9";
+    if (s[i] === "-") i++;
+    if (s[i] === "0") {
+      i++;
+      if (digit(i)) this.fail("a number may not start with 0 (write 7, not 07)", start);
+    } else if (digit(i)) {
+      while (digit(i)) i++;
+    } else {
+      if (s.startsWith("Infinity", i))
+        this.fail("-Infinity is not a JSON number (write finite numbers only)", start);
+      this.fail("a malformed number: '-' must be followed by a digit", start);
+    }
+    if (s[i] === ".") {
+      i++;
+      if (!digit(i)) this.fail("a malformed number: a digit must follow '.'", i);
+      while (digit(i)) i++;
+    }
+    if (s[i] === "e" || s[i] === "E") {
+      i++;
+      if (s[i] === "+" || s[i] === "-") i++;
+      if (!digit(i)) this.fail("a malformed number: a digit must follow the exponent's 'e'", i);
+      while (digit(i)) i++;
+    }
+    this.i = i;
+  }
+}
+
+// ---- runtime/nested.ts ----
+/**
+ * Nested JSON arrays ↔ flat row-major arrays, with src/io/nested.ts's messages about the JSON
+ * path (`dense1.kernel[2][1] is "abc", not a number`); the caller adds the file.
+ */
+class NestedError extends Error {
+  constructor(
+    message: string,
+    readonly path: string,
+  ) {
+    super(message);
+    this.name = "NestedError";
+  }
+}
+
+/** The shape a nested array claims, read along its first elements; a number is shape []. */
+function claimedShape(value: unknown): number[] {
+  const shape: number[] = [];
+  let v = value;
+  while (Array.isArray(v)) {
+    shape.push(v.length);
+    if (v.length === 0) break;
+    v = v[0];
+  }
+  return shape;
+}
+
+/** Copies `value`, a nested array of exactly `shape`, into `out` at `offset`; returns the offset after it. */
+function fillFromNested(
+  value: unknown,
+  shape: readonly number[],
+  out: Float64Array,
+  offset: number,
+  path: string,
+  depth = 0,
+): number {
+  if (depth === shape.length) {
+    if (typeof value === "number") {
+      out[offset] = value;
+      return offset + 1;
+    }
+    if (Array.isArray(value))
+      throw new NestedError(
+        `${path} is an array where a number belongs (the array is ragged: its elements nest to different depths)`,
+        path,
+      );
+    throw new NestedError(`${path} is ${describeJsonValue(value)}, not a number`, path);
+  }
+  if (!Array.isArray(value)) {
+    if (typeof value === "number")
+      throw new NestedError(
+        `${path} is a number where an array of ${shape[depth]} belongs (the array is ragged: its elements nest to different depths)`,
+        path,
+      );
+    throw new NestedError(`${path} is ${describeJsonValue(value)}, not an array of numbers`, path);
+  }
+  const n = shape[depth]!;
+  if (value.length !== n) {
+    const first = depth === 0 ? "" : firstSibling(path, depth);
+    const tail = first ? ` but ${first} has ${n}` : `, not ${n}`;
+    throw new NestedError(
+      `${path} has ${value.length} element${value.length === 1 ? "" : "s"}${tail} (the array is ragged)`,
+      path,
+    );
+  }
+  let at = offset;
+  for (let i = 0; i < n; i++) at = fillFromNested(value[i], shape, out, at, `${path}[${i}]`, depth + 1);
+  return at;
+}
+
+/** `w[3][2]` at depth 2 → `w[0][0]`: the element the claimed shape was read from. */
+function firstSibling(path: string, depth: number): string {
+  let p = path;
+  for (let d = 0; d < depth; d++) {
+    const m = /\[(\d+)\]$/.exec(p);
+    if (!m) return path;
+    p = p.slice(0, -m[0].length);
+  }
+  const candidate = p + "[0]".repeat(depth);
+  return candidate === path ? "" : candidate;
+}
+
+/** A nested array whose shape is not known in advance: the claimed shape, checked all the way through. */
+function readNested(value: unknown, path: string): { shape: number[]; data: Float64Array } {
+  const shape = claimedShape(value);
+  let size = 1;
+  for (const d of shape) size *= d;
+  const data = new Float64Array(size);
+  fillFromNested(value, shape, data, 0, path);
+  return { shape, data };
+}
+
+/** A flat array as nested JSON arrays, numbers exact (the shortest round-trip form). */
+function nestedJson(
+  shape: readonly number[],
+  data: ArrayLike<number>,
+  name: string,
+  depth = 0,
+  offset = 0,
+): string {
+  if (depth === shape.length) return numberJson(data[offset]!, offset, name);
+  const n = shape[depth]!;
+  let inner = 1;
+  for (let d = depth + 1; d < shape.length; d++) inner *= shape[d]!;
+  const parts: string[] = new Array<string>(n);
+  for (let i = 0; i < n; i++) parts[i] = nestedJson(shape, data, name, depth + 1, offset + i * inner);
+  return `[${parts.join(",")}]`;
+}
+
+function numberJson(v: number, index: number, name: string): string {
+  if (!Number.isFinite(v))
+    throw new NestedError(
+      `${name} holds ${v} at flat index ${index}; JSON cannot hold it (use a .safetensors file)`,
+      name,
+    );
+  return Object.is(v, -0) ? "-0" : String(v);
+}
+
+// ---- runtime/safetensors.ts ----
+/**
+ * safetensors: an 8-byte little-endian header length N, N bytes of JSON `{"name": {"dtype",
+ * "shape", "data_offsets": [begin, end]}, …, "__metadata__": {…}}`, then the raw little-endian
+ * tensors. Reads F64, F32, F16 and BF16; writes F32 (default) or F64. The checks and messages
+ * are src/io/safetensors.ts's.
+ */
+const READ_SIZES: Readonly<Record<string, number>> = { F64: 8, F32: 4, F16: 2, BF16: 2 };
+const OTHER_DTYPES = [
+  "BOOL",
+  "U8",
+  "I8",
+  "U16",
+  "I16",
+  "U32",
+  "I32",
+  "U64",
+  "I64",
+  "F8_E4M3",
+  "F8_E5M2",
+  "C64",
+];
+
+interface NamedTensor {
+  readonly shape: readonly number[];
+  readonly data: Float64Array;
+}
+
+function decodeSafetensors(bytes: Uint8Array, file: string): Map<string, NamedTensor> {
+  const fail = (message: string): never => {
+    throw new DataError(`${file}: ${message}`, file);
+  };
+  if (bytes.length < 8)
+    fail(
+      `truncated safetensors file: ${bytes.length} byte${bytes.length === 1 ? "" : "s"}, fewer than the 8 that give the header's length`,
+    );
+  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  const headerLength = view.getBigUint64(0, true);
+  const available = bytes.length - 8;
+  if (headerLength > BigInt(available))
+    fail(
+      `truncated safetensors file (or not safetensors at all): the header claims ${headerLength} bytes but only ${available} follow the length`,
+    );
+  const n = Number(headerLength);
+  if (n > 100_000_000) fail(`the safetensors header is ${n} bytes, more than the 100 MB limit`);
+  if (n < 2) fail("the safetensors header is empty; it must be a JSON object");
+  const headerText =
+    utf8Decode(bytes.subarray(8, 8 + n), true) ?? fail("the safetensors header is not valid UTF-8");
+  if (!headerText.trimStart().startsWith("{"))
+    fail("not a safetensors file: the header does not start with '{'");
+  const header = parseJson(headerText, `${file} (safetensors header)`, "JSON header");
+  if (header === null || typeof header !== "object" || Array.isArray(header))
+    return fail("the safetensors header must be a JSON object");
+  const dataLength = available - n;
+  const entries: { name: string; dtype: string; shape: number[]; begin: number; end: number }[] = [];
+  for (const [name, raw] of Object.entries(header as Record<string, unknown>)) {
+    if (name === "__metadata__") {
+      if (raw === null || typeof raw !== "object" || Array.isArray(raw))
+        fail("__metadata__ must be an object of strings");
+      for (const [k, v] of Object.entries(raw as Record<string, unknown>)) {
+        if (typeof v !== "string") fail(`__metadata__.${k} must be a string, found ${describeJsonValue(v)}`);
+      }
+      continue;
+    }
+    if (raw === null || typeof raw !== "object" || Array.isArray(raw))
+      fail(`the header entry '${name}' must be an object with dtype, shape and data_offsets`);
+    const r = raw as Record<string, unknown>;
+    const dtype = r.dtype;
+    if (typeof dtype !== "string") return fail(`'${name}' has no dtype string`);
+    const size = READ_SIZES[dtype];
+    if (size === undefined)
+      fail(
+        `'${name}' has dtype ${JSON.stringify(dtype)}, which dlc ${OTHER_DTYPES.includes(dtype) ? "does not read" : "does not know"}; weights must be F64, F32, F16 or BF16`,
+      );
+    const shape = r.shape;
+    if (!Array.isArray(shape) || !shape.every((d) => Number.isSafeInteger(d) && (d as number) >= 0)) {
+      fail(
+        `'${name}' has shape ${JSON.stringify(shape) ?? "missing"}; a shape is a list of non-negative integers`,
+      );
+    }
+    const offsets = r.data_offsets;
+    if (
+      !Array.isArray(offsets) ||
+      offsets.length !== 2 ||
+      !offsets.every((o) => Number.isSafeInteger(o) && (o as number) >= 0)
+    ) {
+      fail(
+        `'${name}' has data_offsets ${JSON.stringify(offsets) ?? "missing"}; they must be [begin, end], two non-negative integers`,
+      );
+    }
+    const [begin, end] = offsets as [number, number];
+    if (end < begin)
+      fail(`'${name}' has data_offsets [${begin}, ${end}]: the end comes before the beginning`);
+    if (end > dataLength)
+      fail(
+        `truncated safetensors file: '${name}' needs bytes ${begin}–${end} of the data, but the file holds only ${dataLength} bytes of data`,
+      );
+    let count = 1;
+    for (const d of shape as number[]) count *= d;
+    if (end - begin !== count * size!) {
+      fail(
+        `'${name}' has shape [${(shape as number[]).join(",")}] of ${dtype}, which takes ${count * size!} bytes, but its data_offsets [${begin}, ${end}] span ${end - begin}`,
+      );
+    }
+    entries.push({ name, dtype, shape: shape as number[], begin, end });
+  }
+  const sorted = entries.filter((e) => e.end > e.begin).sort((a, b) => a.begin - b.begin);
+  for (let i = 1; i < sorted.length; i++) {
+    const a = sorted[i - 1]!;
+    const b = sorted[i]!;
+    if (b.begin < a.end)
+      fail(`'${a.name}' (bytes ${a.begin}–${a.end}) and '${b.name}' (bytes ${b.begin}–${b.end}) overlap`);
+  }
+  const tensors = new Map<string, NamedTensor>();
+  for (const e of entries)
+    tensors.set(e.name, {
+      shape: e.shape,
+      data: decodeValues(view, 8 + n + e.begin, e.end - e.begin, e.dtype),
+    });
+  return tensors;
+}
+
+function decodeValues(view: DataView, start: number, length: number, dtype: string): Float64Array {
+  const n = length / READ_SIZES[dtype]!;
+  const out = new Float64Array(n);
+  const scratch = new DataView(new ArrayBuffer(4));
+  for (let i = 0; i < n; i++) {
+    if (dtype === "F64") out[i] = view.getFloat64(start + 8 * i, true);
+    else if (dtype === "F32") out[i] = view.getFloat32(start + 4 * i, true);
+    else if (dtype === "F16") out[i] = halfToNumber(view.getUint16(start + 2 * i, true));
+    else {
+      scratch.setUint32(0, view.getUint16(start + 2 * i, true) << 16);
+      out[i] = scratch.getFloat32(0);
+    }
+  }
+  return out;
+}
+
+/** IEEE 754 binary16 → number (subnormals, infinities and NaN included). */
+function halfToNumber(h: number): number {
+  const sign = h & 0x8000 ? -1 : 1;
+  const exponent = (h >> 10) & 0x1f;
+  const fraction = h & 0x3ff;
+  if (exponent === 0) return sign * fraction * 2 ** -24;
+  if (exponent === 0x1f) return fraction ? NaN : sign * Infinity;
+  return sign * (1 + fraction / 1024) * 2 ** (exponent - 15);
+}
+
+/** The bytes of a safetensors file holding `tensors` in order, F32 or F64, data 8-byte aligned. */
+function encodeSafetensors(
+  tensors: readonly (readonly [string, NamedTensor])[],
+  file: string,
+  dtype: "F32" | "F64",
+  metadata?: Readonly<Record<string, string>>,
+): Uint8Array {
+  const size = dtype === "F64" ? 8 : 4;
+  const header: Record<string, unknown> = {};
+  if (metadata) header.__metadata__ = metadata;
+  let offset = 0;
+  for (const [name, t] of tensors) {
+    if (name === "__metadata__")
+      throw new DataError(`cannot write ${file}: '__metadata__' is reserved and cannot name a tensor`, file);
+    header[name] = { dtype, shape: [...t.shape], data_offsets: [offset, offset + t.data.length * size] };
+    offset += t.data.length * size;
+  }
+  let headerText = JSON.stringify(header);
+  headerText += " ".repeat((8 - (utf8Encode(headerText).length % 8)) % 8);
+  const headerBytes = utf8Encode(headerText);
+  const out = new Uint8Array(8 + headerBytes.length + offset);
+  const view = new DataView(out.buffer);
+  view.setBigUint64(0, BigInt(headerBytes.length), true);
+  out.set(headerBytes, 8);
+  let at = 8 + headerBytes.length;
+  for (const [name, t] of tensors) {
+    const d = t.data;
+    for (let i = 0; i < d.length; i++, at += size) {
+      const v = d[i]!;
+      if (dtype === "F64") view.setFloat64(at, v, true);
+      else {
+        if (!Number.isFinite(Math.fround(v)) && Number.isFinite(v)) {
+          throw new DataError(
+            `cannot write ${file}: '${name}' holds ${v} at flat index ${i}, too large for F32 (write F64 instead)`,
+            file,
+          );
+        }
+        view.setFloat32(at, v, true);
+      }
+    }
+  }
+  return out;
+}
+
+// ---- runtime/public-types.ts ----
+/**
+ * The types of the generated module's runtime API (`readData`, `loadWeights`, `saveWeights`,
+ * `fit`, `main`): exported by every generated module as they are written here.
+ */
+
+/** A data set in memory: each network input's samples in one flat row-major array. */
+export interface Dataset {
+  /** The number of samples. */
+  readonly size: number;
+  /** One array per network input, in NETWORK.inputs' order: [size, ...that input's shape]. */
+  readonly inputs: readonly Float64Array[];
+  /** Absent when the data holds no targets (enough for inference). */
+  readonly targets?: Targets;
+  /** Where it came from, for messages. */
+  readonly source: string;
+}
+
+export type Targets =
+  /** Shaped like the output: [size, ...NETWORK.output]. */
+  | { readonly kind: "values"; readonly data: Float64Array }
+  /** Class indices (cross_entropy): perSample per sample — one for a [V] output, T for [T,V]. */
+  | { readonly kind: "classes"; readonly perSample: number; readonly data: Int32Array };
+
+export type DataFormat = "json" | "csv" | "idx";
+
+export interface ReadDataOptions {
+  /** The name used in messages (and, without `format`, to tell the format by its extension). */
+  readonly file?: string;
+  /** json, csv or idx; by default from `file`'s extension, else from the first bytes. */
+  readonly format?: DataFormat;
+  /** IDX: the labels file's bytes (and `labelsFile`, its name in messages). */
+  readonly labels?: Uint8Array;
+  readonly labelsFile?: string;
+  /** Targets are required (training). Default false. */
+  readonly needTargets?: boolean;
+  /** How a class index is read: kept as an index for cross_entropy (or no loss), one-hot otherwise. */
+  readonly loss?: "squared" | "cross_entropy" | "binary_cross_entropy" | null;
+}
+
+/** What `fit` takes: a Dataset, or a data file's object `{x, y}` (nested arrays, as §8 writes them). */
+export type TrainingData = Dataset | { readonly x: unknown; readonly y?: unknown };
+
+export interface EpochReport {
+  readonly epoch: number;
+  /** Mean loss per sample over the epoch (each batch's loss weighted by its size). */
+  readonly loss: number;
+  readonly samples: number;
+  readonly seconds: number;
+  readonly samplesPerSecond: number;
+}
+
+export interface BatchReport {
+  readonly epoch: number;
+  readonly batch: number;
+  readonly batches: number;
+  /** Samples seen so far in this epoch. */
+  readonly samples: number;
+  /** The running mean loss of the epoch. */
+  readonly loss: number;
+  readonly seconds: number;
+}
+
+export interface FitOptions {
+  /** Default: TRAIN_DEFAULTS.epochs. */
+  readonly epochs?: number;
+  /** Default: TRAIN_DEFAULTS.batch or the model's maxBatch, whichever is smaller; never more than the samples. */
+  readonly batch?: number;
+  /** Default: the model's optimizer.lr. */
+  readonly lr?: number;
+  /**
+   * Seeds the shuffling (as `dlc train` does: seed ^ 0x9e3779b9). Default: TRAIN_DEFAULTS.seed.
+   * Dropout draws from the model's own generator, seeded when the model was created.
+   */
+  readonly seed?: number;
+  readonly onEpoch?: (report: EpochReport) => void;
+  readonly onBatch?: (report: BatchReport) => void;
+  /** Polled after every batch: training stops there, the weights consistent. */
+  readonly shouldStop?: () => boolean;
+}
+
+export type FitOutcome =
+  | { readonly status: "done" | "interrupted"; readonly epochs: readonly EpochReport[] }
+  | {
+      /** A batch made the loss, or a weight, NaN or infinite: it was undone and training stopped. */
+      readonly status: "diverged";
+      readonly epochs: readonly EpochReport[];
+      readonly epoch: number;
+      readonly batch: number;
+      readonly loss: number;
+      /** Set when the loss was finite but the update made this weight NaN or infinite. */
+      readonly weight?: string;
+    };
+
+export type WeightsFormat = "json" | "safetensors";
+
+export interface LoadWeightsOptions {
+  /** The name used in messages. Default "weights". */
+  readonly file?: string;
+  /** By default: text is JSON, bytes are safetensors unless they start with '{'. */
+  readonly format?: WeightsFormat;
+  /** Weights the network does not have are an error, not a warning. */
+  readonly strict?: boolean;
+}
+
+export interface SaveWeightsOptions {
+  /** safetensors only: F32 (default, as PyTorch and Keras keep weights) or F64 (exact). JSON is exact. */
+  readonly dtype?: "f32" | "f64";
+  /** safetensors `__metadata__`. */
+  readonly metadata?: Readonly<Record<string, string>>;
+  /** The name used in messages. */
+  readonly file?: string;
+}
+
+// ---- runtime/internal-types.ts ----
+/**
+ * What the runtime knows of the module it is part of, passed in rather than referred to, so
+ * that each runtime file type-checks and can be tested on its own. The generated module
+ * builds one `ModuleInfo` from its NETWORK, WEIGHTS and TRAIN_DEFAULTS.
+ */
+
+type LossName = "squared" | "cross_entropy" | "binary_cross_entropy";
+
+/** The parts of a generated Model the runtime uses (either precision). */
+interface ModelLike {
+  readonly maxBatch: number;
+  /** All weights and state, laid out as WEIGHTS says. */
+  readonly w: Float32Array | Float64Array;
+  loss: LossName | null;
+  readonly optimizer: { lr: number };
+  trainStep(inputs: readonly ArrayLike<number>[], targets: ArrayLike<number>, n: number, lr?: number): number;
+  predict(inputs: readonly ArrayLike<number>[], n: number): Float32Array | Float64Array;
+}
+
+interface WeightInfo {
+  readonly name: string;
+  readonly shape: readonly number[];
+  readonly offset: number;
+  readonly size: number;
+}
+
+interface InputInfo {
+  readonly name: string;
+  readonly shape: readonly number[];
+  /** Set when the input feeds only embedding layers: values must be token ids below it. */
+  readonly vocabulary?: number;
+}
+
+interface ModuleInfo<M extends ModelLike = ModelLike> {
+  /** The .dl file the module was compiled from. */
+  readonly source: string;
+  readonly inputs: readonly InputInfo[];
+  /** One sample's output shape. */
+  readonly output: readonly number[];
+  /** Whether the network ends in softmax (`run` then names each sample's class). */
+  readonly outputSoftmax: boolean;
+  readonly weights: readonly WeightInfo[];
+  readonly defaults: {
+    readonly loss: LossName | null;
+    readonly lr: number;
+    readonly batch: number;
+    readonly epochs: number;
+    readonly seed: number;
+  };
+  /** A fresh model (seeded initial weights). */
+  create(options: { maxBatch: number; seed: number }): M;
+}
+
+// ---- runtime/targets.ts ----
+/** What a data file must hold for the network (src/io/data-spec.ts's DataSpec). */
+interface DataSpec {
+  readonly inputs: readonly InputInfo[];
+  readonly output: readonly number[];
+  readonly loss?: LossName | null;
+  readonly needTargets?: boolean;
+}
+
+/** Where a target came from, for messages: `y[3]` in data.json, or a CSV line and column. */
+interface TargetPlace {
+  readonly what: string;
+  /** The message's prefix: `data.json` or `data.csv:5:786`. */
+  readonly at: string;
+  readonly file: string;
+}
+
+type Mode = "values" | "classes" | "onehot";
+
+/**
+ * Collects one target per sample (src/io/targets.ts's TargetBuilder, same messages): shaped like
+ * the output, or class indices — kept as indices for cross_entropy (or no loss), one-hot for the
+ * other losses. Every target of a file takes the same form.
+ */
+class TargetBuilder {
+  private mode?: Mode;
+  private values?: Float64Array;
+  private classes?: Int32Array;
+  private readonly classShape: readonly number[];
+  private readonly classCount: number;
+  private readonly outWidth: number;
+  private readonly classWidth: number;
+
+  constructor(
+    private readonly spec: DataSpec,
+    private readonly size: number,
+  ) {
+    this.classShape = spec.output.slice(0, -1);
+    this.classCount = spec.output[spec.output.length - 1] ?? 1;
+    this.outWidth = sizeOfShape(spec.output);
+    this.classWidth = sizeOfShape(this.classShape);
+  }
+
+  /** A target written as JSON: a number or a nested array. */
+  nested(i: number, value: unknown, place: TargetPlace): void {
+    const output = this.spec.output;
+    const claimed = claimedShape(value);
+    let mode: Mode;
+    if (sameShape(claimed, output)) mode = "values";
+    else if (claimed.length === 0 && this.outWidth === 1 && typeof value === "number") mode = "values";
+    else if (output.length > 0 && sameShape(claimed, this.classShape) && this.outWidth > 1)
+      mode = this.classMode();
+    else {
+      const classForm =
+        output.length > 0 && this.outWidth > 1
+          ? ` or ${this.classShape.length === 0 ? "a class index" : `class indices shaped ${formatShape(this.classShape)}`}`
+          : "";
+      const got =
+        claimed.length === 0 && typeof value !== "number"
+          ? `is ${describeJsonValue(value)}`
+          : `has shape ${formatShape(claimed)}`;
+      return this.fail(
+        `${place.what} ${got}; the network's output is ${formatShape(output)}, so a target is shaped ${formatShape(output)}${classForm}`,
+        place,
+      );
+    }
+    this.setMode(mode, place);
+    try {
+      if (mode === "values") {
+        if (claimed.length === 0) this.values![i * this.outWidth] = value as number;
+        else fillFromNested(value, output, this.values!, i * this.outWidth, place.what);
+        return;
+      }
+      const scratch = new Float64Array(this.classWidth);
+      if (claimed.length === 0) {
+        if (typeof value !== "number")
+          this.fail(`${place.what} is ${describeJsonValue(value)}, not a class index`, place);
+        scratch[0] = value as number;
+      } else fillFromNested(value, this.classShape, scratch, 0, place.what);
+      for (let k = 0; k < scratch.length; k++)
+        this.putClass(
+          i,
+          k,
+          scratch[k]!,
+          place,
+          claimed.length === 0 ? place.what : `${place.what}${indexPath(this.classShape, k)}`,
+        );
+    } catch (e) {
+      if (e instanceof NestedError) this.fail(e.message, place);
+      throw e;
+    }
+  }
+
+  /** A single number: a CSV row's last column, an IDX label. */
+  label(i: number, value: number, place: TargetPlace): void {
+    if (this.outWidth === 1) {
+      this.setMode("values", place);
+      this.values![i] = value;
+      return;
+    }
+    if (this.spec.output.length !== 1) {
+      this.fail(
+        `one label per sample cannot fill the network's output ${formatShape(this.spec.output)}: it needs ${this.classWidth} class indices per sample (use a JSON data file)`,
+        place,
+      );
+    }
+    this.setMode(this.classMode(), place);
+    this.putClass(i, 0, value, place, place.what);
+  }
+
+  result(): Targets {
+    if (this.mode !== "classes")
+      return { kind: "values", data: this.values ?? new Float64Array(this.size * this.outWidth) };
+    return { kind: "classes", perSample: this.classWidth, data: this.classes! };
+  }
+
+  private classMode(): Mode {
+    return this.spec.loss === undefined || this.spec.loss === null || this.spec.loss === "cross_entropy"
+      ? "classes"
+      : "onehot";
+  }
+
+  private setMode(mode: Mode, place: TargetPlace): void {
+    if (this.mode === undefined) {
+      this.mode = mode;
+      if (mode === "classes") this.classes = new Int32Array(this.size * this.classWidth);
+      else this.values = new Float64Array(this.size * this.outWidth);
+      return;
+    }
+    if (this.mode !== mode) {
+      const form = (m: Mode): string => (m === "values" ? "shaped like the output" : "a class index");
+      this.fail(
+        `${place.what} is ${form(mode)} but the first target is ${form(this.mode)}; write every target the same way`,
+        place,
+      );
+    }
+  }
+
+  private putClass(i: number, k: number, v: number, place: TargetPlace, what: string): void {
+    const n = this.classCount;
+    if (!Number.isInteger(v) || v < 0 || v >= n) {
+      const why = Number.isInteger(v)
+        ? `is not a class index for ${n} classes (0 to ${n - 1})`
+        : `is not a class index (a whole number from 0 to ${n - 1})`;
+      this.fail(`${what} = ${v} ${why}`, place);
+    }
+    if (this.mode === "classes") this.classes![i * this.classWidth + k] = v;
+    else this.values![i * this.outWidth + k * n + v] = 1;
+  }
+
+  private fail(message: string, place: TargetPlace): never {
+    throw new DataError(`${place.at}: ${message}`, place.file);
+  }
+}
+
+/** Flat index → `[a][b]` for a row-major shape. */
+function indexPath(shape: readonly number[], flat: number): string {
+  const idx: number[] = new Array<number>(shape.length);
+  let rest = flat;
+  for (let d = shape.length - 1; d >= 0; d--) {
+    idx[d] = rest % shape[d]!;
+    rest = Math.floor(rest / shape[d]!);
+  }
+  return idx.map((i) => `[${i}]`).join("");
+}
+
+/** Token ids for an embedding: whole numbers below the vocabulary size. */
+function checkTokenIds(
+  data: Float64Array,
+  input: InputInfo,
+  path: string,
+  file: string,
+  where?: (flat: number) => string,
+): void {
+  const v = input.vocabulary!;
+  const width = sizeOfShape(input.shape);
+  for (let j = 0; j < data.length; j++) {
+    const id = data[j]!;
+    if (Number.isInteger(id) && id >= 0 && id < v) continue;
+    const at = where ? where(j) : `${path}[${Math.floor(j / width)}]${indexPath(input.shape, j % width)}`;
+    throw new DataError(
+      `${file}: ${at} = ${id} is not a token id for the embedding's vocabulary of ${v} (a whole number from 0 to ${v - 1})`,
+      file,
+    );
+  }
+}
+
+// ---- runtime/weights.ts ----
+/**
+ * Weights files (LANGUAGE.md §8) for a generated model: JSON (one object, each `<layer>.<param>`
+ * a nested array) or safetensors, checked against the module's WEIGHTS with src/io/weights.ts's
+ * messages, and written in the same form as `dlc train --save`.
+ */
+
+/** The format a weights file's extension names. */
+function weightsFormatOf(path: string): WeightsFormat {
+  const ext = extensionOf(path);
+  if (ext === ".json") return "json";
+  if (ext === ".safetensors") return "safetensors";
+  throw new DataError(
+    `cannot tell the format of the weights file ${path}${ext ? ` (extension ${ext})` : ""}: name it .json or .safetensors`,
+    path,
+  );
+}
+
+/** `.json` for `a/b.JSON` (and `a/b.json/`, as Node's extname); "" when the name has no extension. */
+function extensionOf(path: string): string {
+  const trimmed = path.replace(/[\\/]+$/, "");
+  const name = trimmed.slice(Math.max(trimmed.lastIndexOf("/"), trimmed.lastIndexOf("\\")) + 1);
+  const dot = name.lastIndexOf(".");
+  return dot > 0 ? name.slice(dot).toLowerCase() : "";
+}
+
+/** Text is JSON; bytes are JSON when they start with '{' and hold no zero byte up front, else safetensors. */
+function sniffFormat(source: string | Uint8Array): WeightsFormat {
+  if (typeof source === "string") return "json";
+  let i = 0;
+  while (
+    i < source.length &&
+    (source[i] === 0xef ||
+      source[i] === 0xbb ||
+      source[i] === 0xbf ||
+      source[i] === 32 ||
+      source[i] === 9 ||
+      source[i] === 10 ||
+      source[i] === 13)
+  )
+    i++;
+  return source[i] === 0x7b && !source.subarray(0, 8).includes(0) ? "json" : "safetensors";
+}
+
+/** Every tensor of a weights file, unchecked, in the file's order. */
+function parseWeights(
+  source: string | Uint8Array,
+  format: WeightsFormat,
+  file: string,
+): Map<string, NamedTensor> {
+  if (format === "safetensors") {
+    if (typeof source === "string")
+      throw new DataError(`${file}: a safetensors file is bytes, not text`, file);
+    return decodeSafetensors(source, file);
+  }
+  const text = typeof source === "string" ? source : (utf8Decode(source) ?? "");
+  const doc = parseJson(text, file);
+  if (!isJsonObject(doc)) {
+    throw new DataError(
+      `${file}: a JSON weights file must be one object mapping each weight's name to a nested array, e.g. {"dense1.kernel": [[…]], "dense1.bias": […]}; found ${jsonKind(doc)}`,
+      file,
+    );
+  }
+  const out = new Map<string, NamedTensor>();
+  for (const [name, value] of Object.entries(doc)) {
+    try {
+      out.set(name, readNested(value, name));
+    } catch (e) {
+      if (e instanceof NestedError) throw new DataError(`${file}: ${e.message}`, file);
+      throw e;
+    }
+  }
+  return out;
+}
+
+/**
+ * Matches a file's tensors with the weights the network needs (src/io/weights.ts's checkWeights):
+ * a missing weight, another shape or a value that is not finite is an error (all listed in one
+ * DataError); a weight the network does not have is a warning, or an error with `strict`.
+ */
+function checkWeights(
+  found: ReadonlyMap<string, NamedTensor>,
+  expected: readonly WeightInfo[],
+  file: string,
+  strict = false,
+): { values: Map<string, Float64Array>; warnings: string[] } {
+  const problems: string[] = [];
+  const expectedNames = new Set(expected.map((e) => e.name));
+  const extras = [...found.keys()].filter((n) => !expectedNames.has(n));
+  const suggested = new Set<string>();
+  const values = new Map<string, Float64Array>();
+  for (const e of expected) {
+    const t = found.get(e.name);
+    if (!t) {
+      const guess = closest(e.name, extras);
+      if (guess) suggested.add(guess);
+      problems.push(
+        `'${e.name}' ${formatShape(e.shape)} is missing${guess ? `; did you mean '${guess}'?` : ""}`,
+      );
+      continue;
+    }
+    if (!sameShape(t.shape, e.shape)) {
+      problems.push(
+        `'${e.name}' has shape ${formatShape(t.shape)} in the file but the network needs ${formatShape(e.shape)}${layoutHint(t.shape, e.shape)}`,
+      );
+      continue;
+    }
+    const bad = t.data.findIndex((v) => !Number.isFinite(v));
+    if (bad >= 0) {
+      problems.push(`'${e.name}' holds ${t.data[bad]} at flat index ${bad}; weights must be finite numbers`);
+      continue;
+    }
+    values.set(e.name, t.data);
+  }
+  const warnings: string[] = [];
+  for (const name of extras.filter((n) => !suggested.has(n))) {
+    const text = `'${name}' is not a weight of this network`;
+    if (strict) problems.push(text);
+    else warnings.push(`${file}: ${text}; ignored`);
+  }
+  if (problems.length > 0) {
+    if (found.size > 0 && expected.length > 0 && expected.every((e) => !found.has(e.name))) {
+      const have = [...found.keys()]
+        .slice(0, 4)
+        .map((n) => `'${n}'`)
+        .join(", ");
+      const need = expected
+        .slice(0, 4)
+        .map((e) => `'${e.name}'`)
+        .join(", ");
+      problems.push(
+        `no name in the file matches: the file has ${have}${found.size > 4 ? ", …" : ""}; the network needs ${need}${expected.length > 4 ? ", …" : ""} (see 'dlc summary' for the layer names)`,
+      );
+    }
+    throw new DataError(listProblems(file, "does not fit the network", problems), file);
+  }
+  return { values, warnings };
+}
+
+function layoutHint(got: readonly number[], need: readonly number[]): string {
+  const count = (s: readonly number[]): number => s.reduce((a, b) => a * b, 1);
+  if (
+    got.length === need.length &&
+    [...got].sort((a, b) => a - b).join() === [...need].sort((a, b) => a - b).join()
+  ) {
+    return " (the same sizes in another order: dlc lays weights out as Keras does, a dense kernel [F,N], a conv kernel [K,K,C,F])";
+  }
+  if (count(got) === count(need)) return " (the same number of values in another shape)";
+  return "";
+}
+
+/** Loads a weights file into a model (all or nothing); returns the warnings. */
+function loadWeightsInto(
+  expected: readonly WeightInfo[],
+  model: ModelLike,
+  source: string | Uint8Array,
+  options: LoadWeightsOptions = {},
+): string[] {
+  const file = options.file ?? "weights";
+  const found = parseWeights(source, options.format ?? sniffFormat(source), file);
+  const { values, warnings } = checkWeights(found, expected, file, options.strict);
+  for (const e of expected) model.w.set(values.get(e.name)!, e.offset);
+  return warnings;
+}
+
+/** The model's weights by name, as float64 copies, in WEIGHTS' order. */
+function namedWeights(expected: readonly WeightInfo[], model: ModelLike): [string, NamedTensor][] {
+  return expected.map((e) => [
+    e.name,
+    { shape: e.shape, data: Float64Array.from(model.w.subarray(e.offset, e.offset + e.size)) },
+  ]);
+}
+
+/** A weights file's contents: JSON text (exact) or safetensors bytes (F32 unless dtype f64). */
+function encodeWeights(
+  list: readonly (readonly [string, NamedTensor])[],
+  format: WeightsFormat,
+  options: SaveWeightsOptions = {},
+): string | Uint8Array {
+  const file = options.file ?? "weights";
+  if (format === "safetensors")
+    return encodeSafetensors(list, file, options.dtype === "f64" ? "F64" : "F32", options.metadata);
+  const lines: string[] = [];
+  for (const [name, t] of list) {
+    try {
+      lines.push(`  ${JSON.stringify(name)}: ${nestedJson(t.shape, t.data, name)}`);
+    } catch (e) {
+      if (e instanceof NestedError) throw new DataError(`cannot write ${file}: ${e.message}`, file);
+      throw e;
+    }
+  }
+  return lines.length === 0 ? "{}\n" : `{\n${lines.join(",\n")}\n}\n`;
+}
+
+// ---- runtime/data.ts ----
+/**
+ * Data files for a generated model, with src/io's checks and messages (data.ts, data-json.ts,
+ * data-csv.ts, data-idx.ts): JSON `{x, y}` (several inputs: `x` keyed by input name), CSV (one
+ * sample per row, the label last, an optional header) and IDX (MNIST; images + labels).
+ * Reading files and gunzipping are the command line's job; these take bytes or text.
+ */
+
+/** The format a file's name names (`.json`, `.csv`, `idx` in it), or else its first bytes. */
+function dataFormatOf(name: string, bytes: Uint8Array): DataFormat {
+  const base = name.slice(Math.max(name.lastIndexOf("/"), name.lastIndexOf("\\")) + 1);
+  const dot = base.lastIndexOf(".");
+  const ext = dot > 0 ? base.slice(dot).toLowerCase() : "";
+  if (ext === ".json") return "json";
+  if (ext === ".csv") return "csv";
+  if (/idx\d/i.test(base) || ext === ".idx") return "idx";
+  if (looksLikeIdx(bytes)) return "idx";
+  let i = 0;
+  if (bytes[0] === 0xef && bytes[1] === 0xbb && bytes[2] === 0xbf) i = 3;
+  while (i < bytes.length && (bytes[i] === 32 || bytes[i] === 9 || bytes[i] === 10 || bytes[i] === 13)) i++;
+  return bytes[i] === 0x7b ? "json" : "csv";
+}
+
+/** Text of a CSV or JSON file; DataError for bytes that are not UTF-8. */
+function dataText(bytes: Uint8Array, file: string): string {
+  const text = utf8Decode(bytes, true);
+  if (text === undefined)
+    throw new DataError(`${file}: not a text file (invalid UTF-8); data files are JSON, CSV or IDX`, file);
+  return text;
+}
+
+// ---- JSON ----------------------------------------------------------------------------------
+
+/** A JSON data file's document (already parsed): `{"x": [sample, …], "y": [target, …]}`. */
+function jsonDataset(doc: unknown, file: string, spec: DataSpec): Dataset {
+  const fail = (message: string): never => {
+    throw new DataError(`${file}: ${message}`, file);
+  };
+  const failHas = (message: string): never => {
+    throw new DataError(`${file} ${message}`, file);
+  };
+  if (!isJsonObject(doc))
+    return fail(
+      `a JSON data file is one object {"x": [sample, …], "y": [target, …]}; found ${jsonKind(doc)}`,
+    );
+  if (!("x" in doc)) {
+    const guess = closest(
+      "x",
+      Object.keys(doc).filter((k) => k !== "y"),
+    );
+    return failHas(
+      `has no "x" (the samples)${
+        guess
+          ? `; is "${guess}" meant to be "x"?`
+          : Object.keys(doc).length
+            ? ` (it has ${Object.keys(doc)
+                .map((k) => `"${k}"`)
+                .join(", ")})`
+            : ""
+      }`,
+    );
+  }
+  const columns = inputColumns(doc.x, spec, fail);
+  const size = columns[0]!.samples.length;
+  for (const c of columns.slice(1)) {
+    if (c.samples.length !== size)
+      fail(`${c.path} has ${c.samples.length} samples but ${columns[0]!.path} has ${size}`);
+  }
+  if (size === 0) failHas("has no samples: x is empty");
+  const inputs = columns.map((c) => readInput(c.samples, c.input, c.path, file, columns.length > 1));
+  const y = doc.y;
+  if (y === undefined) {
+    if (spec.needTargets) {
+      const guess = closest(
+        "y",
+        Object.keys(doc).filter((k) => k !== "x"),
+      );
+      failHas(
+        `has no "y" (the targets), which training needs${guess ? `; is "${guess}" meant to be "y"?` : ""}`,
+      );
+    }
+    return { size, inputs, source: file };
+  }
+  if (!Array.isArray(y)) return fail(`"y" must be an array with one target per sample, found ${jsonKind(y)}`);
+  if (y.length !== size) failHas(`has ${size} samples in x but ${y.length} in y`);
+  const builder = new TargetBuilder(spec, size);
+  for (let i = 0; i < size; i++) builder.nested(i, y[i], { what: `y[${i}]`, at: file, file });
+  return { size, inputs, targets: builder.result(), source: file };
+}
+
+interface Column {
+  readonly input: InputInfo;
+  readonly samples: readonly unknown[];
+  /** `x` or `x.src`. */
+  readonly path: string;
+}
+
+function inputColumns(x: unknown, spec: DataSpec, fail: (m: string) => never): Column[] {
+  const names = spec.inputs.map((i) => i.name);
+  if (Array.isArray(x)) {
+    if (spec.inputs.length === 1) return [{ input: spec.inputs[0]!, samples: x, path: "x" }];
+    return fail(
+      `the network has ${spec.inputs.length} inputs (${names.join(", ")}), so "x" must be an object keyed by input name: {"x": {${names.map((n) => `"${n}": […]`).join(", ")}}, …}`,
+    );
+  }
+  if (!isJsonObject(x))
+    return fail(
+      `"x" must be an array of samples${spec.inputs.length > 1 ? " per input" : ""}, found ${jsonKind(x)}`,
+    );
+  const columns: Column[] = [];
+  for (const input of spec.inputs) {
+    const path = `x.${input.name}`;
+    const value = Object.prototype.hasOwnProperty.call(x, input.name) ? x[input.name] : undefined;
+    if (value === undefined) {
+      const guess = closest(
+        input.name,
+        Object.keys(x).filter((k) => !names.includes(k)),
+      );
+      fail(
+        `"x" has no "${input.name}"${guess ? `; did you mean "${guess}"?` : ""} (the network's inputs: ${names.join(", ")})`,
+      );
+    }
+    if (!Array.isArray(value)) return fail(`${path} must be an array of samples, found ${jsonKind(value)}`);
+    columns.push({ input, samples: value, path });
+  }
+  for (const key of Object.keys(x)) {
+    if (!names.includes(key))
+      fail(`"x" has "${key}", which is not an input of the network (its inputs: ${names.join(", ")})`);
+  }
+  return columns;
+}
+
+function readInput(
+  samples: readonly unknown[],
+  input: InputInfo,
+  path: string,
+  file: string,
+  named: boolean,
+): Float64Array {
+  const width = sizeOfShape(input.shape);
+  const data = new Float64Array(samples.length * width);
+  for (let i = 0; i < samples.length; i++) {
+    const at = `${path}[${i}]`;
+    const sample = samples[i];
+    const claimed = claimedShape(sample);
+    if (!sameShape(claimed, input.shape)) {
+      const got =
+        typeof sample === "number"
+          ? `is the number ${sample}, not an array`
+          : claimed.length === 0
+            ? `is ${jsonKind(sample)}, not an array of numbers`
+            : `has shape ${formatShape(claimed)}`;
+      throw new DataError(
+        `sample ${i} of ${file} (${at}) ${got}; the network's input${named ? ` '${input.name}'` : ""} is ${formatShape(input.shape)}`,
+        file,
+      );
+    }
+    try {
+      fillFromNested(sample, input.shape, data, i * width, at);
+    } catch (e) {
+      if (e instanceof NestedError) throw new DataError(`sample ${i} of ${file}: ${e.message}`, file);
+      throw e;
+    }
+  }
+  if (input.vocabulary !== undefined) checkTokenIds(data, input, path, file);
+  return data;
+}
+
+// ---- CSV -----------------------------------------------------------------------------------
+
+/** A CSV data file: one sample per row flattened row-major, then (optional for run) the label. */
+function csvDataset(text: string, file: string, spec: DataSpec): Dataset {
+  if (spec.inputs.length !== 1) {
+    throw new DataError(
+      `${file}: a CSV file fills one input, but the network has ${spec.inputs.length} (${spec.inputs.map((i) => i.name).join(", ")}); use a JSON data file with "x": {${spec.inputs.map((i) => `"${i.name}": […]`).join(", ")}}`,
+      file,
+    );
+  }
+  const input = spec.inputs[0]!;
+  const width = sizeOfShape(input.shape);
+  const lines = (text.charCodeAt(0) === 0xfeff ? text.slice(1) : text)
+    .split("\n")
+    .map((l) => (l.endsWith("\r") ? l.slice(0, -1) : l));
+  const fail = (message: string, line?: number, column?: number): never => {
+    const at =
+      line === undefined ? file : column === undefined ? `${file}:${line}` : `${file}:${line}:${column}`;
+    throw new DataError(`${at}: ${message}`, file);
+  };
+  let first = 0;
+  while (first < lines.length && lines[first]!.trim() === "") first++;
+  if (first === lines.length) return fail("has no samples: the file is empty");
+  const firstFields = splitCsvLine(lines[first]!);
+  const hasHeader = firstFields.some((f) => !/^\s*[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?\s*$/.test(f.text));
+  const columns = firstFields.length;
+  const describeWidth = `the network's input ${formatShape(input.shape)} takes ${width} value${width === 1 ? "" : "s"} per row`;
+  let hasLabel: boolean;
+  if (columns === width + 1) hasLabel = true;
+  else if (columns === width) {
+    hasLabel = false;
+    if (spec.needTargets)
+      fail(
+        `${hasHeader ? "the header has" : "rows have"} ${columns} columns: ${describeWidth} but there is no label column; training needs the label in the last column`,
+        first + 1,
+      );
+  } else {
+    return fail(
+      `${hasHeader ? "the header has" : "the first row has"} ${columns} column${columns === 1 ? "" : "s"}; ${describeWidth}, plus the label in the last column (${width + 1} in all)`,
+      first + 1,
+    );
+  }
+  const rowLines: number[] = [];
+  for (let l = hasHeader ? first + 1 : first; l < lines.length; l++)
+    if (lines[l]!.trim() !== "") rowLines.push(l);
+  const size = rowLines.length;
+  if (size === 0) return fail("has no samples, only a header", first + 1);
+  const x = new Float64Array(size * width);
+  const builder = hasLabel ? new TargetBuilder(spec, size) : undefined;
+  const notNumber = (s: string, v: number): boolean => !Number.isFinite(v) || (v === 0 && s.trim() === "");
+  for (let i = 0; i < size; i++) {
+    const lineNo = rowLines[i]! + 1;
+    const raw = lines[rowLines[i]!]!;
+    const fields = raw.includes('"') ? splitCsvLine(raw).map((f) => f.text) : raw.split(",");
+    if (fields.length !== columns)
+      fail(
+        `has ${fields.length} field${fields.length === 1 ? "" : "s"}, but ${hasHeader ? "the header has" : "the first row has"} ${columns}`,
+        lineNo,
+      );
+    for (let c = 0; c < width; c++) {
+      const s = fields[c]!;
+      const v = Number(s);
+      if (notNumber(s, v))
+        fail(
+          `field ${c + 1} is ${s.trim() === "" ? "empty" : `'${s.trim()}'`}, not a number`,
+          lineNo,
+          columnOf(raw, c),
+        );
+      x[i * width + c] = v;
+    }
+    if (builder) {
+      const s = fields[width]!;
+      const v = Number(s);
+      const column = raw.includes('"') ? columnOf(raw, width) : raw.lastIndexOf(",") + 2;
+      if (notNumber(s, v))
+        fail(
+          `the label (field ${width + 1}) is ${s.trim() === "" ? "empty" : `'${s.trim()}'`}, not a number`,
+          lineNo,
+          column,
+        );
+      builder.label(i, v, { what: "the label", at: `${file}:${lineNo}:${column}`, file });
+    }
+  }
+  if (input.vocabulary !== undefined)
+    checkTokenIds(
+      x,
+      input,
+      "x",
+      file,
+      (j) => `line ${rowLines[Math.floor(j / width)]! + 1}, field ${(j % width) + 1}`,
+    );
+  return { size, inputs: [x], targets: builder?.result(), source: file };
+}
+
+/** Splits one CSV line, honouring "quoted, fields" and "" escapes; `start` is the 0-based column. */
+function splitCsvLine(line: string): { text: string; start: number }[] {
+  const out: { text: string; start: number }[] = [];
+  let i = 0;
+  for (;;) {
+    const start = i;
+    let text = "";
+    let lead = i;
+    while (line[lead] === " " || line[lead] === "\t") lead++;
+    if (line[lead] === '"') {
+      i = lead + 1;
+      while (i < line.length) {
+        if (line[i] === '"') {
+          if (line[i + 1] === '"') {
+            text += '"';
+            i += 2;
+            continue;
+          }
+          i++;
+          break;
+        }
+        text += line[i];
+        i++;
+      }
+      while (i < line.length && line[i] !== ",") i++;
+    } else {
+      const comma = line.indexOf(",", i);
+      const end = comma < 0 ? line.length : comma;
+      text = line.slice(i, end);
+      i = end;
+    }
+    out.push({ text, start });
+    if (i >= line.length) return out;
+    i++;
+  }
+}
+
+function columnOf(line: string, index: number): number {
+  return (splitCsvLine(line)[index]?.start ?? line.length) + 1;
+}
+
+// ---- IDX -----------------------------------------------------------------------------------
+
+/** One IDX array: its dimensions and values (unsigned bytes not yet scaled). */
+interface IdxArray {
+  readonly file: string;
+  readonly unsignedBytes: boolean;
+  readonly dims: readonly number[];
+  readonly data: Float64Array;
+}
+
+const IDX_TYPES: Readonly<Record<number, { type: string; size: number }>> = {
+  0x08: { type: "u8", size: 1 },
+  0x09: { type: "i8", size: 1 },
+  0x0b: { type: "i16", size: 2 },
+  0x0c: { type: "i32", size: 4 },
+  0x0d: { type: "f32", size: 4 },
+  0x0e: { type: "f64", size: 8 },
+};
+
+function looksLikeIdx(bytes: Uint8Array): boolean {
+  return (
+    bytes.length >= 4 &&
+    bytes[0] === 0 &&
+    bytes[1] === 0 &&
+    IDX_TYPES[bytes[2]!] !== undefined &&
+    bytes[3]! >= 1
+  );
+}
+
+function decodeIdx(bytes: Uint8Array, file: string): IdxArray {
+  const fail = (message: string): never => {
+    throw new DataError(`${file}: ${message}`, file);
+  };
+  const hex = (b: number): string => b.toString(16).padStart(2, "0").toUpperCase();
+  if (bytes.length < 4)
+    fail(`truncated IDX file: ${bytes.length} bytes, fewer than the 4 of the magic number`);
+  if (bytes[0] !== 0 || bytes[1] !== 0)
+    fail(`not an IDX file: it must start with two zero bytes, found 0x${hex(bytes[0]!)} 0x${hex(bytes[1]!)}`);
+  const t =
+    IDX_TYPES[bytes[2]!] ??
+    fail(
+      `unknown IDX data type 0x${hex(bytes[2]!)} (known: 0x08 unsigned byte, 0x09 signed byte, 0x0B short, 0x0C int, 0x0D float, 0x0E double)`,
+    );
+  const rank = bytes[3]!;
+  if (rank === 0) fail("the IDX header declares 0 dimensions");
+  const headerLength = 4 + 4 * rank;
+  if (bytes.length < headerLength)
+    fail(
+      `truncated IDX file: the header declares ${rank} dimensions (${headerLength} bytes) but the file has ${bytes.length} bytes`,
+    );
+  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  const dims: number[] = [];
+  for (let d = 0; d < rank; d++) dims.push(view.getUint32(4 + 4 * d, false));
+  const count = sizeOfShape(dims);
+  const need = count * t.size;
+  const have = bytes.length - headerLength;
+  if (have < need)
+    fail(
+      `truncated IDX file: dimensions ${formatShape(dims)} of ${t.type} need ${need} bytes of data but the file has ${have}`,
+    );
+  if (have > need)
+    fail(`the IDX file has ${have - need} bytes after the data its dimensions ${formatShape(dims)} describe`);
+  const data = new Float64Array(count);
+  const at = headerLength;
+  for (let i = 0; i < count; i++) {
+    switch (t.type) {
+      case "u8":
+        data[i] = bytes[at + i]!;
+        break;
+      case "i8":
+        data[i] = view.getInt8(at + i);
+        break;
+      case "i16":
+        data[i] = view.getInt16(at + 2 * i, false);
+        break;
+      case "i32":
+        data[i] = view.getInt32(at + 4 * i, false);
+        break;
+      case "f32":
+        data[i] = view.getFloat32(at + 4 * i, false);
+        break;
+      default:
+        data[i] = view.getFloat64(at + 8 * i, false);
+    }
+  }
+  return { file, unsignedBytes: t.type === "u8", dims, data };
+}
+
+/** An images file (and its labels) as a dataset: images reshaped to the input, bytes scaled to [0, 1]. */
+function idxDataset(images: IdxArray, labels: IdxArray | undefined, spec: DataSpec): Dataset {
+  if (spec.inputs.length !== 1) {
+    throw new DataError(
+      `${images.file}: IDX images fill one input, but the network has ${spec.inputs.length} (${spec.inputs.map((i) => i.name).join(", ")}); use a JSON data file`,
+      images.file,
+    );
+  }
+  const input = spec.inputs[0]!;
+  if (images.dims.length < 2) {
+    throw new DataError(
+      `${images.file} is a 1-D IDX file ${formatShape(images.dims)}, a labels file; pass the images file (its labels are found beside it) or name both: --data IMAGES,LABELS`,
+      images.file,
+    );
+  }
+  const size = images.dims[0]!;
+  const sampleShape = images.dims.slice(1);
+  const width = sizeOfShape(input.shape);
+  const perImage = sizeOfShape(sampleShape);
+  if (perImage !== width)
+    throw new DataError(
+      `${images.file}: its samples are ${formatShape(sampleShape)} (${perImage} values each); the network's input ${formatShape(input.shape)} takes ${width}`,
+      images.file,
+    );
+  if (size === 0) throw new DataError(`${images.file} has no samples`, images.file);
+  const x = images.data;
+  if (images.unsignedBytes) for (let i = 0; i < x.length; i++) x[i] = x[i]! / 255;
+  if (input.vocabulary !== undefined)
+    checkTokenIds(x, input, "x", images.file, (j) => `sample ${Math.floor(j / width)} value ${j % width}`);
+  if (!labels) {
+    if (spec.needTargets)
+      throw new DataError(
+        `${images.file}: training needs labels; put the labels file beside it (train-images-idx3-ubyte → train-labels-idx1-ubyte) or name both: --data IMAGES,LABELS`,
+        images.file,
+      );
+    return { size, inputs: [x], source: images.file };
+  }
+  if (labels.dims.length !== 1)
+    throw new DataError(
+      `${labels.file}: a labels file is 1-D [N], but this one is ${formatShape(labels.dims)}`,
+      labels.file,
+    );
+  if (labels.dims[0] !== size)
+    throw new DataError(
+      `${images.file} has ${size} samples but ${labels.file} has ${labels.dims[0]} labels`,
+      labels.file,
+    );
+  const builder = new TargetBuilder(spec, size);
+  for (let i = 0; i < size; i++)
+    builder.label(i, labels.data[i]!, { what: `label ${i}`, at: labels.file, file: labels.file });
+  return { size, inputs: [x], targets: builder.result(), source: `${images.file},${labels.file}` };
+}
+
+// ---- any format ----------------------------------------------------------------------------
+
+/** Data from bytes (or text, or a parsed `{x, y}` object) in any of the three formats. */
+function parseDataset(
+  source: string | Uint8Array | object,
+  spec: DataSpec,
+  file: string,
+  format?: DataFormat,
+  labels?: { bytes: Uint8Array; file: string },
+): Dataset {
+  if (typeof source === "object" && !(source instanceof Uint8Array)) return jsonDataset(source, file, spec);
+  const bytes = typeof source === "string" ? undefined : source;
+  const kind =
+    format ??
+    (typeof source === "string"
+      ? source.trimStart().startsWith("{")
+        ? "json"
+        : "csv"
+      : dataFormatOf(file, source));
+  if (kind === "idx") {
+    if (!bytes) throw new DataError(`${file}: an IDX file is bytes, not text`, file);
+    const images = decodeIdx(bytes, file);
+    if (images.dims.length === 1 && !labels) return idxDataset(images, undefined, spec);
+    return idxDataset(images, labels ? decodeIdx(labels.bytes, labels.file) : undefined, spec);
+  }
+  if (kind === "json")
+    return jsonDataset(
+      parseJson(typeof source === "string" ? source : (utf8Decode(source) ?? ""), file),
+      file,
+      spec,
+    );
+  return csvDataset(typeof source === "string" ? source : dataText(source, file), file, spec);
+}
+
+// ---- runtime/fit.ts ----
+/** The generated module's seeded generator (mulberry32), the interpreter's. */
+function shuffleGenerator(seed: number): () => number {
+  let s = seed >>> 0;
+  return () => {
+    s = (s + 0x6d2b79f5) >>> 0;
+    let t = s;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+interface FitSettings {
+  readonly epochs: number;
+  readonly batch: number;
+  readonly seed: number;
+}
+
+/**
+ * Mini-batch training, the loop of src/interp/train.ts: with one batch per epoch the samples
+ * stay in file order; otherwise each epoch is shuffled with the generator seeded by
+ * seed ^ 0x9e3779b9. A batch whose loss is NaN or infinite, or whose update makes a weight so,
+ * is undone (state included) and training stops: the weights are the last good ones. Yields to
+ * the host after every batch, so Ctrl-C and a browser's UI get through.
+ */
+async function fitModel(
+  model: ModelLike,
+  weights: readonly WeightInfo[],
+  inputWidths: readonly number[],
+  outputWidth: number,
+  data: Dataset,
+  settings: FitSettings,
+  options: FitOptions,
+): Promise<FitOutcome> {
+  const targets = data.targets;
+  if (!targets) throw new Error(`${data.source} has no targets ("y"), which training needs`);
+  if (data.size === 0) throw new Error(`${data.source} holds no samples`);
+  const batch = Math.min(settings.batch, data.size);
+  if (!(batch >= 1 && batch <= model.maxBatch))
+    throw new RangeError(
+      `fit: batch ${batch} is more than the model's maxBatch (${model.maxBatch}); create the model with { maxBatch: ${batch} }`,
+    );
+  const shuffleRandom = shuffleGenerator(settings.seed ^ 0x9e3779b9);
+  const order = Array.from({ length: data.size }, (_, i) => i);
+  const batches = Math.ceil(data.size / batch);
+  const xs = inputWidths.map((w) => new Float64Array(batch * w));
+  const perTarget = targets.kind === "values" ? outputWidth : targets.perSample;
+  const ys =
+    targets.kind === "values" ? new Float64Array(batch * perTarget) : new Int32Array(batch * perTarget);
+  const saved = new Float64Array(model.w.length);
+  const reports: EpochReport[] = [];
+  const report = (epoch: number, total: number, seen: number, started: number): EpochReport => {
+    const seconds = (now() - started) / 1000;
+    return {
+      epoch,
+      loss: seen ? total / seen : NaN,
+      samples: seen,
+      seconds,
+      samplesPerSecond: seconds > 0 ? seen / seconds : 0,
+    };
+  };
+  for (let epoch = 1; epoch <= settings.epochs; epoch++) {
+    if (batches > 1) {
+      for (let i = order.length - 1; i > 0; i--) {
+        const j = Math.floor(shuffleRandom() * (i + 1));
+        [order[i], order[j]] = [order[j]!, order[i]!];
+      }
+    }
+    const started = now();
+    let total = 0;
+    let seen = 0;
+    for (let b = 0; b < batches; b++) {
+      const start = b * batch;
+      const n = Math.min(batch, data.size - start);
+      for (let row = 0; row < n; row++) {
+        const s = order[start + row]!;
+        for (let k = 0; k < xs.length; k++) {
+          const w = inputWidths[k]!;
+          xs[k]!.set(data.inputs[k]!.subarray(s * w, (s + 1) * w), row * w);
+        }
+        ys.set(targets.data.subarray(s * perTarget, (s + 1) * perTarget), row * perTarget);
+      }
+      saved.set(model.w);
+      const loss = model.trainStep(
+        xs.map((x, k) => x.subarray(0, n * inputWidths[k]!)),
+        ys.subarray(0, n * perTarget),
+        n,
+        options.lr,
+      );
+      if (!Number.isFinite(loss)) {
+        model.w.set(saved);
+        return { status: "diverged", epochs: reports, epoch, batch: b + 1, loss };
+      }
+      const broken = firstNonFinite(model.w, weights);
+      if (broken !== undefined) {
+        model.w.set(saved);
+        return { status: "diverged", epochs: reports, epoch, batch: b + 1, loss, weight: broken };
+      }
+      total += loss * n;
+      seen += n;
+      options.onBatch?.({
+        epoch,
+        batch: b + 1,
+        batches,
+        samples: seen,
+        loss: total / seen,
+        seconds: (now() - started) / 1000,
+      });
+      await yieldToHost();
+      if (options.shouldStop?.()) {
+        const partial = report(epoch, total, seen, started);
+        reports.push(partial);
+        options.onEpoch?.(partial);
+        return { status: "interrupted", epochs: reports };
+      }
+    }
+    const r = report(epoch, total, seen, started);
+    reports.push(r);
+    options.onEpoch?.(r);
+  }
+  return { status: "done", epochs: reports };
+}
+
+/** The name of the first weight (in WEIGHTS' order) holding NaN or ±Infinity. */
+function firstNonFinite(w: Float32Array | Float64Array, weights: readonly WeightInfo[]): string | undefined {
+  for (let i = 0; i < w.length; i++) {
+    const v = w[i]!;
+    if (v - v !== 0)
+      return weights.find((e) => i >= e.offset && i < e.offset + e.size)?.name ?? `weight ${i}`;
+  }
+  return undefined;
+}
+
+// ---- runtime/api.ts ----
+/**
+ * The generated module's runtime API, given what the module knows of itself (`ModuleInfo`);
+ * the module exports thin wrappers that pass its own.
+ */
+
+function readDataFor(
+  info: ModuleInfo,
+  source: string | Uint8Array | object,
+  options: ReadDataOptions = {},
+): Dataset {
+  const file = options.file ?? "data";
+  const spec = {
+    inputs: info.inputs,
+    output: info.output,
+    loss: options.loss,
+    needTargets: options.needTargets,
+  };
+  const labels = options.labels ? { bytes: options.labels, file: options.labelsFile ?? "labels" } : undefined;
+  return parseDataset(source, spec, file, options.format, labels);
+}
+
+function loadWeightsFor(
+  info: ModuleInfo,
+  model: ModelLike,
+  source: string | Uint8Array,
+  options?: LoadWeightsOptions,
+): string[] {
+  return loadWeightsInto(info.weights, model, source, options);
+}
+
+function saveWeightsFor(
+  info: ModuleInfo,
+  model: ModelLike,
+  format: WeightsFormat,
+  options?: SaveWeightsOptions,
+): string | Uint8Array {
+  return encodeWeights(namedWeights(info.weights, model), format, options);
+}
+
+function fitFor(
+  info: ModuleInfo,
+  model: ModelLike,
+  data: TrainingData,
+  options: FitOptions = {},
+): Promise<FitOutcome> {
+  const dataset = isDataset(data)
+    ? data
+    : readDataFor(info, data, { file: "data", needTargets: true, loss: model.loss });
+  const settings = {
+    epochs: options.epochs ?? info.defaults.epochs,
+    batch: options.batch ?? Math.min(info.defaults.batch, model.maxBatch),
+    seed: options.seed ?? info.defaults.seed,
+  };
+  return fitModel(
+    model,
+    info.weights,
+    info.inputs.map((i) => sizeOfShape(i.shape)),
+    sizeOfShape(info.output),
+    dataset,
+    settings,
+    options,
+  );
+}
+
+function isDataset(data: TrainingData): data is Dataset {
+  return typeof (data as Dataset).size === "number" && Array.isArray((data as Dataset).inputs);
+}
+
+// ---- runtime/node-files.ts ----
+/**
+ * The command line's files, through Node's fs, path and zlib (loaded when a command runs): weights
+ * and data files read with src/io's messages (weights.ts, data.ts), and atomic saves (as
+ * src/io/atomic-write.ts: a temporary file in the same folder, fsync, rename).
+ */
+
+interface StatsLike {
+  isDirectory(): boolean;
+  readonly mode: number;
+}
+interface FsLike {
+  readFileSync(path: string): Uint8Array;
+  existsSync(path: string): boolean;
+  statSync(path: string): StatsLike;
+  realpathSync(path: string): string;
+  openSync(path: string, flags: string, mode?: number): number;
+  writeSync(fd: number, data: Uint8Array, offset: number, length: number): number;
+  fsyncSync(fd: number): void;
+  closeSync(fd: number): void;
+  renameSync(from: string, to: string): void;
+  unlinkSync(path: string): void;
+}
+interface PathLike {
+  dirname(path: string): string;
+  basename(path: string): string;
+  join(...parts: string[]): string;
+}
+interface NodeHost {
+  readonly fs: FsLike;
+  readonly path: PathLike;
+  readonly zlib: { gunzipSync(bytes: Uint8Array): Uint8Array };
+  readonly process: NodeProcessLike;
+}
+
+/** Node's built-ins, loaded now (only the command line calls this). */
+async function loadNodeHost(proc: NodeProcessLike): Promise<NodeHost> {
+  return {
+    fs: await nodeBuiltin<FsLike>("fs"),
+    path: await nodeBuiltin<PathLike>("path"),
+    zlib: await nodeBuiltin<NodeHost["zlib"]>("zlib"),
+    process: proc,
+  };
+}
+
+/** An OS error's short reason: `no such file or directory`, `permission denied`, … */
+function reasonOf(e: unknown): string {
+  switch ((e as { code?: string } | undefined)?.code) {
+    case "ENOENT":
+      return "no such file or directory";
+    case "EACCES":
+    case "EPERM":
+      return "permission denied";
+    case "EISDIR":
+      return "it is a directory";
+    case "ENOTDIR":
+      return "a part of the path is not a directory";
+    case "ENOSPC":
+      return "no space left on the device";
+    case "EROFS":
+      return "read-only file system";
+    default:
+      return e instanceof Error ? e.message : String(e);
+  }
+}
+
+/** A weights file's values by name, checked against the network (as src/io's readWeights). */
+function readWeightsFile(
+  info: ModuleInfo,
+  path: string,
+  node: NodeHost,
+  warn: (message: string) => void,
+): Map<string, Float64Array> {
+  const format = weightsFormatOf(path);
+  let bytes: Uint8Array;
+  try {
+    bytes = node.fs.readFileSync(path);
+  } catch (e) {
+    throw new DataError(`cannot read the weights file ${path}: ${reasonOf(e)}`, path);
+  }
+  const { values, warnings } = checkWeights(parseWeights(bytes, format, path), info.weights, path);
+  for (const w of warnings) warn(w);
+  return values;
+}
+
+/** A data file (or `IMAGES,LABELS`), as src/io's loadData reads it: gunzipped, format by name or bytes. */
+function readDataFile(path: string, spec: DataSpec, node: NodeHost): Dataset {
+  const { fs, path: paths } = node;
+  if (path.includes(",") && !fs.existsSync(path)) {
+    const parts = path
+      .split(",")
+      .map((p) => p.trim())
+      .filter((p) => p !== "");
+    if (parts.length !== 2)
+      throw new DataError(
+        `--data ${path}: name one file, or an IDX images file and its labels file separated by one comma`,
+      );
+    const [a, b] = parts.map((p) => decodeIdx(readDataBytes(p, node).bytes, p));
+    const [images, labels] = a!.dims.length === 1 && b!.dims.length > 1 ? [b!, a!] : [a!, b!];
+    return idxDataset(images, labels, spec);
+  }
+  const { bytes, name } = readDataBytes(path, node);
+  const format = dataFormatOf(name, bytes);
+  if (format !== "idx") return parseDataset(bytes, spec, path, format);
+  const images = decodeIdx(bytes, path);
+  if (images.dims.length === 1) return idxDataset(images, undefined, spec);
+  const labelsPath = labelsBeside(path, fs, paths);
+  return idxDataset(
+    images,
+    labelsPath ? decodeIdx(readDataBytes(labelsPath, node).bytes, labelsPath) : undefined,
+    spec,
+  );
+}
+
+function readDataBytes(path: string, node: NodeHost): { bytes: Uint8Array; name: string } {
+  let bytes: Uint8Array;
+  try {
+    if (node.fs.statSync(path).isDirectory())
+      throw new DataError(`cannot read the data file ${path}: it is a directory`, path);
+    bytes = node.fs.readFileSync(path);
+  } catch (e) {
+    if (e instanceof DataError) throw e;
+    throw new DataError(`cannot read the data file ${path}: ${reasonOf(e)}`, path);
+  }
+  if (!path.toLowerCase().endsWith(".gz")) return { bytes, name: path };
+  try {
+    return { bytes: node.zlib.gunzipSync(bytes), name: path.slice(0, -3) };
+  } catch (e) {
+    throw new DataError(
+      `${path}: not a valid gzip file (${e instanceof Error ? e.message : String(e)})`,
+      path,
+    );
+  }
+}
+
+/** The labels file beside an images file, by MNIST's naming (`t10k-images-idx3-ubyte` → `t10k-labels-idx1-ubyte`). */
+function labelsBeside(imagesPath: string, fs: FsLike, paths: PathLike): string | undefined {
+  const base = paths.basename(imagesPath);
+  const renamed = base
+    .replace(/images/g, "labels")
+    .replace(/Images/g, "Labels")
+    .replace(/IMAGES/g, "LABELS")
+    .replace(/idx[2-9]/gi, (m) => `${m.slice(0, 3)}1`);
+  if (renamed === base) return undefined;
+  const plain = renamed.replace(/\.gz$/i, "");
+  for (const candidate of [renamed, plain, `${plain}.gz`]) {
+    const p = paths.join(paths.dirname(imagesPath), candidate);
+    if (fs.existsSync(p)) return p;
+  }
+  return undefined;
+}
+
+/** Refuses a `--save` path that can never be written, before training rather than after. */
+function checkSaveTarget(path: string, node: NodeHost): void {
+  weightsFormatOf(path);
+  const dir = node.path.dirname(path);
+  let isDir = false;
+  try {
+    isDir = node.fs.statSync(dir).isDirectory();
+  } catch {
+    // Reported below.
+  }
+  if (!isDir) throw new DataError(`cannot save to ${path}: the folder ${dir} does not exist`, path);
+  try {
+    if (node.fs.statSync(path).isDirectory())
+      throw new DataError(`cannot save to ${path}: it is a directory`, path);
+  } catch (e) {
+    if (e instanceof DataError) throw e;
+  }
+}
+
+/** Temporary file in the same folder, fsync, rename: a crash never leaves a half-written file. */
+function writeFileAtomic(path: string, contents: string | Uint8Array, node: NodeHost): void {
+  const { fs } = node;
+  const dir = node.path.dirname(path);
+  const temp = node.path.join(
+    dir,
+    `.${node.path.basename(path)}.${node.process.pid}.${Math.random().toString(36).slice(2, 10)}.tmp`,
+  );
+  const data = typeof contents === "string" ? utf8Encode(contents) : contents;
+  let mode = 0o666;
+  try {
+    const old = fs.statSync(path);
+    if (old.isDirectory()) throw new DataError(`cannot write ${path}: it is a directory`, path);
+    mode = old.mode & 0o777;
+  } catch (e) {
+    if (e instanceof DataError) throw e;
+  }
+  let fd: number | undefined;
+  try {
+    fd = fs.openSync(temp, "wx", mode);
+    let written = 0;
+    while (written < data.length) written += fs.writeSync(fd, data, written, data.length - written);
+    fs.fsyncSync(fd);
+    fs.closeSync(fd);
+    fd = undefined;
+    fs.renameSync(temp, path);
+  } catch (e) {
+    if (fd !== undefined) {
+      try {
+        fs.closeSync(fd);
+      } catch {
+        // Already failing; the first error is the one to report.
+      }
+    }
+    try {
+      fs.unlinkSync(temp);
+    } catch {
+      // The temporary file may never have been created.
+    }
+    if (e instanceof DataError) throw e;
+    throw new DataError(
+      `cannot write ${path}: ${reasonOf(e)}; the previous file, if any, is unchanged`,
+      path,
+    );
+  }
+  try {
+    const dirFd = fs.openSync(dir, "r");
+    try {
+      fs.fsyncSync(dirFd);
+    } finally {
+      fs.closeSync(dirFd);
+    }
+  } catch {
+    // Best effort: makes the rename itself durable where the platform allows it.
+  }
+}
+
+// ---- runtime/progress.ts ----
+/** Progress as `dlc train` shows it: a live bar on a terminal, plain lines otherwise, JSON lines with --json. */ export class Progress {
+  private lastDraw = 0;
+
+  constructor(
+    private readonly mode: "bar" | "lines" | "json",
+    private readonly epochs: number,
+    private readonly proc: NodeProcessLike,
+  ) {}
+
+  batch(info: BatchReport): void {
+    if (this.mode !== "bar") return;
+    const time = Date.now();
+    if (time - this.lastDraw < 100 && info.batch !== info.batches) return;
+    this.lastDraw = time;
+    const width = 24;
+    const done = Math.round((info.batch / info.batches) * width);
+    const bar = "=".repeat(Math.max(0, done - 1)) + (done > 0 ? ">" : "") + " ".repeat(width - done);
+    const rate = info.seconds > 0 ? info.samples / info.seconds : 0;
+    this.proc.stderr.write(
+      `\repoch ${info.epoch}/${this.epochs} [${bar}] ${info.batch}/${info.batches} loss ${info.loss.toFixed(4)} ${rate.toFixed(0)} samples/s\x1b[K`,
+    );
+  }
+
+  epoch(r: EpochReport): void {
+    const round = (x: number): number => Math.round(x * 1000) / 1000;
+    if (this.mode === "json") {
+      this.proc.stdout.write(
+        JSON.stringify({
+          epoch: r.epoch,
+          loss: r.loss,
+          samples: r.samples,
+          seconds: round(r.seconds),
+          samplesPerSecond: round(r.samplesPerSecond),
+        }) + "\n",
+      );
+      return;
+    }
+    const line = `epoch ${r.epoch}/${this.epochs}  loss ${r.loss.toFixed(6)}  ${r.samplesPerSecond.toFixed(0)} samples/s  ${r.seconds.toFixed(2)} s`;
+    if (this.mode === "bar") this.proc.stderr.write(`\r${line}\x1b[K\n`);
+    else this.proc.stdout.write(line + "\n");
+  }
+
+  /** A message for the user that must not tangle with the bar. */
+  note(message: string): void {
+    if (this.mode === "bar") this.proc.stderr.write("\r\x1b[K");
+    this.proc.stderr.write(message + "\n");
+  }
+}
+
+// ---- runtime/cli.ts ----
+/**
+ * The generated module's command line: `node net.mjs run --weights W --data D [--json]` and
+ * `node net.mjs train --data D [--weights INIT] [--save OUT] [--epochs N] [--batch N] [--lr X]
+ * [--seed N] [--json]`, behaving as `dlc run` / `dlc train` do (src/cli/run.ts, train.ts,
+ * progress.ts): the same outputs, messages and exit codes (0 ok, 1 diverged, 2 usage or a bad
+ * file), atomic saves, Ctrl-C stopping after the current batch. Node built-ins are loaded here
+ * only, when a command runs.
+ */
+
+const EXIT_OK = 0;
+const EXIT_DIVERGED = 1;
+const EXIT_USAGE = 2;
+
+/** A mistake in how the command line was called: exit code 2, the message alone. */
+class UsageError extends Error {
+  constructor(
+    message: string,
+    /** commander's form (`error: unknown option '--x'`), printed without the program's name. */
+    readonly bare = false,
+  ) {
+    super(message);
+    this.name = "UsageError";
+  }
+}
+
+interface Flags {
+  readonly data?: string;
+  readonly weights?: string;
+  readonly save?: string;
+  readonly epochs?: number;
+  readonly batch?: number;
+  readonly lr?: number;
+  readonly seed?: number;
+  readonly json?: boolean;
+}
+
+const COMMANDS = {
+  run: {
+    required: ["weights", "data"],
+    options: ["weights", "data", "json"],
+    about: "inference: print the network's outputs for each sample",
+  },
+  train: {
+    required: ["data"],
+    options: ["data", "weights", "save", "epochs", "batch", "lr", "seed", "json"],
+    about: "train the network on a data set",
+  },
+} as const;
+
+type Command = keyof typeof COMMANDS;
+
+const OPTION_HELP: Readonly<Record<string, [string, string]>> = {
+  data: ["--data <path>", "data: JSON {x, y}, CSV (last column the label) or IDX (MNIST)"],
+  weights: ["--weights <path>", "weights (.json or .safetensors)"],
+  save: ["--save <path>", "write the trained weights here (.json or .safetensors), atomically"],
+  epochs: ["--epochs <n>", "epochs (default from the .dl file's train { })"],
+  batch: ["--batch <n>", "batch size (default from train { })"],
+  lr: ["--lr <x>", "learning rate (default from train { })"],
+  seed: ["--seed <n>", "seed for initial weights, shuffling and dropout"],
+  json: ["--json", ""],
+};
+
+function optionHelp(command: Command, option: string): string {
+  if (option === "json")
+    return command === "run" ? 'print {"outputs": [...]}' : "one JSON object per epoch on stdout";
+  if (option === "weights" && command === "train") return "initial weights (.json or .safetensors)";
+  return OPTION_HELP[option]![1];
+}
+
+function usage(program: string, info: ModuleInfo, only?: Command): string {
+  const lines = [
+    `Usage: node ${program} ${only ?? "<command>"} [options]`,
+    "",
+    `The network of ${info.source}, compiled by dlc.`,
+  ];
+  if (!only) {
+    lines.push("", "Commands:");
+    for (const [name, c] of Object.entries(COMMANDS)) lines.push(`  ${name.padEnd(6)} ${c.about}`);
+  }
+  for (const name of only ? [only] : (Object.keys(COMMANDS) as Command[])) {
+    const c = COMMANDS[name];
+    lines.push("", `Options of ${name}:`);
+    for (const o of c.options)
+      lines.push(
+        `  ${OPTION_HELP[o]![0].padEnd(18)} ${optionHelp(name, o)}${(c.required as readonly string[]).includes(o) ? " (required)" : ""}`,
+      );
+  }
+  return lines.join("\n") + "\n";
+}
+
+function positiveInt(flag: string, text: string, min = 1): number {
+  if (!/^\d+$/.test(text.trim()) || !Number.isSafeInteger(Number(text)) || Number(text) < min)
+    throw new UsageError(`${flag} expects a whole number ≥ ${min}, got '${text}'`);
+  return Number(text);
+}
+
+function positiveNumber(flag: string, text: string): number {
+  const x = Number(text);
+  if (text.trim() === "" || !Number.isFinite(x) || x <= 0)
+    throw new UsageError(`${flag} expects a positive number, got '${text}'`);
+  return x;
+}
+
+/** `train --data d.json --epochs=3` → the command and its flags; commander's messages for mistakes. */
+function parseArgs(command: Command, args: readonly string[]): Flags {
+  const allowed: readonly string[] = COMMANDS[command].options;
+  const flags: Record<string, string | number | boolean> = {};
+  const extra: string[] = [];
+  for (let i = 0; i < args.length; i++) {
+    const arg = args[i]!;
+    if (!arg.startsWith("--") || arg === "--") {
+      extra.push(arg);
+      continue;
+    }
+    const eq = arg.indexOf("=");
+    const name = arg.slice(2, eq < 0 ? undefined : eq);
+    if (!allowed.includes(name)) {
+      const guess = closest(name, allowed);
+      throw new UsageError(
+        `error: unknown option '${eq < 0 ? arg : arg.slice(0, eq)}'${guess ? `\n(Did you mean --${guess}?)` : ""}`,
+        true,
+      );
+    }
+    if (name === "json") {
+      flags.json = true;
+      continue;
+    }
+    let text: string;
+    if (eq >= 0) text = arg.slice(eq + 1);
+    else if (i + 1 < args.length) text = args[++i]!;
+    else throw new UsageError(`error: option '${OPTION_HELP[name]![0]}' argument missing`, true);
+    const flag = `--${name}`;
+    if (name === "epochs" || name === "batch") flags[name] = positiveInt(flag, text);
+    else if (name === "seed") flags[name] = positiveInt(flag, text, 0);
+    else if (name === "lr") flags[name] = positiveNumber(flag, text);
+    else flags[name] = text;
+  }
+  for (const r of COMMANDS[command].required) {
+    if (flags[r] === undefined)
+      throw new UsageError(`error: required option '${OPTION_HELP[r]![0]}' not specified`, true);
+  }
+  if (extra.length > 0)
+    throw new UsageError(
+      `error: too many arguments for '${command}'. Expected 0 arguments but got ${extra.length}.`,
+      true,
+    );
+  return flags as Flags;
+}
+
+/** Runs one command line (without `node` and the script); resolves to the exit code. */
+async function runCli(info: ModuleInfo, argv: readonly string[], program: string): Promise<number> {
+  const proc = nodeProcess();
+  if (!proc) throw new Error("the command line needs Node.js");
+  const [command, ...args] = argv;
+  try {
+    if (command === undefined) {
+      proc.stderr.write(usage(program, info));
+      return EXIT_USAGE;
+    }
+    if (command === "--help" || command === "-h" || command === "help") {
+      proc.stdout.write(usage(program, info));
+      return EXIT_OK;
+    }
+    if (command !== "run" && command !== "train") {
+      const sorted = (w: string): string => [...w].sort().join("");
+      const guess =
+        closest(command, Object.keys(COMMANDS)) ??
+        Object.keys(COMMANDS).find((c) => sorted(c) === sorted(command));
+      throw new UsageError(
+        `error: unknown command '${command}'${guess ? `\n(Did you mean ${guess}?)` : ""}`,
+        true,
+      );
+    }
+    if (args.includes("--help") || args.includes("-h")) {
+      proc.stdout.write(usage(program, info, command));
+      return EXIT_OK;
+    }
+    const flags = parseArgs(command, args);
+    const node = await loadNodeHost(proc);
+    return command === "run" ? runCommand(info, flags, node) : await trainCommand(info, flags, node, program);
+  } catch (e) {
+    if (e instanceof UsageError) {
+      proc.stderr.write(e.bare ? `${e.message}\n` : `${program}: ${e.message}\n`);
+      return EXIT_USAGE;
+    }
+    if (e instanceof Error && e.name === "DataError") {
+      proc.stderr.write(`${program}: ${e.message}\n`);
+      return EXIT_USAGE;
+    }
+    const message = e instanceof Error ? e.message : String(e);
+    proc.stderr.write(`${program}: internal error: ${message}\n`);
+    if (e instanceof Error && proc.env.DLC_DEBUG) proc.stderr.write(`${e.stack}\n`);
+    return EXIT_USAGE;
+  }
+}
+
+// ---- run -----------------------------------------------------------------------------------
+
+function runCommand(info: ModuleInfo, flags: Flags, node: NodeHost): number {
+  const out = node.process.stdout;
+  const weights = readWeightsFile(info, flags.weights!, node, (m) =>
+    node.process.stderr.write(`warning: ${m}\n`),
+  );
+  const data = readDataFile(
+    flags.data!,
+    { inputs: info.inputs, output: info.output, needTargets: false },
+    node,
+  );
+  const model = info.create({ maxBatch: Math.min(64, data.size), seed: 0 });
+  setWeights(info, model, weights);
+  const outputs = predictAll(info, model, data);
+  if (flags.json) {
+    out.write(JSON.stringify({ outputs }) + "\n");
+    return EXIT_OK;
+  }
+  outputs.forEach((values, i) => {
+    const label =
+      info.outputSoftmax && Array.isArray(values) && typeof values[0] === "number"
+        ? `  → class ${argmax(values as number[])}`
+        : "";
+    out.write(`${i}: ${JSON.stringify(values)}${label}\n`);
+  });
+  return EXIT_OK;
+}
+
+/** Inference over the whole data set in file order, one nested array per sample. */
+function predictAll(info: ModuleInfo, model: ModelLike, data: Dataset): unknown[] {
+  const widths = info.inputs.map((i) => sizeOfShape(i.shape));
+  const outWidth = sizeOfShape(info.output);
+  const outputs: unknown[] = [];
+  for (let start = 0; start < data.size; start += model.maxBatch) {
+    const n = Math.min(model.maxBatch, data.size - start);
+    const y = model.predict(
+      data.inputs.map((x, k) => x.subarray(start * widths[k]!, (start + n) * widths[k]!)),
+      n,
+    );
+    for (let b = 0; b < n; b++) outputs.push(nest(y, b * outWidth, info.output));
+  }
+  return outputs;
+}
+
+function nest(data: ArrayLike<number>, offset: number, shape: readonly number[]): unknown {
+  if (shape.length === 0) return data[offset];
+  const inner = shape.slice(1);
+  const width = sizeOfShape(inner);
+  return Array.from({ length: shape[0]! }, (_, i) => nest(data, offset + i * width, inner));
+}
+
+function argmax(v: readonly number[]): number {
+  let best = 0;
+  for (let i = 1; i < v.length; i++) if (v[i]! > v[best]!) best = i;
+  return best;
+}
+
+// ---- train ---------------------------------------------------------------------------------
+
+async function trainCommand(
+  info: ModuleInfo,
+  flags: Flags,
+  node: NodeHost,
+  program: string,
+): Promise<number> {
+  const proc = node.process;
+  const loss = info.defaults.loss;
+  if (!loss)
+    throw new UsageError(
+      `${info.source} has no loss: add 'train { loss squared|cross_entropy|binary_cross_entropy }'`,
+    );
+  const epochs = flags.epochs ?? info.defaults.epochs;
+  const seed = flags.seed ?? info.defaults.seed;
+  if (flags.save !== undefined) checkSaveTarget(flags.save, node);
+  const progress = new Progress(flags.json ? "json" : proc.stderr.isTTY ? "bar" : "lines", epochs, proc);
+  const initial =
+    flags.weights === undefined
+      ? undefined
+      : readWeightsFile(info, flags.weights, node, (m) => progress.note(`warning: ${m}`));
+  const data = readDataFile(
+    flags.data!,
+    { inputs: info.inputs, output: info.output, loss, needTargets: true },
+    node,
+  );
+  if (data.size === 0) throw new UsageError(`${flags.data} holds no samples`);
+  const batch = Math.min(flags.batch ?? info.defaults.batch, data.size);
+  const model = info.create({ maxBatch: batch, seed });
+  if (initial) setWeights(info, model, initial);
+
+  let stopRequested = false;
+  const onSigint = (): void => {
+    if (stopRequested) proc.exit(130);
+    stopRequested = true;
+    progress.note("stopping after this batch (Ctrl-C again to quit without saving)…");
+  };
+  proc.on("SIGINT", onSigint);
+  let outcome;
+  try {
+    outcome = await fitModel(
+      model,
+      info.weights,
+      info.inputs.map((i) => sizeOfShape(i.shape)),
+      sizeOfShape(info.output),
+      data,
+      { epochs, batch, seed },
+      {
+        lr: flags.lr ?? info.defaults.lr,
+        onBatch: (r) => progress.batch(r),
+        onEpoch: (r) => progress.epoch(r),
+        shouldStop: () => stopRequested,
+      },
+    );
+  } finally {
+    proc.off("SIGINT", onSigint);
+  }
+  let code = EXIT_OK;
+  if (outcome.status === "diverged") {
+    const what =
+      outcome.weight === undefined
+        ? `the loss became ${outcome.loss}`
+        : `the update made ${outcome.weight} NaN or infinite`;
+    progress.note(
+      `${program}: ${what} at epoch ${outcome.epoch}, batch ${outcome.batch}; training stopped and undid that batch, so the weights are the last good ones (try a smaller --lr, or scale the data)`,
+    );
+    code = EXIT_DIVERGED;
+  } else if (outcome.status === "interrupted") {
+    progress.note(`interrupted in epoch ${outcome.epochs[outcome.epochs.length - 1]?.epoch ?? 1}`);
+  }
+  if (flags.save !== undefined) {
+    const format = weightsFormatOf(flags.save);
+    writeFileAtomic(
+      flags.save,
+      encodeWeights(namedWeights(info.weights, model), format, { file: flags.save }),
+      node,
+    );
+    progress.note(`saved weights to ${flags.save}`);
+  }
+  return code;
+}
+
+function setWeights(info: ModuleInfo, model: ModelLike, values: ReadonlyMap<string, Float64Array>): void {
+  for (const w of info.weights) model.w.set(values.get(w.name)!, w.offset);
+}
+
+// ---- starting ------------------------------------------------------------------------------
+
+/** `seed.mjs` for file:///…/seed.mjs: the name messages start with. */
+function programName(moduleUrl: string): string {
+  const last = moduleUrl.slice(moduleUrl.lastIndexOf("/") + 1);
+  try {
+    return decodeURIComponent(last);
+  } catch {
+    return last;
+  }
+}
+
+/** Runs the command line when this module is the script Node was started with (`node net.mjs …`). */
+function startIfMain(info: ModuleInfo, moduleUrl: string): void {
+  const proc = nodeProcess();
+  const script = proc?.argv[1];
+  if (!proc || !script || !moduleUrl.startsWith("file:")) return;
+  void (async () => {
+    const fs = await nodeBuiltin<FsLike>("fs");
+    const url = await nodeBuiltin<{ pathToFileURL(path: string): { href: string } }>("url");
+    let real: string;
+    try {
+      real = fs.realpathSync(script);
+    } catch {
+      return;
+    }
+    if (url.pathToFileURL(real).href !== moduleUrl) return;
+    proc.stdout.on("error", (e) => {
+      if (e.code === "EPIPE") proc.exit(Number(proc.exitCode ?? 0));
+    });
+    proc.exitCode = await runCli(info, proc.argv.slice(2), programName(moduleUrl));
+  })();
+}
+
+// ---- this network's runtime API ----
+
+/** This file's URL (typed here, so that the module needs no DOM or Node type declarations). */
+const MODULE_URL: string = (import.meta as unknown as { readonly url?: string }).url ?? "";
+
+/** What the runtime knows of this module. */
+const RUNTIME_INFO: ModuleInfo<Model> = {
+  source: NETWORK.source,
+  inputs: [{ name: "input", shape: [3] }],
+  output: NETWORK.output,
+  outputSoftmax: false,
+  weights: WEIGHTS,
+  defaults: TRAIN_DEFAULTS,
+  create: (options) => new Model(options),
+};
+
+/**
+ * A data set from a data file's contents (LANGUAGE.md §8): JSON `{"x": …, "y": …}` as text,
+ * bytes or the parsed object; CSV (the label last); IDX bytes (labels in options.labels).
+ */
+export function readData(
+  source: string | Uint8Array | { readonly x: unknown; readonly y?: unknown },
+  options: ReadDataOptions = {},
+): Dataset {
+  return readDataFor(RUNTIME_INFO, source, options);
+}
+
+/** Loads weights into a model, checked against WEIGHTS (all or nothing). Returns warnings (weights the network lacks). */
+export function loadWeights(
+  model: Model,
+  source: string | Uint8Array,
+  options?: LoadWeightsOptions,
+): string[] {
+  return loadWeightsFor(RUNTIME_INFO, model, source, options);
+}
+
+/** A model's weights as a JSON weights file (exact) or safetensors bytes (F32, or F64 with { dtype: "f64" }). */
+export function saveWeights(model: Model, format?: "json", options?: SaveWeightsOptions): string;
+export function saveWeights(model: Model, format: "safetensors", options?: SaveWeightsOptions): Uint8Array;
+export function saveWeights(
+  model: Model,
+  format: WeightsFormat = "json",
+  options?: SaveWeightsOptions,
+): string | Uint8Array {
+  return saveWeightsFor(RUNTIME_INFO, model, format, options);
+}
+
+/**
+ * Trains a model as `dlc train` does: epochs of shuffled mini-batches (file order with one batch
+ * per epoch), a NaN/infinity guard that undoes the bad batch and stops, onEpoch after each epoch.
+ */
+export function fit(model: Model, data: TrainingData, options?: FitOptions): Promise<FitOutcome> {
+  return fitFor(RUNTIME_INFO, model, data, options);
+}
+
+/** The command line: `run --weights W --data D [--json]` or `train --data D [...]`. Resolves to the exit code. */
+export function main(argv: readonly string[]): Promise<number> {
+  return runCli(RUNTIME_INFO, argv, programName(MODULE_URL));
+}
+
+startIfMain(RUNTIME_INFO, MODULE_URL);

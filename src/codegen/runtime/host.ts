@@ -24,6 +24,7 @@ export interface NodeProcessLike {
   readonly argv: readonly string[];
   readonly pid: number;
   readonly versions: { readonly node?: string };
+  readonly env: Readonly<Record<string, string | undefined>>;
   readonly stdout: { write(text: string): unknown; on(event: "error", listener: (e: { code?: string }) => void): unknown };
   readonly stderr: { write(text: string): unknown; readonly isTTY?: boolean };
   exitCode?: number | string;

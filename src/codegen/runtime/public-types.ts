@@ -63,11 +63,14 @@ export interface BatchReport {
 export interface FitOptions {
   /** Default: TRAIN_DEFAULTS.epochs. */
   readonly epochs?: number;
-  /** Default: TRAIN_DEFAULTS.batch; never more than the samples, nor than the model's maxBatch. */
+  /** Default: TRAIN_DEFAULTS.batch or the model's maxBatch, whichever is smaller; never more than the samples. */
   readonly batch?: number;
   /** Default: the model's optimizer.lr. */
   readonly lr?: number;
-  /** Seeds the shuffling (as `dlc train` does: seed ^ 0x9e3779b9). Default: TRAIN_DEFAULTS.seed. */
+  /**
+   * Seeds the shuffling (as `dlc train` does: seed ^ 0x9e3779b9). Default: TRAIN_DEFAULTS.seed.
+   * Dropout draws from the model's own generator, seeded when the model was created.
+   */
   readonly seed?: number;
   readonly onEpoch?: (report: EpochReport) => void;
   readonly onBatch?: (report: BatchReport) => void;

@@ -20,9 +20,10 @@ export function weightsFormatOf(path: string): WeightsFormat {
   throw new DataError(`cannot tell the format of the weights file ${path}${ext ? ` (extension ${ext})` : ""}: name it .json or .safetensors`, path);
 }
 
-/** `.json` for `a/b.JSON`; "" when the name has no extension. */
+/** `.json` for `a/b.JSON` (and `a/b.json/`, as Node's extname); "" when the name has no extension. */
 export function extensionOf(path: string): string {
-  const name = path.slice(Math.max(path.lastIndexOf("/"), path.lastIndexOf("\\")) + 1);
+  const trimmed = path.replace(/[\\/]+$/, "");
+  const name = trimmed.slice(Math.max(trimmed.lastIndexOf("/"), trimmed.lastIndexOf("\\")) + 1);
   const dot = name.lastIndexOf(".");
   return dot > 0 ? name.slice(dot).toLowerCase() : "";
 }

@@ -1,0 +1,95 @@
+/**
+ * One training case = one engine on one workload, measured once per process and shared by the
+ * interpreter's and the compiler's sections. Cases run one after another, never in parallel.
+ */
+import { cleanUpCompiled, compileWorkload, compiledTrainer } from "./compiled-engine.js";
+import { interpSetup, interpTrainer } from "./interp-engine.js";
+import { collector, measure, type Plan, type Throughput, type Trainer } from "./measure.js";
+import { pytorchCase } from "./pytorch.js";
+import { loadTf, tfTrainer } from "./tfjs.js";
+import { WORKLOADS, syntheticData, type WorkloadName } from "./workloads.js";
+
+export type Engine = "compiled" | "interp" | "tfjs-cpu" | "tfjs-wasm" | "pytorch-1" | "pytorch-2";
+
+export const ENGINE_LABELS: Readonly<Record<Engine, string>> = {
+  compiled: "dlc compiled (f32)",
+  interp: "dlc interpreter (f64)",
+  "tfjs-cpu": "TF.js cpu",
+  "tfjs-wasm": "TF.js wasm",
+  "pytorch-1": "PyTorch CPU, 1 thread",
+  "pytorch-2": "PyTorch CPU, 2 threads",
+};
+
+export type CaseResult =
+  | { readonly status: "ok"; readonly throughput: Throughput; readonly peakRss?: number; readonly peakHeapUsed?: number }
+  | { readonly status: "unavailable"; readonly why: string };
+
+/** Samples in each synthetic data set: 16 batches, cycled through. */
+export const DATA_SIZE = 512;
+
+/** Warm up 1 s, then the median of 3 runs of 2 s; the slow cases still train at least one batch each. */
+export const PLAN: Plan = { warmupMs: 1000, runMs: 2000, runs: 3 };
+
+const results = new Map<string, Promise<CaseResult>>();
+let queue: Promise<unknown> = Promise.resolve();
+
+/** The case's result, measured the first time it is asked for (after every earlier case has finished). */
+export function runCase(engine: Engine, workload: WorkloadName): Promise<CaseResult> {
+  const key = `${engine}/${workload}`;
+  let r = results.get(key);
+  if (!r) {
+    r = queue.then(() => measureCase(engine, workload));
+    queue = r.catch(() => undefined);
+    results.set(key, r);
+  }
+  return r;
+}
+
+async function measureCase(engine: Engine, name: WorkloadName): Promise<CaseResult> {
+  const w = WORKLOADS[name];
+  const data = syntheticData(w, DATA_SIZE);
+  process.stderr.write(`  training ${w.label} with ${ENGINE_LABELS[engine]}…\n`);
+  switch (engine) {
+    case "interp": {
+      collector()?.(); // peak memory then counts this case's garbage, not the cases' before it
+      const setup = interpSetup(w, data);
+      const throughput = await measure(interpTrainer(w, setup), PLAN);
+      return { status: "ok", throughput, peakRss: setup.memory.rss, peakHeapUsed: setup.memory.heapUsed };
+    }
+    case "compiled": {
+      const c = await compileWorkload(w, "f32");
+      if (!c.ok) return { status: "unavailable", why: c.why };
+      return timed(compiledTrainer(w, c.module, data, "f32"));
+    }
+    case "tfjs-cpu":
+    case "tfjs-wasm": {
+      const t = await loadTf();
+      if ("problem" in t) return { status: "unavailable", why: t.problem };
+      const backend = engine === "tfjs-cpu" ? "cpu" : "wasm";
+      if (backend === "wasm" && t.wasmProblem) return { status: "unavailable", why: t.wasmProblem };
+      let trainer: Trainer;
+      try {
+        trainer = await tfTrainer(t, backend, w, data);
+      } catch (e) {
+        return { status: "unavailable", why: `cannot train: ${(e instanceof Error ? e.message : String(e)).split("\n")[0]}` };
+      }
+      return timed(trainer);
+    }
+    case "pytorch-1":
+    case "pytorch-2":
+      return pytorchCase(w, data, engine === "pytorch-1" ? 1 : 2, PLAN);
+  }
+}
+
+async function timed(trainer: Trainer): Promise<CaseResult> {
+  try {
+    return { status: "ok", throughput: await measure(trainer, PLAN) };
+  } finally {
+    trainer.dispose?.();
+  }
+}
+
+/** Removes temporary files the cases made. */
+export function cleanUpCases(): void {
+  cleanUpCompiled();
+}

@@ -1,0 +1,189 @@
+/**
+ * Where a compiled module's training step spends its time, step by step: the generated
+ * JavaScript is instrumented with a timer call before every `// @dl` block marker (and around
+ * the loss, gradient clearing and optimizer in `trainStep`), then trained for a few seconds.
+ * Each lap is charged to the block that was running. Also runnable alone:
+ *
+ *   node dist/bench/profile-compiled.js lenet5|mlp|lstm [seconds]
+ */
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { pathToFileURL } from "node:url";
+import { generateModule, unsupportedKinds } from "../src/codegen/compile.js";
+import { toJavaScript } from "../src/codegen/format.js";
+import { MARKER } from "../src/codegen/module.js";
+import type { CheckedNetwork } from "../src/index.js";
+import type { IrNode } from "../src/ir/types.js";
+import type { RecurrentArgs } from "../src/layers/recurrent.js";
+import { gflops } from "./measure.js";
+import { count, ms, type Section } from "./report.js";
+import { BATCH, LEARNING_RATE, WORKLOADS, checkedWorkload, syntheticData, type Workload, type WorkloadName } from "./workloads.js";
+
+const LAP_RUNTIME = `
+const __laps = new Map();
+let __lapLabel = "";
+let __lapStart = 0;
+function __lap(next) {
+  const now = performance.now();
+  if (__lapLabel) __laps.set(__lapLabel, (__laps.get(__lapLabel) ?? 0) + now - __lapStart);
+  __lapLabel = next;
+  __lapStart = now;
+}
+export function __lapTimes() { return __laps; }
+export function __lapReset() { __laps.clear(); __lapLabel = ""; }
+`;
+
+/** Adds the timer calls; throws if the module does not have the shape this relies on. */
+export function instrument(js: string): string {
+  const marker = new RegExp(`^(\\s*)// ${MARKER} \\S+ \\S+ (forward|backward) (.*?): `);
+  const lines = js.split("\n").map((line) => {
+    const m = marker.exec(line);
+    return m ? `${m[1]}__lap(${JSON.stringify(`${m[2]} ${m[3]}`)});\n${line}` : line;
+  });
+  let out = lines.join("\n");
+  const start = out.indexOf("trainStep(inputs");
+  if (start < 0) throw new Error("instrument: no trainStep in the module");
+  const head = out.slice(0, start);
+  let body = out.slice(start);
+  const patches: [string, string][] = [
+    ["this.forward(inputs, n, true);", '__lap("input copy, call overhead"); this.forward(inputs, n, true);'],
+    ["const loss = this.lossAndGrad(", '__lap("loss and its gradient"); const loss = this.lossAndGrad('],
+    ["this.g.fill(0);", '__lap("clear weight gradients"); this.g.fill(0);'],
+    ["this.backward(n);", '__lap("clear activation gradients"); this.backward(n);'],
+    ["this.step(lr);", '__lap("optimizer step"); this.step(lr);'],
+    ["return loss;", '__lap(""); return loss;'],
+  ];
+  let from = 0;
+  for (const [text, patched] of patches) {
+    const at = body.indexOf(text, from);
+    if (at < 0) throw new Error(`instrument: trainStep has no \`${text}\``);
+    body = body.slice(0, at) + patched + body.slice(at + text.length);
+    from = at + patched.length;
+  }
+  out = head + body;
+  return `${LAP_RUNTIME}\n${out}`;
+}
+
+interface Instrumented {
+  readonly Model: new (o: { maxBatch: number; seed: number; loss: string }) => { trainStep(x: ArrayLike<number>, y: ArrayLike<number>, n: number, lr?: number): number };
+  __lapTimes(): Map<string, number>;
+  __lapReset(): void;
+}
+
+export interface StepTime {
+  readonly label: string;
+  readonly msPerBatch: number;
+  readonly share: number;
+  /** FLOPs of the block per batch, for blocks with MACs: 2·MACs forward, 4·MACs backward less the input gradient a first layer skips. */
+  readonly flops?: number;
+}
+
+export async function profileCompiled(w: Workload, seconds: number): Promise<{ steps: StepTime[]; samplesPerSecond: number } | { why: string }> {
+  const checked = checkedWorkload(w);
+  const missing = unsupportedKinds(checked);
+  if (missing.length > 0) return { why: `not compiled yet (no emitter for ${missing.join(", ")})` };
+  const dir = mkdtempSync(join(tmpdir(), "dlc-bench-profile-"));
+  try {
+    const js = instrument(await toJavaScript(generateModule(checked, { file: `${w.name}.dl`, precision: "f32", version: "bench" })));
+    const path = join(dir, `${w.name}-laps.mjs`);
+    writeFileSync(path, js);
+    const mod = (await import(pathToFileURL(path).href)) as Instrumented;
+    const data = syntheticData(w, 512);
+    const x = Float32Array.from(data.x);
+    const y = Float32Array.from(data.oneHot);
+    const inWidth = x.length / data.size;
+    const model = new mod.Model({ maxBatch: BATCH, seed: 1, loss: w.loss });
+    const batches = data.size / BATCH;
+    let b = 0;
+    const train = (ms: number): number => {
+      const start = performance.now();
+      let steps = 0;
+      do {
+        model.trainStep(x.subarray(b * BATCH * inWidth, (b + 1) * BATCH * inWidth), y.subarray(b * BATCH * w.classes, (b + 1) * BATCH * w.classes), BATCH, LEARNING_RATE);
+        b = (b + 1) % batches;
+        steps++;
+      } while (performance.now() - start < ms);
+      return steps;
+    };
+    train(Math.min(1000, seconds * 1000));
+    mod.__lapReset();
+    const start = performance.now();
+    const steps = train(seconds * 1000);
+    const elapsed = performance.now() - start;
+    const laps = mod.__lapTimes();
+    const total = [...laps.values()].reduce((a, v) => a + v, 0);
+    const byName = new Map(checked.network.nodes.map((n) => [n.name, n]));
+    const out: StepTime[] = [...laps.entries()].map(([label, t]) => {
+      const m = /^(forward|backward) (\S+)$/.exec(label);
+      const node = m ? byName.get(m[2]!) : undefined;
+      const macs = node ? checked.facts[node.id]!.macs : 0;
+      let flops: number | undefined;
+      if (node && macs > 0) flops = BATCH * (m![1] === "forward" ? 2 * macs : 2 * (2 * macs - skippedInputGradientMacs(checked, node)));
+      return { label, msPerBatch: t / steps, share: t / total, flops };
+    });
+    return { steps: out, samplesPerSecond: (steps * BATCH) / (elapsed / 1000) };
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+const GATES: Readonly<Record<string, number>> = { rnn: 1, lstm: 4, gru: 3 };
+
+/**
+ * MACs of the input gradient a layer that reads the network input skips: all of a dense or
+ * conv layer's MACs, the input-projection part (T·G·H·F per direction) of a recurrent one.
+ */
+function skippedInputGradientMacs(checked: CheckedNetwork, node: IrNode): number {
+  if (!node.inputs.every((i) => checked.network.nodes[i]!.kind === "input")) return 0;
+  const macs = checked.facts[node.id]!.macs;
+  if (node.kind === "dense" || node.kind === "conv") return macs;
+  const gates = GATES[node.kind];
+  const shape = checked.facts[node.inputs[0]!]!.shape;
+  if (gates === undefined || !shape || shape.length !== 2) return 0;
+  const a = node.args as RecurrentArgs;
+  return (a.bidirectional ? 2 : 1) * shape[0]! * gates * a.units * shape[1]!;
+}
+
+/** A section per network: the blocks of one training step, slowest first. */
+export async function profileSections(names: readonly WorkloadName[], seconds = 3): Promise<Section[]> {
+  const sections: Section[] = [];
+  for (const name of names) {
+    const w = WORKLOADS[name];
+    process.stderr.write(`  profiling the compiled ${w.label}…\n`);
+    const p = await profileCompiled(w, seconds);
+    if ("why" in p) {
+      sections.push({ title: `Compiler: where ${w.label}'s training step goes`, table: { headers: ["block", "result"], rows: [["all", p.why]] } });
+      continue;
+    }
+    const sorted = [...p.steps].sort((a, b) => b.msPerBatch - a.msPerBatch);
+    const total = p.steps.reduce((a, s) => a + s.msPerBatch, 0);
+    sections.push({
+      title: `Compiler: where ${w.label}'s training step goes`,
+      intro:
+        `The compiled module (f32) with a timer call before each generated block, trained ${seconds} s after a warm-up of ${Math.min(1, seconds)} s ` +
+        `(${count(Math.round(p.samplesPerSecond))} samples/s instrumented); ms per batch of ${BATCH}, slowest first.`,
+      table: {
+        headers: ["block", "ms / batch", "share", "GFLOP/s"],
+        align: ["left", "right", "right", "right"],
+        rows: [
+          ...sorted.map((s) => [s.label, ms(s.msPerBatch), `${(100 * s.share).toFixed(1)}%`, s.flops ? gflops(s.flops / (s.msPerBatch * 1e6)) : ""]),
+          ["total", ms(total), "100%", ""],
+        ],
+      },
+      notes: [
+        "GFLOP/s of a block: 2·MACs·32 forward; backward 4·MACs·32, less the input gradient a layer reading the network input skips " +
+          "(all of it for dense and conv: 2·MACs·32; the input projection T·G·H·F for a recurrent layer).",
+      ],
+    });
+  }
+  return sections;
+}
+
+const isMain = process.argv[1] !== undefined && import.meta.url === pathToFileURL(process.argv[1]).href;
+if (isMain) {
+  const name = (process.argv[2] ?? "lenet5") as WorkloadName;
+  if (!(name in WORKLOADS)) throw new Error(`unknown network ${name}; there are ${Object.keys(WORKLOADS).join(", ")}`);
+  const { renderSection } = await import("./report.js");
+  for (const s of await profileSections([name], Number(process.argv[3] ?? 3))) process.stdout.write(renderSection(s) + "\n");
+}

@@ -1,0 +1,308 @@
+import { closest, sizeOfShape } from "./errors.js";
+import { fitModel } from "./fit.js";
+import { nodeBuiltin, nodeProcess } from "./host.js";
+import type { ModelLike, ModuleInfo } from "./internal-types.js";
+import { checkSaveTarget, loadNodeHost, readDataFile, readWeightsFile, writeFileAtomic, type FsLike, type NodeHost } from "./node-files.js";
+import { Progress } from "./progress.js";
+import type { Dataset } from "./public-types.js";
+import { encodeWeights, namedWeights, weightsFormatOf } from "./weights.js";
+
+/**
+ * The generated module's command line: `node net.mjs run --weights W --data D [--json]` and
+ * `node net.mjs train --data D [--weights INIT] [--save OUT] [--epochs N] [--batch N] [--lr X]
+ * [--seed N] [--json]`, behaving as `dlc run` / `dlc train` do (src/cli/run.ts, train.ts,
+ * progress.ts): the same outputs, messages and exit codes (0 ok, 1 diverged, 2 usage or a bad
+ * file), atomic saves, Ctrl-C stopping after the current batch. Node built-ins are loaded here
+ * only, when a command runs.
+ */
+
+const EXIT_OK = 0;
+const EXIT_DIVERGED = 1;
+const EXIT_USAGE = 2;
+
+/** A mistake in how the command line was called: exit code 2, the message alone. */
+class UsageError extends Error {
+  constructor(
+    message: string,
+    /** commander's form (`error: unknown option '--x'`), printed without the program's name. */
+    readonly bare = false,
+  ) {
+    super(message);
+    this.name = "UsageError";
+  }
+}
+
+interface Flags {
+  readonly data?: string;
+  readonly weights?: string;
+  readonly save?: string;
+  readonly epochs?: number;
+  readonly batch?: number;
+  readonly lr?: number;
+  readonly seed?: number;
+  readonly json?: boolean;
+}
+
+const COMMANDS = {
+  run: { required: ["weights", "data"], options: ["weights", "data", "json"], about: "inference: print the network's outputs for each sample" },
+  train: { required: ["data"], options: ["data", "weights", "save", "epochs", "batch", "lr", "seed", "json"], about: "train the network on a data set" },
+} as const;
+
+type Command = keyof typeof COMMANDS;
+
+const OPTION_HELP: Readonly<Record<string, [string, string]>> = {
+  data: ["--data <path>", "data: JSON {x, y}, CSV (last column the label) or IDX (MNIST)"],
+  weights: ["--weights <path>", "weights (.json or .safetensors)"],
+  save: ["--save <path>", "write the trained weights here (.json or .safetensors), atomically"],
+  epochs: ["--epochs <n>", "epochs (default from the .dl file's train { })"],
+  batch: ["--batch <n>", "batch size (default from train { })"],
+  lr: ["--lr <x>", "learning rate (default from train { })"],
+  seed: ["--seed <n>", "seed for initial weights, shuffling and dropout"],
+  json: ["--json", ""],
+};
+
+function optionHelp(command: Command, option: string): string {
+  if (option === "json") return command === "run" ? 'print {"outputs": [...]}' : "one JSON object per epoch on stdout";
+  if (option === "weights" && command === "train") return "initial weights (.json or .safetensors)";
+  return OPTION_HELP[option]![1];
+}
+
+function usage(program: string, info: ModuleInfo, only?: Command): string {
+  const lines = [`Usage: node ${program} ${only ?? "<command>"} [options]`, "", `The network of ${info.source}, compiled by dlc.`];
+  if (!only) {
+    lines.push("", "Commands:");
+    for (const [name, c] of Object.entries(COMMANDS)) lines.push(`  ${name.padEnd(6)} ${c.about}`);
+  }
+  for (const name of only ? [only] : (Object.keys(COMMANDS) as Command[])) {
+    const c = COMMANDS[name];
+    lines.push("", `Options of ${name}:`);
+    for (const o of c.options) lines.push(`  ${OPTION_HELP[o]![0].padEnd(18)} ${optionHelp(name, o)}${(c.required as readonly string[]).includes(o) ? " (required)" : ""}`);
+  }
+  return lines.join("\n") + "\n";
+}
+
+function positiveInt(flag: string, text: string, min = 1): number {
+  if (!/^\d+$/.test(text.trim()) || !Number.isSafeInteger(Number(text)) || Number(text) < min) throw new UsageError(`${flag} expects a whole number ≥ ${min}, got '${text}'`);
+  return Number(text);
+}
+
+function positiveNumber(flag: string, text: string): number {
+  const x = Number(text);
+  if (text.trim() === "" || !Number.isFinite(x) || x <= 0) throw new UsageError(`${flag} expects a positive number, got '${text}'`);
+  return x;
+}
+
+/** `train --data d.json --epochs=3` → the command and its flags; commander's messages for mistakes. */
+function parseArgs(command: Command, args: readonly string[]): Flags {
+  const allowed: readonly string[] = COMMANDS[command].options;
+  const flags: Record<string, string | number | boolean> = {};
+  const extra: string[] = [];
+  for (let i = 0; i < args.length; i++) {
+    const arg = args[i]!;
+    if (!arg.startsWith("--") || arg === "--") {
+      extra.push(arg);
+      continue;
+    }
+    const eq = arg.indexOf("=");
+    const name = arg.slice(2, eq < 0 ? undefined : eq);
+    if (!allowed.includes(name)) {
+      const guess = closest(name, allowed);
+      throw new UsageError(`error: unknown option '${eq < 0 ? arg : arg.slice(0, eq)}'${guess ? `\n(Did you mean --${guess}?)` : ""}`, true);
+    }
+    if (name === "json") {
+      flags.json = true;
+      continue;
+    }
+    let text: string;
+    if (eq >= 0) text = arg.slice(eq + 1);
+    else if (i + 1 < args.length) text = args[++i]!;
+    else throw new UsageError(`error: option '${OPTION_HELP[name]![0]}' argument missing`, true);
+    const flag = `--${name}`;
+    if (name === "epochs" || name === "batch") flags[name] = positiveInt(flag, text);
+    else if (name === "seed") flags[name] = positiveInt(flag, text, 0);
+    else if (name === "lr") flags[name] = positiveNumber(flag, text);
+    else flags[name] = text;
+  }
+  for (const r of COMMANDS[command].required) {
+    if (flags[r] === undefined) throw new UsageError(`error: required option '${OPTION_HELP[r]![0]}' not specified`, true);
+  }
+  if (extra.length > 0) throw new UsageError(`error: too many arguments for '${command}'. Expected 0 arguments but got ${extra.length}.`, true);
+  return flags as Flags;
+}
+
+/** Runs one command line (without `node` and the script); resolves to the exit code. */
+export async function runCli(info: ModuleInfo, argv: readonly string[], program: string): Promise<number> {
+  const proc = nodeProcess();
+  if (!proc) throw new Error("the command line needs Node.js");
+  const [command, ...args] = argv;
+  try {
+    if (command === undefined) {
+      proc.stderr.write(usage(program, info));
+      return EXIT_USAGE;
+    }
+    if (command === "--help" || command === "-h" || command === "help") {
+      proc.stdout.write(usage(program, info));
+      return EXIT_OK;
+    }
+    if (command !== "run" && command !== "train") {
+      const sorted = (w: string): string => [...w].sort().join("");
+      const guess = closest(command, Object.keys(COMMANDS)) ?? Object.keys(COMMANDS).find((c) => sorted(c) === sorted(command));
+      throw new UsageError(`error: unknown command '${command}'${guess ? `\n(Did you mean ${guess}?)` : ""}`, true);
+    }
+    if (args.includes("--help") || args.includes("-h")) {
+      proc.stdout.write(usage(program, info, command));
+      return EXIT_OK;
+    }
+    const flags = parseArgs(command, args);
+    const node = await loadNodeHost(proc);
+    return command === "run" ? runCommand(info, flags, node) : await trainCommand(info, flags, node, program);
+  } catch (e) {
+    if (e instanceof UsageError) {
+      proc.stderr.write(e.bare ? `${e.message}\n` : `${program}: ${e.message}\n`);
+      return EXIT_USAGE;
+    }
+    if (e instanceof Error && e.name === "DataError") {
+      proc.stderr.write(`${program}: ${e.message}\n`);
+      return EXIT_USAGE;
+    }
+    const message = e instanceof Error ? e.message : String(e);
+    proc.stderr.write(`${program}: internal error: ${message}\n`);
+    if (e instanceof Error && proc.env.DLC_DEBUG) proc.stderr.write(`${e.stack}\n`);
+    return EXIT_USAGE;
+  }
+}
+
+// ---- run -----------------------------------------------------------------------------------
+
+function runCommand(info: ModuleInfo, flags: Flags, node: NodeHost): number {
+  const out = node.process.stdout;
+  const weights = readWeightsFile(info, flags.weights!, node, (m) => node.process.stderr.write(`warning: ${m}\n`));
+  const data = readDataFile(flags.data!, { inputs: info.inputs, output: info.output, needTargets: false }, node);
+  const model = info.create({ maxBatch: Math.min(64, data.size), seed: 0 });
+  setWeights(info, model, weights);
+  const outputs = predictAll(info, model, data);
+  if (flags.json) {
+    out.write(JSON.stringify({ outputs }) + "\n");
+    return EXIT_OK;
+  }
+  outputs.forEach((values, i) => {
+    const label = info.outputSoftmax && Array.isArray(values) && typeof values[0] === "number" ? `  → class ${argmax(values as number[])}` : "";
+    out.write(`${i}: ${JSON.stringify(values)}${label}\n`);
+  });
+  return EXIT_OK;
+}
+
+/** Inference over the whole data set in file order, one nested array per sample. */
+function predictAll(info: ModuleInfo, model: ModelLike, data: Dataset): unknown[] {
+  const widths = info.inputs.map((i) => sizeOfShape(i.shape));
+  const outWidth = sizeOfShape(info.output);
+  const outputs: unknown[] = [];
+  for (let start = 0; start < data.size; start += model.maxBatch) {
+    const n = Math.min(model.maxBatch, data.size - start);
+    const y = model.predict(data.inputs.map((x, k) => x.subarray(start * widths[k]!, (start + n) * widths[k]!)), n);
+    for (let b = 0; b < n; b++) outputs.push(nest(y, b * outWidth, info.output));
+  }
+  return outputs;
+}
+
+function nest(data: ArrayLike<number>, offset: number, shape: readonly number[]): unknown {
+  if (shape.length === 0) return data[offset];
+  const inner = shape.slice(1);
+  const width = sizeOfShape(inner);
+  return Array.from({ length: shape[0]! }, (_, i) => nest(data, offset + i * width, inner));
+}
+
+function argmax(v: readonly number[]): number {
+  let best = 0;
+  for (let i = 1; i < v.length; i++) if (v[i]! > v[best]!) best = i;
+  return best;
+}
+
+// ---- train ---------------------------------------------------------------------------------
+
+async function trainCommand(info: ModuleInfo, flags: Flags, node: NodeHost, program: string): Promise<number> {
+  const proc = node.process;
+  const loss = info.defaults.loss;
+  if (!loss) throw new UsageError(`${info.source} has no loss: add 'train { loss squared|cross_entropy|binary_cross_entropy }'`);
+  const epochs = flags.epochs ?? info.defaults.epochs;
+  const seed = flags.seed ?? info.defaults.seed;
+  if (flags.save !== undefined) checkSaveTarget(flags.save, node);
+  const progress = new Progress(flags.json ? "json" : proc.stderr.isTTY ? "bar" : "lines", epochs, proc);
+  const initial = flags.weights === undefined ? undefined : readWeightsFile(info, flags.weights, node, (m) => progress.note(`warning: ${m}`));
+  const data = readDataFile(flags.data!, { inputs: info.inputs, output: info.output, loss, needTargets: true }, node);
+  if (data.size === 0) throw new UsageError(`${flags.data} holds no samples`);
+  const batch = Math.min(flags.batch ?? info.defaults.batch, data.size);
+  const model = info.create({ maxBatch: batch, seed });
+  if (initial) setWeights(info, model, initial);
+
+  let stopRequested = false;
+  const onSigint = (): void => {
+    if (stopRequested) proc.exit(130);
+    stopRequested = true;
+    progress.note("stopping after this batch (Ctrl-C again to quit without saving)…");
+  };
+  proc.on("SIGINT", onSigint);
+  let outcome;
+  try {
+    outcome = await fitModel(model, info.weights, info.inputs.map((i) => sizeOfShape(i.shape)), sizeOfShape(info.output), data, { epochs, batch, seed }, {
+      lr: flags.lr ?? info.defaults.lr,
+      onBatch: (r) => progress.batch(r),
+      onEpoch: (r) => progress.epoch(r),
+      shouldStop: () => stopRequested,
+    });
+  } finally {
+    proc.off("SIGINT", onSigint);
+  }
+  let code = EXIT_OK;
+  if (outcome.status === "diverged") {
+    const what = outcome.weight === undefined ? `the loss became ${outcome.loss}` : `the update made ${outcome.weight} NaN or infinite`;
+    progress.note(`${program}: ${what} at epoch ${outcome.epoch}, batch ${outcome.batch}; training stopped and undid that batch, so the weights are the last good ones (try a smaller --lr, or scale the data)`);
+    code = EXIT_DIVERGED;
+  } else if (outcome.status === "interrupted") {
+    progress.note(`interrupted in epoch ${outcome.epochs[outcome.epochs.length - 1]?.epoch ?? 1}`);
+  }
+  if (flags.save !== undefined) {
+    const format = weightsFormatOf(flags.save);
+    writeFileAtomic(flags.save, encodeWeights(namedWeights(info.weights, model), format, { file: flags.save }), node);
+    progress.note(`saved weights to ${flags.save}`);
+  }
+  return code;
+}
+
+function setWeights(info: ModuleInfo, model: ModelLike, values: ReadonlyMap<string, Float64Array>): void {
+  for (const w of info.weights) model.w.set(values.get(w.name)!, w.offset);
+}
+
+// ---- starting ------------------------------------------------------------------------------
+
+/** `seed.mjs` for file:///…/seed.mjs: the name messages start with. */
+export function programName(moduleUrl: string): string {
+  const last = moduleUrl.slice(moduleUrl.lastIndexOf("/") + 1);
+  try {
+    return decodeURIComponent(last);
+  } catch {
+    return last;
+  }
+}
+
+/** Runs the command line when this module is the script Node was started with (`node net.mjs …`). */
+export function startIfMain(info: ModuleInfo, moduleUrl: string): void {
+  const proc = nodeProcess();
+  const script = proc?.argv[1];
+  if (!proc || !script || !moduleUrl.startsWith("file:")) return;
+  void (async () => {
+    const fs = await nodeBuiltin<FsLike>("fs");
+    const url = await nodeBuiltin<{ pathToFileURL(path: string): { href: string } }>("url");
+    let real: string;
+    try {
+      real = fs.realpathSync(script);
+    } catch {
+      return;
+    }
+    if (url.pathToFileURL(real).href !== moduleUrl) return;
+    proc.stdout.on("error", (e) => {
+      if (e.code === "EPIPE") proc.exit(Number(proc.exitCode ?? 0));
+    });
+    proc.exitCode = await runCli(info, proc.argv.slice(2), programName(moduleUrl));
+  })();
+}

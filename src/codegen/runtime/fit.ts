@@ -1,0 +1,110 @@
+import { now, yieldToHost } from "./host.js";
+import type { ModelLike, WeightInfo } from "./internal-types.js";
+import type { Dataset, EpochReport, FitOptions, FitOutcome } from "./public-types.js";
+
+/** The generated module's seeded generator (mulberry32), the interpreter's. */
+function shuffleGenerator(seed: number): () => number {
+  let s = seed >>> 0;
+  return () => {
+    s = (s + 0x6d2b79f5) >>> 0;
+    let t = s;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+export interface FitSettings {
+  readonly epochs: number;
+  readonly batch: number;
+  readonly seed: number;
+}
+
+/**
+ * Mini-batch training, the loop of src/interp/train.ts: with one batch per epoch the samples
+ * stay in file order; otherwise each epoch is shuffled with the generator seeded by
+ * seed ^ 0x9e3779b9. A batch whose loss is NaN or infinite, or whose update makes a weight so,
+ * is undone (state included) and training stops: the weights are the last good ones. Yields to
+ * the host after every batch, so Ctrl-C and a browser's UI get through.
+ */
+export async function fitModel(model: ModelLike, weights: readonly WeightInfo[], inputWidths: readonly number[], outputWidth: number, data: Dataset, settings: FitSettings, options: FitOptions): Promise<FitOutcome> {
+  const targets = data.targets;
+  if (!targets) throw new Error(`${data.source} has no targets ("y"), which training needs`);
+  if (data.size === 0) throw new Error(`${data.source} holds no samples`);
+  const batch = Math.min(settings.batch, data.size);
+  if (!(batch >= 1 && batch <= model.maxBatch)) throw new RangeError(`fit: batch ${batch} is more than the model's maxBatch (${model.maxBatch}); create the model with { maxBatch: ${batch} }`);
+  const shuffleRandom = shuffleGenerator(settings.seed ^ 0x9e3779b9);
+  const order = Array.from({ length: data.size }, (_, i) => i);
+  const batches = Math.ceil(data.size / batch);
+  const xs = inputWidths.map((w) => new Float64Array(batch * w));
+  const perTarget = targets.kind === "values" ? outputWidth : targets.perSample;
+  const ys = targets.kind === "values" ? new Float64Array(batch * perTarget) : new Int32Array(batch * perTarget);
+  const saved = new Float64Array(model.w.length);
+  const reports: EpochReport[] = [];
+  const report = (epoch: number, total: number, seen: number, started: number): EpochReport => {
+    const seconds = (now() - started) / 1000;
+    return { epoch, loss: seen ? total / seen : NaN, samples: seen, seconds, samplesPerSecond: seconds > 0 ? seen / seconds : 0 };
+  };
+  for (let epoch = 1; epoch <= settings.epochs; epoch++) {
+    if (batches > 1) {
+      for (let i = order.length - 1; i > 0; i--) {
+        const j = Math.floor(shuffleRandom() * (i + 1));
+        [order[i], order[j]] = [order[j]!, order[i]!];
+      }
+    }
+    const started = now();
+    let total = 0;
+    let seen = 0;
+    for (let b = 0; b < batches; b++) {
+      const start = b * batch;
+      const n = Math.min(batch, data.size - start);
+      for (let row = 0; row < n; row++) {
+        const s = order[start + row]!;
+        for (let k = 0; k < xs.length; k++) {
+          const w = inputWidths[k]!;
+          xs[k]!.set(data.inputs[k]!.subarray(s * w, (s + 1) * w), row * w);
+        }
+        ys.set(targets.data.subarray(s * perTarget, (s + 1) * perTarget), row * perTarget);
+      }
+      saved.set(model.w);
+      const loss = model.trainStep(
+        xs.map((x, k) => x.subarray(0, n * inputWidths[k]!)),
+        ys.subarray(0, n * perTarget),
+        n,
+        options.lr,
+      );
+      if (!Number.isFinite(loss)) {
+        model.w.set(saved);
+        return { status: "diverged", epochs: reports, epoch, batch: b + 1, loss };
+      }
+      const broken = firstNonFinite(model.w, weights);
+      if (broken !== undefined) {
+        model.w.set(saved);
+        return { status: "diverged", epochs: reports, epoch, batch: b + 1, loss, weight: broken };
+      }
+      total += loss * n;
+      seen += n;
+      options.onBatch?.({ epoch, batch: b + 1, batches, samples: seen, loss: total / seen, seconds: (now() - started) / 1000 });
+      await yieldToHost();
+      if (options.shouldStop?.()) {
+        const partial = report(epoch, total, seen, started);
+        reports.push(partial);
+        options.onEpoch?.(partial);
+        return { status: "interrupted", epochs: reports };
+      }
+    }
+    const r = report(epoch, total, seen, started);
+    reports.push(r);
+    options.onEpoch?.(r);
+  }
+  return { status: "done", epochs: reports };
+}
+
+/** The name of the first weight (in WEIGHTS' order) holding NaN or ±Infinity. */
+function firstNonFinite(w: Float32Array | Float64Array, weights: readonly WeightInfo[]): string | undefined {
+  for (let i = 0; i < w.length; i++) {
+    const v = w[i]!;
+    if (v - v !== 0) return weights.find((e) => i >= e.offset && i < e.offset + e.size)?.name ?? `weight ${i}`;
+  }
+  return undefined;
+}
