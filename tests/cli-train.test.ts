@@ -9,6 +9,7 @@ import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { gunzipSync } from "node:zlib";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { loadSeedCases, seedCasesPath } from "./helpers/seed-cases.js";
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), "..");
 const BIN = join(ROOT, "bin", "dlc");
@@ -33,8 +34,7 @@ interface HomeworkCase {
   };
 }
 
-const cases = JSON.parse(readFileSync(new URL("../../shared/seed-cases.json", import.meta.url), "utf8")) as { cases: { id: string }[] };
-const homework = cases.cases.find((c) => c.id === "homework_q3") as unknown as HomeworkCase;
+const homework = loadSeedCases().find((c) => c.id === "homework_q3") as unknown as HomeworkCase;
 
 interface Run {
   readonly code: number | null;

@@ -22,6 +22,7 @@ import { inlineRuntimeFile } from "../src/codegen/runtime/inline.js";
 import { parseJson } from "../src/codegen/runtime/json.js";
 import { decodeSafetensors, encodeSafetensors } from "../src/codegen/runtime/safetensors.js";
 import { checkWeights } from "../src/codegen/runtime/weights.js";
+import { loadSeedCases, seedCasesPath } from "./helpers/seed-cases.js";
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), "..");
 const BIN = join(ROOT, "bin", "dlc");
@@ -40,8 +41,7 @@ interface HomeworkCase {
   };
 }
 
-const cases = JSON.parse(readFileSync(new URL("../../shared/seed-cases.json", import.meta.url), "utf8")) as { cases: { id: string }[] };
-const homework = cases.cases.find((c) => c.id === "homework_q3") as unknown as HomeworkCase;
+const homework = loadSeedCases().find((c) => c.id === "homework_q3") as unknown as HomeworkCase;
 
 const dir = mkdtempSync(join(tmpdir(), "dlc-runtime-"));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));

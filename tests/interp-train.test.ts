@@ -6,9 +6,8 @@ import { Model } from "../src/interp/model.js";
 import { seededRandom } from "../src/interp/random.js";
 import { train } from "../src/interp/train.js";
 import type { LossKind } from "../src/ir/types.js";
+import { loadSeedCases, seedCasesPath } from "./helpers/seed-cases.js";
 
-const casesUrl = new URL("../../shared/seed-cases.json", import.meta.url);
-const haveCases = existsSync(casesUrl);
 
 function modelOf(text: string, seed = 1): Model {
   const a = analyze(text);
@@ -20,8 +19,9 @@ function flat(v: unknown): number[] {
   return Array.isArray(v) ? v.flatMap(flat) : [v as number];
 }
 
-describe.skipIf(!haveCases)("seed homework network (homework_q3): one SGD step at lr 0.7", () => {
-  const cases = haveCases ? JSON.parse(readFileSync(casesUrl, "utf8")).cases : [];
+describe("seed homework network (homework_q3): one SGD step at lr 0.7", () => {
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any -- JSON read for its numbers only
+  const cases = loadSeedCases<any>();
   const hw = cases.find((c: { id: string }) => c.id === "homework_q3");
 
   for (const [loss, expectedKey, lossKey] of [

@@ -14,6 +14,7 @@ import { Packed, parseJsonBytes } from "../src/io/json-bytes.js";
 import { decodeSafetensors, encodeSafetensors, halfToNumber } from "../src/io/safetensors.js";
 import { expectedWeights, type ExpectedWeight } from "../src/io/weight-names.js";
 import { checkWeights, readWeights, readWeightsFile, writeWeights } from "../src/io/weights.js";
+import { loadSeedCases, seedCasesPath } from "./helpers/seed-cases.js";
 
 const root = mkdtempSync(join(tmpdir(), "dlc-io-"));
 afterAll(() => rmSync(root, { recursive: true, force: true }));
@@ -851,7 +852,7 @@ describe("IDX data (MNIST)", () => {
 });
 
 describe("the homework_q3 seed case", () => {
-  const seed = JSON.parse(readFileSync("/work/shared/seed-cases.json", "utf8")) as {
+  const seed = { cases: loadSeedCases() } as unknown as {
     cases: { id: string; inputs: { W1: number[][]; W2: number[][]; W3: number[][]; b1: number; b2: number; b3: number; x: number[]; y: number }; dlc: { dl: string; weights: unknown; data: unknown } }[];
   };
   const c = seed.cases.find((k) => k.id === "homework_q3")!;

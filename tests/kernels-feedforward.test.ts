@@ -1,7 +1,7 @@
 // The interpreter's feed-forward kernels (dense, conv, pools, reshapes, dropout, norms,
 // activations, embedding, add, concat): finite-difference gradient checks for every option,
 // hand-computed values, and the course notes' worked convolutions and poolings from
-// /work/shared/seed-cases.json (independently recomputed there, corrections noted).
+// tests/fixtures/seed-cases.json, a copy of shared/seed-cases.json (independently recomputed there, corrections noted).
 import { existsSync, readFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import { describe, expect, it } from "vitest";
@@ -14,6 +14,7 @@ import type { PoolArgs, PoolMode } from "../src/layers/pool.js";
 import { registry } from "../src/layers/registry.js";
 import type { AnyLayerDef, KernelContext, ParamTensors } from "../src/layers/types.js";
 import { gradCheck, randomTensor, type GradCheckCase } from "./helpers/gradcheck.js";
+import { loadSeedCases, seedCasesPath } from "./helpers/seed-cases.js";
 
 const TOLERANCE = 1e-6;
 
@@ -460,9 +461,7 @@ interface SeedCase {
   readonly dlc?: SeedDlc;
 }
 
-const casesPath = fileURLToPath(new URL("../../shared/seed-cases.json", import.meta.url));
-const present = existsSync(casesPath);
-const seedCases: SeedCase[] = present ? (JSON.parse(readFileSync(casesPath, "utf8")) as { cases: SeedCase[] }).cases : [];
+const seedCases = loadSeedCases<SeedCase>();
 
 function seed(id: string): SeedCase {
   const c = seedCases.find((s) => s.id === id);
@@ -489,7 +488,7 @@ function expectClose(actual: Tensor, expected: Tensor): void {
   expected.data.forEach((v, i) => expect(actual.data[i], `element ${i}`).toBeCloseTo(v, 12));
 }
 
-describe.skipIf(!present)("seed cases: convolutions and poolings from the course notes", () => {
+describe("seed cases: convolutions and poolings from the course notes", () => {
   // conv_6x6_filter1: the notes print filter 1 with a typo (a +1 at the middle-right); the case's
   // weights hold the corrected diagonal filter, which reproduces the printed 4x4 exactly.
   // conv_6x6_filter2: the notes print no result; the expected map is the case's own derivation.

@@ -1,9 +1,10 @@
 // The seed notes' parameter counts and output sizes (recomputed independently in
-// /work/shared/seed-cases.json) through the front end: parse, shapes, counts, warnings.
+// tests/fixtures/seed-cases.json, a copy of shared/seed-cases.json) through the front end: parse, shapes, counts, warnings.
 import { existsSync, readFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import { describe, expect, it } from "vitest";
 import { analyze, summarize } from "../src/index.js";
+import { loadSeedCases, seedCasesPath } from "./helpers/seed-cases.js";
 
 interface SeedDlc {
   readonly dl: string;
@@ -17,15 +18,13 @@ interface SeedCase {
   readonly dlc?: SeedDlc;
 }
 
-const casesUrl = new URL("../../shared/seed-cases.json", import.meta.url);
-const casesPath = fileURLToPath(casesUrl);
-const present = existsSync(casesPath);
-const cases: SeedCase[] = present ? (JSON.parse(readFileSync(casesPath, "utf8")) as { cases: SeedCase[] }).cases : [];
+const casesPath = seedCasesPath;
+const cases = loadSeedCases<SeedCase>();
 
 const withCounts = cases.filter((c) => c.dlc?.expectedTotalParams !== undefined);
 const withShapes = cases.filter((c) => c.dlc?.expectedOutputShape !== undefined || c.dlc?.expectWarning !== undefined);
 
-describe.skipIf(!present)(`seed cases through the front end (${casesPath})`, () => {
+describe(`seed cases through the front end (${casesPath})`, () => {
   it("the file holds cases with counts and with output sizes", () => {
     expect(withCounts.length).toBeGreaterThan(0);
     expect(withShapes.length).toBeGreaterThan(0);
@@ -63,9 +62,3 @@ describe.skipIf(!present)(`seed cases through the front end (${casesPath})`, () 
     expect(train(fromExample)).toEqual(train(fromCase));
   });
 });
-
-if (!present) {
-  describe("seed cases", () => {
-    it.skip(`seed-cases.json not found at ${casesPath} (expected in shared/, the project root's sibling): skipping the seed-case checks`, () => {});
-  });
-}
