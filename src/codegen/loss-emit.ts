@@ -23,8 +23,9 @@ export function lossCode(p: Plan, _arr: string): string {
     if (classes && targets.length !== size / width) {
       throw new RangeError(\`targets: expected \${size} values shaped like the output, or \${size / width} class indices, got \${targets.length}\`);
     }
-    const t = classes ? new Arr(size) : null;
+    const t = classes ? this.oneHot : null;
     if (t) {
+      t.fill(0, 0, size);
       for (let r = 0; r < size / width; r++) {
         const c = targets[r]!;
         if (!(Number.isInteger(c) && c >= 0 && c < width)) throw new RangeError(\`targets[\${r}] = \${c} is not a class index below \${width}\`);

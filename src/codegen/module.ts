@@ -100,11 +100,15 @@ export function moduleCode(p: Plan, o: ModuleOptions): string {
   const trainable = mergeRanges(p.weights.filter((w) => w.trainable).map((w) => [w.offset, w.offset + w.size] as [number, number]));
   const bufferFields = p.buffers.map((b) => `private readonly b${b.id}: ${arr};`);
   const gradFields = p.buffers.filter((b) => b.inputIndex === undefined).map((b) => `private readonly d${b.id}: ${arr};`);
-  const scratchFields = scratch.map((x) => `private readonly ${x.field}: ${x.kind === "int" ? "Int32Array" : arr};`);
+  const scratchFields = [
+    ...scratch.map((x) => `private readonly ${x.field}: ${x.kind === "int" ? "Int32Array" : arr};`),
+    `/** One-hot targets made from class indices by lossAndGrad. */\nprivate readonly oneHot: ${arr};`,
+  ];
   const allocations = [
     ...p.buffers.map((b) => `this.b${b.id} = new ${arr}(maxBatch * ${b.size});`),
     ...p.buffers.filter((b) => b.inputIndex === undefined).map((b) => `this.d${b.id} = new ${arr}(maxBatch * ${b.size});`),
     ...scratch.map((x) => `this.${x.field} = new ${x.kind === "int" ? "Int32Array" : arr}(${x.perSample ? `maxBatch * ${x.size}` : x.size});`),
+    `this.oneHot = new ${arr}(maxBatch * ${p.buffers[p.outputBuffer]!.size});`,
   ];
   const zeroGrads = p.buffers.filter((b) => b.inputIndex === undefined && b.id !== p.outputBuffer && b.id !== p.logitsBuffer).map((b) => `this.d${b.id}.fill(0, 0, n * ${b.size});`);
   const optimizer = o.train?.optimizer;

@@ -529,6 +529,8 @@ export class Model {
   private readonly d4: Float64Array;
   private readonly d5: Float64Array;
   private readonly d6: Float64Array;
+  /** One-hot targets made from class indices by lossAndGrad. */
+  private readonly oneHot: Float64Array;
   /** Optimizer state: SGD's velocity in v; Adam's moments in m and v. */
   private readonly m: Float64Array;
   private readonly v: Float64Array;
@@ -568,6 +570,7 @@ export class Model {
     this.d4 = new Float64Array(maxBatch * 2);
     this.d5 = new Float64Array(maxBatch * 1);
     this.d6 = new Float64Array(maxBatch * 1);
+    this.oneHot = new Float64Array(maxBatch * 1);
     this.m = new Arr(WEIGHT_COUNT);
     this.v = new Arr(WEIGHT_COUNT);
     this.initWeights(options.seed ?? TRAIN_DEFAULTS.seed);
@@ -725,8 +728,9 @@ export class Model {
         `targets: expected ${size} values shaped like the output, or ${size / width} class indices, got ${targets.length}`,
       );
     }
-    const t = classes ? new Arr(size) : null;
+    const t = classes ? this.oneHot : null;
     if (t) {
+      t.fill(0, 0, size);
       for (let r = 0; r < size / width; r++) {
         const c = targets[r]!;
         if (!(Number.isInteger(c) && c >= 0 && c < width))
