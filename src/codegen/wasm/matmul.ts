@@ -1,0 +1,510 @@
+/**
+ * Generators of f32 matmul kernels as WebAssembly SIMD functions, specialised to shapes known
+ * at compile time. All matrices are row-major f32 in one linear memory; a kernel's parameters
+ * are the byte offsets of its operands (`a`, `b`, `c`: i32), so one kernel serves every buffer
+ * of its shape, followed by the dimensions declared `"dynamic"` (`m`, then `k`: element
+ * counts), for the batch-dependent one. N is always a compile-time constant.
+ *
+ *   nn: C[M×N] (=|+=) A[M×K] · B[K×N]                 (forward: x · W)
+ *   tn: C[M×N] (=|+=) Aᵀ · B, A stored [K×M], B [K×N]  (weight gradient: xᵀ · dy; K = batch)
+ *   nt: C[M×N] (=|+=) A · Bᵀ, A [M×K], B stored [N×K]  (input gradient: dy · Wᵀ)
+ *
+ * nn and tn tile C in `rows` × `cols` blocks of v128 accumulators (`cols` vectors of 4 floats
+ * across N): per step along K each block loads `cols` vectors of B once and one broadcast A
+ * value per row, then does rows·cols vector multiply-adds. nt vectorises along K instead (both
+ * operands are contiguous there): a `rows` × `cols` block of C keeps one v128 of partial dot
+ * products per element and reduces them at the end (with shuffles, 4 columns at a time).
+ * Edges: rows left over below the tile height run with tiles of halving height (emitted once,
+ * checked at run time when M is dynamic); columns left over run as one narrower tile, and a
+ * last group of 1–3 floats (N not a multiple of 4) uses partial loads/stores
+ * (`v128.load32_zero`/`load64_zero`/`load32_lane`, `store32_lane`/`store64_lane`), so a kernel
+ * never touches memory outside its operands. nt handles K mod 4 the same way.
+ */
+import { FunctionBuilder, ModuleBuilder, type Local, type MemArg, type MemoryImport } from "./encoder.js";
+
+export type MatmulVariant = "nn" | "tn" | "nt";
+
+/** A dimension fixed at compile time, or passed as an i32 parameter at each call. */
+export type Dim = number | "dynamic";
+
+export interface MatmulTile {
+  /** Rows of C per block. */
+  readonly rows: number;
+  /** nn/tn: v128 columns (4 floats each) per block; nt: columns of C per block. */
+  readonly cols: number;
+}
+
+export interface MatmulSpec {
+  readonly variant: MatmulVariant;
+  readonly m: Dim;
+  readonly k: Dim;
+  readonly n: number;
+  /** C += product (true) or C = product (false). */
+  readonly accumulate: boolean;
+  /** Default: `DEFAULT_TILES[variant]`. */
+  readonly tile?: MatmulTile;
+  /**
+   * Use `f32x4.relaxed_madd` (relaxed SIMD) instead of mul + add. Faster where the engine
+   * fuses it, but Node 20 needs `--experimental-wasm-relaxed-simd` and results may differ in the
+   * last bit between engines. Default false.
+   */
+  readonly fma?: boolean;
+}
+
+/** Tiles measured fastest on x64 V8 (see bench/wasm-matmul.ts). */
+export const DEFAULT_TILES: Readonly<Record<MatmulVariant, MatmulTile>> = {
+  nn: { rows: 4, cols: 2 },
+  tn: { rows: 4, cols: 2 },
+  nt: { rows: 2, cols: 4 },
+};
+
+/** The kernel's parameter names in order: byte offsets, then the dynamic dimensions. */
+export function matmulParams(spec: MatmulSpec): string[] {
+  return ["a", "b", "c", ...(spec.m === "dynamic" ? ["m"] : []), ...(spec.k === "dynamic" ? ["k"] : [])];
+}
+
+/** Floats each operand spans for given M and K (A, B, C), e.g. to lay out memory. */
+export function matmulSizes(spec: MatmulSpec, m: number, k: number): { a: number; b: number; c: number } {
+  return { a: m * k, b: k * spec.n, c: m * spec.n };
+}
+
+/** A byte address: `base` (+ `dyn`) + constant `off` (the memarg offset). */
+interface Addr {
+  readonly base: Local;
+  readonly dyn?: Local | undefined;
+  readonly off: number;
+}
+
+/** An i32 known at compile time or held in a local. */
+type Val = number | Local;
+
+const ALIGN_V128 = 2; // operands are only guaranteed 4-byte aligned
+
+class Gen {
+  readonly f: FunctionBuilder;
+  readonly tile: MatmulTile;
+  readonly n: number;
+  readonly m: Val;
+  readonly k: Val;
+  /** Bytes per row of an A/B operand stored with K floats a row (nn: A, nt: A and B), or K·4. */
+  readonly kBytes: Val;
+  /** `kOff[j]` = j·K·4 for j below the largest tile side. */
+  readonly kOff: Val[] = [0];
+  readonly mBytes: Val;
+  private tmp = 0;
+
+  constructor(readonly spec: MatmulSpec) {
+    const { m, k, n } = spec;
+    const tile = spec.tile ?? DEFAULT_TILES[spec.variant];
+    for (const [what, v] of [["m", m], ["k", k], ["n", n]] as const) {
+      if (v !== "dynamic" && (!Number.isInteger(v) || v < 0 || v > 0x3fffffff)) throw new RangeError(`matmul: ${what} = ${String(v)} is not a valid size`);
+    }
+    if (!Number.isInteger(tile.rows) || !Number.isInteger(tile.cols) || tile.rows < 1 || tile.cols < 1 || tile.rows * tile.cols > 32) throw new RangeError(`matmul: bad tile ${tile.rows}×${tile.cols}`);
+    this.tile = tile;
+    this.n = n;
+    this.f = new FunctionBuilder(matmulParams(spec).map((p) => [p, "i32"] as const));
+    const f = this.f;
+    this.m = m === "dynamic" ? f.get("m") : m;
+    this.k = k === "dynamic" ? f.get("k") : k;
+    if (typeof this.k === "number") {
+      this.kBytes = this.k * 4;
+      for (let j = 1; j < Math.max(tile.rows, tile.cols); j++) this.kOff.push(j * this.k * 4);
+    } else {
+      const kb = f.local("kBytes", "i32");
+      f.localGet(this.k).i32Const(2).i32Shl().localSet(kb);
+      this.kBytes = kb;
+      for (let j = 1; j < Math.max(tile.rows, tile.cols); j++) {
+        const l = f.local(`kOff${j}`, "i32");
+        f.localGet(kb).i32Const(j).i32Mul().localSet(l);
+        this.kOff.push(l);
+      }
+    }
+    if (typeof this.m === "number") this.mBytes = this.m * 4;
+    else {
+      const mb = f.local("mBytes", "i32");
+      f.localGet(this.m).i32Const(2).i32Shl().localSet(mb);
+      this.mBytes = mb;
+    }
+  }
+
+  /** A fresh temporary local (kernels are small: locals are cheap, V8 allocates registers). */
+  temp(type: "i32" | "v128", hint: string): Local {
+    return this.f.local(`${hint}_${this.tmp++}`, type);
+  }
+
+  push(v: Val): void {
+    if (typeof v === "number") this.f.i32Const(v);
+    else this.f.localGet(v);
+  }
+
+  /** `l += v·times`. */
+  addTo(l: Local, v: Val, times = 1): void {
+    if (typeof v === "number") {
+      if (v * times === 0) return;
+      this.f.localGet(l).i32Const(v * times).i32Add().localSet(l);
+    } else {
+      this.f.localGet(l).localGet(v);
+      if (times !== 1) this.f.i32Const(times).i32Mul();
+      this.f.i32Add().localSet(l);
+    }
+  }
+
+  /** An address `base + off·?`, where `off` is a compile-time or dynamic byte offset plus a constant. */
+  at(base: Local, off: Val, extra = 0): Addr {
+    return typeof off === "number" ? { base, off: off + extra } : { base, dyn: off, off: extra };
+  }
+
+  /** Pushes the dynamic part of an address and returns the memarg for its constant part. */
+  pushAddr(a: Addr, align?: number): MemArg {
+    this.f.localGet(a.base);
+    if (a.dyn) this.f.localGet(a.dyn).i32Add();
+    return align === undefined ? { offset: a.off } : { offset: a.off, align };
+  }
+
+  /** Pushes the v128 of `width` (1–4) floats at `a`, lanes past `width` zero. */
+  loadVec(a: Addr, width: number): void {
+    const f = this.f;
+    if (width === 4) f.v128Load(this.pushAddr(a, ALIGN_V128));
+    else if (width === 1) f.v128Load32Zero(this.pushAddr(a));
+    else if (width === 2) f.v128Load64Zero(this.pushAddr(a, 2));
+    else {
+      const t = this.temp("v128", "part");
+      f.v128Load64Zero(this.pushAddr(a, 2)).localSet(t);
+      const m = this.pushAddr({ ...a, off: a.off + 8 });
+      f.localGet(t).v128Load32Lane(2, m);
+    }
+  }
+
+  /** Stores the first `width` (1–4) lanes of local `v` at `a`. */
+  storeVec(a: Addr, v: Local, width: number): void {
+    const f = this.f;
+    if (width === 4) {
+      const m = this.pushAddr(a, ALIGN_V128);
+      f.localGet(v).v128Store(m);
+      return;
+    }
+    if (width !== 1) {
+      const m = this.pushAddr(a, 2);
+      f.localGet(v).v128Store64Lane(0, m);
+    }
+    if (width !== 2) {
+      const lane = width === 1 ? 0 : 2;
+      const m = this.pushAddr({ ...a, off: a.off + 4 * lane });
+      f.localGet(v).v128Store32Lane(lane, m);
+    }
+  }
+
+  /** acc = acc + x·y, with x and y on the stack (x pushed first). */
+  madd(acc: Local): void {
+    if (this.spec.fma) this.f.localGet(acc).f32x4RelaxedMadd().localSet(acc);
+    else this.f.f32x4Mul().localGet(acc).f32x4Add().localSet(acc);
+  }
+
+  /**
+   * A counted loop running `count` times (≥ 0), counter in a fresh local; `body` emits one
+   * iteration. Static counts of 0 and 1 emit nothing and the body once.
+   */
+  repeat(count: Val, hint: string, body: () => void): void {
+    const f = this.f;
+    if (typeof count === "number") {
+      if (count <= 0) return;
+      if (count === 1) {
+        body();
+        return;
+      }
+    }
+    const c = this.temp("i32", hint);
+    this.push(count);
+    f.localSet(c);
+    const loopBody = (): void => {
+      f.loop(`${c.name}_loop`, () => {
+        body();
+        f.localGet(c).i32Const(1).i32Sub().localTee(c).brIf(`${c.name}_loop`);
+      });
+    };
+    if (typeof count === "number") loopBody();
+    else f.localGet(c).if(undefined, loopBody);
+  }
+
+  /**
+   * Runs `block(h)` over row blocks: full tiles of `rows` while they fit, then halving heights
+   * for the rest. `advance(h)` moves the row pointers on by h rows.
+   */
+  rowBlocks(rows: number, block: (h: number) => void, advance: (h: number) => void): void {
+    const f = this.f;
+    const heights: number[] = [];
+    for (let h = 1; h < rows; h *= 2) heights.unshift(h);
+    if (typeof this.m === "number") {
+      const full = Math.floor(this.m / rows);
+      this.repeat(full, "rowTiles", () => {
+        block(rows);
+        advance(rows);
+      });
+      let left = this.m - full * rows;
+      for (const h of heights) {
+        if (left >= h) {
+          block(h);
+          advance(h);
+          left -= h;
+        }
+      }
+      return;
+    }
+    const left = this.temp("i32", "rowsLeft");
+    f.localGet(this.m).localSet(left);
+    f.block("rows_done", () => {
+      f.loop("rows", () => {
+        f.localGet(left).i32Const(rows).i32LtU().brIf("rows_done");
+        block(rows);
+        advance(rows);
+        f.localGet(left).i32Const(rows).i32Sub().localSet(left);
+        f.br("rows");
+      });
+    });
+    for (const h of heights) {
+      f.localGet(left).i32Const(h).i32GeU();
+      f.if(undefined, () => {
+        block(h);
+        advance(h);
+        f.localGet(left).i32Const(h).i32Sub().localSet(left);
+      });
+    }
+  }
+}
+
+/** Widths (floats, 1–4) of the v128 columns of each column block of an nn/tn kernel. */
+function columnBlocks(n: number, vecs: number): { full: number; fullWidths: number[]; rest: number[] } {
+  const span = 4 * vecs;
+  const full = Math.floor(n / span);
+  const rest: number[] = [];
+  for (let left = n - full * span; left > 0; left -= 4) rest.push(Math.min(4, left));
+  return { full, fullWidths: new Array<number>(vecs).fill(4), rest };
+}
+
+/** nn and tn: broadcast A along K, vectors of B across N. */
+function buildBroadcastKernel(g: Gen): void {
+  const { f, spec, n, tile } = g;
+  const tn = spec.variant === "tn";
+  const [a, b, c] = [f.get("a"), f.get("b"), f.get("c")];
+  const pa0 = g.temp("i32", "pa0"); // A at the block's first row
+  const pc0 = g.temp("i32", "pc0"); // C at the block's first row
+  const pb = g.temp("i32", "pb"); // B at the tile's first column
+  const pc = g.temp("i32", "pc"); // C at the tile's first row and column
+  const paW = g.temp("i32", "paW"); // walking pointers along K
+  const pbW = g.temp("i32", "pbW");
+  /** Byte distance between rows r and r+1 of A as the kernel reads it, and between steps along K. */
+  const aRow = (r: number): Val => (tn ? 4 * r : g.kOff[r]!);
+  const aStep: Val = tn ? g.mBytes : 4;
+  const maxV = tile.cols;
+  const acc: Local[][] = Array.from({ length: tile.rows }, (_, r) => Array.from({ length: maxV }, (_, v) => f.local(`acc${r}_${v}`, "v128")));
+  const bv: Local[] = Array.from({ length: maxV }, (_, v) => f.local(`b${v}`, "v128"));
+  const av = f.local("aBcast", "v128");
+
+  const tileCode = (h: number, widths: readonly number[]): void => {
+    const nv = widths.length;
+    for (let r = 0; r < h; r++) for (let v = 0; v < nv; v++) f.v128Const().localSet(acc[r]![v]!);
+    f.localGet(pa0).localSet(paW);
+    f.localGet(pb).localSet(pbW);
+    g.repeat(g.k, "kLeft", () => {
+      for (let v = 0; v < nv; v++) {
+        g.loadVec({ base: pbW, off: 16 * v }, widths[v]!);
+        f.localSet(bv[v]!);
+      }
+      for (let r = 0; r < h; r++) {
+        f.v128Load32Splat(g.pushAddr(g.at(paW, aRow(r))));
+        f.localSet(av);
+        for (let v = 0; v < nv; v++) {
+          f.localGet(av).localGet(bv[v]!);
+          g.madd(acc[r]![v]!);
+        }
+      }
+      g.addTo(paW, aStep);
+      g.addTo(pbW, 4 * n);
+    });
+    for (let r = 0; r < h; r++) {
+      for (let v = 0; v < nv; v++) {
+        const at: Addr = { base: pc, off: 4 * (r * n + 4 * v) };
+        const x = acc[r]![v]!;
+        if (spec.accumulate) {
+          g.loadVec(at, widths[v]!);
+          f.localGet(x).f32x4Add().localSet(x);
+        }
+        g.storeVec(at, x, widths[v]!);
+      }
+    }
+  };
+
+  const cols = columnBlocks(n, tile.cols);
+  const rowBlock = (h: number): void => {
+    f.localGet(b).localSet(pb);
+    f.localGet(pc0).localSet(pc);
+    const advance = (floats: number): void => {
+      g.addTo(pb, 4 * floats);
+      g.addTo(pc, 4 * floats);
+    };
+    g.repeat(cols.full, "colTiles", () => {
+      tileCode(h, cols.fullWidths);
+      advance(4 * tile.cols);
+    });
+    if (cols.rest.length > 0) tileCode(h, cols.rest);
+  };
+
+  f.localGet(a).localSet(pa0);
+  f.localGet(c).localSet(pc0);
+  g.rowBlocks(tile.rows, rowBlock, (h) => {
+    g.addTo(pa0, tn ? 4 : g.kBytes, h);
+    g.addTo(pc0, 4 * n * h);
+  });
+}
+
+/** Byte lanes of an i8x16.shuffle picking f32 lanes (0–3 first operand, 4–7 second). */
+function f32Lanes(...lanes: number[]): number[] {
+  return lanes.flatMap((l) => [4 * l, 4 * l + 1, 4 * l + 2, 4 * l + 3]);
+}
+
+/** nt: dot products along K, reduced per element of C. */
+function buildDotKernel(g: Gen): void {
+  const { f, spec, n, tile } = g;
+  const [a, b, c] = [f.get("a"), f.get("b"), f.get("c")];
+  const pa0 = g.temp("i32", "pa0");
+  const pc0 = g.temp("i32", "pc0");
+  const pb = g.temp("i32", "pb");
+  const pc = g.temp("i32", "pc");
+  const paW = g.temp("i32", "paW");
+  const pbW = g.temp("i32", "pbW");
+  const acc: Local[][] = Array.from({ length: tile.rows }, (_, r) => Array.from({ length: tile.cols }, (_, j) => f.local(`acc${r}_${j}`, "v128")));
+  const bv: Local[] = Array.from({ length: tile.cols }, (_, j) => f.local(`b${j}`, "v128"));
+  const av = f.local("aRow", "v128");
+  const t0 = f.local("red0", "v128");
+  const t1 = f.local("red1", "v128");
+  const k4: Val = typeof g.k === "number" ? g.k >> 2 : g.temp("i32", "k4");
+  const kRest: Val = typeof g.k === "number" ? g.k & 3 : g.temp("i32", "kRest");
+  if (typeof g.k !== "number") {
+    f.localGet(g.k).i32Const(2).i32ShrU().localSet(k4 as Local);
+    f.localGet(g.k).i32Const(3).i32And().localSet(kRest as Local);
+  }
+
+  /** One step along K over `width` floats (4, or 1–3 at the end). */
+  const step = (h: number, nc: number, width: number): void => {
+    for (let j = 0; j < nc; j++) {
+      g.loadVec(g.at(pbW, g.kOff[j]!), width);
+      f.localSet(bv[j]!);
+    }
+    for (let r = 0; r < h; r++) {
+      g.loadVec(g.at(paW, g.kOff[r]!), width);
+      f.localSet(av);
+      for (let j = 0; j < nc; j++) {
+        f.localGet(av).localGet(bv[j]!);
+        g.madd(acc[r]![j]!);
+      }
+    }
+  };
+
+  /** Sums the lanes of x0..x3 into one vector [Σx0, Σx1, Σx2, Σx3], left on the stack. */
+  const reduce4 = (x: readonly Local[]): void => {
+    const pair = (p: Local, q: Local, into: Local): void => {
+      f.localGet(p).localGet(q).i8x16Shuffle(f32Lanes(0, 4, 1, 5));
+      f.localGet(p).localGet(q).i8x16Shuffle(f32Lanes(2, 6, 3, 7));
+      f.f32x4Add().localSet(into);
+    };
+    pair(x[0]!, x[1]!, t0);
+    pair(x[2]!, x[3]!, t1);
+    f.localGet(t0).localGet(t1).i8x16Shuffle(f32Lanes(0, 1, 4, 5));
+    f.localGet(t0).localGet(t1).i8x16Shuffle(f32Lanes(2, 3, 6, 7));
+    f.f32x4Add();
+  };
+
+  const tileCode = (h: number, nc: number): void => {
+    for (let r = 0; r < h; r++) for (let j = 0; j < nc; j++) f.v128Const().localSet(acc[r]![j]!);
+    f.localGet(pa0).localSet(paW);
+    f.localGet(pb).localSet(pbW);
+    g.repeat(k4, "kLeft", () => {
+      step(h, nc, 4);
+      g.addTo(paW, 16);
+      g.addTo(pbW, 16);
+    });
+    if (typeof kRest === "number") {
+      if (kRest > 0) step(h, nc, kRest);
+    } else {
+      g.repeat(kRest, "kTail", () => {
+        step(h, nc, 1);
+        g.addTo(paW, 4);
+        g.addTo(pbW, 4);
+      });
+    }
+    for (let r = 0; r < h; r++) {
+      let j = 0;
+      for (; j + 4 <= nc; j += 4) {
+        const at: Addr = { base: pc, off: 4 * (r * n + j) };
+        reduce4(acc[r]!.slice(j, j + 4));
+        f.localSet(t0);
+        if (spec.accumulate) {
+          g.loadVec(at, 4);
+          f.localGet(t0).f32x4Add().localSet(t0);
+        }
+        g.storeVec(at, t0, 4);
+      }
+      for (; j < nc; j++) {
+        const m = g.pushAddr({ base: pc, off: 4 * (r * n + j) });
+        const x = acc[r]![j]!;
+        f.localGet(x).f32x4ExtractLane(0).localGet(x).f32x4ExtractLane(1).f32Add();
+        f.localGet(x).f32x4ExtractLane(2).localGet(x).f32x4ExtractLane(3).f32Add().f32Add();
+        if (spec.accumulate) {
+          g.pushAddr({ base: pc, off: 4 * (r * n + j) });
+          f.f32Load(m).f32Add();
+        }
+        f.f32Store(m);
+      }
+    }
+  };
+
+  const full = Math.floor(n / tile.cols);
+  const rest = n - full * tile.cols;
+  const rowBlock = (h: number): void => {
+    f.localGet(b).localSet(pb);
+    f.localGet(pc0).localSet(pc);
+    g.repeat(full, "colTiles", () => {
+      tileCode(h, tile.cols);
+      g.addTo(pb, g.kBytes, tile.cols);
+      g.addTo(pc, 4 * tile.cols);
+    });
+    if (rest > 0) tileCode(h, rest);
+  };
+
+  f.localGet(a).localSet(pa0);
+  f.localGet(c).localSet(pc0);
+  g.rowBlocks(tile.rows, rowBlock, (h) => {
+    g.addTo(pa0, g.kBytes, h);
+    g.addTo(pc0, 4 * n * h);
+  });
+}
+
+/** The kernel for `spec` as a function body over the imported memory. */
+export function buildMatmul(spec: MatmulSpec): FunctionBuilder {
+  const g = new Gen(spec);
+  if (spec.variant === "nt") buildDotKernel(g);
+  else buildBroadcastKernel(g);
+  return g.f;
+}
+
+export interface NamedKernel {
+  readonly name: string;
+  readonly spec: MatmulSpec;
+}
+
+/**
+ * A module exporting each kernel under its name, importing `env.memory` (shared when asked:
+ * then `max` is required, as for any shared memory).
+ */
+export function matmulModule(kernels: readonly NamedKernel[], memory: MemoryImport = { min: 1 }): Uint8Array<ArrayBuffer> {
+  const mod = new ModuleBuilder().importMemory(memory);
+  for (const k of kernels) mod.addFunction(k.name, buildMatmul(k.spec));
+  return mod.toBytes();
+}
+
+/** A short name describing a spec, e.g. `nn_Md_K784_N128_acc_t4x2`. */
+export function kernelName(spec: MatmulSpec): string {
+  const t = spec.tile ?? DEFAULT_TILES[spec.variant];
+  const d = (x: Dim): string => (x === "dynamic" ? "d" : String(x));
+  return `${spec.variant}_M${d(spec.m)}_K${d(spec.k)}_N${spec.n}${spec.accumulate ? "_acc" : ""}_t${t.rows}x${t.cols}${spec.fma ? "_fma" : ""}`;
+}

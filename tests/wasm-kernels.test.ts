@@ -1,0 +1,230 @@
+import fc from "fast-check";
+import { describe, expect, it } from "vitest";
+import { base64 } from "../src/codegen/wasm/embed.js";
+import { FunctionBuilder, ModuleBuilder, sleb, uleb } from "../src/codegen/wasm/encoder.js";
+import { DEFAULT_TILES, kernelName, matmulModule, matmulParams, type MatmulSpec, type MatmulTile, type MatmulVariant } from "../src/codegen/wasm/matmul.js";
+
+/** Plain float64 reference: C (+)= op(A)·op(B) with the variant's storage. */
+function reference(variant: MatmulVariant, a: Float32Array, b: Float32Array, c0: Float32Array, m: number, k: number, n: number, accumulate: boolean): Float64Array {
+  const c = new Float64Array(m * n);
+  for (let i = 0; i < m; i++) {
+    for (let j = 0; j < n; j++) {
+      let s = 0;
+      for (let p = 0; p < k; p++) {
+        const x = variant === "tn" ? a[p * m + i]! : a[i * k + p]!;
+        const y = variant === "nt" ? b[j * k + p]! : b[p * n + j]!;
+        s += x * y;
+      }
+      c[i * n + j] = (accumulate ? c0[i * n + j]! : 0) + s;
+    }
+  }
+  return c;
+}
+
+/** Same, but the sum of |terms| per element: the scale of the f32 rounding error. */
+function magnitude(variant: MatmulVariant, a: Float32Array, b: Float32Array, c0: Float32Array, m: number, k: number, n: number, accumulate: boolean): Float64Array {
+  const abs = (x: Float32Array): Float32Array => x.map(Math.abs);
+  return reference(variant, abs(a), abs(b), abs(c0), m, k, n, accumulate);
+}
+
+interface Case {
+  variant: MatmulVariant;
+  m: number;
+  k: number;
+  n: number;
+  accumulate: boolean;
+  dynM: boolean;
+  dynK: boolean;
+  tile: MatmulTile;
+  seed: number;
+  fma?: boolean;
+}
+
+function rand(seed: number): () => number {
+  let s = seed >>> 0 || 1;
+  return () => {
+    s ^= s << 13;
+    s >>>= 0;
+    s ^= s >>> 17;
+    s ^= s << 5;
+    s >>>= 0;
+    return s / 2 ** 32 - 0.5;
+  };
+}
+
+/** Runs one kernel at misaligned, padded offsets and checks result and guard floats. */
+function check(cs: Case): void {
+  const spec: MatmulSpec = { variant: cs.variant, m: cs.dynM ? "dynamic" : cs.m, k: cs.dynK ? "dynamic" : cs.k, n: cs.n, accumulate: cs.accumulate, tile: cs.tile, fma: cs.fma ?? false };
+  const bytes = matmulModule([{ name: "mm", spec }]);
+  if (cs.fma && !WebAssembly.validate(bytes)) return; // engine without relaxed SIMD (Node 20 without its flag)
+  expect(WebAssembly.validate(bytes)).toBe(true);
+  const { m, k, n } = cs;
+  const pad = 5; // guard floats around each operand; offsets only 4-byte aligned
+  const sizes = [m * k, k * n, m * n];
+  const offs: number[] = [];
+  let at = 1 + pad;
+  for (const s of sizes) {
+    offs.push(at);
+    at += s + pad;
+  }
+  const memory = new WebAssembly.Memory({ initial: Math.ceil((at * 4) / 65536) + 1 });
+  const { exports } = new WebAssembly.Instance(new WebAssembly.Module(bytes), { env: { memory } });
+  const f32 = new Float32Array(memory.buffer);
+  const r = rand(cs.seed);
+  f32.fill(12345);
+  const views = sizes.map((s, i) => f32.subarray(offs[i]!, offs[i]! + s));
+  for (const v of views) for (let i = 0; i < v.length; i++) v[i] = r() * 4;
+  const [a, b, c] = views as [Float32Array, Float32Array, Float32Array];
+  const c0 = c.slice();
+  const a0 = a.slice();
+  const b0 = b.slice();
+  const want = reference(cs.variant, a, b, c0, m, k, n, cs.accumulate);
+  const scale = magnitude(cs.variant, a, b, c0, m, k, n, cs.accumulate);
+  const args = [offs[0]! * 4, offs[1]! * 4, offs[2]! * 4, ...(cs.dynM ? [m] : []), ...(cs.dynK ? [k] : [])];
+  expect(args.length).toBe(matmulParams(spec).length);
+  (exports["mm"] as (...x: number[]) => void)(...args);
+  for (let i = 0; i < m * n; i++) {
+    const err = Math.abs(c[i]! - want[i]!);
+    if (!(err <= 1e-5 * Math.max(scale[i]!, 1e-30))) throw new Error(`${kernelName(spec)} m=${m} k=${k} n=${n}: C[${i}] = ${c[i]} want ${want[i]} (rel ${err / scale[i]!})`);
+  }
+  // A and B untouched, nothing outside the operands written
+  expect(a).toEqual(a0);
+  expect(b).toEqual(b0);
+  for (let i = 0; i < f32.length && i < at + 8; i++) {
+    const inside = offs.some((o, j) => i >= o && i < o + sizes[j]!);
+    if (!inside && f32[i] !== 12345) throw new Error(`${kernelName(spec)}: wrote outside its operands at float ${i}`);
+  }
+}
+
+const edge = fc.constantFrom(1, 3, 4, 5, 17);
+const small = fc.oneof(edge, fc.integer({ min: 1, max: 40 }));
+const tiles = fc.constantFrom<MatmulTile>({ rows: 2, cols: 4 }, { rows: 4, cols: 2 }, { rows: 1, cols: 1 }, { rows: 3, cols: 3 }, { rows: 4, cols: 4 }, { rows: 2, cols: 2 });
+const caseArb = (variant: MatmulVariant): fc.Arbitrary<Case> =>
+  fc.record({ variant: fc.constant(variant), m: small, k: small, n: small, accumulate: fc.boolean(), dynM: fc.boolean(), dynK: fc.boolean(), tile: tiles, seed: fc.integer({ min: 1, max: 1e9 }) });
+
+describe("wasm encoder", () => {
+  it("writes LEB128", () => {
+    expect(uleb(0)).toEqual([0]);
+    expect(uleb(127)).toEqual([0x7f]);
+    expect(uleb(128)).toEqual([0x80, 0x01]);
+    expect(uleb(624485)).toEqual([0xe5, 0x8e, 0x26]);
+    expect(uleb(0xffffffff)).toEqual([0xff, 0xff, 0xff, 0xff, 0x0f]);
+    expect(sleb(0)).toEqual([0]);
+    expect(sleb(-1)).toEqual([0x7f]);
+    expect(sleb(63)).toEqual([0x3f]);
+    expect(sleb(64)).toEqual([0xc0, 0x00]);
+    expect(sleb(-64)).toEqual([0x40]);
+    expect(sleb(-123456)).toEqual([0xc0, 0xbb, 0x78]);
+    expect(() => uleb(-1)).toThrow();
+  });
+
+  it("builds a valid module with SIMD, lane and control instructions", () => {
+    // sum4(p) = Σ of the 4 floats at p, via a loop over v128 loads; also stores 3 lanes
+    const f = new FunctionBuilder([["p", "i32"], ["n", "i32"]], ["f32"]);
+    const acc = f.local("acc", "v128");
+    f.block("done", () => {
+      f.localGet("n").i32Eqz().brIf("done");
+      f.loop("l", () => {
+        f.localGet("p").v128Load({ align: 2 }).localGet(acc).f32x4Add().localSet(acc);
+        f.localGet("p").i32Const(16).i32Add().localSet("p");
+        f.localGet("n").i32Const(1).i32Sub().localTee("n").brIf("l");
+      });
+    });
+    f.localGet(acc).f32x4ExtractLane(0).localGet(acc).f32x4ExtractLane(1).f32Add();
+    f.localGet(acc).f32x4ExtractLane(2).f32Add().localGet(acc).f32x4ExtractLane(3).f32Add();
+    const g = new FunctionBuilder([["p", "i32"], ["x", "f32"]]);
+    g.localGet("p").localGet("x").f32x4Splat().v128Store64Lane(0, { offset: 0 });
+    g.localGet("p").localGet("x").f32x4Splat().v128Store32Lane(2, { offset: 8 });
+    const mod = new ModuleBuilder().importMemory({ min: 1 });
+    mod.addFunction("sum", f);
+    mod.addFunction("fill3", g);
+    const bin = mod.toBytes();
+    expect(WebAssembly.validate(bin)).toBe(true);
+    const memory = new WebAssembly.Memory({ initial: 1 });
+    const inst = new WebAssembly.Instance(new WebAssembly.Module(bin), { env: { memory } });
+    const mem = new Float32Array(memory.buffer);
+    for (let i = 0; i < 12; i++) mem[i + 1] = i + 1;
+    expect((inst.exports["sum"] as (p: number, n: number) => number)(4, 3)).toBe(78);
+    (inst.exports["fill3"] as (p: number, x: number) => void)(400, 2.5);
+    expect([...mem.subarray(100, 104)]).toEqual([2.5, 2.5, 2.5, 0]);
+  });
+
+  it("imports a shared memory", () => {
+    const f = new FunctionBuilder([["p", "i32"]]);
+    f.localGet("p").f32Const(1).f32Store();
+    const mod = new ModuleBuilder().importMemory({ min: 1, max: 4, shared: true });
+    mod.addFunction("one", f);
+    const bin = mod.toBytes();
+    expect(WebAssembly.validate(bin)).toBe(true);
+    const memory = new WebAssembly.Memory({ initial: 1, maximum: 4, shared: true });
+    const inst = new WebAssembly.Instance(new WebAssembly.Module(bin), { env: { memory } });
+    (inst.exports["one"] as (p: number) => void)(8);
+    expect(new Float32Array(memory.buffer)[2]).toBe(1);
+  });
+
+  it("base64 round-trips through atob, as an embedded module decodes it", () => {
+    fc.assert(
+      fc.property(fc.uint8Array({ maxLength: 70 }), (bytes) => {
+        expect(base64(bytes)).toBe(Buffer.from(bytes).toString("base64"));
+        expect(Uint8Array.from(atob(base64(bytes)), (ch) => ch.charCodeAt(0))).toEqual(bytes);
+      }),
+    );
+  });
+
+  it("rejects unclosed blocks and unknown labels", () => {
+    const f = new FunctionBuilder();
+    f.block("x");
+    expect(() => f.encodeBody()).toThrow(/unclosed/);
+    const g = new FunctionBuilder();
+    expect(() => g.block("x", () => g.br("y"))).toThrow(/no enclosing label/);
+  });
+});
+
+describe("wasm SIMD matmul kernels", () => {
+  for (const variant of ["nn", "tn", "nt"] as const) {
+    it(`${variant}: matches a float64 triple loop on random shapes, tiles and dynamic dims`, () => {
+      fc.assert(fc.property(caseArb(variant), (cs) => check(cs)), { numRuns: 150 });
+    });
+
+    it(`${variant}: edge sizes 1,3,4,5,17 exhaustively with the default tile`, () => {
+      const sizes = [1, 3, 4, 5, 17];
+      for (const m of sizes) for (const k of sizes) for (const n of sizes) {
+        check({ variant, m, k, n, accumulate: (m + k + n) % 2 === 0, dynM: m % 2 === 1, dynK: k === 4 || k === 17, tile: DEFAULT_TILES[variant], seed: m * 1000 + k * 10 + n });
+      }
+    });
+  }
+
+  it("handles the benchmark shapes", () => {
+    check({ variant: "nn", m: 32, k: 784, n: 128, accumulate: false, dynM: true, dynK: false, tile: DEFAULT_TILES.nn, seed: 1 });
+    check({ variant: "tn", m: 784, k: 32, n: 128, accumulate: true, dynM: false, dynK: true, tile: DEFAULT_TILES.tn, seed: 2 });
+    check({ variant: "nt", m: 32, k: 128, n: 784, accumulate: true, dynM: true, dynK: false, tile: DEFAULT_TILES.nt, seed: 3 });
+    check({ variant: "nn", m: 784, k: 25, n: 6, accumulate: false, dynM: false, dynK: false, tile: DEFAULT_TILES.nn, seed: 4 });
+  });
+
+  it("a dynamic-M kernel serves any batch up to its buffers, zero included", () => {
+    for (const m of [0, 1, 2, 7, 32]) check({ variant: "nn", m, k: 9, n: 10, accumulate: true, dynM: true, dynK: false, tile: DEFAULT_TILES.nn, seed: 7 + m });
+    for (const k of [0, 1, 6]) check({ variant: "tn", m: 5, k, n: 10, accumulate: false, dynM: false, dynK: true, tile: DEFAULT_TILES.tn, seed: 9 + k });
+    for (const k of [0, 2, 7]) check({ variant: "nt", m: 5, k, n: 6, accumulate: false, dynM: true, dynK: true, tile: DEFAULT_TILES.nt, seed: 19 + k });
+  });
+
+  it("static K = 0 gives C = 0 (or leaves C) and several kernels share one module", () => {
+    check({ variant: "nn", m: 3, k: 0, n: 5, accumulate: false, dynM: false, dynK: false, tile: DEFAULT_TILES.nn, seed: 3 });
+    const bytes = matmulModule(
+      (["nn", "tn", "nt"] as const).map((variant) => ({ name: variant, spec: { variant, m: "dynamic", k: 8, n: 12, accumulate: true } })),
+      { min: 1, max: 16, shared: true },
+    );
+    expect(WebAssembly.validate(bytes)).toBe(true);
+    const memory = new WebAssembly.Memory({ initial: 1, maximum: 16, shared: true });
+    const inst = new WebAssembly.Instance(new WebAssembly.Module(bytes), { env: { memory } });
+    expect(Object.keys(inst.exports).sort()).toEqual(["nn", "nt", "tn"]);
+  });
+
+  it("relaxed-SIMD (fma) kernels are correct where the engine accepts them", () => {
+    fc.assert(fc.property(caseArb("nn"), caseArb("tn"), caseArb("nt"), (x, y, z) => [x, y, z].forEach((cs) => check({ ...cs, fma: true }))), { numRuns: 40 });
+  });
+
+  it("rejects bad specs", () => {
+    expect(() => matmulModule([{ name: "x", spec: { variant: "nn", m: -1, k: 2, n: 2, accumulate: false } }])).toThrow(RangeError);
+    expect(() => matmulModule([{ name: "x", spec: { variant: "nn", m: 2, k: 2, n: 2, accumulate: false, tile: { rows: 0, cols: 2 } } }])).toThrow(RangeError);
+  });
+});
