@@ -77,6 +77,13 @@ cases("conv", [
   { name: "padding wider than stride and kernel 1x1", text: "input 4x5x2\nconv 2 1x1 pad 2\nconv 2 3x3 stride 3 pad 1\nflatten\ndense 2\n", inputs: [[4, 5, 2]] },
   { name: "19 and 24 filters (register blocks of 8, with and without a rest)", text: "input 5x5x2\nconv 19 3x3 pad 1 relu\nconv 24 2x2 stride 2\nflatten\ndense 2\n", inputs: [[5, 5, 2]] },
   { name: "batch of 2", text: "input 5x5x1\nconv 2 3x3 stride 2 pad same relu\nflatten\ndense 3 softmax\n", inputs: [[5, 5, 1]], batch: 2, loss: "cross_entropy", classes: 3 },
+  // src/layers/conv-emit.ts: im2col chunks of at most 2^18 elements; col kept for the whole batch when a sample's is ≤ 2^15.
+  {
+    name: "1x1 convs as plain matmuls (with and without dx), a rebuilt col in 2 chunks split mid-sample",
+    text: "input 40x40x3\nconv 8 1x1 relu\nconv 5 1x1\nconv 4 3x3 pad 1 tanh\nconv 2 1x1 stride 2\nflatten\ndense 2\n",
+    inputs: [[40, 40, 3]],
+  },
+  { name: "a kept col in 2 chunks (batch of 10)", text: "input 16x16x3\nconv 14 1x1\nconv 2 3x3 pad 1 relu\nflatten\ndense 2\n", inputs: [[16, 16, 3]], batch: 10 },
 ]);
 
 cases("pools", [

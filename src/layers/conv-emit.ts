@@ -1,153 +1,198 @@
-import type { LayerEmitter } from "../codegen/emit-types.js";
+import type { EmitContext, LayerEmitter } from "../codegen/emit-types.js";
 import type { ConvArgs } from "./conv.js";
-import { minus, plus, times, windowAxis, type WindowAxis } from "./window-emit.js";
+import { times, windowAxis, type WindowAxis } from "./window-emit.js";
 import { planWindow } from "./window-plan.js";
 
 /**
- * Direct convolution (no im2col) over [n, H, W, C] with the Keras kernel [KH, KW, C, F].
+ * Convolution over [n, H, W, C] with the Keras kernel [KH, KW, C, F], as matrix products on the
+ * shared 4×4-tiled kernels (src/codegen/helpers.ts). The kernel already is a [K, F] matrix,
+ * K = KH·KW·C, and y is [n·OH·OW, F]; im2col writes each output cell's window (zeros where padded)
+ * as one row of `col` [rows, K] in the kernel's (u, v, channel) order, so that
  *
- * For each output cell and each kernel row, the window's real cells of that row and their
- * channels are one contiguous run of the input, and the matching kernel rows one contiguous run
- * of the kernel: the generated code walks both with a single index `t`. The filters are
- * register-blocked: up to 16 filters (all of them when F ≤ 16, else blocks of 8) accumulate in
- * local variables (a0, a1, …) and are written to y once; zero inputs (after relu) are skipped.
- * Row/column clipping for padding is computed once per output row/cell, and left out entirely
- * where no window is ever clipped.
+ *   forward   y = col · kernel, then + bias
+ *   backward  bias grad += column sums of dy, kernel grad += colᵀ · dy,
+ *             and when the input needs one, dcol = dy · kernelᵀ and col2im adds each dcol row
+ *             back onto the window it came from in dx0.
  *
- * Backward walks the same order with the block's dy values in locals (d0, d1, …): bias and kernel
- * gradients accumulate into `g`, and dx (only when the input needs one) gets Σ_q dy·k.
- * Each output's sum runs in the interpreter's order (src/layers/conv-kernel.ts); with F > 16, dx
- * receives one partial sum per filter block.
+ * Work goes in chunks of G output rows (G·OW·K ≤ COL_CAP elements, chosen here from the shapes),
+ * so small layers multiply many samples at once (a large M) and large ones use a bounded buffer.
+ * Where one sample's col is small (≤ KEEP_CAP) col holds the whole batch and backward reuses
+ * forward's; otherwise col holds one chunk, backward rebuilds it and dcol reuses its buffer.
+ * A 1x1, stride-1, unpadded conv needs no im2col: x already is the [n·H·W, C] matrix.
+ *
+ * Sums run in the interpreter's order (src/layers/conv-kernel.ts) except that the bias is added
+ * after the products rather than before, and chunks add their partial kernel gradients in turn.
  */
 export const convEmit: LayerEmitter<ConvArgs> = {
   forward(a, c) {
-    const g = geometry(a, c.inShapes[0]!);
+    const g = geometry(a, c);
     const f = a.filters;
-    const kernel = c.offset("kernel");
-    const bias = a.bias ? c.offset("bias") : undefined;
-    const block = (q0: string, m: number): string => {
-      const acc = range(m);
-      return `{
-              ${acc.map((j) => `let a${j} = ${bias === undefined ? "0" : `w[${plus(`${bias}`, plus(q0, `${j}`))}]`};`).join("\n")}
-              for (let u = ${g.rows.lo}; u < ${g.rows.hi}; u++) {
-                const xo = ${g.inputRun};
-                const ko = ${plus(g.kernelRun(kernel), q0)};
-                for (let t = 0; t < len; t++) {
-                  const xv = x0[xo + t];
-                  if (xv === 0) continue;
-                  const kt = ko + t * ${f};
-                  ${acc.map((j) => `a${j} += xv * w[${plus("kt", `${j}`)}];`).join("\n")}
-                }
-              }
-              ${acc.map((j) => `y[${plus(plus("yo", q0), `${j}`)}] = a${j};`).join("\n")}
-            }`;
-    };
-    return `
-      for (let b = 0; b < n; b++) {
-        const xb = b * ${g.inSize};
-        for (let i = 0; i < ${g.oh}; i++) {
-          ${g.rows.decl}
-          for (let j = 0; j < ${g.ow}; j++) {
-            ${g.cols.decl}
-            const yo = ((b * ${g.oh} + i) * ${g.ow} + j) * ${f};
-            const len = ${g.runLength};
-            ${filterBlocks(f, block)}
-          }
-        }
-      }`;
+    const matmul = c.helper("matmul");
+    const bias = a.bias
+      ? `
+      // bias
+      for (let o = 0; o < n * ${g.cells * f}; o += ${f}) for (let q = 0; q < ${f}; q++) y[o + q] += w[${c.offset("bias")} + q];`
+      : "";
+    if (g.pointwise) {
+      return `
+      // y = x · kernel: a 1x1 conv is a matrix product over the n·H·W cells
+      ${matmul}(x0, 0, w, ${g.kernel}, y, 0, n * ${g.cells}, ${g.k}, ${f}, false);${bias}`;
+    }
+    return `${chunks(g, c, `${g.im2col}
+        // y rows = col · kernel ([${g.k}, ${f}])
+        ${matmul}(col, ${g.colAt}, w, ${g.kernel}, y, t0 * ${g.ow * f}, (t1 - t0) * ${g.ow}, ${g.k}, ${f}, false);`)}${bias}`;
   },
 
   backward(a, c) {
-    const g = geometry(a, c.inShapes[0]!);
+    const g = geometry(a, c);
     const f = a.filters;
-    const kernel = c.offset("kernel");
-    const dx = c.needsDx(0);
-    const block = (q0: string, m: number): string => {
-      const d = range(m);
-      const biasGrad = a.bias ? d.map((j) => `g[${plus(`${c.offset("bias")}`, plus(q0, `${j}`))}] += d${j};`).join("\n") : "";
-      const body = dx
-        ? `const xv = x0[xo + t];
-                  const kt = ko + t * ${f};
-                  dx0[xo + t] += ${d.map((j) => `d${j} * w[${plus("kt", `${j}`)}]`).join(" + ")};
-                  if (xv === 0) continue;
-                  ${d.map((j) => `g[${plus("kt", `${j}`)}] += xv * d${j};`).join("\n")}`
-        : `const xv = x0[xo + t];
-                  if (xv === 0) continue;
-                  const kt = ko + t * ${f};
-                  ${d.map((j) => `g[${plus("kt", `${j}`)}] += xv * d${j};`).join("\n")}`;
-      return `{
-              ${d.map((j) => `const d${j} = dy[${plus(plus("yo", q0), `${j}`)}];`).join("\n")}
-              ${biasGrad}
-              for (let u = ${g.rows.lo}; u < ${g.rows.hi}; u++) {
-                const xo = ${g.inputRun};
-                const ko = ${plus(g.kernelRun(kernel), q0)};
-                for (let t = 0; t < len; t++) {
-                  ${body}
-                }
-              }
-            }`;
-    };
-    return `
-      for (let b = 0; b < n; b++) {
-        const xb = b * ${g.inSize};
-        for (let i = 0; i < ${g.oh}; i++) {
-          ${g.rows.decl}
-          for (let j = 0; j < ${g.ow}; j++) {
-            ${g.cols.decl}
-            const yo = ((b * ${g.oh} + i) * ${g.ow} + j) * ${f};
-            const len = ${g.runLength};
-            ${filterBlocks(f, block)}
-          }
-        }
-      }`;
+    const matmulTN = c.helper("matmulTN");
+    const matmulNT = c.helper("matmulNT");
+    const bias = a.bias
+      ? `
+      // bias gradient: the column sums of dy
+      for (let o = 0; o < n * ${g.cells * f}; o += ${f}) for (let q = 0; q < ${f}; q++) g[${c.offset("bias")} + q] += dy[o + q];`
+      : "";
+    if (g.pointwise) {
+      return `${bias}
+      // kernel gradient += xᵀ · dy${c.needsDx(0) ? "; dx += dy · kernelᵀ" : ""}
+      ${matmulTN}(x0, 0, dy, 0, g, ${g.kernel}, ${g.k}, n * ${g.cells}, ${f});
+      ${c.needsDx(0) ? `${matmulNT}(dy, 0, w, ${g.kernel}, dx0, 0, n * ${g.cells}, ${f}, ${g.k});` : ""}`;
+    }
+    // With col kept from forward, dcol needs a buffer of its own (one chunk); else it reuses col's.
+    const dcol = !c.needsDx(0) ? "" : g.keep ? c.scratch("dcol", g.chunk * g.ow * g.k) : "col";
+    const dx = dcol
+      ? `
+        // dcol = dy · kernelᵀ, then col2im adds it onto the windows in dx
+        ${dcol}.fill(0, 0, (t1 - t0) * ${g.ow * g.k});
+        ${matmulNT}(dy, t0 * ${g.ow * f}, w, ${g.kernel}, ${dcol}, 0, (t1 - t0) * ${g.ow}, ${f}, ${g.k});${g.col2im(dcol)}`
+      : "";
+    return `${bias}${chunks(g, c, `${g.keep ? "" : g.im2col}
+        // kernel gradient += colᵀ · dy
+        ${matmulTN}(col, ${g.colAt}, dy, t0 * ${g.ow * f}, g, ${g.kernel}, ${g.k}, (t1 - t0) * ${g.ow}, ${f});${dx}`)}`;
   },
 };
 
-/** Filters per register block when F is too large to keep them all in locals. */
-const BLOCK = 8;
-const ALL_IN_REGISTERS = 16;
+/**
+ * col's size: a chunk holds at most COL_CAP elements (unless one output row alone is longer);
+ * 2^18 is 1 MiB of f32, which stays in L2 cache between im2col and the matmul that reads it.
+ * Where one sample's col has at most KEEP_CAP elements, col holds the whole batch's, kept from
+ * forward for backward (LeNet's convs: 20k and 15k); larger layers rebuild it chunk by chunk.
+ */
+const COL_CAP = 1 << 18;
+const KEEP_CAP = 1 << 15;
 
-function range(m: number): number[] {
-  return Array.from({ length: m }, (_, j) => j);
-}
-
-/** The code of `block(q0, m)` over all filters: one block of F, or a loop of 8-blocks and a rest. */
-function filterBlocks(f: number, block: (q0: string, m: number) => string): string {
-  if (f <= ALL_IN_REGISTERS) return block("0", f);
-  const full = f - (f % BLOCK);
-  const loop = `for (let q0 = 0; q0 < ${full}; q0 += ${BLOCK}) ${block("q0", BLOCK)}`;
-  return f % BLOCK === 0 ? loop : `${loop}\n${block(`${full}`, f % BLOCK)}`;
+/** The loop over chunks of output rows t0 … t1 − 1 (of n·OH), with col allocated once. */
+function chunks(g: ConvGeometry, c: EmitContext, body: string): string {
+  if (g.keep) c.scratch("col", g.cells * g.k, true);
+  else c.scratch("col", g.chunk * g.ow * g.k);
+  return `
+      // chunks of ${g.chunk} output rows (of n·${g.oh})${g.keep ? "" : `: col is [${g.chunk}·${g.ow}, ${g.k}]`}
+      for (let t0 = 0; t0 < n * ${g.oh}; t0 += ${g.chunk}) {
+        const t1 = Math.min(t0 + ${g.chunk}, n * ${g.oh});${body}
+      }`;
 }
 
 interface ConvGeometry {
   readonly oh: number;
   readonly ow: number;
-  readonly inSize: number;
-  readonly rows: WindowAxis;
-  readonly cols: WindowAxis;
-  /** The real cells of one kernel row times the channels: an expression. */
-  readonly runLength: string;
-  /** Where kernel row u's run starts in the input (uses xb, u and the column bounds). */
-  readonly inputRun: string;
-  /** Where kernel row u's run starts in the weights arena. */
-  kernelRun(kernelOffset: number): string;
+  /** Output cells per sample. */
+  readonly cells: number;
+  /** The kernel's rows: KH·KW·C. */
+  readonly k: number;
+  /** The kernel's offset in w and g. */
+  readonly kernel: number;
+  /** 1x1, stride 1, no padding: x is already the col matrix. */
+  readonly pointwise: boolean;
+  /** Output rows (of n·OH) per chunk. */
+  readonly chunk: number;
+  /** col holds the whole batch, kept from forward to backward. */
+  readonly keep: boolean;
+  /** Where the chunk's rows start in col. */
+  readonly colAt: string;
+  /** col ← the windows of output rows t0 … t1 − 1. */
+  readonly im2col: string;
+  /** dx0 += the chunk's rows of `from`, window by window. */
+  col2im(from: string): string;
 }
 
-function geometry(a: ConvArgs, x: readonly number[]): ConvGeometry {
-  const [h, w, c] = x as [number, number, number];
+function geometry(a: ConvArgs, c: EmitContext): ConvGeometry {
+  const [h, w, ch] = c.inShapes[0]! as [number, number, number];
   const { kh, kw, stride } = a.window;
   const { oh, ow, top, left } = planWindow(a.window, h, w);
+  const k = kh * kw * ch;
   const rows = windowAxis("r", "i", oh, h, kh, stride, top);
   const cols = windowAxis("s", "j", ow, w, kw, stride, left);
-  const unclippedCols = cols.lo === "0" && cols.hi === `${kw}`;
+  const keep = oh * ow * k <= KEEP_CAP;
+  const colAt = keep ? `t0 * ${ow * k}` : "0";
+  const shape: WalkShape = { h, w, ch, kh, kw, oh, ow, keep, rows, cols };
   return {
     oh,
     ow,
-    inSize: h * w * c,
-    rows,
-    cols,
-    runLength: unclippedCols ? `${kw * c}` : times(`(${minus(cols.hi, cols.lo)})`, c),
-    inputRun: `xb + ${times(`((${rows.start} + u) * ${w} + ${plus(cols.start, cols.lo)})`, c)}`,
-    kernelRun: (k) => plus(`${k}`, `(u * ${kw}${cols.lo === "0" ? "" : ` + ${cols.lo}`}) * ${c * a.filters}`),
+    cells: oh * ow,
+    k,
+    kernel: c.offset("kernel"),
+    pointwise: kh === 1 && kw === 1 && stride === 1 && top === 0 && left === 0 && oh === h && ow === w,
+    chunk: Math.max(1, Math.floor(COL_CAP / (ow * k))),
+    keep,
+    colAt,
+    im2col: windowWalk(shape, "im2col", "col", colAt),
+    col2im: (from) => windowWalk(shape, "col2im", from, "0"),
   };
+}
+
+interface WalkShape {
+  readonly h: number;
+  readonly w: number;
+  readonly ch: number;
+  readonly kh: number;
+  readonly kw: number;
+  readonly oh: number;
+  readonly ow: number;
+  readonly keep: boolean;
+  readonly rows: WindowAxis;
+  readonly cols: WindowAxis;
+}
+
+/**
+ * Walks col's rows for output rows t0 … t1 − 1 in order (from colAt): `o` indexes col, `xo + e`
+ * the input.
+ * One kernel row u of a window is a run of KW·C values in both; where the window is clipped,
+ * only the run's elements lo … hi − 1 are real input (the rest are padding: zeros in col).
+ */
+function windowWalk(s: WalkShape, kind: "im2col" | "col2im", col: string, colAt: string): string {
+  const span = s.kw * s.ch;
+  const rowsClipped = s.rows.lo !== "0" || s.rows.hi !== `${s.kh}`;
+  const colsClipped = s.cols.lo !== "0" || s.cols.hi !== `${s.kw}`;
+  // Where col holds the whole batch, a padded element's place in col never changes and nothing
+  // else writes col, so it stays the zero it was allocated with: im2col copies the real runs only
+  // (zeroing costs LeNet's conv1 half again as much). A chunked col is reused: zero it explicitly.
+  const zero = kind === "im2col" && !s.keep;
+  // The run's real elements (lo, hi: declared per output cell unless C = 1).
+  const [lo, hi] = s.ch > 1 ? ["lo", "hi"] : [s.cols.lo, s.cols.hi];
+  const run = kind === "im2col" ? `${col}[o + e] = x0[xo + e]` : `dx0[xo + e] += ${col}[o + e]`;
+  const copy = !colsClipped
+    ? `for (let e = 0; e < ${span}; e++) ${run};`
+    : zero
+      ? `for (let e = 0; e < ${lo}; e++) ${col}[o + e] = 0;
+              for (let e = ${lo}; e < ${hi}; e++) ${run};
+              for (let e = ${hi}; e < ${span}; e++) ${col}[o + e] = 0;`
+      : `for (let e = ${lo}; e < ${hi}; e++) ${run};`;
+  const paddedRow = zero ? ` for (let e = 0; e < ${span}; e++) ${col}[o + e] = 0;` : "";
+  const comment = kind === "im2col" ? "im2col: each output cell's window as one row of col" : "col2im: dx += each col row, onto its window";
+  return `
+        // ${comment}
+        for (let t = t0, o = ${colAt}; t < t1; t++) {
+          const b = (t / ${s.oh}) | 0;
+          const i = t - b * ${s.oh};
+          const xb = b * ${s.h * s.w * s.ch};
+          ${s.rows.decl}
+          for (let j = 0; j < ${s.ow}; j++) {
+            ${s.cols.decl}${colsClipped && s.ch > 1 ? `\n            const lo = ${times(s.cols.lo, s.ch)}, hi = ${times(s.cols.hi, s.ch)};` : ""}
+            for (let u = 0; u < ${s.kh}; u++, o += ${span}) {
+              ${rowsClipped ? `if (u < ${s.rows.lo} || u >= ${s.rows.hi}) {${paddedRow} continue; }\n              ` : ""}const xo = xb + ${times(`((${s.rows.start} + u) * ${s.w} + ${s.cols.start})`, s.ch)};
+              ${copy}
+            }
+          }
+        }`;
 }
