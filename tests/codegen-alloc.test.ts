@@ -13,6 +13,7 @@ const ALLOCATIONS: [RegExp, string][] = [
   [/\bnew\s+(?!\w*Error\b)[A-Z]\w*/, "new"],
   [/\.(slice|map|filter|concat)\(/, "array copy"],
   [/Array\.from|\[\s*\.\.\./, "array spread"],
+  [/=>/, "closure"],
 ];
 
 /** The text of each hot method of the generated model class (formatted: members at two spaces). */

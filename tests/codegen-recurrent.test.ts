@@ -25,6 +25,8 @@ interface Case {
   readonly text: string;
   readonly inputShape?: Shape;
   readonly n?: number;
+  /** The model's maxBatch, when above n: a full-size batch runs through it first (stale buffers). */
+  readonly maxBatch?: number;
   readonly loss?: LossKind;
   /** Inputs are ids below this (embedding), per network input; otherwise uniform in ±1. */
   readonly ids?: readonly (number | undefined)[];
@@ -65,9 +67,14 @@ function dataFor(c: Compiled, k: Case): Data {
 
 /** Both models on the case's weights. */
 function models(c: Compiled, k: Case, d: Data): { interp: InterpModel; model: CompiledModel } {
-  const { interp, model } = pair(c, { maxBatch: k.n ?? 3, loss: k.loss ?? "squared", randomSeed: 5 });
+  const { interp, model } = pair(c, { maxBatch: k.maxBatch ?? k.n ?? 3, loss: k.loss ?? "squared", randomSeed: 5 });
   interp.loadWeights(new Map([...d.weights].map(([name, data]) => [name, { data }])));
   for (const [name, data] of d.weights) model.setWeight(name, data);
+  if (k.maxBatch !== undefined) {
+    const random = seededRandom(99);
+    const full = c.checked.network.inputs.map((id) => Float64Array.from({ length: k.maxBatch! * sizeOf(c.checked.facts[id]!.shape!) }, () => random() * 2 - 1));
+    model.predict(full, k.maxBatch);
+  }
   return { interp, model };
 }
 
@@ -146,6 +153,20 @@ describe("compiled rnn, lstm and gru match the interpreter", () => {
     await expectParity({ text: recurrentNet("gru 8 sequences bidirectional", "train {\n  bptt 2\n}\n").replace("5x3", "1x3") });
     await expectParity({ text: recurrentNet("rnn 8 sequences layers 2") });
   });
+});
+
+describe("compiled recurrent layers on a batch smaller than maxBatch (buffers are time-major [T, n, ·])", () => {
+  const cases: [string, string, string, number, number][] = [
+    ["lstm, 2 of 7 rows", "lstm 5 sequences bidirectional layers 2", "", 2, 7],
+    ["gru, 5 of 8 rows, bptt 2", "gru 6 bidirectional", "train {\n  bptt 2\n}\n", 5, 8],
+    ["rnn, 1 of 4 rows", "rnn 4 sequences layers 2", "", 1, 4],
+    ["lstm, 6 of 9 rows, bptt 3, last step only", "lstm 5 bidirectional bptt 3", "", 6, 9],
+  ];
+  for (const [name, layer, train, n, maxBatch] of cases) {
+    it(name, async () => {
+      await expectParity({ text: recurrentNet(layer, train), n, maxBatch });
+    });
+  }
 });
 
 describe("compiled truncated BPTT matches the interpreter's definition", () => {

@@ -32,9 +32,9 @@ export interface EmitContext {
   readonly frozen?: boolean;
   /**
    * Includes a shared kernel in the module (once) and returns its name: \`matmul\` (C = A·B),
-   * \`matmulTN\` (C += Aᵀ·B), \`matmulNT\` (C += A·Bᵀ); see src/codegen/helpers.ts.
+   * \`matmulTN\` (C += Aᵀ·B), \`matmulNT\` (C += A·Bᵀ), \`expf\` (a fast e^v for f32); see src/codegen/helpers.ts.
    */
-  helper(name: "matmul" | "matmulTN" | "matmulNT"): string;
+  helper(name: "matmul" | "matmulTN" | "matmulNT" | "expf"): string;
   /** The node's truncated-BPTT window, when training uses one. */
   readonly bptt?: number;
 }

@@ -1,19 +1,23 @@
 import type { Cell } from "../recurrent.js";
 
 /**
- * The generated code of one time step of an rnn, lstm or gru cell for one sample: the same
+ * The generated code of one time step of an rnn, lstm or gru cell for one batch row: the same
  * equations, gate order and cached values as cells.ts (the interpreter), written as loops with
- * constant bounds. The names the snippets use are bound by emit.ts:
+ * constant bounds. emit.ts wraps each snippet in a loop over the batch rows and binds, per row:
  *   gx       gate pre-activations from `go` on, [G·H]: input bias + x_t·kernel
  *            (+ h·recurrent_kernel for rnn and lstm)
- *   gh       gru only: recurrent bias + h·recurrent_kernel, [3H] from 0
- *   st, cs   hidden and cell states of the direction, [T+1, H] per sample in processing order;
- *            `hp` is the state before the step, `hn` the state after it
- *   ac       cached gate values, [T, cached·H] per sample; `ao` is the step's block
+ *   gh       gru only: recurrent bias + h·recurrent_kernel, [3H] from `ho`
+ *   st, cs   hidden and cell states of the direction; `hp` is the row's state before the step,
+ *            `hn` its state after it
+ *   ac       cached gate values; `ao` is the row's block of the step
  * Backward reads the gradient on the new state from `dh[dho + j]` (and `dc[dco + j]`), and writes
  *   dgx, dgh  gradients on the input and recurrent pre-activations, [G·H] from `gxo` and `gho`
- *   dcp       lstm: the gradient on the old cell state, [H]
- *   dhd       gru: the part of the old state's gradient that skips the recurrent kernel, [H]
+ *            (`sameDg`: rnn and lstm where both are one buffer at one offset: dgx only)
+ *   dcp       lstm: the gradient on the old cell state, [H] from `ro`
+ *   dhd       gru: the part of the old state's gradient that skips the recurrent kernel, [H] from `ro`
+ * `fast` (f32 only): exponentials from the generated `expf` (emit.ts: 2^k·e^r with a polynomial,
+ * relative error under 2e-7) and tanh from one of them, 1 − 2/(e^{2v} + 1) — both well inside
+ * f32's tolerance and measured faster than Math.exp and Math.tanh in V8.
  */
 export interface CellCode {
   readonly gates: number;
@@ -22,13 +26,14 @@ export interface CellCode {
   readonly carriesCell: boolean;
   /** gru: bias [2, G·H], the recurrent half added to a separate `gh`. */
   readonly recurrentBias: boolean;
-  /** gru: h' depends on h besides through the recurrent kernel (dhd). */
+  /** gru: h' depends on h besides through the recurrent kernel (dhd); also dgh ≠ dgx. */
   readonly directPath: boolean;
-  forward(h: number): string;
-  backward(h: number): string;
+  forward(h: number, fast: boolean): string;
+  backward(h: number, sameDg: boolean): string;
 }
 
-const sigmoid = (v: string): string => `1 / (1 + Math.exp(-(${v})))`;
+const sigmoid = (v: string, fast: boolean): string => `1 / (1 + ${fast ? "expf" : "Math.exp"}(-(${v})))`;
+const tanh = (v: string, fast: boolean): string => (fast ? `1 - 2 / (expf(2 * (${v})) + 1)` : `Math.tanh(${v})`);
 
 const rnnCode: CellCode = {
   gates: 1,
@@ -36,14 +41,14 @@ const rnnCode: CellCode = {
   carriesCell: false,
   recurrentBias: false,
   directPath: false,
-  forward: (h) => `
-    for (let j = 0; j < ${h}; j++) st[hn + j] = Math.tanh(gx[go + j]);`,
-  backward: (h) => `
+  forward: (h, fast) => `
+    for (let j = 0; j < ${h}; j++) st[hn + j] = ${tanh("gx[go + j]", fast)};`,
+  backward: (h, sameDg) => `
     for (let j = 0; j < ${h}; j++) {
       const v = st[hn + j];
       const d = dh[dho + j] * (1 - v * v);
       dgx[gxo + j] = d;
-      dgh[gho + j] = d;
+      ${sameDg ? "" : "dgh[gho + j] = d;"}
     }`,
 };
 
@@ -53,14 +58,14 @@ const lstmCode: CellCode = {
   carriesCell: true,
   recurrentBias: false,
   directPath: false,
-  forward: (h) => `
+  forward: (h, fast) => `
     for (let j = 0; j < ${h}; j++) {
-      const ig = ${sigmoid("gx[go + j]")};
-      const fg = ${sigmoid(`gx[go + ${h} + j]`)};
-      const gg = Math.tanh(gx[go + ${2 * h} + j]);
-      const og = ${sigmoid(`gx[go + ${3 * h} + j]`)};
+      const ig = ${sigmoid("gx[go + j]", fast)};
+      const fg = ${sigmoid(`gx[go + ${h} + j]`, fast)};
+      const gg = ${tanh(`gx[go + ${2 * h} + j]`, fast)};
+      const og = ${sigmoid(`gx[go + ${3 * h} + j]`, fast)};
       const cv = fg * cs[hp + j] + ig * gg;
-      const tc = Math.tanh(cv);
+      const tc = ${tanh("cv", fast)};
       cs[hn + j] = cv;
       st[hn + j] = og * tc;
       ac[ao + j] = ig;
@@ -69,7 +74,7 @@ const lstmCode: CellCode = {
       ac[ao + ${3 * h} + j] = og;
       ac[ao + ${4 * h} + j] = tc;
     }`,
-  backward: (h) => `
+  backward: (h, sameDg) => `
     for (let j = 0; j < ${h}; j++) {
       const ig = ac[ao + j];
       const fg = ac[ao + ${h} + j];
@@ -83,14 +88,18 @@ const lstmCode: CellCode = {
       const dg = dcv * ig * (1 - gg * gg);
       const dO = dhv * tc * og * (1 - og);
       dgx[gxo + j] = di;
-      dgh[gho + j] = di;
       dgx[gxo + ${h} + j] = df;
-      dgh[gho + ${h} + j] = df;
       dgx[gxo + ${2 * h} + j] = dg;
+      dgx[gxo + ${3 * h} + j] = dO;${
+        sameDg
+          ? ""
+          : `
+      dgh[gho + j] = di;
+      dgh[gho + ${h} + j] = df;
       dgh[gho + ${2 * h} + j] = dg;
-      dgx[gxo + ${3 * h} + j] = dO;
-      dgh[gho + ${3 * h} + j] = dO;
-      dcp[j] = dcv * fg;
+      dgh[gho + ${3 * h} + j] = dO;`
+      }
+      dcp[ro + j] = dcv * fg;
     }`,
 };
 
@@ -100,12 +109,12 @@ const gruCode: CellCode = {
   carriesCell: false,
   recurrentBias: true,
   directPath: true,
-  forward: (h) => `
+  forward: (h, fast) => `
     for (let j = 0; j < ${h}; j++) {
-      const zg = ${sigmoid("gx[go + j] + gh[j]")};
-      const rg = ${sigmoid(`gx[go + ${h} + j] + gh[${h} + j]`)};
-      const hh = gh[${2 * h} + j];
-      const nv = Math.tanh(gx[go + ${2 * h} + j] + rg * hh);
+      const zg = ${sigmoid("gx[go + j] + gh[ho + j]", fast)};
+      const rg = ${sigmoid(`gx[go + ${h} + j] + gh[ho + ${h} + j]`, fast)};
+      const hh = gh[ho + ${2 * h} + j];
+      const nv = ${tanh(`gx[go + ${2 * h} + j] + rg * hh`, fast)};
       st[hn + j] = zg * st[hp + j] + (1 - zg) * nv;
       ac[ao + j] = zg;
       ac[ao + ${h} + j] = rg;
@@ -128,7 +137,7 @@ const gruCode: CellCode = {
       dgh[gho + ${h} + j] = dr;
       dgx[gxo + ${2 * h} + j] = dn;
       dgh[gho + ${2 * h} + j] = dn * rg;
-      dhd[j] = dhv * zg;
+      dhd[ro + j] = dhv * zg;
     }`,
 };
 

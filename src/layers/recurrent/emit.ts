@@ -10,12 +10,14 @@ import { CELL_CODE, type CellCode } from "./emit-cells.js";
  * step), the bidirectional last-step rule (forward at t = T, backward at t = 1), and BPTT —
  * truncated with the window `a.bptt ?? c.bptt` exactly as direction.ts defines it.
  *
- * Samples are independent, so both passes loop over the batch outermost and run one sample's
- * whole stack at a time. Forward keeps, per sample, every state (and cell state and gate
- * values) of every direction of every layer, and each lower layer's output sequence.
- * Only the recurrence itself is step by step: x·kernel for all T steps is one tiled matmul
- * before the loop, and backward collects every step's gate gradients so that the kernel,
- * recurrent-kernel and input gradients are three tiled matmuls after it.
+ * Like direction.ts, the time loop is outside and the batch inside, on time-major buffers
+ * ([T, n, ·]: the input is transposed once, the output and input gradient transposed back):
+ *   forward   x·kernel for every step and row is one matmul [T·n, F]·[F, G·H] before the loop;
+ *             each step adds h·recurrent_kernel for the whole batch ([n, H]·[H, G·H]) and runs
+ *             the cell's elementwise code row by row.
+ *   backward  each step turns dh into gate gradients [n, G·H], kept for every step, and
+ *             carries dh back through the recurrent kernel ([n, G·H]·[G·H, H]ᵀ); after the loop,
+ *             the kernel, recurrent-kernel and input gradients are three matmuls over all T·n rows.
  */
 
 /** The sizes of one call, from the node's shapes. */
@@ -31,16 +33,21 @@ interface Dims {
   readonly gw: number;
   /** The weight-name rule of recurrent.ts (`l2.fw.` or ""). */
   readonly prefix: PartPrefix;
+  /** f32: the cells' exponentials from the generated expf, tanh from one of them (measured faster; f64 keeps Math.exp and Math.tanh). */
+  readonly fast: boolean;
 }
 
 function dimsOf(a: RecurrentArgs, c: EmitContext, prefix: PartPrefix): Dims {
   const [steps, f0] = c.inShapes[0]! as readonly number[];
   const code = CELL_CODE[a.cell];
   const dirs = a.bidirectional ? 2 : 1;
-  return { code, steps: steps!, f0: f0!, units: a.units, dirs, width: dirs * a.units, gw: code.gates * a.units, prefix };
+  return { code, steps: steps!, f0: f0!, units: a.units, dirs, width: dirs * a.units, gw: code.gates * a.units, prefix, fast: c.precision === "f32" };
 }
 
-/** One direction of one layer: its weights' offsets and its per-sample buffers. */
+/** `n * k` as code (n is the call's batch size). */
+const rows = (k: number): string => (k === 1 ? "n" : `n * ${k}`);
+
+/** One direction of one layer: its weights' offsets and its buffers, time-major. */
 interface Direction {
   readonly layer: number;
   readonly d: number;
@@ -50,8 +57,10 @@ interface Direction {
   readonly kernel: number;
   readonly recurrent: number;
   readonly bias: number;
+  /** [T+1, n, H] in processing order: block k is the state before step k. */
   readonly states: string;
   readonly cells?: string;
+  /** [T, n, cached·H] in processing order. */
   readonly acts?: string;
 }
 
@@ -81,9 +90,14 @@ function directions(a: RecurrentArgs, c: EmitContext, z: Dims): Direction[][] {
   return out;
 }
 
-/** Output sequence of each lower layer (the next layer's input), [T, D·H] per sample. */
-function sequenceBuffer(c: EmitContext, z: Dims, layer: number): string {
-  return c.scratch(`sq${layer}`, z.steps * z.width, true);
+/** A layer's input sequence, time-major [T, n, F]: the transposed x0, or the layer below's output. */
+function inputOf(c: EmitContext, z: Dims, layer: number): string {
+  return layer === 0 ? c.scratch("xSeq", z.steps * z.f0, true) : c.scratch(`sq${layer - 1}`, z.steps * z.width, true);
+}
+
+/** The gradient on a lower layer's output sequence, time-major [T, n, D·H]. */
+function sequenceGradient(c: EmitContext, z: Dims, layer: number): string {
+  return c.scratch(`dq${layer}`, z.steps * z.width, true);
 }
 
 /** Binds the cell snippets' names (st, cs, ac) to one direction's buffers. */
@@ -94,166 +108,129 @@ function bindBuffers(dir: Direction): string {
   return `const ${names.join(", ")};`;
 }
 
-/** Where a layer reads its input sequence: an array and the sample's base offset. */
-function inputOf(c: EmitContext, z: Dims, layer: number): { array: string; base: string } {
-  if (layer === 0) return { array: "x0", base: `b * ${z.steps * z.f0}` };
-  return { array: sequenceBuffer(c, z, layer - 1), base: `b * ${z.steps * z.width}` };
-}
-
 function stepIndex(z: Dims, reverse: boolean): string {
   return reverse ? `${z.steps - 1} - k` : "k";
 }
 
-/**
- * target[off + q] += Σ_i st[hp + i]·U[i, q] (`off` is code ending in " + ", or ""): the state times the recurrent kernel, walking four
- * kernel rows at once (all G gates of a row in one pass).
- */
-function stateTimesKernel(target: string, off: string, u: number, h: number, gw: number): string {
-  const h4 = h - (h % 4);
-  const parts: string[] = [];
-  if (h4 > 0) {
-    parts.push(`for (let i = 0; i < ${h4}; i += 4) {
-            const v0 = st[hp + i], v1 = st[hp + i + 1], v2 = st[hp + i + 2], v3 = st[hp + i + 3];
-            const u0 = ${u} + i * ${gw}, u1 = u0 + ${gw}, u2 = u1 + ${gw}, u3 = u2 + ${gw};
-            for (let q = 0; q < ${gw}; q++) ${target}[${off}q] += v0 * w[u0 + q] + v1 * w[u1 + q] + v2 * w[u2 + q] + v3 * w[u3 + q];
-          }`);
-  }
-  if (h4 < h) {
-    parts.push(`for (let i = ${h4}; i < ${h}; i++) {
-            const v = st[hp + i];
-            const uo = ${u} + i * ${gw};
-            for (let q = 0; q < ${gw}; q++) ${target}[${off}q] += v * w[uo + q];
-          }`);
-  }
-  return parts.join("\n");
+/** `+ o` for a non-zero column offset, as code. */
+const plus = (o: number): string => (o ? ` + ${o}` : "");
+
+/** Where processing step k's blocks start: states before (hb) and after (nb), cached values (ab). */
+function blockOffsets(z: Dims): string {
+  const { units: h, code } = z;
+  return `const hb = k * ${rows(h)}, nb = hb + ${rows(h)};${code.cached > 0 ? ` const ab = k * ${rows(code.cached * h)};` : ""}`;
 }
 
-/**
- * target[toff + i] = Σ_q src[soff + q]·U[i, q] (+ dhd[i] for gru): a gate gradient back through
- * the recurrent kernel to the old state, four kernel rows at once.
- */
-function kernelTimesGradient(src: string, soff: string, target: string, toff: string, u: number, h: number, gw: number, direct: boolean): string {
-  const h4 = h - (h % 4);
-  const plus = (i: string): string => (direct ? `dhd[${i}] + ` : "");
-  const parts: string[] = [];
-  if (h4 > 0) {
-    parts.push(`for (let i = 0; i < ${h4}; i += 4) {
-              const u0 = ${u} + i * ${gw}, u1 = u0 + ${gw}, u2 = u1 + ${gw}, u3 = u2 + ${gw};
-              let a0 = 0, a1 = 0, a2 = 0, a3 = 0;
-              for (let q = 0; q < ${gw}; q++) {
-                const d = ${src}[${soff} + q];
-                a0 += d * w[u0 + q];
-                a1 += d * w[u1 + q];
-                a2 += d * w[u2 + q];
-                a3 += d * w[u3 + q];
-              }
-              ${target}[${toff} + i] = ${plus("i")}a0;
-              ${target}[${toff} + i + 1] = ${plus("i + 1")}a1;
-              ${target}[${toff} + i + 2] = ${plus("i + 2")}a2;
-              ${target}[${toff} + i + 3] = ${plus("i + 3")}a3;
-            }`);
-  }
-  if (h4 < h) {
-    parts.push(`for (let i = ${h4}; i < ${h}; i++) {
-              const uo = ${u} + i * ${gw};
-              let acc = 0;
-              for (let q = 0; q < ${gw}; q++) acc += ${src}[${soff} + q] * w[uo + q];
-              ${target}[${toff} + i] = ${plus("i")}acc;
-            }`);
-  }
-  return parts.join("\n");
+/** One batch row's offsets into the step's blocks, for the cell snippets. */
+function rowOffsets(z: Dims, backward: boolean): string {
+  const { units: h, code } = z;
+  const names = ["hp = hb + b * " + h];
+  if (!backward || code.cached === 0) names.push(`hn = nb + b * ${h}`);
+  if (code.cached > 0) names.push(`ao = ab + b * ${code.cached * h}`);
+  return `const ${names.join(", ")};`;
 }
 
 function recurrentForward(a: RecurrentArgs, c: EmitContext, prefix: PartPrefix): string {
   const z = dimsOf(a, c, prefix);
-  const { code, steps, units: h, gw, width } = z;
+  const { code, steps, units: h, gw, width, f0 } = z;
   const dirs = directions(a, c, z);
   const matmul = c.helper("matmul");
-  // x·kernel + input bias for every step of a sample, rows by time t.
-  const xp = c.scratch("xProj", steps * gw);
-  const gh = code.recurrentBias ? c.scratch("hProj", gw) : undefined;
+  // x·kernel + input bias for every step and row, [T, n, G·H] by time t.
+  const xp = c.scratch("xProj", steps * gw, true);
+  const gh = code.recurrentBias ? c.scratch("hProj", gw, true) : undefined;
   const last = a.layers - 1;
   const blocks: string[] = [];
+  if (z.fast) c.helper("expf");
+  blocks.push(
+    `
+    // the input, time-major: xSeq[t, b] = x0[b, t]
+    {
+      const xs = ${inputOf(c, z, 0)};
+      for (let b = 0; b < n; b++) {
+        for (let t = 0; t < ${steps}; t++) {
+          const from = (b * ${steps} + t) * ${f0}, to = (t * n + b) * ${f0};
+          for (let f = 0; f < ${f0}; f++) xs[to + f] = x0[from + f];
+        }
+      }
+    }`,
+  );
   for (const row of dirs) {
     for (const dir of row) {
-      const input = inputOf(c, z, dir.layer);
+      const col = plus(dir.d * h);
       // Where each step's new state goes: the next layer's input, or y (every step or the last).
       let perStep = "";
       let afterLoop = "";
       if (dir.layer < last) {
-        perStep = `for (let j = 0; j < ${h}; j++) ${sequenceBuffer(c, z, dir.layer)}[b * ${steps * width} + t * ${width} + ${dir.d * h ? `${dir.d * h} + ` : ""}j] = st[hn + j];`;
+        perStep = `for (let j = 0; j < ${h}; j++) ${inputOf(c, z, dir.layer + 1)}[(t * n + b) * ${width}${col} + j] = st[hn + j];`;
       } else if (a.sequences) {
-        perStep = `for (let j = 0; j < ${h}; j++) y[b * ${steps * width} + t * ${width} + ${dir.d * h ? `${dir.d * h} + ` : ""}j] = st[hn + j];`;
+        perStep = `for (let j = 0; j < ${h}; j++) y[(b * ${steps} + t) * ${width}${col} + j] = st[hn + j];`;
       } else {
         // The final state: processing step T−1 (t = T forward, t = 1 backward), as Keras.
-        afterLoop = `for (let j = 0; j < ${h}; j++) y[b * ${width} + ${dir.d * h ? `${dir.d * h} + ` : ""}j] = st[sb + ${steps * h} + j];`;
+        afterLoop = `
+        // the output: the state after the last processing step
+        for (let b = 0; b < n; b++) for (let j = 0; j < ${h}; j++) y[b * ${width}${col} + j] = st[${rows(steps * h)} + b * ${h} + j];`;
       }
-      const recurrent = gh ? stateTimesKernel("gh", "", dir.recurrent, h, gw) : stateTimesKernel("gx", "go + ", dir.recurrent, h, gw);
+      const recurrent = gh
+        ? `// gh = recurrent bias + h·recurrent_kernel for the whole batch (the state before the first step is zero)
+          for (let r = 0; r < ${rows(gw)}; r += ${gw}) for (let q = 0; q < ${gw}; q++) gh[r + q] = w[${dir.bias + gw} + q];
+          if (k > 0) ${matmul}(st, hb, w, ${dir.recurrent}, gh, 0, n, ${h}, ${gw}, true);`
+        : `// + h·recurrent_kernel for the whole batch (the state before the first step is zero)
+          if (k > 0) ${matmul}(st, hb, w, ${dir.recurrent}, gx, gb, n, ${h}, ${gw}, true);`;
       blocks.push(`
       // layer ${dir.layer + 1}, ${dir.reverse ? "backward (t = T down to 1)" : "forward"} direction
       {
         ${bindBuffers(dir)}
         const gx = ${xp};
         ${gh ? `const gh = ${gh};` : ""}
-        const sb = b * ${(steps + 1) * h};
-        ${code.cached > 0 ? `const ab = b * ${steps * code.cached * h};` : ""}
-        for (let r = 0; r < ${steps * gw}; r += ${gw}) for (let q = 0; q < ${gw}; q++) gx[r + q] = w[${dir.bias} + q];
-        ${matmul}(${input.array}, ${input.base}, w, ${dir.kernel}, gx, 0, ${steps}, ${dir.features}, ${gw}, true);
-        for (let j = 0; j < ${h}; j++) st[sb + j] = 0;
-        ${dir.cells ? `for (let j = 0; j < ${h}; j++) cs[sb + j] = 0;` : ""}
+        // every step's input projection at once: gx[t, b] = bias + input[t, b]·kernel
+        for (let r = 0; r < ${rows(steps * gw)}; r += ${gw}) for (let q = 0; q < ${gw}; q++) gx[r + q] = w[${dir.bias} + q];
+        ${matmul}(${inputOf(c, z, dir.layer)}, 0, w, ${dir.kernel}, gx, 0, ${rows(steps)}, ${dir.features}, ${gw}, true);
+        for (let i = 0; i < ${rows(h)}; i++) st[i] = 0;
+        ${dir.cells ? `for (let i = 0; i < ${rows(h)}; i++) cs[i] = 0;` : ""}
         for (let k = 0; k < ${steps}; k++) {
           const t = ${stepIndex(z, dir.reverse)};
-          const go = t * ${gw};
-          const hp = sb + k * ${h};
-          const hn = hp + ${h};
-          ${code.cached > 0 ? `const ao = ab + k * ${code.cached * h};` : ""}
-          ${gh ? `for (let q = 0; q < ${gw}; q++) gh[q] = w[${dir.bias + gw} + q];` : ""}
-          if (k > 0) {
-            // + h·recurrent_kernel (the state before the first step is zero)
-            ${recurrent}
+          const gb = t * ${rows(gw)};
+          ${blockOffsets(z)}
+          ${recurrent}
+          // the cell, row by row
+          for (let b = 0; b < n; b++) {
+            ${rowOffsets(z, false)}
+            const go = gb + b * ${gw};${gh ? ` const ho = b * ${gw};` : ""}
+            ${code.forward(h, z.fast)}
+            ${perStep}
           }
-          ${code.forward(h)}
-          ${perStep}
         }
         ${afterLoop}
       }`);
     }
   }
-  return `
-    for (let b = 0; b < n; b++) {
-      ${blocks.join("\n")}
-    }`;
+  return blocks.join("\n");
 }
 
-/** Where the gradient on a layer's output sequence comes from, and whether it enters at step k. */
+/** Where the gradient on a layer's output sequence comes from (code for direction d's unit j at time t, row b). */
 interface Entering {
-  readonly array: string;
-  /** Offset of direction d's H values at time t (code, using b and t). */
-  readonly offset: (d: number) => string;
+  readonly at: (d: number) => string;
   /** Only the last processing step receives a gradient (the last layer without sequences). */
   readonly lastStepOnly: boolean;
 }
 
 function enteringOf(a: RecurrentArgs, c: EmitContext, z: Dims, layer: number): Entering {
   const { steps, width, units: h } = z;
-  if (layer < a.layers - 1) return { array: c.scratch(`dq${layer}`, steps * width), offset: (d) => `t * ${width}${d ? ` + ${d * h}` : ""}`, lastStepOnly: false };
-  if (a.sequences) return { array: "dy", offset: (d) => `b * ${steps * width} + t * ${width}${d ? ` + ${d * h}` : ""}`, lastStepOnly: false };
-  return { array: "dy", offset: (d) => `b * ${width}${d ? ` + ${d * h}` : ""}`, lastStepOnly: true };
-}
-
-/** Where a layer's input gradient goes (undefined: nobody needs it). */
-function inputGradientOf(c: EmitContext, z: Dims, layer: number): { array: string; base: string } | undefined {
-  if (layer > 0) return { array: c.scratch(`dq${layer - 1}`, z.steps * z.width), base: "0" };
-  return c.needsDx(0) ? { array: "dx0", base: `b * ${z.steps * z.f0}` } : undefined;
+  if (layer < a.layers - 1) return { at: (d) => `${sequenceGradient(c, z, layer)}[(t * n + b) * ${width}${plus(d * h)} + j]`, lastStepOnly: false };
+  if (a.sequences) return { at: (d) => `dy[(b * ${steps} + t) * ${width}${plus(d * h)} + j]`, lastStepOnly: false };
+  return { at: (d) => `dy[b * ${width}${plus(d * h)} + j]`, lastStepOnly: true };
 }
 
 interface DirectionBackward {
   readonly z: Dims;
   readonly dir: Direction;
   readonly entering: Entering;
-  readonly input: { array: string; base: string };
-  readonly dIn?: { array: string; base: string };
-  /** Gate gradients of every step: input side by time t, recurrent side by processing step k. */
+  readonly input: string;
+  /** Where the input gradient goes, time-major (undefined: nobody needs it). */
+  readonly dIn?: string;
+  /** rnn and lstm forward in time: the recurrent-side gate gradients are the input-side ones. */
+  readonly sameDg: boolean;
+  /** Gate gradients of every step, [T, n, G·H]: input side by time t; recurrent side by processing step k ("" where unused). */
   readonly dGates: string;
   readonly dGatesRec: string;
   readonly dcp?: string;
@@ -263,103 +240,135 @@ interface DirectionBackward {
 
 function recurrentBackward(a: RecurrentArgs, c: EmitContext, prefix: PartPrefix): string {
   const z = dimsOf(a, c, prefix);
-  const { code, steps, units: h, gw, width } = z;
+  const { code, steps, units: h, gw, width, f0 } = z;
   const window = a.bptt ?? c.bptt;
   // direction.ts: no window, or one of T or more, is full BPTT (K = T gives the same numbers).
   const truncated = window !== undefined && window >= 1 && window < steps;
   const dirs = directions(a, c, z);
   const shared = {
-    dGates: c.scratch("dGates", steps * gw),
-    dGatesRec: c.scratch("dGatesRec", steps * gw),
-    dcp: code.carriesCell ? c.scratch("stepDcp", h) : undefined,
-    dhd: code.directPath ? c.scratch("stepDhd", h) : undefined,
-    helpers: { matmulTN: c.helper("matmulTN"), matmulNT: "" },
+    dGates: c.scratch("dGates", steps * gw, true),
+    // only where some direction's recurrent-side gradients differ from (or are ordered unlike) dGates
+    dGatesRec: code.directPath || a.bidirectional ? c.scratch("dGatesRec", steps * gw, true) : "",
+    dcp: code.carriesCell ? c.scratch("stepDcp", h, true) : undefined,
+    dhd: code.directPath ? c.scratch("stepDhd", h, true) : undefined,
+    helpers: { matmulTN: c.helper("matmulTN"), matmulNT: c.helper("matmulNT") },
   };
   const layers: string[] = [];
   for (let layer = a.layers - 1; layer >= 0; layer--) {
-    const dIn = inputGradientOf(c, z, layer);
-    if (dIn) shared.helpers.matmulNT = c.helper("matmulNT");
-    const clear = layer > 0 ? `for (let i = 0; i < ${steps * width}; i++) ${dIn!.array}[i] = 0;` : "";
+    const dIn = layer > 0 ? sequenceGradient(c, z, layer - 1) : c.needsDx(0) ? c.scratch("dxSeq", steps * f0, true) : undefined;
+    const clear = dIn ? `for (let i = 0; i < ${rows(steps * (layer > 0 ? width : f0))}; i++) ${dIn}[i] = 0;` : "";
     const body = dirs[layer]!.map((dir) => {
-      const x: DirectionBackward = { z, dir, entering: enteringOf(a, c, z, layer), input: inputOf(c, z, layer), dIn, ...shared };
+      const sameDg = !code.directPath && !dir.reverse;
+      const x: DirectionBackward = { z, dir, entering: enteringOf(a, c, z, layer), input: inputOf(c, z, layer), dIn, sameDg, ...shared };
       const loop = truncated ? truncatedLoop(x, c, window) : fullLoop(x, c);
       return `
       // layer ${dir.layer + 1}, ${dir.reverse ? "backward" : "forward"} direction: ${truncated ? `truncated BPTT, window ${window}` : "backpropagation through time"}
       {
         ${bindBuffers(dir)}
-        const sb = b * ${(steps + 1) * h};
-        ${code.cached > 0 ? `const ab = b * ${steps * code.cached * h};` : ""}
         ${loop}
         ${finish(x)}
       }`;
     });
+    const transposeBack =
+      layer === 0 && dIn
+        ? `
+      // the input gradient back to batch-major: dx0[b, t] += dxSeq[t, b]
+      for (let b = 0; b < n; b++) {
+        for (let t = 0; t < ${steps}; t++) {
+          const to = (b * ${steps} + t) * ${f0}, from = (t * n + b) * ${f0};
+          for (let f = 0; f < ${f0}; f++) dx0[to + f] += ${dIn}[from + f];
+        }
+      }`
+        : "";
     layers.push(`
       // layer ${layer + 1}
       ${clear}
-      ${body.join("\n")}`);
+      ${body.join("\n")}
+      ${transposeBack}`);
   }
-  return `
-    for (let b = 0; b < n; b++) {
-      ${layers.join("\n")}
-    }`;
-}
-
-/** The offsets every backward step uses. */
-function stepOffsets(z: Dims, dir: Direction): string {
-  const h = z.units;
-  return `
-          const t = ${stepIndex(z, dir.reverse)};
-          const hp = sb + k * ${h};
-          ${z.code.cached > 0 ? `const ao = ab + k * ${z.code.cached * h};` : "const hn = hp + " + h + ";"}`;
+  return layers.join("\n");
 }
 
 /**
  * After the step loop, from every step's gate gradients at once: the biases, kernel += Xᵀ·dGates,
- * recurrent_kernel += H_prevᵀ·dGatesRec (the states before each step, in processing order), and
- * the input gradient dGates·kernelᵀ.
+ * recurrent_kernel += H_prevᵀ·dGatesRec (the states before each step, in processing order, but
+ * the zero one before step 0), and the input gradient dGates·kernelᵀ.
  */
 function finish(x: DirectionBackward): string {
-  const { z, dir, dIn, input, dGates, dGatesRec } = x;
+  const { z, dir, dIn, input, dGates, sameDg } = x;
   const { gw, steps, units: h, code } = z;
-  const bias = `for (let r = 0; r < ${steps * gw}; r += ${gw}) {
-          for (let q = 0; q < ${gw}; q++) {
-            g[${dir.bias} + q] += ${dGates}[r + q];
-            ${code.recurrentBias ? `g[${dir.bias + gw} + q] += ${dGatesRec}[r + q];` : ""}
+  const dRec = sameDg ? dGates : x.dGatesRec;
+  const all = rows(steps);
+  const bias = `for (let q = 0; q < ${gw}; q++) {
+          let s = 0;
+          ${code.recurrentBias ? "let sr = 0;" : ""}
+          for (let r = q; r < ${rows(steps * gw)}; r += ${gw}) {
+            s += ${dGates}[r];
+            ${code.recurrentBias ? `sr += ${dRec}[r];` : ""}
           }
+          g[${dir.bias} + q] += s;
+          ${code.recurrentBias ? `g[${dir.bias + gw} + q] += sr;` : ""}
         }`;
   return `
+        // after the loop, from every step's gate gradients at once: the biases, kernel += inputᵀ·dGates,
+        // recurrent_kernel += (states before steps 1 … T−1; before step 0 it is zero)ᵀ·dGates${sameDg ? "" : "Rec"}${dIn ? ",\n        // input gradient += dGates·kernelᵀ" : ""}
         ${bias}
-        ${x.helpers.matmulTN}(${input.array}, ${input.base}, ${dGates}, 0, g, ${dir.kernel}, ${dir.features}, ${steps}, ${gw});
-        ${x.helpers.matmulTN}(st, sb, ${dGatesRec}, 0, g, ${dir.recurrent}, ${h}, ${steps}, ${gw});
-        ${dIn ? `${x.helpers.matmulNT}(${dGates}, 0, w, ${dir.kernel}, ${dIn.array}, ${dIn.base}, ${steps}, ${gw}, ${dir.features});` : ""}`;
+        ${x.helpers.matmulTN}(${input}, 0, ${dGates}, 0, g, ${dir.kernel}, ${dir.features}, ${all}, ${gw});
+        ${x.helpers.matmulTN}(st, ${rows(h)}, ${dRec}, ${rows(gw)}, g, ${dir.recurrent}, ${h}, ${rows(steps - 1)}, ${gw});
+        ${dIn ? `${x.helpers.matmulNT}(${dGates}, 0, w, ${dir.kernel}, ${dIn}, 0, ${all}, ${gw}, ${dir.features});` : ""}`;
 }
 
-/** Full BPTT: one gradient stream that every entering gradient joins. */
+/** The cell's backward for every batch row of step k, its dh (and dc) rows from `dBase`, its gate gradients from gxb and ghb. */
+function cellRows(z: Dims, sameDg: boolean, dBase: string): string {
+  const { code, units: h, gw } = z;
+  const names = [`gxo = gxb + b * ${gw}`];
+  if (!sameDg) names.push(`gho = ghb + b * ${gw}`);
+  names.push(`dho = ${dBase}b * ${h}`);
+  if (code.carriesCell) names.push("dco = dho");
+  if (code.carriesCell || code.directPath) names.push(`ro = b * ${h}`);
+  return `for (let b = 0; b < n; b++) {
+            ${rowOffsets(z, true)}
+            const ${names.join(", ")};
+            ${code.backward(h, sameDg)}
+          }`;
+}
+
+/** A stream's dh (from `o`) becomes the gradient on the state before step k: dhd (gru) + dgh·recurrent_kernelᵀ; its dc, dcp. */
+function carryBack(x: DirectionBackward, dgh: string, ghOffset: string, o: string): string {
+  const { z, dir } = x;
+  const { units: h, gw, code } = z;
+  const at = (i: string): string => (o === "0" ? i : `${o} + ${i}`);
+  return `// the gradient on the state${code.carriesCell ? " and cell" : ""} before this step: dh = ${code.directPath ? "dhd + " : ""}dgh·recurrent_kernelᵀ
+            for (let i = 0; i < ${rows(h)}; i++) dh[${at("i")}] = ${code.directPath ? "dhd[i]" : "0"};
+            ${x.helpers.matmulNT}(${dgh}, ${ghOffset}, w, ${dir.recurrent}, dh, ${o}, n, ${gw}, ${h});
+            ${code.carriesCell ? `for (let i = 0; i < ${rows(h)}; i++) dc[${at("i")}] = dcp[i];` : ""}`;
+}
+
+/** Full BPTT: one gradient stream [n, H] that every entering gradient joins. */
 function fullLoop(x: DirectionBackward, c: EmitContext): string {
-  const { z, dir, entering } = x;
+  const { z, dir, entering, sameDg } = x;
   const { steps, units: h, code, gw } = z;
-  const dh = c.scratch("dhRun", h);
-  const dc = code.carriesCell ? c.scratch("dcRun", h) : undefined;
-  const enter = `for (let j = 0; j < ${h}; j++) dh[j] += ${entering.array}[${entering.offset(dir.d)} + j];`;
-  const temps = [`dgx = ${x.dGates}`, `dgh = ${x.dGatesRec}`, `dh = ${dh}`];
+  const dh = c.scratch("dhRun", h, true);
+  const dc = code.carriesCell ? c.scratch("dcRun", h, true) : undefined;
+  const enter = `for (let b = 0; b < n; b++) for (let j = 0; j < ${h}; j++) dh[b * ${h} + j] += ${entering.at(dir.d)};`;
+  const temps = [`dgx = ${x.dGates}`];
+  if (!sameDg) temps.push(`dgh = ${x.dGatesRec}`);
+  temps.push(`dh = ${dh}`);
   if (dc) temps.push(`dc = ${dc}`, `dcp = ${x.dcp}`);
   if (x.dhd) temps.push(`dhd = ${x.dhd}`);
-  return `
-        const ${temps.join(", ")};
-        const dho = 0;
-        ${dc ? "const dco = 0;" : ""}
-        for (let j = 0; j < ${h}; j++) dh[j] = 0;
-        ${dc ? `for (let j = 0; j < ${h}; j++) dc[j] = 0;` : ""}
+  return `const ${temps.join(", ")};
+        for (let i = 0; i < ${rows(h)}; i++) dh[i] = 0;
+        ${dc ? `for (let i = 0; i < ${rows(h)}; i++) dc[i] = 0;` : ""}
         for (let k = ${steps - 1}; k >= 0; k--) {
-          ${stepOffsets(z, dir)}
-          const gxo = t * ${gw};
-          const gho = k * ${gw};
+          const t = ${stepIndex(z, dir.reverse)};
+          ${blockOffsets(z)}
+          const gxb = t * ${rows(gw)}${sameDg ? "" : `, ghb = k * ${rows(gw)}`};
+          // the gradient entering at this step
           ${entering.lastStepOnly ? `if (k === ${steps - 1}) ${enter}` : enter}
-          ${code.backward(h)}
+          // gate gradients, row by row
+          ${cellRows(z, sameDg, "")}
           if (k > 0) {
-            // the gradient on the state (and cell) before this step
-            ${kernelTimesGradient("dgh", "gho", "dh", "0", dir.recurrent, h, gw, code.directPath)}
-            ${dc ? `for (let j = 0; j < ${h}; j++) dc[j] = dcp[j];` : ""}
+            ${carryBack(x, sameDg ? "dgx" : "dgh", sameDg ? "gxb" : "ghb", "0")}
           }
         }`;
 }
@@ -370,54 +379,57 @@ function fullLoop(x: DirectionBackward, c: EmitContext): string {
  * sum over every live stream.
  */
 function truncatedLoop(x: DirectionBackward, c: EmitContext, window: number): string {
-  const { z, dir, entering } = x;
+  const { z, dir, entering, sameDg } = x;
   const { steps, units: h, code, gw } = z;
-  const dhs = c.scratch("dhSlots", window * h);
-  const dcs = code.carriesCell ? c.scratch("dcSlots", window * h) : undefined;
+  const dhs = c.scratch("dhSlots", window * h, true);
+  const dcs = code.carriesCell ? c.scratch("dcSlots", window * h, true) : undefined;
   const live = c.scratch("liveSlots", window, false, "int");
-  const temps = [`dgx = ${c.scratch("streamDgx", gw)}`, `dgh = ${c.scratch("streamDgh", gw)}`, `dh = ${dhs}`, `live = ${live}`];
+  const temps = [`dgx = ${c.scratch("streamDgx", gw, true)}`];
+  if (!sameDg) temps.push(`dgh = ${c.scratch("streamDgh", gw, true)}`);
+  temps.push(`dh = ${dhs}`, `live = ${live}`);
   if (dcs) temps.push(`dc = ${dcs}`, `dcp = ${x.dcp}`);
   if (x.dhd) temps.push(`dhd = ${x.dhd}`);
   const enter = `{
             let any = false;
-            for (let j = 0; j < ${h}; j++) {
-              const v = ${entering.array}[${entering.offset(dir.d)} + j];
-              if (v !== 0) any = true;
-              dh[fo + j] += v;
+            for (let b = 0; b < n; b++) {
+              for (let j = 0; j < ${h}; j++) {
+                const v = ${entering.at(dir.d)};
+                if (v !== 0) any = true;
+                dh[fo + b * ${h} + j] += v;
+              }
             }
             live[fresh] = any ? k : -1;
           }`;
-  return `
-        const ${temps.join(", ")};
-        const gxo = 0;
-        const gho = 0;
+  const dRec = sameDg ? "" : x.dGatesRec;
+  return `const ${temps.join(", ")};
+        const gxb = 0${sameDg ? "" : ", ghb = 0"};
         for (let s = 0; s < ${window}; s++) live[s] = -1;
         for (let k = ${steps - 1}; k >= 0; k--) {
-          ${stepOffsets(z, dir)}
-          const rx = t * ${gw};
-          const rh = k * ${gw};
+          const t = ${stepIndex(z, dir.reverse)};
+          ${blockOffsets(z)}
+          const rx = t * ${rows(gw)}${sameDg ? "" : `, rh = k * ${rows(gw)}`};
+          // the gradient entering at this step starts a stream in slot k mod K
           const fresh = k % ${window};
-          const fo = fresh * ${h};
-          for (let j = 0; j < ${h}; j++) dh[fo + j] = 0;
-          ${dcs ? `for (let j = 0; j < ${h}; j++) dc[fo + j] = 0;` : ""}
+          const fo = fresh * ${rows(h)};
+          for (let i = 0; i < ${rows(h)}; i++) dh[fo + i] = 0;
+          ${dcs ? `for (let i = 0; i < ${rows(h)}; i++) dc[fo + i] = 0;` : ""}
           ${entering.lastStepOnly ? `if (k === ${steps - 1}) ${enter} else live[fresh] = -1;` : enter}
-          for (let q = 0; q < ${gw}; q++) {
+          // this step's gate gradients: the sum over every live stream
+          for (let q = 0; q < ${rows(gw)}; q++) {
             ${x.dGates}[rx + q] = 0;
-            ${x.dGatesRec}[rh + q] = 0;
+            ${dRec ? `${dRec}[rh + q] = 0;` : ""}
           }
           for (let s = 0; s < ${window}; s++) {
             const source = live[s];
             if (source < 0) continue;
-            const dho = s * ${h};
-            ${dcs ? "const dco = dho;" : ""}
-            ${code.backward(h)}
-            for (let q = 0; q < ${gw}; q++) {
+            const so = s * ${rows(h)};
+            ${cellRows(z, sameDg, "so + ")}
+            for (let q = 0; q < ${rows(gw)}; q++) {
               ${x.dGates}[rx + q] += dgx[q];
-              ${x.dGatesRec}[rh + q] += dgh[q];
+              ${dRec ? `${dRec}[rh + q] += dgh[q];` : ""}
             }
             if (source - k + 1 < ${window} && k > 0) {
-              ${kernelTimesGradient("dgh", "0", "dh", "dho", dir.recurrent, h, gw, code.directPath)}
-              ${dcs ? `for (let j = 0; j < ${h}; j++) dc[dho + j] = dcp[j];` : ""}
+              ${carryBack(x, sameDg ? "dgx" : "dgh", "0", "so")}
             } else live[s] = -1;
           }
         }`;
