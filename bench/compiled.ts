@@ -7,7 +7,9 @@ import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { generateModule } from "../src/codegen/compile.js";
-import { formatTypeScript, toJavaScript } from "../src/codegen/format.js";
+import { formatModule, formattedRuntime } from "../src/codegen/format.js";
+import { moduleParts } from "../src/codegen/module.js";
+import { plan } from "../src/codegen/plan.js";
 import { buildSourceMap } from "../src/codegen/sourcemap.js";
 import { analyze } from "../src/index.js";
 import { DATA_SIZE, ENGINE_LABELS, PLAN, runCase, type CaseResult, type Engine } from "./cases.js";
@@ -191,7 +193,6 @@ export async function compileTimeSection(root: string): Promise<Section> {
 
 /** The steps of `dlc compile --target js`, timed one by one. */
 async function compilePhases(text: string, file: string): Promise<{ name: string; ms: number }[]> {
-  const prettier = await import("prettier");
   const out: { name: string; ms: number }[] = [];
   {
     let t = performance.now();
@@ -202,14 +203,12 @@ async function compilePhases(text: string, file: string): Promise<{ name: string
     };
     const checked = analyze(text).selected!;
     lap("analyze");
-    const code = generateModule(checked, { file, precision: "f32", version: "bench" });
-    lap("generateModule");
-    const formatted = await formatTypeScript(code);
-    lap("prettier (TypeScript)");
-    const js = await toJavaScript(formatted);
-    lap("toJavaScript (typescript transpileModule)");
-    const formattedJs = await prettier.format(js, { parser: "babel", printWidth: 110 });
-    lap("prettier (JavaScript)");
+    const parts = moduleParts(plan(checked), { file, precision: "f32", version: "bench" });
+    lap("generate (moduleParts)");
+    await formattedRuntime("js");
+    lap("the formatted runtime (cached in dist/ by the build)");
+    const formattedJs = await formatModule(parts, "js");
+    lap("format the network's code (stripTypes + prettier)");
     buildSourceMap(formattedJs, "resnet50.mjs", file, text);
     lap("buildSourceMap");
   }

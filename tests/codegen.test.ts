@@ -6,7 +6,10 @@ import { pathToFileURL, fileURLToPath } from "node:url";
 import { SourceMapConsumer } from "source-map";
 import { describe, expect, it } from "vitest";
 import { generateModule } from "../src/codegen/compile.js";
-import { formatTypeScript } from "../src/codegen/format.js";
+import { formatAsJavaScript, formatChunkAsJavaScript, formatJavaScript, formatModule, formattedRuntime, stripTypes, toJavaScript, UnsupportedTypeScript } from "../src/codegen/format.js";
+import { joinModuleParts, moduleParts } from "../src/codegen/module.js";
+import { plan } from "../src/codegen/plan.js";
+import { runtimeFixed } from "../src/codegen/runtime/inline.js";
 import { analyze } from "../src/index.js";
 
 const root = fileURLToPath(new URL("..", import.meta.url));
@@ -124,10 +127,138 @@ describe("golden generated code", () => {
   for (const [name, text, precision] of [["seed-f64", seedText, "f64"]] as const) {
     it(`${name}.ts matches tests/golden-codegen (review the diff, then UPDATE_GOLDEN=1)`, async () => {
       const a = analyze(text);
-      const code = await formatTypeScript(generateModule(a.selected!, { file: `${name}.dl`, precision, train: a.train, version: "golden" }));
+      const parts = moduleParts(plan(a.selected!), { file: `${name}.dl`, precision, train: a.train, version: "golden" });
+      const code = await formatModule(parts, "ts");
+      // The runtime (the same in every module) is left out of the golden file; the tests below
+      // check that it is there, formatted.
+      const runtime = await formattedRuntime("ts");
+      expect(code.split(runtime).length).toBe(2);
+      const golden = code.replace(runtime, RUNTIME_LINE);
       const path = join(root, "tests", "golden-codegen", `${name}.ts`);
-      if (update || !existsSync(path)) writeFileSync(path, code);
-      expect(code).toBe(readFileSync(path, "utf8"));
+      if (update || !existsSync(path)) writeFileSync(path, golden);
+      expect(golden).toBe(readFileSync(path, "utf8"));
     });
   }
+});
+
+/** What stands for the runtime in the golden files. */
+const RUNTIME_LINE = "// ---- [the runtime: src/codegen/runtime/*.ts, formatted; not in the golden file] ----\n";
+
+/** A program's shape for comparing JavaScript: the AST without positions and comments. */
+async function programShape(code: string): Promise<string> {
+  const { parsers } = await import("prettier/plugins/babel");
+  const ast = (await parsers.babel.parse(code, {} as never)) as unknown as { program: unknown };
+  const skip = new Set(["start", "end", "loc", "range", "extra", "comments", "leadingComments", "trailingComments", "innerComments"]);
+  return JSON.stringify(ast.program, (k, v: unknown) => (skip.has(k) || k.startsWith("__") ? undefined : v));
+}
+
+/** Compares two programShapes, showing only where they part (they are long). */
+function expectSameProgram(actual: string, expected: string): void {
+  let i = 0;
+  while (i < actual.length && actual[i] === expected[i]) i++;
+  expect(actual.slice(Math.max(0, i - 200), i + 200)).toBe(expected.slice(Math.max(0, i - 200), i + 200));
+}
+
+describe("dlc compile's formatting shortcuts give what prettier makes of the whole module", () => {
+  const cases: [string, string][] = [
+    ["seed", seedText],
+    ["lenet5", readFileSync(join(root, "examples", "lenet5.dl"), "utf8")],
+    ["char_lstm", readFileSync(join(root, "examples", "char_lstm.dl"), "utf8")],
+  ];
+  for (const [name, text] of cases) {
+    it(`${name}: the cached runtime and the network's pieces, formatted one by one, are prettier's output (ts and js)`, { timeout: 60_000 }, async () => {
+      const prettier = await import("prettier");
+      const a = analyze(text);
+      const parts = moduleParts(plan(a.selected!), { file: `${name}.dl`, precision: "f32", train: a.train, version: "test" });
+      expect(parts.chunks.length).toBeGreaterThan(0);
+      // TypeScript: exactly what prettier (its own typescript parser) makes of the whole module.
+      const ts = await formatModule(parts, "ts");
+      expect(ts).toBe(await prettier.format(generateModule(a.selected!, { file: `${name}.dl`, precision: "f32", train: a.train, version: "test" }), { parser: "typescript", printWidth: 110 }));
+      // JavaScript: prettier leaves it as it is, and it is the program typescript's transpileModule gives.
+      const js = await formatModule(parts, "js");
+      expect(await prettier.format(js, { parser: "babel", printWidth: 110 })).toBe(js);
+      const whole = joinModuleParts(parts);
+      expectSameProgram(await programShape(js), await programShape(await formatJavaScript(await toJavaScript(whole))));
+    });
+  }
+
+  it("the cached runtime is prettier's formatting of the runtime as it is now", { timeout: 60_000 }, async () => {
+    const prettier = await import("prettier");
+    const text = runtimeFixed();
+    expect(await formattedRuntime("ts")).toBe(await prettier.format(text, { parser: "typescript", printWidth: 110 }));
+    const js = await formattedRuntime("js");
+    expect(await prettier.format(js, { parser: "babel", printWidth: 110 })).toBe(js);
+    expectSameProgram(await programShape(js), await programShape(await toJavaScript(text)));
+  });
+});
+
+describe("stripTypes", () => {
+  const source = `
+/** A doc comment that goes with the interface. */
+export interface Shape {
+  readonly size: number;
+}
+type Pair = [number, number];
+export type Kind = "a" | "b";
+declare const outside: number;
+
+export function area(s: Shape, scale?: number): number;
+export function area(s: Shape, scale: number = 1): number {
+  return s.size * scale!;
+}
+
+class Box<T> implements Shape {
+  private readonly items: T[] = [];
+  protected static count: number = 0;
+  declare tag: string;
+  size!: number;
+  label?: string;
+  [key: string]: unknown;
+  constructor() {
+    this.size = 0;
+  }
+  public add(item: T): this {
+    this.items.push(item as T);
+    return this;
+  }
+  get(i: number): T | undefined;
+  get(i: number, fallback: T): T;
+  get(i: number, fallback?: T): T | undefined {
+    return this.items[i] ?? fallback;
+  }
+  private static make<U>(): Box<U> {
+    return new Box<U>();
+  }
+}
+
+const pairs = new Map<string, Pair>();
+const f = <U,>(x: U): U => x;
+const k = { kind: "a" } satisfies { kind: Kind };
+const n = (k as unknown as { kind: string }).kind.length;
+const m = (pairs.get("x")! as Pair)[0];
+export const all = [area, Box, pairs, f, k, n, m] as const;
+`;
+
+  it("gives the program typescript's transpileModule gives", async () => {
+    const js = await stripTypes(source);
+    expect(js).not.toContain("interface");
+    expect(js).not.toContain("doc comment");
+    expectSameProgram(await programShape(js), await programShape(await toJavaScript(source)));
+  });
+
+  it("layer code is formatted as JavaScript directly only when that cannot misread TypeScript", async () => {
+    // A generic call reads as comparisons to a JavaScript parser: it must go through stripTypes.
+    expect(await formatChunkAsJavaScript("const y = f<number>(1);\n")).toBe("const y = f(1);\n");
+    expect(await formatChunkAsJavaScript("const t = tag<string>`x`;\n")).toBe("const t = tag`x`;\n");
+    expect(await formatChunkAsJavaScript("const w = f<number> /* a comment */ (1);\n")).toBe("const w = f(/* a comment */ 1);\n");
+    expect(await formatChunkAsJavaScript("const z = a!.b as number;\n")).toBe("const z = a.b;\n");
+    expect(await formatChunkAsJavaScript("for (let i=0;i<n;i++) y[i] = x[i] > 0 ? x[i] : 0\n")).toBe("for (let i = 0; i < n; i++) y[i] = x[i] > 0 ? x[i] : 0;\n");
+  });
+
+  it("refuses what needs more than blanking out, and formatAsJavaScript falls back to typescript", async () => {
+    for (const code of ["enum E { A }\n", "class P {\n  constructor(private readonly x: number) {}\n}\n", "namespace N {\n  export const a = 1;\n}\n"]) {
+      await expect(stripTypes(code)).rejects.toBeInstanceOf(UnsupportedTypeScript);
+      expectSameProgram(await programShape(await formatAsJavaScript(code)), await programShape(await formatJavaScript(await toJavaScript(code))));
+    }
+  });
 });

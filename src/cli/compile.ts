@@ -1,6 +1,8 @@
 import { basename, extname } from "node:path";
-import { generateModule, unsupportedKinds } from "../codegen/compile.js";
-import { formatTypeScript, toJavaScript } from "../codegen/format.js";
+import { unsupportedKinds } from "../codegen/compile.js";
+import { formatModule } from "../codegen/format.js";
+import { moduleParts } from "../codegen/module.js";
+import { plan } from "../codegen/plan.js";
 import { buildSourceMap } from "../codegen/sourcemap.js";
 import { writeFileAtomic } from "../io/atomic-write.js";
 import type { Shape } from "../ir/shape.js";
@@ -33,8 +35,8 @@ export async function runCompile(file: string, flags: CompileFlags): Promise<num
   const output = flags.output ?? basename(file, extname(file)) + (target === "js" ? ".mjs" : ".ts");
   const mapFile = `${output}.map`;
 
-  let code = await formatTypeScript(generateModule(analysis.selected, { file, precision: flags.precision, train: analysis.train, version: VERSION }));
-  if (target === "js") code = await formatJavaScript(await toJavaScript(code));
+  const parts = moduleParts(plan(analysis.selected), { file, precision: flags.precision, train: analysis.train, version: VERSION });
+  let code = await formatModule(parts, target);
   const map = buildSourceMap(code, basename(output), file, loaded.text);
   code += `//# sourceMappingURL=${basename(mapFile)}\n`;
   writeFileAtomic(output, code);
@@ -42,9 +44,4 @@ export async function runCompile(file: string, flags: CompileFlags): Promise<num
   if (flags.json) process.stdout.write(JSON.stringify({ ok: true, output, map: mapFile, target, precision: flags.precision }) + "\n");
   else process.stdout.write(`wrote ${output} and ${mapFile}\n`);
   return EXIT_OK;
-}
-
-async function formatJavaScript(code: string): Promise<string> {
-  const prettier = await import("prettier");
-  return prettier.format(code, { parser: "babel", printWidth: 110 });
 }

@@ -33,8 +33,11 @@ export interface EmitContext {
   /**
    * Includes a shared kernel in the module (once) and returns its name: \`matmul\` (C = A·B),
    * \`matmulTN\` (C += Aᵀ·B), \`matmulNT\` (C += A·Bᵀ), \`expf\` (a fast e^v for f32); see src/codegen/helpers.ts.
+   * A matmul's N (its last argument but one… the column count of C) and, for `matmul`, whether it
+   * accumulates must be given: with WebAssembly kernels the name returned is a kernel for that
+   * N, called with the same arguments as the JS helper.
    */
-  helper(name: "matmul" | "matmulTN" | "matmulNT" | "expf"): string;
+  helper(name: "matmul" | "matmulTN" | "matmulNT" | "expf", n?: number, accumulate?: boolean): string;
   /** The node's truncated-BPTT window, when training uses one. */
   readonly bptt?: number;
 }

@@ -1,14 +1,397 @@
-/** Formats generated TypeScript with prettier (loaded only here: `dlc check` never pays for it). */
+import { createHash } from "node:crypto";
+import { mkdirSync, readFileSync } from "node:fs";
+import { createRequire } from "node:module";
+import { writeFileAtomic } from "../io/atomic-write.js";
+import type { ModuleParts } from "./module.js";
+
+/*
+ * Formatting the generated module (prettier and typescript are loaded only here, and only when
+ * called: `dlc check` never pays for them).
+ *
+ * prettier is the slow part of `dlc compile`, so the work is cut three ways:
+ * - the `babel-ts` parser (the same output as prettier's `typescript` parser, twice as fast);
+ * - the runtime, the same in every module, is formatted once (by `npm run build`, or on first
+ *   use) and cached in dist/; only this network's code is formatted each time. The parts are
+ *   whole programs joined by a blank line, which prettier formats one top-level statement at a
+ *   time, so the joined result is what prettier makes of the whole (tests/codegen.test.ts checks);
+ * - the JavaScript target strips the types from the unformatted TypeScript (stripTypes) and is
+ *   formatted once, as JavaScript, rather than formatted as TypeScript, transpiled by typescript
+ *   and formatted again; the layers' code, JavaScript already, is not even stripped
+ *   (formatChunkAsJavaScript).
+ * The layers' blocks come in chunks (ModuleParts), statements of a method body that prettier
+ * formats in a wrapper at the same depth: so only the rest of the network's code goes through
+ * stripTypes, and no prettier call is huge.
+ */
+
+const PRINT_WIDTH = 110;
+const TS_OPTIONS = { parser: "babel-ts", printWidth: PRINT_WIDTH } as const;
+const JS_OPTIONS = { parser: "babel", printWidth: PRINT_WIDTH } as const;
+
+export type Target = "ts" | "js";
+
+/** Formats generated TypeScript with prettier. */
 export async function formatTypeScript(code: string): Promise<string> {
   const prettier = await import("prettier");
-  return prettier.format(code, { parser: "typescript", printWidth: 110 });
+  return prettier.format(code, TS_OPTIONS);
 }
 
-/** TypeScript → JavaScript for the `js` target: types stripped, comments (and markers) kept. */
+/** Formats JavaScript with prettier. */
+export async function formatJavaScript(code: string): Promise<string> {
+  const prettier = await import("prettier");
+  return prettier.format(code, JS_OPTIONS);
+}
+
+/** TypeScript → JavaScript with typescript's transpileModule: types stripped, comments (and markers) kept. */
 export async function toJavaScript(code: string): Promise<string> {
   const ts = (await import("typescript")).default;
   const out = ts.transpileModule(code, {
     compilerOptions: { target: ts.ScriptTarget.ES2022, module: ts.ModuleKind.ESNext, removeComments: false },
   });
   return out.outputText;
+}
+
+/**
+ * Unformatted TypeScript → formatted JavaScript: stripTypes, then prettier; typescript's
+ * transpileModule where stripTypes meets something it does not handle.
+ */
+export async function formatAsJavaScript(code: string): Promise<string> {
+  let js: string | undefined;
+  try {
+    js = await stripTypes(code);
+  } catch (e) {
+    if (!(e instanceof UnsupportedTypeScript)) throw e;
+  }
+  if (js !== undefined) {
+    try {
+      return await formatJavaScript(js);
+    } catch {
+      // A stripTypes bug gave code babel cannot parse: the slow, sure way instead.
+    }
+  }
+  return formatJavaScript(await toJavaScript(code));
+}
+
+/**
+ * The whole module (unformatted parts from moduleParts), formatted for the target: the network's
+ * code, its chunks and the API formatted now, the runtime from the cache. For the ts target the
+ * same text as prettier makes of the whole module; for js, text prettier leaves as it is.
+ */
+export async function formatModule(parts: ModuleParts, target: Target): Promise<string> {
+  const { joinModuleParts, CHUNK_PLACEHOLDER_LINE } = await import("./module.js");
+  const jobs: Job[] = [
+    { code: parts.network, target, inMethod: false },
+    ...parts.chunks.map((code) => ({ code, target, inMethod: true })),
+    { code: parts.api, target, inMethod: false },
+  ];
+  const [runtime, done] = await Promise.all([formattedRuntime(target, parts.runtime), runJobs(jobs)]);
+  const chunks = done.slice(1, -1);
+  let used = 0;
+  const network = done[0]!.replace(CHUNK_PLACEHOLDER_LINE, (_line, i: string) => {
+    used++;
+    return chunks[Number(i)]!;
+  });
+  if (used !== chunks.length) throw new Error(`internal: ${chunks.length} formatted chunks for ${used} placeholders`);
+  return joinModuleParts({ network, chunks: [], runtime, api: done[done.length - 1]! });
+}
+
+// ---- formatting the pieces ----
+
+interface Job {
+  readonly code: string;
+  readonly target: Target;
+  /** Statements of a method body (a ModuleParts chunk) rather than a whole program. */
+  readonly inMethod: boolean;
+}
+
+/** A method-body chunk goes in this wrapper, so that prettier indents it as it is in the module. */
+const WRAP_HEAD = "class C {\n  m() {\n";
+const WRAP_TAIL = "\n  }\n}\n";
+
+async function runJob(job: Job): Promise<string> {
+  if (!job.inMethod) return job.target === "ts" ? formatTypeScript(job.code) : formatAsJavaScript(job.code);
+  const wrapped = WRAP_HEAD + job.code + WRAP_TAIL;
+  const out = job.target === "ts" ? await formatTypeScript(wrapped) : await formatChunkAsJavaScript(wrapped);
+  if (!out.startsWith(WRAP_HEAD) || !out.endsWith(WRAP_TAIL.slice(1))) throw new Error("internal: a formatted chunk lost its wrapper");
+  return out.slice(WRAP_HEAD.length, out.length - WRAP_TAIL.length + 1);
+}
+
+/**
+ * Layer code (the chunks) is usually JavaScript already: then it is formatted as it is, without
+ * stripTypes (whose parse costs as much as prettier's). TypeScript-only syntax is a syntax error
+ * to the JavaScript parser, except a generic call `f<T>(x)` or tagged template, which JavaScript
+ * reads as comparisons: code with a `>` before `(` or a backquote goes the long way, as does code
+ * the JavaScript parser refuses.
+ */
+export async function formatChunkAsJavaScript(code: string): Promise<string> {
+  if (!/(?<!=)>(?:\s|\/\*[^]*?\*\/|\/\/[^\n]*)*[(`]/.test(code)) {
+    try {
+      return await formatJavaScript(code);
+    } catch {
+      // TypeScript after all (or a real syntax error, which formatAsJavaScript reports).
+    }
+  }
+  return formatAsJavaScript(code);
+}
+
+/**
+ * Runs the jobs one after the other. (A worker thread taking half of them was tried: on two cores
+ * its start and its cold JIT cost more than it saved.)
+ */
+async function runJobs(jobs: readonly Job[]): Promise<string[]> {
+  const results: string[] = [];
+  for (const job of jobs) results.push(await runJob(job));
+  return results;
+}
+
+// ---- the formatted runtime, cached ----
+
+const memo = new Map<string, string>();
+
+/**
+ * The runtime part (runtimeFixed()) formatted for the target, from the cache in dist/ when it is
+ * there and was made from the same text with the same prettier and typescript; otherwise
+ * formatted now and the cache (re)written (best effort: a read-only install just formats it).
+ */
+export async function formattedRuntime(target: Target, text?: string, options: { readonly rebuild?: boolean } = {}): Promise<string> {
+  const { packageRoot, runtimeFixed } = await import("./runtime/inline.js");
+  text ??= runtimeFixed();
+  const key = await runtimeKey(target, text);
+  const hit = memo.get(key);
+  if (hit !== undefined && !options.rebuild) return hit;
+  const dir = `${packageRoot()}dist/runtime-formatted/`;
+  const file = `${dir}runtime.${target}.json`;
+  let formatted: string | undefined;
+  if (!options.rebuild) {
+    try {
+      const cached = JSON.parse(readFileSync(file, "utf8")) as { key?: unknown; text?: unknown };
+      if (cached.key === key && typeof cached.text === "string") formatted = cached.text;
+    } catch {
+      // No cache (or a broken one): format below.
+    }
+  }
+  if (formatted === undefined) {
+    // The runtime has TypeScript that stripTypes leaves to typescript (parameter properties), and
+    // this runs once: typescript's transpileModule.
+    formatted = target === "ts" ? await formatTypeScript(text) : await formatJavaScript(await toJavaScript(text));
+    try {
+      mkdirSync(dir, { recursive: true });
+      writeFileAtomic(file, JSON.stringify({ key, text: formatted }));
+    } catch {
+      // Not writable: fine, it is only a cache.
+    }
+  }
+  memo.set(key, formatted);
+  return formatted;
+}
+
+/** What the formatted runtime depends on: its text, the options, and the versions of the tools. */
+async function runtimeKey(target: Target, text: string): Promise<string> {
+  const prettier = await import("prettier");
+  const tools = [`prettier ${prettier.version}`, target === "js" ? `typescript ${typescriptVersion()}` : "", JSON.stringify(target === "ts" ? TS_OPTIONS : JS_OPTIONS), STRIP_VERSION];
+  return createHash("sha256").update(JSON.stringify(tools)).update(text).digest("hex");
+}
+
+function typescriptVersion(): string {
+  try {
+    return (createRequire(import.meta.url)("typescript/package.json") as { version: string }).version;
+  } catch {
+    return "unknown";
+  }
+}
+
+// ---- stripping types ----
+
+/** Bumped when the way the runtime is formatted changes, so that old caches are not used. */
+const STRIP_VERSION = "dlc-format-1";
+
+/** TypeScript that stripTypes does not turn into JavaScript (formatAsJavaScript falls back to typescript). */
+export class UnsupportedTypeScript extends Error {}
+
+interface AstNode {
+  readonly type: string;
+  readonly start: number;
+  readonly end: number;
+  readonly [key: string]: unknown;
+}
+
+/** TypeScript declarations that are only types: removed whole (an `export` before one too). */
+const TYPE_ONLY_DECLARATIONS: ReadonlySet<string> = new Set(["TSInterfaceDeclaration", "TSTypeAliasDeclaration", "TSDeclareFunction"]);
+/** Types in expressions and declarations: removed whole, never looked into. */
+const TYPE_NODES: ReadonlySet<string> = new Set(["TSTypeAnnotation", "TSTypeParameterDeclaration", "TSTypeParameterInstantiation"]);
+const MODIFIERS = /\b(?:private|protected|public|readonly|override)\b/g;
+const SKIPPED_KEYS: ReadonlySet<string> = new Set(["loc", "range", "extra", "comments", "leadingComments", "trailingComments", "innerComments", "errors", "tokens"]);
+
+/**
+ * TypeScript → JavaScript by blanking out the types (as Node's --strip-types and ts-blank-space
+ * do): annotations, interfaces, type aliases, overload signatures, `as`/`satisfies`, `!`,
+ * generics, and the class-member modifiers `private`, `readonly` and the like. The blanks keep
+ * the lines where they were; prettier tidies the spaces away. A declaration that goes also takes
+ * the comment lines right above it (its doc comment). Throws UnsupportedTypeScript on what needs
+ * more than blanking (enums, namespaces, parameter properties, decorators, `<T>x` casts).
+ */
+export async function stripTypes(code: string): Promise<string> {
+  const { parsers } = await import("prettier/plugins/babel");
+  const parser = parsers["babel-ts"];
+  const file = (await parser.parse(code, {} as Parameters<typeof parser.parse>[1])) as unknown as AstNode & { readonly program: AstNode; readonly comments: readonly AstNode[] };
+  const cuts: [number, number][] = [];
+  const comments = file.comments;
+
+  /** Start of the comment lines directly above `start` (no blank line between), or `start`. */
+  const withDocComment = (start: number): number => {
+    let lo = 0;
+    let hi = comments.length;
+    while (lo < hi) {
+      const mid = (lo + hi) >> 1;
+      if (comments[mid]!.end <= start) lo = mid + 1;
+      else hi = mid;
+    }
+    let s = start;
+    for (let i = lo - 1; i >= 0; i--) {
+      const c = comments[i]!;
+      const gap = code.slice(c.end, s);
+      if (!/^[ \t]*\r?\n?[ \t]*$/.test(gap)) break;
+      const lineStart = code.lastIndexOf("\n", c.start - 1) + 1;
+      if (code.slice(lineStart, c.start).trim() !== "") break;
+      s = c.start;
+    }
+    return s;
+  };
+  const removeDeclaration = (n: AstNode): void => {
+    cuts.push([withDocComment(n.start), n.end]);
+  };
+  /** Blanks the characters `chars` between from and to (`?` and `!` after a name). */
+  const removeMarks = (from: number, to: number, chars: RegExp): void => {
+    for (let i = from; i < to; i++) if (chars.test(code[i]!)) cuts.push([i, i + 1]);
+  };
+  const removeModifiers = (n: AstNode): void => {
+    const key = n["key"] as AstNode | undefined;
+    if (!key) return;
+    const head = code.slice(n.start, key.start);
+    for (const m of head.matchAll(MODIFIERS)) cuts.push([n.start + m.index, n.start + m.index + m[0].length]);
+  };
+  const unsupported = (n: AstNode, what = n.type): never => {
+    throw new UnsupportedTypeScript(`stripTypes: ${what} at ${n.start}`);
+  };
+
+  const visit = (n: AstNode, parent: AstNode | undefined): void => {
+    const t = n.type;
+    if (TYPE_NODES.has(t)) {
+      cuts.push([n.start, n.end]);
+      return;
+    }
+    if (TYPE_ONLY_DECLARATIONS.has(t)) {
+      if (parent?.type === "ExportDefaultDeclaration") unsupported(n, "export default of a type");
+      removeDeclaration(parent?.type === "ExportNamedDeclaration" ? parent : n);
+      return;
+    }
+    switch (t) {
+      case "TSAsExpression":
+      case "TSSatisfiesExpression": {
+        const type = n["typeAnnotation"] as AstNode;
+        const expression = n["expression"] as AstNode;
+        const keyword = t === "TSAsExpression" ? "as" : "satisfies";
+        const at = code.lastIndexOf(keyword, type.start - keyword.length - 1);
+        if (at < expression.end) unsupported(n);
+        cuts.push([at, n.end]);
+        visit(expression, n);
+        return;
+      }
+      case "TSNonNullExpression":
+        if (code[n.end - 1] !== "!") unsupported(n);
+        cuts.push([n.end - 1, n.end]);
+        visit(n["expression"] as AstNode, n);
+        return;
+      case "TSDeclareMethod":
+      case "TSIndexSignature":
+        removeDeclaration(n);
+        return;
+      case "ClassProperty":
+      case "ClassPrivateProperty":
+      case "ClassAccessorProperty":
+      case "ClassMethod":
+      case "ClassPrivateMethod": {
+        if (n["declare"] || n["abstract"]) {
+          removeDeclaration(n);
+          return;
+        }
+        if (n["decorators"]) unsupported(n, "a decorator");
+        removeModifiers(n);
+        if (n["optional"] || n["definite"]) {
+          // The `?` or `!` between the name and what follows it: a type, a value or the parameters.
+          const key = n["key"] as AstNode;
+          const next = (n["typeParameters"] ?? n["typeAnnotation"] ?? n["value"]) as AstNode | undefined | null;
+          const end = next ? next.start : t.endsWith("Method") ? code.indexOf("(", key.end) : n.end;
+          removeMarks(key.end, end, /[?!]/);
+        }
+        break;
+      }
+      case "Identifier":
+        if (n["optional"]) {
+          const type = n["typeAnnotation"] as AstNode | undefined;
+          removeMarks(n.start + (n["name"] as string).length, type ? type.start : n.end, /\?/);
+        }
+        if (n["name"] === "this" && n["typeAnnotation"]) unsupported(n, "a this parameter");
+        break;
+      case "ClassDeclaration":
+      case "ClassExpression": {
+        if (n["declare"]) {
+          removeDeclaration(parent?.type === "ExportNamedDeclaration" ? parent : n);
+          return;
+        }
+        if (n["abstract"]) unsupported(n, "an abstract class");
+        const impl = n["implements"] as AstNode[] | undefined;
+        if (impl && impl.length > 0) {
+          const at = code.lastIndexOf("implements", impl[0]!.start);
+          cuts.push([at, impl[impl.length - 1]!.end]);
+        }
+        break;
+      }
+      case "VariableDeclaration":
+        if (n["declare"]) {
+          removeDeclaration(parent?.type === "ExportNamedDeclaration" ? parent : n);
+          return;
+        }
+        break;
+      case "VariableDeclarator":
+        if (n["definite"]) unsupported(n, "a definite assignment");
+        break;
+      case "ImportDeclaration":
+      case "ExportNamedDeclaration":
+      case "ExportAllDeclaration":
+        if (n["importKind"] === "type" || n["exportKind"] === "type") {
+          removeDeclaration(n);
+          return;
+        }
+        for (const s of (n["specifiers"] as AstNode[] | undefined) ?? []) {
+          if (s["importKind"] === "type" || s["exportKind"] === "type") unsupported(s, "a type-only import or export");
+        }
+        break;
+      case "Decorator":
+        unsupported(n, "a decorator");
+    }
+    if (t.startsWith("TS")) unsupported(n);
+    for (const k in n) {
+      if (SKIPPED_KEYS.has(k) || k === "implements") continue;
+      const v = n[k];
+      if (Array.isArray(v)) {
+        for (const c of v) if (isNode(c)) visit(c, n);
+      } else if (isNode(v)) visit(v, n);
+    }
+  };
+  visit(file.program, undefined);
+
+  cuts.sort((a, b) => a[0] - b[0]);
+  let out = "";
+  let at = 0;
+  for (const [from, to] of cuts) {
+    if (to <= at) continue;
+    const s = Math.max(from, at);
+    out += code.slice(at, s) + code.slice(s, to).replace(/[^\r\n]/g, " ");
+    at = to;
+  }
+  return out + code.slice(at);
+}
+
+function isNode(v: unknown): v is AstNode {
+  return typeof v === "object" && v !== null && typeof (v as { type?: unknown }).type === "string";
 }

@@ -27,7 +27,7 @@ export const convEmit: LayerEmitter<ConvArgs> = {
   forward(a, c) {
     const g = geometry(a, c);
     const f = a.filters;
-    const matmul = c.helper("matmul");
+    const matmul = c.helper("matmul", f, false);
     const bias = a.bias
       ? `
       // bias
@@ -46,8 +46,8 @@ export const convEmit: LayerEmitter<ConvArgs> = {
   backward(a, c) {
     const g = geometry(a, c);
     const f = a.filters;
-    const matmulTN = c.helper("matmulTN");
-    const matmulNT = c.helper("matmulNT");
+    const matmulTN = c.helper("matmulTN", f);
+    const matmulNT = c.helper("matmulNT", g.k);
     const bias = a.bias
       ? `
       // bias gradient: the column sums of dy

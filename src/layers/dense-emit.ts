@@ -10,7 +10,7 @@ export const denseEmit: LayerEmitter<DenseArgs> = {
     const x = c.inShapes[0]!;
     const f = x[x.length - 1]!;
     const rows = x.slice(0, -1).reduce((p, d) => p * d, 1);
-    const matmul = c.helper("matmul");
+    const matmul = c.helper("matmul", a.units, false);
     const bias = a.bias
       ? `
       for (let r = 0; r < m; r++) {
@@ -38,11 +38,11 @@ export const denseEmit: LayerEmitter<DenseArgs> = {
     const dx = c.needsDx(0)
       ? `
       // dx[m×${f}] += dy[m×${a.units}] · kernelᵀ
-      ${c.helper("matmulNT")}(dy, 0, w, ${k}, dx0, 0, m, ${a.units}, ${f});`
+      ${c.helper("matmulNT", f)}(dy, 0, w, ${k}, dx0, 0, m, ${a.units}, ${f});`
       : "";
     return `
       const m = n${rows === 1 ? "" : ` * ${rows}`};
       // dkernel[${f}×${a.units}] += xᵀ · dy
-      ${c.helper("matmulTN")}(x0, 0, dy, 0, g, ${k}, ${f}, m, ${a.units});${bias}${dx}`;
+      ${c.helper("matmulTN", a.units)}(x0, 0, dy, 0, g, ${k}, ${f}, m, ${a.units});${bias}${dx}`;
   },
 };

@@ -1,5 +1,5 @@
 import { existsSync, readFileSync } from "node:fs";
-import { fileURLToPath } from "node:url";
+import { fileURLToPath, pathToFileURL } from "node:url";
 import type { CheckedNetwork } from "../../check/infer.js";
 import { dataSpecOf } from "../../io/data-spec.js";
 import { literal } from "../safe-text.js";
@@ -76,20 +76,36 @@ export const runtimeMethods = `
 
 /** The module's tail: the runtime, what it knows of this network, and the exported API. */
 export function runtimeCode(checked: CheckedNetwork): string {
+  return `\n${runtimeFixed()}\n${runtimeApi(checked)}`;
+}
+
+/**
+ * The part of runtimeCode that is the same in every generated module (its banner and every
+ * runtime file): dlc compile formats it once and caches the result (see codegen/format.ts).
+ */
+export function runtimeFixed(): string {
+  return `// ================================================================================================
+// The runtime: weights files (JSON, safetensors), data files (JSON, CSV, IDX), fit, and the
+// command line (\`node this-file.mjs run|train …\`). Written once in dlc's src/codegen/runtime and
+// the same in every generated module; Node built-ins are loaded only when the command line runs.
+// ================================================================================================
+
+${runtimeSource()}`;
+}
+
+/** The folder holding dlc's package.json (the runtime sources are in its src/codegen/runtime). */
+export function packageRoot(): string {
+  return fileURLToPath(new URL("../../../", pathToFileURL(sourceFolder())));
+}
+
+/** The part of runtimeCode after the runtime: what it knows of this network, and the exported API. */
+export function runtimeApi(checked: CheckedNetwork): string {
   const { network } = checked;
   const spec = dataSpecOf(checked);
   const inputs = spec.inputs.map((i) => `{ name: ${literal(i.name)}, shape: [${i.shape.join(", ")}]${i.vocabulary === undefined ? "" : `, vocabulary: ${i.vocabulary}`} }`);
   const out = network.output === undefined ? undefined : network.nodes[network.output];
   const softmax = out !== undefined && (out.kind === "softmax" || out.activation?.kind === "softmax");
   return `
-// ================================================================================================
-// The runtime: weights files (JSON, safetensors), data files (JSON, CSV, IDX), fit, and the
-// command line (\`node this-file.mjs run|train …\`). Written once in dlc's src/codegen/runtime and
-// the same in every generated module; Node built-ins are loaded only when the command line runs.
-// ================================================================================================
-
-${runtimeSource()}
-
 // ---- this network's runtime API ----
 
 /** This file's URL (typed here, so that the module needs no DOM or Node type declarations). */

@@ -134,7 +134,7 @@ function recurrentForward(a: RecurrentArgs, c: EmitContext, prefix: PartPrefix):
   const z = dimsOf(a, c, prefix);
   const { code, steps, units: h, gw, width, f0 } = z;
   const dirs = directions(a, c, z);
-  const matmul = c.helper("matmul");
+  const matmul = c.helper("matmul", gw, true);
   // x·kernel + input bias for every step and row, [T, n, G·H] by time t.
   const xp = c.scratch("xProj", steps * gw, true);
   const gh = code.recurrentBias ? c.scratch("hProj", gw, true) : undefined;
@@ -235,7 +235,8 @@ interface DirectionBackward {
   readonly dGatesRec: string;
   readonly dcp?: string;
   readonly dhd?: string;
-  readonly helpers: { matmulTN: string; matmulNT: string };
+  /** The matmul helpers by N (the columns of their result). */
+  readonly helpers: { matmulTN(n: number): string; matmulNT(n: number): string };
 }
 
 function recurrentBackward(a: RecurrentArgs, c: EmitContext, prefix: PartPrefix): string {
@@ -251,7 +252,7 @@ function recurrentBackward(a: RecurrentArgs, c: EmitContext, prefix: PartPrefix)
     dGatesRec: code.directPath || a.bidirectional ? c.scratch("dGatesRec", steps * gw, true) : "",
     dcp: code.carriesCell ? c.scratch("stepDcp", h, true) : undefined,
     dhd: code.directPath ? c.scratch("stepDhd", h, true) : undefined,
-    helpers: { matmulTN: c.helper("matmulTN"), matmulNT: c.helper("matmulNT") },
+    helpers: { matmulTN: (n: number) => c.helper("matmulTN", n), matmulNT: (n: number) => c.helper("matmulNT", n) },
   };
   const layers: string[] = [];
   for (let layer = a.layers - 1; layer >= 0; layer--) {
@@ -313,9 +314,9 @@ function finish(x: DirectionBackward): string {
         // after the loop, from every step's gate gradients at once: the biases, kernel += inputᵀ·dGates,
         // recurrent_kernel += (states before steps 1 … T−1; before step 0 it is zero)ᵀ·dGates${sameDg ? "" : "Rec"}${dIn ? ",\n        // input gradient += dGates·kernelᵀ" : ""}
         ${bias}
-        ${x.helpers.matmulTN}(${input}, 0, ${dGates}, 0, g, ${dir.kernel}, ${dir.features}, ${all}, ${gw});
-        ${x.helpers.matmulTN}(st, ${rows(h)}, ${dRec}, ${rows(gw)}, g, ${dir.recurrent}, ${h}, ${rows(steps - 1)}, ${gw});
-        ${dIn ? `${x.helpers.matmulNT}(${dGates}, 0, w, ${dir.kernel}, ${dIn}, 0, ${all}, ${gw}, ${dir.features});` : ""}`;
+        ${x.helpers.matmulTN(gw)}(${input}, 0, ${dGates}, 0, g, ${dir.kernel}, ${dir.features}, ${all}, ${gw});
+        ${x.helpers.matmulTN(gw)}(st, ${rows(h)}, ${dRec}, ${rows(gw)}, g, ${dir.recurrent}, ${h}, ${rows(steps - 1)}, ${gw});
+        ${dIn ? `${x.helpers.matmulNT(dir.features)}(${dGates}, 0, w, ${dir.kernel}, ${dIn}, 0, ${all}, ${gw}, ${dir.features});` : ""}`;
 }
 
 /** The cell's backward for every batch row of step k, its dh (and dc) rows from `dBase`, its gate gradients from gxb and ghb. */
@@ -340,7 +341,7 @@ function carryBack(x: DirectionBackward, dgh: string, ghOffset: string, o: strin
   const at = (i: string): string => (o === "0" ? i : `${o} + ${i}`);
   return `// the gradient on the state${code.carriesCell ? " and cell" : ""} before this step: dh = ${code.directPath ? "dhd + " : ""}dgh·recurrent_kernelᵀ
             for (let i = 0; i < ${rows(h)}; i++) dh[${at("i")}] = ${code.directPath ? "dhd[i]" : "0"};
-            ${x.helpers.matmulNT}(${dgh}, ${ghOffset}, w, ${dir.recurrent}, dh, ${o}, n, ${gw}, ${h});
+            ${x.helpers.matmulNT(h)}(${dgh}, ${ghOffset}, w, ${dir.recurrent}, dh, ${o}, n, ${gw}, ${h});
             ${code.carriesCell ? `for (let i = 0; i < ${rows(h)}; i++) dc[${at("i")}] = dcp[i];` : ""}`;
 }
 
