@@ -125,7 +125,9 @@ describe("dlc compile output", () => {
 
 describe("golden generated code", () => {
   const update = process.env.UPDATE_GOLDEN === "1";
-  for (const [name, text, precision] of [["seed-f64", seedText, "f64"]] as const) {
+  const lenet5 = readFileSync(join(root, "examples", "lenet5.dl"), "utf8");
+  // LeNet-5 in f32 shows the conv and pool code, the one-memory arena and the embedded SIMD kernels.
+  for (const [name, text, precision] of [["seed-f64", seedText, "f64"], ["lenet5-f32", lenet5, "f32"]] as const) {
     it(`${name}.ts matches tests/golden-codegen (review the diff, then UPDATE_GOLDEN=1)`, async () => {
       const a = analyze(text);
       const parts = moduleParts(plan(a.selected!), { file: `${name}.dl`, precision, train: a.train, version: "golden" });

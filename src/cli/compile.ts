@@ -14,6 +14,7 @@ export interface CompileFlags {
   readonly output?: string;
   readonly target?: "ts" | "js";
   readonly precision: "f32" | "f64";
+  readonly kernels?: "wasm" | "js";
   readonly input?: Shape;
   readonly network?: string;
   readonly json?: boolean;
@@ -21,6 +22,7 @@ export interface CompileFlags {
 
 /** `dlc compile FILE`: a standalone TypeScript (or JavaScript) trainer module plus its source map. */
 export async function runCompile(file: string, flags: CompileFlags): Promise<number> {
+  if (flags.kernels === "wasm" && flags.precision === "f64") throw new UsageError("--kernels wasm needs --precision f32 (float64 always runs on the JavaScript kernels)");
   const loaded = load(file, { inputShape: flags.input, network: flags.network });
   const { analysis } = loaded;
   if (analysis.hasErrors || !analysis.selected) {
@@ -35,7 +37,7 @@ export async function runCompile(file: string, flags: CompileFlags): Promise<num
   const output = flags.output ?? basename(file, extname(file)) + (target === "js" ? ".mjs" : ".ts");
   const mapFile = `${output}.map`;
 
-  const parts = moduleParts(plan(analysis.selected), { file, precision: flags.precision, train: analysis.train, version: VERSION });
+  const parts = moduleParts(plan(analysis.selected), { file, precision: flags.precision, train: analysis.train, version: VERSION, kernels: flags.kernels });
   let code = await formatModule(parts, target);
   const map = buildSourceMap(code, basename(output), file, loaded.text);
   code += `//# sourceMappingURL=${basename(mapFile)}\n`;

@@ -91,6 +91,7 @@ function program(setExit: (code: number) => void): Command {
     .option("-o, --output <path>", "output file (default: FILE.ts, or FILE.mjs for --target js)")
     .addOption(new Option("--target <target>", "ts or js (default: from -o's extension, else ts)").choices(["ts", "js"]))
     .addOption(new Option("--precision <p>", "number type of the generated arenas").choices(["f32", "f64"]).default("f32"))
+    .addOption(new Option("--kernels <k>", "matrix products as generated WebAssembly SIMD (f32 default) or JavaScript (f64 always)").choices(["wasm", "js"]))
     .addOption(inputOption())
     .addOption(networkOption())
     .option("--json", "print the result as JSON")

@@ -9,6 +9,8 @@ export interface CompileOptions {
   readonly precision: "f32" | "f64";
   readonly train?: TrainConfig;
   readonly version: string;
+  /** f32: WebAssembly SIMD matmul kernels (default) or JS only; f64 always uses JS kernels. */
+  readonly kernels?: "wasm" | "js";
 }
 
 /** Layer kinds the code generator cannot emit yet, for a clear message instead of a crash. */

@@ -4,6 +4,7 @@ import { lossCode } from "./loss-emit.js";
 import { optimizerCode } from "./optimizer-emit.js";
 import type { Plan, Step } from "./plan.js";
 import { HELPERS } from "./helpers.js";
+import { KernelSet, type MatmulHelper } from "./wasm/kernel-set.js";
 import { initRuntime } from "./runtime-init.js";
 import { runtimeApi, runtimeFixed, runtimeMethods } from "./runtime/inline.js";
 import { commentText, literal } from "./safe-text.js";
@@ -13,6 +14,12 @@ export interface ModuleOptions {
   readonly precision: "f32" | "f64";
   readonly train?: TrainConfig;
   readonly version: string;
+  /**
+   * f32 only: "wasm" (the default) embeds f32x4 SIMD matmul kernels generated for the network's
+   * shapes and keeps every arena in one WebAssembly memory, falling back to the JS kernels where
+   * WebAssembly SIMD is missing; "js" keeps pure TypeScript.
+   */
+  readonly kernels?: "wasm" | "js";
 }
 
 /** The marker before each step's code; the source map is built from these after formatting. */
@@ -77,6 +84,7 @@ const CHUNK_SIZE = 24_000;
 export function moduleParts(p: Plan, o: ModuleOptions): ModuleParts {
   const { network } = p.checked;
   const helpers = new Set<string>();
+  const wasm = o.precision === "f32" && (o.kernels ?? "wasm") === "wasm" ? new KernelSet() : undefined;
   const scratch: { field: string; local: string; size: number; perSample: boolean; kind: "float" | "int"; step: number }[] = [];
   const contextFor = (s: Step): EmitContext => ({
     inShapes: s.inputs.map((b) => p.buffers[b]!.shape),
@@ -96,9 +104,11 @@ export function moduleParts(p: Plan, o: ModuleOptions): ModuleParts {
     },
     needsDx: (i: number) => p.buffers[s.inputs[i]!]!.inputIndex === undefined,
     frozen: s.node.frozen,
-    helper(name) {
+    helper(name, n, accumulate) {
       helpers.add(name);
-      return name;
+      if (!wasm || name === "expf") return name;
+      if (n === undefined) throw new Error(`internal: ${s.node.name} calls ${name} without its N`);
+      return `kern.${wasm.request(name as MatmulHelper, n, accumulate ?? true)}`;
     },
   });
 
@@ -165,12 +175,31 @@ export function moduleParts(p: Plan, o: ModuleOptions): ModuleParts {
     ...scratch.map((x) => `private readonly ${x.field}: ${x.kind === "int" ? "Int32Array" : arr};`),
     `/** One-hot targets made from class indices by lossAndGrad. */\nprivate readonly oneHot: ${arr};`,
   ];
-  const allocations = [
-    ...p.buffers.map((b) => `this.b${b.id} = new ${arr}(maxBatch * ${b.size});`),
-    ...p.buffers.filter((b) => b.inputIndex === undefined).map((b) => `this.d${b.id} = new ${arr}(maxBatch * ${b.size});`),
-    ...scratch.map((x) => `this.${x.field} = new ${x.kind === "int" ? "Int32Array" : arr}(${x.perSample ? `maxBatch * ${x.size}` : x.size});`),
-    `this.oneHot = new ${arr}(maxBatch * ${p.buffers[p.outputBuffer]!.size});`,
+  /** Every array the model owns: `perSample` ones hold maxBatch samples of `size`. */
+  const arrays: { target: string; size: number; perSample: boolean; int?: boolean }[] = [
+    { target: "this.w", size: p.weightCount, perSample: false },
+    { target: "this.g", size: p.weightCount, perSample: false },
+    ...p.buffers.map((b) => ({ target: `this.b${b.id}`, size: b.size, perSample: true })),
+    ...p.buffers.filter((b) => b.inputIndex === undefined).map((b) => ({ target: `this.d${b.id}`, size: b.size, perSample: true })),
+    ...scratch.map((x) => ({ target: `this.${x.field}`, size: x.size, perSample: x.perSample, int: x.kind === "int" })),
+    { target: "this.oneHot", size: p.buffers[p.outputBuffer]!.size, perSample: true },
   ];
+  const countOf = (a: { size: number; perSample: boolean }): string => (a.perSample ? `maxBatch * ${a.size}` : `${a.size}`);
+  // With WebAssembly kernels every array is a view of the model's one memory (the Arena), so
+  // that the kernels can address it; the optimizer's state goes there too.
+  const useArena = wasm !== undefined && wasm.size > 0;
+  let optimizerAllocations = optimizerCode.allocate(arr);
+  const allocations: string[] = [];
+  if (useArena) {
+    const optimizerArrays = optimizerAllocations.match(/new Arr\(WEIGHT_COUNT\)/g)?.length ?? 0;
+    optimizerAllocations = optimizerAllocations.replace(/new Arr\(WEIGHT_COUNT\)/g, "arena.f32(WEIGHT_COUNT)");
+    const perSample = arrays.filter((a) => a.perSample).reduce((t, a) => t + a.size, 0);
+    const fixed = arrays.filter((a) => !a.perSample).reduce((t, a) => t + a.size, 0) + optimizerArrays * p.weightCount;
+    allocations.push(`const arena = new Arena(maxBatch * ${perSample} + ${fixed}, options.kernels ?? "wasm");`, "this.kern = arena.kernels;", "this.kernels = arena.engine;");
+    allocations.push(...arrays.map((a) => `${a.target} = arena.${a.int ? "i32" : "f32"}(${countOf(a)});`));
+  } else {
+    allocations.push(...arrays.map((a) => `${a.target} = new ${a.int ? "Int32Array" : arr}(${countOf(a)});`));
+  }
   const zeroGrads = p.buffers.filter((b) => b.inputIndex === undefined && b.id !== p.outputBuffer && b.id !== p.logitsBuffer).map((b) => `this.d${b.id}.fill(0, 0, n * ${b.size});`);
   const optimizer = o.train?.optimizer;
   const config = {
@@ -231,21 +260,26 @@ const TRAINABLE: readonly (readonly [number, number])[] = [${trainable.map(([a, 
 
 ${initRuntime}
 ${[...helpers].sort().map((h) => HELPERS[h]).join("\n")}
+${useArena ? wasm.code() : ""}
 
 export interface ModelOptions {
   /** The largest batch forward/trainStep will be given (buffers are allocated once, for this size). */
   readonly maxBatch?: number;
   /** Seed of the initial weights and dropout. */
   readonly seed?: number;
-  readonly loss?: LossKind;
+  readonly loss?: LossKind;${useArena ? `
+  /** "wasm" (default): the generated SIMD kernels where the JavaScript engine has WebAssembly SIMD; "js": the JS kernels. */
+  readonly kernels?: "wasm" | "js";` : ""}
 }
 
 export class Model {
   readonly maxBatch: number;
   /** All weights and state, laid out as WEIGHTS says. */
-  readonly w: Arr = new Arr(WEIGHT_COUNT);
+  readonly w: Arr;
   /** Gradients, at the same offsets as w. */
-  readonly g: Arr = new Arr(WEIGHT_COUNT);
+  readonly g: Arr;
+  /** Where the matrix products run: ${useArena ? "f32x4 WebAssembly SIMD kernels, or JS where WebAssembly SIMD is missing (or asked for)" : "JS kernels"}. */
+  readonly kernels: "wasm" | "js"${useArena ? "" : ' = "js"'};${useArena ? "\n  private readonly kern: KernelTable;" : ""}
   loss: LossKind | null;
   /** Whether the loss gradient skips the final ${finalKind ?? "activation"} (fused, stable \`a − y\`). */
   private fused = false;
@@ -259,7 +293,7 @@ ${optimizerCode.fields(arr)}
     this.loss = options.loss ?? TRAIN_DEFAULTS.loss;
     this.rand = seededRandom(options.seed ?? TRAIN_DEFAULTS.seed);
 ${allocations.join("\n")}
-${optimizerCode.allocate(arr)}
+${optimizerAllocations}
     this.initWeights(options.seed ?? TRAIN_DEFAULTS.seed);
   }
 
@@ -299,7 +333,7 @@ ${p.inputBuffers.map((b, k) => `    this.setInput(this.b${b}, list[${k}], n * ${
     const w = this.w;
     const rand = this.rand;
     void rand;
-    void training;
+    void training;${useArena ? "\n    const kern = this.kern;\n    void kern;" : ""}
 ${chunked(forwardBlocks)}
     return this.b${p.outputBuffer};
   }
@@ -331,7 +365,7 @@ ${lossCode(p, arr)}
     const rand = this.rand;
     void rand;
     const training = true;
-    void training;
+    void training;${useArena ? "\n    const kern = this.kern;\n    void kern;" : ""}
 ${zeroGrads.map((z) => "    " + z).join("\n")}
 ${p.logitsBuffer !== undefined ? `    if (!this.fused) this.d${p.logitsBuffer}.fill(0, 0, n * ${p.buffers[p.logitsBuffer]!.size});` : ""}
 ${chunked(backwardBlocks)}

@@ -556,9 +556,11 @@ export interface ModelOptions {
 export class Model {
   readonly maxBatch: number;
   /** All weights and state, laid out as WEIGHTS says. */
-  readonly w: Arr = new Arr(WEIGHT_COUNT);
+  readonly w: Arr;
   /** Gradients, at the same offsets as w. */
-  readonly g: Arr = new Arr(WEIGHT_COUNT);
+  readonly g: Arr;
+  /** Where the matrix products run: JS kernels. */
+  readonly kernels: "wasm" | "js" = "js";
   loss: LossKind | null;
   /** Whether the loss gradient skips the final sigmoid (fused, stable `a − y`). */
   private fused = false;
@@ -604,6 +606,8 @@ export class Model {
     this.maxBatch = maxBatch;
     this.loss = options.loss ?? TRAIN_DEFAULTS.loss;
     this.rand = seededRandom(options.seed ?? TRAIN_DEFAULTS.seed);
+    this.w = new Float64Array(17);
+    this.g = new Float64Array(17);
     this.b0 = new Float64Array(maxBatch * 3);
     this.b1 = new Float64Array(maxBatch * 2);
     this.b2 = new Float64Array(maxBatch * 2);

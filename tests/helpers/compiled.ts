@@ -27,6 +27,7 @@ export const TOLERANCE: Readonly<Record<Precision, number>> = { f64: 1e-9, f32: 
 export interface CompiledModel {
   readonly w: Float32Array | Float64Array;
   readonly g: Float32Array | Float64Array;
+  readonly kernels: "wasm" | "js";
   loss: LossKind | null;
   optimizer: { kind: "sgd" | "adam"; lr: number; momentum: number; beta1: number; beta2: number; eps: number };
   forward(inputs: readonly ArrayLike<number>[], n: number, training?: boolean): Float32Array | Float64Array;
@@ -40,7 +41,7 @@ export interface CompiledModel {
 }
 
 export interface CompiledModule {
-  readonly Model: new (options?: { maxBatch?: number; seed?: number; loss?: LossKind }) => CompiledModel;
+  readonly Model: new (options?: { maxBatch?: number; seed?: number; loss?: LossKind; kernels?: "wasm" | "js" }) => CompiledModel;
   readonly WEIGHTS: readonly { name: string; offset: number; size: number; kind: "param" | "state"; trainable: boolean }[];
   readonly NETWORK: { readonly output: readonly number[] };
 }
@@ -63,10 +64,10 @@ export function tempDir(): string {
 }
 
 /** .dl text → checked network → generated module, written as .mjs and imported. Throws on errors in the text. */
-export async function compileText(text: string, precision: Precision, options: { network?: string; inputShape?: Shape } = {}): Promise<Compiled> {
+export async function compileText(text: string, precision: Precision, options: { network?: string; inputShape?: Shape; kernels?: "wasm" | "js" } = {}): Promise<Compiled> {
   const a = analyze(text, options);
   if (a.hasErrors || !a.selected) throw new Error(`the test network has errors:\n${a.diagnostics.map((d) => d.message).join("\n")}`);
-  const code = generateModule(a.selected, { file: "test.dl", precision, train: a.train, version: "test" });
+  const code = generateModule(a.selected, { file: "test.dl", precision, train: a.train, version: "test", kernels: options.kernels });
   const path = join(tempDir(), `model-${process.pid}-${++counter}.mjs`);
   writeFileSync(path, await toJavaScript(code));
   const mod = (await import(pathToFileURL(path).href)) as CompiledModule;

@@ -26,7 +26,7 @@ export function base64(bytes: Uint8Array): string {
 export const WASM_DECODE_SOURCE = `
 /** The bytes of an embedded WebAssembly module (base64 text). */
 function wasmBytes(b64: string): Uint8Array {
-  const s = atob(b64);
+  const s = (globalThis as unknown as { atob(text: string): string }).atob(b64);
   const out = new Uint8Array(s.length);
   for (let i = 0; i < s.length; i++) out[i] = s.charCodeAt(i);
   return out;
