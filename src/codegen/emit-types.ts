@@ -37,7 +37,7 @@ export interface EmitContext {
    * accumulates must be given: with WebAssembly kernels the name returned is a kernel for that
    * N, called with the same arguments as the JS helper.
    */
-  helper(name: "matmul" | "matmulTN" | "matmulNT" | "expf", n?: number, accumulate?: boolean): string;
+  helper(name: "matmul" | "matmulTN" | "matmulNT" | "expf" | "batchnormForward" | "batchnormBackward", n?: number, accumulate?: boolean): string;
   /** The node's truncated-BPTT window, when training uses one. */
   readonly bptt?: number;
 }

@@ -1,3 +1,4 @@
+import { BATCHNORM_MOMENTUM, NORM_EPSILON } from "../layers/norm-kernel.js";
 /**
  * Shared kernels a generated module includes when a layer asks for them (`c.helper(name)`).
  * The matmuls use 4×4 register tiles: sixteen accumulators stay in registers while the
@@ -176,5 +177,90 @@ function expf(v: number): number {
 }
 `;
 
-export const HELPERS: Readonly<Record<string, string>> = { matmul, matmulTN, matmulNT, expf };
+const batchnormForward = `
+/**
+ * batchnorm forward over rows × C (the last axis), as src/layers/norm-kernel.ts. With batch
+ * statistics: per-channel mean and biased variance of the rows, the running statistics updated
+ * (${BATCHNORM_MOMENTUM}·running + ${(1 - BATCHNORM_MOMENTUM).toFixed(2)}·batch); otherwise the running statistics, left alone. x̂ is kept
+ * for backward, and batchStats[0] records which statistics were used.
+ */
+function batchnormForward(x: Arr, y: Arr, w: Arr, gamma: number, beta: number, movingMean: number, movingVariance: number, rows: number, width: number, useBatch: boolean, mean: Arr, variance: Arr, invStd: Arr, xhat: Arr, batchStats: Int32Array): void {
+  batchStats[0] = useBatch ? 1 : 0;
+  if (useBatch) {
+    mean.fill(0, 0, width);
+    variance.fill(0, 0, width);
+    for (let r = 0; r < rows; r++) {
+      const o = r * width;
+      for (let ch = 0; ch < width; ch++) mean[ch] += x[o + ch]!;
+    }
+    for (let ch = 0; ch < width; ch++) mean[ch] /= rows;
+    for (let r = 0; r < rows; r++) {
+      const o = r * width;
+      for (let ch = 0; ch < width; ch++) {
+        const d = x[o + ch]! - mean[ch]!;
+        variance[ch] += d * d;
+      }
+    }
+    for (let ch = 0; ch < width; ch++) {
+      variance[ch] /= rows;
+      invStd[ch] = 1 / Math.sqrt(variance[ch]! + ${NORM_EPSILON});
+      w[movingMean + ch] = ${BATCHNORM_MOMENTUM} * w[movingMean + ch]! + ${1 - BATCHNORM_MOMENTUM} * mean[ch]!;
+      w[movingVariance + ch] = ${BATCHNORM_MOMENTUM} * w[movingVariance + ch]! + ${1 - BATCHNORM_MOMENTUM} * variance[ch]!;
+    }
+  } else {
+    for (let ch = 0; ch < width; ch++) {
+      mean[ch] = w[movingMean + ch]!;
+      invStd[ch] = 1 / Math.sqrt(w[movingVariance + ch]! + ${NORM_EPSILON});
+    }
+  }
+  for (let r = 0; r < rows; r++) {
+    const o = r * width;
+    for (let ch = 0; ch < width; ch++) {
+      const h = (x[o + ch]! - mean[ch]!) * invStd[ch]!;
+      xhat[o + ch] = h;
+      y[o + ch] = w[gamma + ch]! * h + w[beta + ch]!;
+    }
+  }
+}
+`;
+
+const batchnormBackward = `
+/**
+ * batchnorm backward: γ and β gradients from Σdy·x̂ and Σdy; dx (when given) gets
+ * γ/σ·(dy − mean(dy) − x̂·mean(dy·x̂)) after batch statistics, γ/σ·dy after running ones.
+ */
+function batchnormBackward(dy: Arr, dx: Arr | null, w: Arr, g: Arr, gamma: number, beta: number, rows: number, width: number, invStd: Arr, xhat: Arr, batchStats: Int32Array, sumDy: Arr, sumDyXhat: Arr): void {
+  sumDy.fill(0, 0, width);
+  sumDyXhat.fill(0, 0, width);
+  for (let r = 0; r < rows; r++) {
+    const o = r * width;
+    for (let ch = 0; ch < width; ch++) {
+      const d = dy[o + ch]!;
+      sumDy[ch] += d;
+      sumDyXhat[ch] += d * xhat[o + ch]!;
+    }
+  }
+  for (let ch = 0; ch < width; ch++) {
+    g[gamma + ch] += sumDyXhat[ch]!;
+    g[beta + ch] += sumDy[ch]!;
+  }
+  if (!dx) return;
+  if (batchStats[0] === 1) {
+    for (let r = 0; r < rows; r++) {
+      const o = r * width;
+      for (let ch = 0; ch < width; ch++) {
+        const i = o + ch;
+        dx[i] += w[gamma + ch]! * invStd[ch]! * (dy[i]! - sumDy[ch]! / rows - xhat[i]! * (sumDyXhat[ch]! / rows));
+      }
+    }
+  } else {
+    for (let r = 0; r < rows; r++) {
+      const o = r * width;
+      for (let ch = 0; ch < width; ch++) dx[o + ch] += w[gamma + ch]! * invStd[ch]! * dy[o + ch]!;
+    }
+  }
+}
+`;
+
+export const HELPERS: Readonly<Record<string, string>> = { matmul, matmulTN, matmulNT, expf, batchnormForward, batchnormBackward };
 export type HelperName = keyof typeof HELPERS;

@@ -106,7 +106,7 @@ export function moduleParts(p: Plan, o: ModuleOptions): ModuleParts {
     frozen: s.node.frozen,
     helper(name, n, accumulate) {
       helpers.add(name);
-      if (!wasm || name === "expf") return name;
+      if (!wasm || !(name === "matmul" || name === "matmulTN" || name === "matmulNT")) return name;
       if (n === undefined) throw new Error(`internal: ${s.node.name} calls ${name} without its N`);
       return `kern.${wasm.request(name as MatmulHelper, n, accumulate ?? true)}`;
     },

@@ -1,5 +1,5 @@
 import type { EmitContext, LayerEmitter } from "../codegen/emit-types.js";
-import { BATCHNORM_MOMENTUM, NORM_EPSILON } from "./norm-kernel.js";
+import { NORM_EPSILON } from "./norm-kernel.js";
 
 type NoArgs = Record<string, never>;
 
@@ -10,106 +10,24 @@ function widthAndRows(c: EmitContext): { width: number; rowsPerSample: number } 
 
 /**
  * batchnorm over the last axis C, every other axis (batch included) being rows, as
- * src/layers/norm-kernel.ts. Training: per-channel batch mean and BIASED variance (scratch
- * `mean`, `variance`), 1/√(var + eps) in `invStd`, and the running statistics in `w` updated as
- * 0.99·running + 0.01·batch. Inference — and a frozen batchnorm, always — uses the running
- * statistics and leaves them alone. The normalised input x̂ is kept per element (`xhat`) and
- * `batchStats[0]` records which statistics the last forward used. Backward: γ and β gradients
- * from Σdy·x̂ and Σdy, and dx = γ/σ·(dy − mean(dy) − x̂·mean(dy·x̂)) (batch statistics) or
- * γ/σ·dy (fixed ones).
+ * src/layers/norm-kernel.ts, by the module's shared batchnorm helpers (src/codegen/helpers.ts):
+ * the loops are the same for every shape, and ResNet-sized networks have dozens of batchnorms,
+ * so one copy keeps the module (and prettier's work on it) small. A frozen batchnorm always runs
+ * on its running statistics.
  */
 export const batchnormEmit: LayerEmitter<NoArgs> = {
   forward(_a, c) {
     const { width, rowsPerSample } = widthAndRows(c);
     const s = scratchOf(c, width, rowsPerSample);
-    const gamma = c.offset("gamma");
-    const beta = c.offset("beta");
-    const mm = c.offset("moving_mean");
-    const mv = c.offset("moving_variance");
     return `
-      const rows = n * ${rowsPerSample};
-      const useBatch = ${c.frozen ? "false" : "training"};
-      ${s.batchStats}[0] = useBatch ? 1 : 0;
-      if (useBatch) {
-        for (let ch = 0; ch < ${width}; ch++) {
-          ${s.mean}[ch] = 0;
-          ${s.variance}[ch] = 0;
-        }
-        for (let r = 0; r < rows; r++) {
-          const o = r * ${width};
-          for (let ch = 0; ch < ${width}; ch++) ${s.mean}[ch] += x0[o + ch];
-        }
-        for (let ch = 0; ch < ${width}; ch++) ${s.mean}[ch] /= rows;
-        for (let r = 0; r < rows; r++) {
-          const o = r * ${width};
-          for (let ch = 0; ch < ${width}; ch++) {
-            const d = x0[o + ch] - ${s.mean}[ch];
-            ${s.variance}[ch] += d * d;
-          }
-        }
-        for (let ch = 0; ch < ${width}; ch++) {
-          ${s.variance}[ch] /= rows;
-          ${s.invStd}[ch] = 1 / Math.sqrt(${s.variance}[ch] + ${NORM_EPSILON});
-          w[${mm} + ch] = ${BATCHNORM_MOMENTUM} * w[${mm} + ch] + ${1 - BATCHNORM_MOMENTUM} * ${s.mean}[ch];
-          w[${mv} + ch] = ${BATCHNORM_MOMENTUM} * w[${mv} + ch] + ${1 - BATCHNORM_MOMENTUM} * ${s.variance}[ch];
-        }
-      } else {
-        for (let ch = 0; ch < ${width}; ch++) {
-          ${s.mean}[ch] = w[${mm} + ch];
-          ${s.invStd}[ch] = 1 / Math.sqrt(w[${mv} + ch] + ${NORM_EPSILON});
-        }
-      }
-      for (let r = 0; r < rows; r++) {
-        const o = r * ${width};
-        for (let ch = 0; ch < ${width}; ch++) {
-          const h = (x0[o + ch] - ${s.mean}[ch]) * ${s.invStd}[ch];
-          ${s.xhat}[o + ch] = h;
-          y[o + ch] = w[${gamma} + ch] * h + w[${beta} + ch];
-        }
-      }`;
+      ${c.helper("batchnormForward")}(x0, y, w, ${c.offset("gamma")}, ${c.offset("beta")}, ${c.offset("moving_mean")}, ${c.offset("moving_variance")}, n * ${rowsPerSample}, ${width}, ${c.frozen ? "false" : "training"}, ${s.mean}, ${s.variance}, ${s.invStd}, ${s.xhat}, ${s.batchStats});`;
   },
 
   backward(_a, c) {
     const { width, rowsPerSample } = widthAndRows(c);
     const s = scratchOf(c, width, rowsPerSample);
-    const gamma = c.offset("gamma");
-    const beta = c.offset("beta");
-    const dx = c.needsDx(0)
-      ? `
-      if (${s.batchStats}[0] === 1) {
-        for (let r = 0; r < rows; r++) {
-          const o = r * ${width};
-          for (let ch = 0; ch < ${width}; ch++) {
-            const i = o + ch;
-            const scale = w[${gamma} + ch] * ${s.invStd}[ch];
-            dx0[i] += scale * (dy[i] - ${s.sumDy}[ch] / rows - ${s.xhat}[i] * (${s.sumDyXhat}[ch] / rows));
-          }
-        }
-      } else {
-        for (let r = 0; r < rows; r++) {
-          const o = r * ${width};
-          for (let ch = 0; ch < ${width}; ch++) dx0[o + ch] += w[${gamma} + ch] * ${s.invStd}[ch] * dy[o + ch];
-        }
-      }`
-      : "";
     return `
-      const rows = n * ${rowsPerSample};
-      for (let ch = 0; ch < ${width}; ch++) {
-        ${s.sumDy}[ch] = 0;
-        ${s.sumDyXhat}[ch] = 0;
-      }
-      for (let r = 0; r < rows; r++) {
-        const o = r * ${width};
-        for (let ch = 0; ch < ${width}; ch++) {
-          const d = dy[o + ch];
-          ${s.sumDy}[ch] += d;
-          ${s.sumDyXhat}[ch] += d * ${s.xhat}[o + ch];
-        }
-      }
-      for (let ch = 0; ch < ${width}; ch++) {
-        g[${gamma} + ch] += ${s.sumDyXhat}[ch];
-        g[${beta} + ch] += ${s.sumDy}[ch];
-      }${dx}`;
+      ${c.helper("batchnormBackward")}(dy, ${c.needsDx(0) ? "dx0" : "null"}, w, g, ${c.offset("gamma")}, ${c.offset("beta")}, n * ${rowsPerSample}, ${width}, ${s.invStd}, ${s.xhat}, ${s.batchStats}, ${s.sumDy}, ${s.sumDyXhat});`;
   },
 };
 
