@@ -9,10 +9,11 @@ import { pytorchCase } from "./pytorch.js";
 import { loadTf, tfTrainer } from "./tfjs.js";
 import { WORKLOADS, syntheticData, type WorkloadName } from "./workloads.js";
 
-export type Engine = "compiled" | "interp" | "tfjs-cpu" | "tfjs-wasm" | "pytorch-1" | "pytorch-2";
+export type Engine = "compiled" | "compiled-js" | "interp" | "tfjs-cpu" | "tfjs-wasm" | "pytorch-1" | "pytorch-2";
 
 export const ENGINE_LABELS: Readonly<Record<Engine, string>> = {
-  compiled: "dlc compiled (f32)",
+  compiled: "dlc compiled (f32, wasm SIMD kernels)",
+  "compiled-js": "dlc compiled (f32, JS kernels)",
   interp: "dlc interpreter (f64)",
   "tfjs-cpu": "TF.js cpu",
   "tfjs-wasm": "TF.js wasm",
@@ -21,7 +22,7 @@ export const ENGINE_LABELS: Readonly<Record<Engine, string>> = {
 };
 
 export type CaseResult =
-  | { readonly status: "ok"; readonly throughput: Throughput; readonly peakRss?: number; readonly peakHeapUsed?: number }
+  | { readonly status: "ok"; readonly throughput: Throughput; readonly peakRss?: number; readonly peakHeapUsed?: number; readonly note?: string }
   | { readonly status: "unavailable"; readonly why: string };
 
 /** Samples in each synthetic data set: 16 batches, cycled through. */
@@ -56,10 +57,18 @@ async function measureCase(engine: Engine, name: WorkloadName): Promise<CaseResu
       const throughput = await measure(interpTrainer(w, setup), PLAN);
       return { status: "ok", throughput, peakRss: setup.memory.rss, peakHeapUsed: setup.memory.heapUsed };
     }
-    case "compiled": {
-      const c = await compileWorkload(w, "f32");
+    case "compiled":
+    case "compiled-js": {
+      // Two builds of the same network: the default (WebAssembly SIMD matmul kernels) and
+      // `kernels: "js"` (the pure-TypeScript module, no WebAssembly at all).
+      const kernels = engine === "compiled" ? "wasm" : "js";
+      const c = await compileWorkload(w, "f32", kernels);
       if (!c.ok) return { status: "unavailable", why: c.why };
-      return timed(compiledTrainer(w, c.module, data, "f32"));
+      const trainer = compiledTrainer(w, c.module, data, "f32");
+      const r = await timed(trainer);
+      // The wasm build falls back to the JS kernels where the engine lacks WebAssembly SIMD: say so.
+      if (r.status === "ok" && trainer.kernels !== kernels) return { ...r, note: `model.kernels is "${trainer.kernels}": ran on the JS kernels (no WebAssembly SIMD here)` };
+      return r;
     }
     case "tfjs-cpu":
     case "tfjs-wasm": {

@@ -1,6 +1,8 @@
 /**
  * The compiled module as a benchmark engine: the library's `generateModule` + `toJavaScript`,
  * written to a temporary .mjs and imported, then `trainStep` on batches of the synthetic data.
+ * f32 modules come in two builds: WebAssembly SIMD matmul kernels (the default) or JS kernels
+ * only (`kernels: "js"`, the pure-TypeScript module).
  */
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -9,17 +11,22 @@ import { pathToFileURL } from "node:url";
 import { generateModule, unsupportedKinds } from "../src/codegen/compile.js";
 import { toJavaScript } from "../src/codegen/format.js";
 import { timeSteps, type Trainer } from "./measure.js";
-import { BATCH, LEARNING_RATE, checkedWorkload, type SyntheticData, type Workload } from "./workloads.js";
+import { LEARNING_RATE, checkedWorkload, type SyntheticData, type Workload } from "./workloads.js";
 
 type Arr = Float32Array | Float64Array;
 
 /** What the bench uses of a generated module. */
 interface GeneratedModel {
   trainStep(inputs: ArrayLike<number>, targets: ArrayLike<number>, n: number, lr?: number): number;
+  /** Where the matmuls run (f32 modules; absent in f64 ones). */
+  readonly kernels?: Kernels;
 }
 interface GeneratedModule {
-  readonly Model: new (options?: { maxBatch?: number; seed?: number; loss?: Workload["loss"] }) => GeneratedModel;
+  readonly Model: new (options?: { maxBatch?: number; seed?: number; loss?: Workload["loss"]; kernels?: Kernels }) => GeneratedModel;
 }
+
+/** Which matmul kernels a generated f32 module uses: WebAssembly SIMD (the default) or JS. */
+export type Kernels = "wasm" | "js";
 
 export type Compiled = { readonly ok: true; readonly module: GeneratedModule; readonly jsPath: string } | { readonly ok: false; readonly why: string };
 
@@ -37,13 +44,13 @@ export function cleanUpCompiled(): void {
 }
 
 /** Compiles a workload, or says why it cannot be (a layer kind without an emitter yet, an emitter error). */
-export async function compileWorkload(w: Workload, precision: "f32" | "f64"): Promise<Compiled> {
+export async function compileWorkload(w: Workload, precision: "f32" | "f64", kernels: Kernels = "wasm"): Promise<Compiled> {
   const checked = checkedWorkload(w);
   const missing = unsupportedKinds(checked);
   if (missing.length > 0) return { ok: false, why: `not compiled yet (no emitter for ${missing.join(", ")})` };
   try {
-    const code = generateModule(checked, { file: `${w.name}.dl`, precision, train: undefined, version: "bench" });
-    const jsPath = join(scratchDir(), `${w.name}-${precision}.mjs`);
+    const code = generateModule(checked, { file: `${w.name}.dl`, precision, train: undefined, version: "bench", kernels });
+    const jsPath = join(scratchDir(), `${w.name}-${precision}-${kernels}.mjs`);
     writeFileSync(jsPath, await toJavaScript(code));
     const module = (await import(pathToFileURL(jsPath).href)) as GeneratedModule;
     return { ok: true, module, jsPath };
@@ -52,9 +59,13 @@ export async function compileWorkload(w: Workload, precision: "f32" | "f64"): Pr
   }
 }
 
-/** Trains the compiled model batch after batch through the samples, one-hot targets, plain SGD. */
-export function compiledTrainer(w: Workload, compiled: GeneratedModule, data: SyntheticData, precision: "f32" | "f64"): Trainer {
+/**
+ * Trains the compiled model batch after batch through the samples, one-hot targets, plain SGD.
+ * `kernels` is what `model.kernels` says the model uses ("js" for an f64 module).
+ */
+export function compiledTrainer(w: Workload, compiled: GeneratedModule, data: SyntheticData, precision: "f32" | "f64"): Trainer & { readonly kernels: Kernels } {
   const Arr = precision === "f32" ? Float32Array : Float64Array;
+  const BATCH = w.batch;
   const model = new compiled.Model({ maxBatch: BATCH, seed: 1, loss: w.loss });
   const x: Arr = Arr.from(data.x);
   const y: Arr = Arr.from(data.oneHot);
@@ -67,5 +78,5 @@ export function compiledTrainer(w: Workload, compiled: GeneratedModule, data: Sy
     model.trainStep(xs, ys, BATCH, LEARNING_RATE);
     b = (b + 1) % batches;
   };
-  return { run: (ms) => timeSteps(step, BATCH, ms) };
+  return { run: (ms) => timeSteps(step, BATCH, ms), kernels: model.kernels ?? "js" };
 }

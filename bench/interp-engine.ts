@@ -4,7 +4,7 @@ import { Model } from "../src/interp/model.js";
 import { seededRandom } from "../src/interp/random.js";
 import { train, type Dataset, type EpochReport } from "../src/interp/train.js";
 import { MemoryPeak, type Trainer } from "./measure.js";
-import { BATCH, LEARNING_RATE, checkedWorkload, type SyntheticData, type Workload } from "./workloads.js";
+import { LEARNING_RATE, checkedWorkload, type SyntheticData, type Workload } from "./workloads.js";
 
 export function interpDataset(w: Workload, data: SyntheticData): Dataset {
   return arrayDataset({
@@ -37,10 +37,10 @@ export function interpTrainer(w: Workload, setup: InterpSetup): Trainer {
         loss: w.loss,
         optimizer: { kind: "sgd", lr: LEARNING_RATE },
         epochs: Number.MAX_SAFE_INTEGER,
-        batch: BATCH,
+        batch: w.batch,
         seed: seed++,
         onBatch: () => {
-          samples += BATCH;
+          samples += w.batch;
           setup.memory.sample();
         },
         shouldStop: () => performance.now() - start >= ms,
@@ -68,7 +68,7 @@ export async function memoryOverEpochs(w: Workload, data: SyntheticData, epochs:
     loss: w.loss,
     optimizer: { kind: "sgd", lr: LEARNING_RATE },
     epochs,
-    batch: BATCH,
+    batch: w.batch,
     seed: 1,
     onEpoch: (r: EpochReport) => {
       // Twice: typed arrays' backing stores are swept in the background after the first collection.

@@ -2,9 +2,11 @@
  * Where a compiled module's training step spends its time, step by step: the generated
  * JavaScript is instrumented with a timer call before every `// @dl` block marker (and around
  * the loss, gradient clearing and optimizer in `trainStep`), then trained for a few seconds.
- * Each lap is charged to the block that was running. Also runnable alone:
+ * Each lap is charged to the block that was running. Blocks with a FLOP count are compared with
+ * the machine's SIMD matmul peak (the best GFLOP/s of bench/wasm-matmul.ts's kernels). Also
+ * runnable alone:
  *
- *   node dist/bench/profile-compiled.js lenet5|mlp|lstm [seconds]
+ *   node dist/bench/profile-compiled.js lenet5|mlp|lstm [seconds] [wasm|js]
  */
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -16,9 +18,11 @@ import { MARKER } from "../src/codegen/module.js";
 import type { CheckedNetwork } from "../src/index.js";
 import type { IrNode } from "../src/ir/types.js";
 import type { RecurrentArgs } from "../src/layers/recurrent.js";
+import type { Kernels } from "./compiled-engine.js";
 import { gflops } from "./measure.js";
 import { count, ms, type Section } from "./report.js";
-import { BATCH, LEARNING_RATE, WORKLOADS, checkedWorkload, syntheticData, type Workload, type WorkloadName } from "./workloads.js";
+import { measuredSimdPeak, type SimdPeak } from "./wasm-matmul.js";
+import { LEARNING_RATE, WORKLOADS, checkedWorkload, syntheticData, type Workload, type WorkloadName } from "./workloads.js";
 
 const LAP_RUNTIME = `
 const __laps = new Map();
@@ -66,7 +70,10 @@ export function instrument(js: string): string {
 }
 
 interface Instrumented {
-  readonly Model: new (o: { maxBatch: number; seed: number; loss: string }) => { trainStep(x: ArrayLike<number>, y: ArrayLike<number>, n: number, lr?: number): number };
+  readonly Model: new (o: { maxBatch: number; seed: number; loss: string }) => {
+    trainStep(x: ArrayLike<number>, y: ArrayLike<number>, n: number, lr?: number): number;
+    readonly kernels?: Kernels;
+  };
   __lapTimes(): Map<string, number>;
   __lapReset(): void;
 }
@@ -79,14 +86,20 @@ export interface StepTime {
   readonly flops?: number;
 }
 
-export async function profileCompiled(w: Workload, seconds: number): Promise<{ steps: StepTime[]; samplesPerSecond: number } | { why: string }> {
+/** `kernels`: which build to profile (the default, WebAssembly SIMD matmul kernels, or JS only); the result says which the model used. */
+export async function profileCompiled(
+  w: Workload,
+  seconds: number,
+  kernels: Kernels = "wasm",
+): Promise<{ steps: StepTime[]; samplesPerSecond: number; kernels: Kernels } | { why: string }> {
+  const BATCH = w.batch;
   const checked = checkedWorkload(w);
   const missing = unsupportedKinds(checked);
   if (missing.length > 0) return { why: `not compiled yet (no emitter for ${missing.join(", ")})` };
   const dir = mkdtempSync(join(tmpdir(), "dlc-bench-profile-"));
   try {
-    const js = instrument(await toJavaScript(generateModule(checked, { file: `${w.name}.dl`, precision: "f32", version: "bench" })));
-    const path = join(dir, `${w.name}-laps.mjs`);
+    const js = instrument(await toJavaScript(generateModule(checked, { file: `${w.name}.dl`, precision: "f32", version: "bench", kernels })));
+    const path = join(dir, `${w.name}-${kernels}-laps.mjs`);
     writeFileSync(path, js);
     const mod = (await import(pathToFileURL(path).href)) as Instrumented;
     const data = syntheticData(w, 512);
@@ -122,7 +135,7 @@ export async function profileCompiled(w: Workload, seconds: number): Promise<{ s
       if (node && macs > 0) flops = BATCH * (m![1] === "forward" ? 2 * macs : 2 * (2 * macs - skippedInputGradientMacs(checked, node)));
       return { label, msPerBatch: t / steps, share: t / total, flops };
     });
-    return { steps: out, samplesPerSecond: (steps * BATCH) / (elapsed / 1000) };
+    return { steps: out, samplesPerSecond: (steps * BATCH) / (elapsed / 1000), kernels: model.kernels ?? "js" };
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
@@ -145,35 +158,57 @@ function skippedInputGradientMacs(checked: CheckedNetwork, node: IrNode): number
   return (a.bidirectional ? 2 : 1) * shape[0]! * gates * a.units * shape[1]!;
 }
 
-/** A section per network: the blocks of one training step, slowest first. */
-export async function profileSections(names: readonly WorkloadName[], seconds = 3): Promise<Section[]> {
+export interface ProfileCase {
+  readonly network: WorkloadName;
+  /** Which build: the default WebAssembly SIMD matmul kernels, or JS only. */
+  readonly kernels: Kernels;
+}
+
+const KERNEL_LABELS: Readonly<Record<Kernels, string>> = { wasm: "wasm SIMD kernels", js: "JS kernels" };
+
+/**
+ * A section per case: the blocks of one training step, slowest first. `peak` is the SIMD matmul
+ * peak the "% of SIMD peak" column divides by: by default what bench/wasm-matmul.ts measured in
+ * this process (measured now, quick, if it has not run).
+ */
+export async function profileSections(cases: readonly ProfileCase[], seconds = 3, peak: SimdPeak | undefined = measuredSimdPeak()): Promise<Section[]> {
   const sections: Section[] = [];
-  for (const name of names) {
-    const w = WORKLOADS[name];
-    process.stderr.write(`  profiling the compiled ${w.label}…\n`);
-    const p = await profileCompiled(w, seconds);
+  for (const { network, kernels } of cases) {
+    const w = WORKLOADS[network];
+    const title = `Compiler: where ${w.label}'s training step goes (${KERNEL_LABELS[kernels]})`;
+    process.stderr.write(`  profiling the compiled ${w.label} (${KERNEL_LABELS[kernels]})…\n`);
+    const p = await profileCompiled(w, seconds, kernels);
     if ("why" in p) {
-      sections.push({ title: `Compiler: where ${w.label}'s training step goes`, table: { headers: ["block", "result"], rows: [["all", p.why]] } });
+      sections.push({ title, table: { headers: ["block", "result"], rows: [["all", p.why]] } });
       continue;
     }
     const sorted = [...p.steps].sort((a, b) => b.msPerBatch - a.msPerBatch);
     const total = p.steps.reduce((a, s) => a + s.msPerBatch, 0);
+    const rate = (s: StepTime): number | undefined => (s.flops ? s.flops / (s.msPerBatch * 1e6) : undefined);
+    const ofPeak = (v: number | undefined): string => (v === undefined || peak === undefined ? "" : `${((100 * v) / peak.gflops).toFixed(0)}%`);
+    const matmulFlops = p.steps.reduce((a, s) => a + (s.flops ?? 0), 0);
+    const overall = matmulFlops / (total * 1e6);
     sections.push({
-      title: `Compiler: where ${w.label}'s training step goes`,
+      title,
       intro:
-        `The compiled module (f32) with a timer call before each generated block, trained ${seconds} s after a warm-up of ${Math.min(1, seconds)} s ` +
-        `(${count(Math.round(p.samplesPerSecond))} samples/s instrumented); ms per batch of ${BATCH}, slowest first.`,
+        `The compiled module (f32, \`kernels: "${kernels}"\`; \`model.kernels\` says "${p.kernels}") with a timer call before each generated block, ` +
+        `trained ${seconds} s after a warm-up of ${Math.min(1, seconds)} s ` +
+        `(${count(Math.round(p.samplesPerSecond))} samples/s instrumented); ms per batch of ${w.batch}, slowest first.`,
       table: {
-        headers: ["block", "ms / batch", "share", "GFLOP/s"],
-        align: ["left", "right", "right", "right"],
+        headers: ["block", "ms / batch", "share", "GFLOP/s", "% of SIMD peak"],
+        align: ["left", "right", "right", "right", "right"],
         rows: [
-          ...sorted.map((s) => [s.label, ms(s.msPerBatch), `${(100 * s.share).toFixed(1)}%`, s.flops ? gflops(s.flops / (s.msPerBatch * 1e6)) : ""]),
-          ["total", ms(total), "100%", ""],
+          ...sorted.map((s) => [s.label, ms(s.msPerBatch), `${(100 * s.share).toFixed(1)}%`, rate(s) === undefined ? "" : gflops(rate(s)!), ofPeak(rate(s))]),
+          ["total", ms(total), "100%", gflops(overall), ofPeak(overall)],
         ],
       },
       notes: [
-        "GFLOP/s of a block: 2·MACs·32 forward; backward 4·MACs·32, less the input gradient a layer reading the network input skips " +
-          "(all of it for dense and conv: 2·MACs·32; the input projection T·G·H·F for a recurrent layer).",
+        "GFLOP/s of a block: 2·MACs·batch forward; backward 4·MACs·batch, less the input gradient a layer reading the network input skips " +
+          "(all of it for dense and conv: 2·MACs·batch; the input projection T·G·H·F for a recurrent layer). The total row: all the counted FLOPs over the whole step's time.",
+        peak
+          ? `% of SIMD peak: the block's GFLOP/s ÷ ${gflops(peak.gflops)} GFLOP/s, the best a dlc WebAssembly SIMD matmul kernel reached alone on this machine ` +
+            `(${peak.shape}, tile ${peak.tile}${peak.quick ? ", default tiles only" : ""}: the matmul kernel section). A block does more than its matmuls (im2col, activations, gate arithmetic), so 100% is out of reach.`
+          : "% of SIMD peak: not measured (no WebAssembly SIMD kernel ran here).",
       ],
     });
   }
@@ -184,6 +219,8 @@ const isMain = process.argv[1] !== undefined && import.meta.url === pathToFileUR
 if (isMain) {
   const name = (process.argv[2] ?? "lenet5") as WorkloadName;
   if (!(name in WORKLOADS)) throw new Error(`unknown network ${name}; there are ${Object.keys(WORKLOADS).join(", ")}`);
+  const kernels = (process.argv[4] ?? "wasm") as Kernels;
+  if (kernels !== "wasm" && kernels !== "js") throw new Error(`kernels: wasm or js, not ${String(kernels)}`);
   const { renderSection } = await import("./report.js");
-  for (const s of await profileSections([name], Number(process.argv[3] ?? 3))) process.stdout.write(renderSection(s) + "\n");
+  for (const s of await profileSections([{ network: name, kernels }], Number(process.argv[3] ?? 3))) process.stdout.write(renderSection(s) + "\n");
 }

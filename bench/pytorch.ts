@@ -11,7 +11,7 @@ import { fileURLToPath } from "node:url";
 import type { CaseResult } from "./cases.js";
 import type { Plan } from "./measure.js";
 import { median } from "./stats.js";
-import { BATCH, LEARNING_RATE, type SyntheticData, type Workload } from "./workloads.js";
+import { LEARNING_RATE, type SyntheticData, type Workload } from "./workloads.js";
 
 /** bench/pytorch_train.py in the repository (this file runs from dist/bench/). */
 const SCRIPT = fileURLToPath(new URL("../../bench/pytorch_train.py", import.meta.url));
@@ -41,7 +41,7 @@ export function pytorchCase(w: Workload, data: SyntheticData, threads: 1 | 2, pl
     const xf = Float32Array.from(data.x);
     writeFileSync(x, new Uint8Array(xf.buffer, xf.byteOffset, xf.byteLength));
     writeFileSync(labels, new Uint8Array(data.labels.buffer, data.labels.byteOffset, data.labels.byteLength));
-    const config = { network: w.name, threads, x, labels, size: data.size, inputShape: w.inputShape, batch: BATCH, lr: LEARNING_RATE, ...plan };
+    const config = { network: w.layers, threads, x, labels, size: data.size, inputShape: w.inputShape, batch: w.batch, lr: LEARNING_RATE, ...plan };
     const n = String(threads);
     const r = spawnSync("python3", [SCRIPT, JSON.stringify(config)], {
       encoding: "utf8",

@@ -1,9 +1,11 @@
 /**
  * `npm run bench`: runs the benchmarks, prints their markdown tables, and writes them to
  * bench/RESULTS.md. A benchmark is a named function returning sections (front end, interpreter,
- * compiler); add later ones to `BENCHMARKS`.
+ * compiler, the SIMD matmul kernels, the compiled modules' per-block profiles); add later ones
+ * to `BENCHMARKS`. They run in this order; name some to run only those (RESULTS.md is then
+ * written with only their sections, unless --no-write):
  *
- *   node dist/bench/run.js [--only frontend|interp|compiler]… [--no-write]
+ *   node dist/bench/run.js [NAME…] [--only NAME]… [--no-write]
  */
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
@@ -13,6 +15,7 @@ import { compilerSections } from "./compiled.js";
 import { frontendSections } from "./frontend.js";
 import { interpreterSections } from "./interp.js";
 import { profileSections } from "./profile-compiled.js";
+import { wasmMatmulSections } from "./wasm-matmul.js";
 import { load, machine, renderResults, renderSection, writeAtomically, type Section } from "./report.js";
 
 /** Compiled to dist/bench/run.js, so the repository root is two folders up. */
@@ -26,11 +29,22 @@ interface Benchmark {
 const BENCHMARKS: readonly Benchmark[] = [
   { name: "frontend", run: () => frontendSections({ root }) },
   { name: "interp", run: () => interpreterSections() },
-  { name: "compiler", run: async () => [...(await compilerSections({ root })), ...(await profileSections(["lenet5", "lstm"]))] },
+  { name: "compiler", run: () => compilerSections({ root }) },
+  // Quick: the default tiles only (a few seconds). Its best GFLOP/s is the peak the profiles compare with.
+  { name: "matmul", run: () => wasmMatmulSections({ quick: true }) },
+  {
+    name: "profile",
+    run: () =>
+      profileSections([
+        { network: "lenet5", kernels: "wasm" },
+        { network: "lenet5", kernels: "js" },
+        { network: "lstm", kernels: "wasm" },
+      ]),
+  },
 ];
 
 async function main(argv: readonly string[]): Promise<void> {
-  const only = argv.flatMap((a, i) => (a === "--only" && argv[i + 1] ? [argv[i + 1]!] : []));
+  const only = argv.flatMap((a, i) => (a === "--only" && argv[i + 1] ? [argv[i + 1]!] : !a.startsWith("--") && argv[i - 1] !== "--only" ? [a] : []));
   const write = !argv.includes("--no-write");
   const unknown = only.filter((n) => !BENCHMARKS.some((b) => b.name === n));
   if (unknown.length > 0) throw new Error(`unknown benchmark ${unknown.join(", ")}; there are: ${BENCHMARKS.map((b) => b.name).join(", ")}`);

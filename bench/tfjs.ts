@@ -6,7 +6,7 @@
 import { createRequire } from "node:module";
 import { dirname, join } from "node:path";
 import { timeSteps, type Trainer } from "./measure.js";
-import { BATCH, LEARNING_RATE, type SyntheticData, type Workload } from "./workloads.js";
+import { LEARNING_RATE, type SyntheticData, type Workload } from "./workloads.js";
 
 export type TfBackend = "cpu" | "wasm";
 
@@ -105,7 +105,7 @@ function firstLine(e: unknown): string {
 function buildModel(tf: Tf, w: Workload): TfModel {
   const m = tf.sequential();
   const L = tf.layers;
-  switch (w.name) {
+  switch (w.layers) {
     case "mlp":
       m.add(L.dense({ inputShape: [784], units: 128, activation: "relu" }));
       m.add(L.dense({ units: 10, activation: "softmax" }));
@@ -138,7 +138,7 @@ function buildModel(tf: Tf, w: Workload): TfModel {
 }
 
 /**
- * A TensorFlow.js trainer on `backend`: one `trainOnBatch` per batch of 32, on tensors made
+ * A TensorFlow.js trainer on `backend`: one `trainOnBatch` per batch (`w.batch`), on tensors made
  * once beforehand. Throws what TensorFlow.js throws (e.g. a kernel the backend lacks) on the
  * first batch, so the table can say so.
  */
@@ -147,14 +147,14 @@ export async function tfTrainer(t: TfLoaded, backend: TfBackend, w: Workload, da
   if (!(await tf.setBackend(backend))) throw new Error(`backend ${backend} did not initialise`);
   await tf.ready();
   const inWidth = data.x.length / data.size;
-  const batches = Math.floor(data.size / BATCH);
+  const batches = Math.floor(data.size / w.batch);
   const xs: TfTensor[] = [];
   const ys: TfTensor[] = [];
   const x = Float32Array.from(data.x);
   const y = Float32Array.from(data.oneHot);
   for (let b = 0; b < batches; b++) {
-    xs.push(tf.tensor(x.slice(b * BATCH * inWidth, (b + 1) * BATCH * inWidth), [BATCH, ...w.inputShape]));
-    ys.push(tf.tensor(y.slice(b * BATCH * w.classes, (b + 1) * BATCH * w.classes), [BATCH, w.classes]));
+    xs.push(tf.tensor(x.slice(b * w.batch * inWidth, (b + 1) * w.batch * inWidth), [w.batch, ...w.inputShape]));
+    ys.push(tf.tensor(y.slice(b * w.batch * w.classes, (b + 1) * w.batch * w.classes), [w.batch, w.classes]));
   }
   const model = buildModel(tf, w);
   const dispose = (): void => {
@@ -172,5 +172,5 @@ export async function tfTrainer(t: TfLoaded, backend: TfBackend, w: Workload, da
     dispose();
     throw e;
   }
-  return { run: (ms) => timeSteps(step, BATCH, ms), dispose };
+  return { run: (ms) => timeSteps(step, w.batch, ms), dispose };
 }

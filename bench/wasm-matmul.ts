@@ -8,7 +8,8 @@
  *
  * `--fma` adds `f32x4.relaxed_madd` kernels (Node 20: also pass
  * `--experimental-wasm-relaxed-simd` to node). `wasmMatmulSections()` returns the tables as
- * `Section`s for bench/run.ts.
+ * `Section`s for bench/run.ts (which runs it quick: default tiles only, no sweep tables), and
+ * `measuredSimdPeak()` the best GFLOP/s it saw, which the per-block profiles compare with.
  */
 import { pathToFileURL } from "node:url";
 import ts from "typescript";
@@ -179,9 +180,41 @@ export function measureWasmMatmul(o: Options = {}): Row[] {
 
 const g = (v: number): string => (Number.isNaN(v) ? "n/a" : v >= 10 ? v.toFixed(1) : v.toFixed(2));
 
-/** The measurements as bench sections: a summary (JS vs best SIMD) and the tile sweep. */
+/** The best SIMD GFLOP/s measured, and where: the machine's SIMD matmul peak as far as these kernels show it. */
+export interface SimdPeak {
+  readonly gflops: number;
+  readonly shape: string;
+  readonly tile: string;
+  /** Only the default tiles were timed. */
+  readonly quick: boolean;
+}
+
+export function simdPeak(rows: readonly Row[], quick: boolean): SimdPeak | undefined {
+  let peak: SimdPeak | undefined;
+  for (const r of rows) {
+    for (const [tile, v] of Object.entries(r.simd)) {
+      if (!Number.isNaN(v) && (peak === undefined || v > peak.gflops)) peak = { gflops: v, shape: r.shape.label, tile, quick };
+    }
+  }
+  return peak;
+}
+
+let measured: { rows: Row[]; options: Options } | undefined;
+
+/**
+ * The measurements `wasmMatmulSections` made last in this process, or a new quick run: what the
+ * per-block profile divides by (bench/run.ts runs the matmul section first).
+ */
+export function measuredSimdPeak(): SimdPeak | undefined {
+  measured ??= { rows: measureWasmMatmul({ quick: true }), options: { quick: true } };
+  return simdPeak(measured.rows, measured.options.quick ?? false);
+}
+
+/** The measurements as bench sections: a summary (JS vs best SIMD) and, unless quick, the tile sweep. */
 export function wasmMatmulSections(o: Options = {}): Section[] {
   const rows = measureWasmMatmul(o);
+  measured = { rows, options: o };
+  const peak = simdPeak(rows, o.quick ?? false);
   const summary: string[][] = rows.map((r) => {
     const def = DEFAULT_TILES[r.shape.variant];
     const defLabel = `${def.rows}x${def.cols}`;
@@ -199,9 +232,16 @@ export function wasmMatmulSections(o: Options = {}): Section[] {
         align: ["left", "left", "right", "right", "right", "right"],
         rows: summary,
       },
-      notes: [`default tiles: ${(Object.keys(DEFAULT_TILES) as MatmulVariant[]).map((v) => `${v} ${DEFAULT_TILES[v].rows}x${DEFAULT_TILES[v].cols}`).join(", ")} (rows × v128 columns for nn/tn, rows × C columns for nt)`],
+      notes: [
+        `default tiles: ${(Object.keys(DEFAULT_TILES) as MatmulVariant[]).map((v) => `${v} ${DEFAULT_TILES[v].rows}x${DEFAULT_TILES[v].cols}`).join(", ")} (rows × v128 columns for nn/tn, rows × C columns for nt)` +
+          (o.quick ? "; only the default tiles were timed (quick mode: `node dist/bench/wasm-matmul.js` sweeps them all)." : "."),
+        peak
+          ? `The machine's SIMD matmul peak, as the per-block profiles use it: ${g(peak.gflops)} GFLOP/s (${peak.shape}, tile ${peak.tile}), the best SIMD figure in this table.`
+          : "No SIMD kernel ran here (WebAssembly SIMD missing?): no peak for the per-block profiles.",
+      ],
     },
   ];
+  if (o.quick) return sections;
   for (const variant of ["nn", "tn", "nt"] as const) {
     const vr = rows.filter((r) => r.shape.variant === variant);
     if (vr.length === 0) continue;

@@ -1,7 +1,7 @@
 /**
  * The networks the training benchmarks train (as .dl text), their synthetic data, and their
  * FLOP counts. Every engine (interpreter, compiled module, TensorFlow.js) trains the same
- * layers on the same samples, batch 32, plain SGD, cross-entropy on a softmax output.
+ * layers on the same samples, batch 32 (one LSTM workload at batch 16), plain SGD, cross-entropy on a softmax output.
  */
 import { analyze, summarize, type CheckedNetwork } from "../src/index.js";
 import { seededRandom } from "../src/interp/random.js";
@@ -9,12 +9,19 @@ import { seededRandom } from "../src/interp/random.js";
 export const BATCH = 32;
 export const LEARNING_RATE = 0.01;
 
-export type WorkloadName = "seed" | "mlp" | "lenet5" | "lstm";
+export type WorkloadName = "seed" | "mlp" | "lenet5" | "lstm" | "lstm16";
+
+/** The layer stacks the other engines (TF.js, PyTorch) know how to build. */
+export type LayersName = "seed" | "mlp" | "lenet5" | "lstm";
 
 export interface Workload {
   readonly name: WorkloadName;
+  /** Which layer stack this is: workloads that differ only in batch size share one. */
+  readonly layers: LayersName;
   /** How the tables name it. */
   readonly label: string;
+  /** Samples per training step. */
+  readonly batch: number;
   readonly text: string;
   /** Per-sample input shape (without the batch). */
   readonly inputShape: readonly number[];
@@ -23,12 +30,15 @@ export interface Workload {
   readonly loss: "cross_entropy" | "squared";
 }
 
-const TRAIN = (loss: string): string => `\ntrain {\n  loss ${loss}\n  optimizer sgd lr ${LEARNING_RATE}\n  batch ${BATCH}\n  epochs 1\n}\n`;
+const TRAIN = (loss: string, batch = BATCH): string => `\ntrain {\n  loss ${loss}\n  optimizer sgd lr ${LEARNING_RATE}\n  batch ${batch}\n  epochs 1\n}\n`;
+const LSTM_LAYERS = `network lstm {\n  input 50x32\n  lstm 128\n  dense 10 softmax\n}\n`;
 
 export const WORKLOADS: Readonly<Record<WorkloadName, Workload>> = {
   // The course notes' homework network (examples/seed.dl): 3-2-2-1, squared error.
   seed: {
     name: "seed",
+    layers: "seed",
+    batch: BATCH,
     label: "seed 3-2-2-1",
     text: `network seed {\n  input 3\n  dense 2 relu\n  dense 2 sigmoid\n  dense 1 sigmoid\n}\n${TRAIN("squared")}`,
     inputShape: [3],
@@ -37,6 +47,8 @@ export const WORKLOADS: Readonly<Record<WorkloadName, Workload>> = {
   },
   mlp: {
     name: "mlp",
+    layers: "mlp",
+    batch: BATCH,
     label: "MLP 784-128-10",
     text: `network mlp {\n  input 784\n  dense 128 relu\n  dense 10 softmax\n}\n${TRAIN("cross_entropy")}`,
     inputShape: [784],
@@ -46,6 +58,8 @@ export const WORKLOADS: Readonly<Record<WorkloadName, Workload>> = {
   // examples/lenet5.dl's layers (tanh, average pooling), with plain SGD.
   lenet5: {
     name: "lenet5",
+    layers: "lenet5",
+    batch: BATCH,
     label: "LeNet-5 28x28x1",
     text:
       "network lenet5 {\n  input 28x28x1\n  conv 6 5x5 pad 2 tanh\n  avgpool 2 stride 2\n  conv 16 5x5 tanh\n  avgpool 2 stride 2\n" +
@@ -56,8 +70,21 @@ export const WORKLOADS: Readonly<Record<WorkloadName, Workload>> = {
   },
   lstm: {
     name: "lstm",
+    layers: "lstm",
     label: "LSTM T50 32→128, dense 10",
-    text: `network lstm {\n  input 50x32\n  lstm 128\n  dense 10 softmax\n}\n${TRAIN("cross_entropy")}`,
+    batch: BATCH,
+    text: `${LSTM_LAYERS}${TRAIN("cross_entropy")}`,
+    inputShape: [50, 32],
+    classes: 10,
+    loss: "cross_entropy",
+  },
+  // The same LSTM at batch 16: the fast-path issue's PyTorch comparison for the LSTM is at this batch.
+  lstm16: {
+    name: "lstm16",
+    layers: "lstm",
+    label: "LSTM T50 32→128, dense 10, batch 16",
+    batch: 16,
+    text: `${LSTM_LAYERS}${TRAIN("cross_entropy", 16)}`,
     inputShape: [50, 32],
     classes: 10,
     loss: "cross_entropy",
