@@ -373,7 +373,7 @@ ${chunked(backwardBlocks)}
 
   /** One optimizer step (${config.optimizer}) on g; frozen layers and state are left alone. */
   step(lr?: number): void {
-${optimizerCode.step(config)}
+${optimizerCode.step(config, useArena)}
   }
 
   resetOptimizer(): void {

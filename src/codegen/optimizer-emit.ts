@@ -14,7 +14,9 @@ export const optimizerCode = {
   reset(): string {
     return `    this.m.fill(0);\n    this.v.fill(0);\n    this.t = 0;`;
   },
-  step(_config: unknown): string {
+  /** `kernels`: the step runs on the model's kernel table (this.kern: WebAssembly SIMD or JS). */
+  step(_config: unknown, kernels = false): string {
+    if (kernels) return stepOnKernels;
     return `
     const o = this.optimizer;
     const rate = lr ?? o.lr;
@@ -51,3 +53,19 @@ export const optimizerCode = {
     }`;
   },
 };
+
+const stepOnKernels = `
+    const o = this.optimizer;
+    const rate = lr ?? o.lr;
+    const kern = this.kern;
+    if (o.kind === "sgd") {
+      for (const [start, end] of TRAINABLE) {
+        if (o.momentum === 0) kern.sgd(this.w, this.g, start, end - start, rate);
+        else kern.sgdMomentum(this.w, this.g, this.v, start, end - start, rate, o.momentum);
+      }
+      return;
+    }
+    this.t++;
+    const c1 = 1 - o.beta1 ** this.t;
+    const c2 = 1 - o.beta2 ** this.t;
+    for (const [start, end] of TRAINABLE) kern.adam(this.w, this.g, this.m, this.v, start, end - start, rate, o.beta1, o.beta2, c1, c2, o.eps);`;

@@ -268,6 +268,8 @@ export class FunctionBuilder {
   f32Add(): this { return this.raw(0x92); }
   f32Sub(): this { return this.raw(0x93); }
   f32Mul(): this { return this.raw(0x94); }
+  f32Div(): this { return this.raw(0x95); }
+  f32Sqrt(): this { return this.raw(0x91); }
 
   // ---- v128 (0xFD prefix) ------------------------------------------------------------------
 
@@ -301,6 +303,8 @@ export class FunctionBuilder {
   f32x4Add(): this { return this.simd(0xe4); }
   f32x4Sub(): this { return this.simd(0xe5); }
   f32x4Mul(): this { return this.simd(0xe6); }
+  f32x4Div(): this { return this.simd(0xe7); }
+  f32x4Sqrt(): this { return this.simd(0xe3); }
   /**
    * `f32x4.relaxed_madd` (relaxed-SIMD proposal, 0xFD 0x105): a·b + c, fused or not at the
    * engine's choice. Not in Node 20 without `--experimental-wasm-relaxed-simd`; a module using it
