@@ -824,11 +824,19 @@ function compiledKernels(): object | string {
       kernelModule = new wasm.Module(wasmBytes(KERNEL_WASM));
     } catch (e) {
       kernelModule = `WebAssembly SIMD kernels unavailable (${e instanceof Error ? e.message : String(e)}); using the JavaScript kernels`;
-      const console = (globalThis as unknown as { console?: { warn(text: string): void } }).console;
-      console?.warn(kernelModule);
+      warnOnce(kernelModule);
     }
   }
   return kernelModule;
+}
+
+const warned = new Set<string>();
+
+/** Says why the JS kernels run instead, once per reason (on stderr in Node, the console in browsers). */
+function warnOnce(text: string): void {
+  if (warned.has(text)) return;
+  warned.add(text);
+  (globalThis as unknown as { console?: { warn(text: string): void } }).console?.warn(text);
 }
 
 /** Largest WebAssembly memory this module asks for (bytes); bigger models use JS kernels. */
@@ -846,6 +854,10 @@ class Arena {
 
   constructor(floats: number, engine: "wasm" | "js") {
     const bytes = 4 * floats;
+    if (engine === "wasm" && bytes > WASM_MEMORY_LIMIT)
+      warnOnce(
+        `this model needs ${Math.ceil(bytes / 2 ** 20)} MiB of arrays (a smaller maxBatch needs less), more than the ${WASM_MEMORY_LIMIT / 2 ** 30} GiB the WebAssembly kernels address; using the JavaScript kernels`,
+      );
     const compiled = engine === "wasm" && bytes <= WASM_MEMORY_LIMIT ? compiledKernels() : "js";
     if (typeof compiled === "object") {
       const wasm = (globalThis as unknown as { WebAssembly: WasmApi }).WebAssembly;
