@@ -271,3 +271,16 @@ describe("generated recurrent and attention code type-checks", () => {
     expect(problems).toEqual([]);
   }, 60_000);
 });
+
+describe("the lstm cell's elementwise step on WebAssembly SIMD", () => {
+  const net = "network n {\n  input 4x3\n  lstm 6 bidirectional\n  dense 2 softmax\n}\n";
+  it("f32 with wasm kernels calls the cell kernels; js kernels and f64 keep the row loops", async () => {
+    const wasm = (await compileText(net, "f32")).code;
+    expect(wasm).toContain("kern.lstmForward_h6(");
+    expect(wasm).toContain("kern.lstmBackward_h6(");
+    for (const code of [(await compileText(net, "f32", { kernels: "js" })).code, (await compileText(net, "f64")).code]) {
+      expect(code).not.toContain("lstmForward_h");
+      expect(code).toContain("the cell, row by row");
+    }
+  });
+});

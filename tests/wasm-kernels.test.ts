@@ -2,6 +2,7 @@ import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { base64 } from "../src/codegen/wasm/embed.js";
 import { FunctionBuilder, ModuleBuilder, sleb, uleb } from "../src/codegen/wasm/encoder.js";
+import { buildUnaryKernel } from "../src/codegen/wasm/cells.js";
 import { DEFAULT_TILES, kernelName, matmulModule, matmulParams, type MatmulSpec, type MatmulTile, type MatmulVariant } from "../src/codegen/wasm/matmul.js";
 
 /** Plain float64 reference: C (+)= op(A)·op(B) with the variant's storage. */
@@ -226,5 +227,62 @@ describe("wasm SIMD matmul kernels", () => {
   it("rejects bad specs", () => {
     expect(() => matmulModule([{ name: "x", spec: { variant: "nn", m: -1, k: 2, n: 2, accumulate: false } }])).toThrow(RangeError);
     expect(() => matmulModule([{ name: "x", spec: { variant: "nn", m: 2, k: 2, n: 2, accumulate: false, tile: { rows: 0, cols: 2 } } }])).toThrow(RangeError);
+  });
+});
+
+describe("SIMD exp, sigmoid and tanh (LSTM cell kernels)", () => {
+  function run(fn: "exp" | "sigmoid" | "tanh", xs: readonly number[]): Float32Array {
+    const count = Math.ceil(xs.length / 4) * 4;
+    const mod = new ModuleBuilder().importMemory({ min: 1 });
+    mod.addFunction("f", buildUnaryKernel(fn));
+    const memory = new WebAssembly.Memory({ initial: Math.ceil((8 * count + 64) / 65536) });
+    const exports = new WebAssembly.Instance(new WebAssembly.Module(mod.toBytes()), { env: { memory } }).exports as { f: (src: number, dst: number, count: number) => void };
+    const src = new Float32Array(memory.buffer, 0, count);
+    src.set(xs);
+    exports.f(0, 4 * count, count);
+    return new Float32Array(memory.buffer, 4 * count, xs.length).slice();
+  }
+
+  // a wide range: a fine grid, ±100, 0, tiny and subnormal values, and the clamp edges
+  const xs: number[] = [0, -0, 1e-30, -1e-30, 1e-40, 1e-7, -1e-7, 1e-4, -3e-4, 100, -100, 87, -87, 86.9, -86.9, 7.9, -7.9, 9, -9, 20, -20];
+  for (let x = -90; x <= 90; x += 0.0137) xs.push(x);
+  for (let e = -38; e <= 1; e += 0.25) xs.push(10 ** e, -(10 ** e));
+  const f32 = Array.from(Float32Array.from(xs));
+  const worst = (got: Float32Array, ref: (x: number) => number, floor: number): number => {
+    let w = 0;
+    f32.forEach((x, i) => {
+      const r = ref(x);
+      w = Math.max(w, Math.abs(got[i]! - r) / Math.max(Math.abs(r), floor));
+    });
+    return w;
+  };
+
+  it("exp: relative error under 3e-7 on [−87, 87], and clamped outside", () => {
+    const got = run("exp", f32);
+    const inRange = f32.map((x, i) => [x, got[i]!] as const).filter(([x]) => Math.abs(x) <= 87);
+    let w = 0;
+    for (const [x, y] of inRange) w = Math.max(w, Math.abs(y - Math.exp(x)) / Math.exp(x));
+    expect(w).toBeLessThan(3e-7);
+    const [big, small, one, e87, em87] = run("exp", [100, -100, 0, 87, -87]);
+    expect(big).toBe(e87);
+    expect(small).toBe(em87);
+    expect(one).toBe(1);
+  });
+
+  it("sigmoid: relative error under 3e-7 (absolute below 1e-37, the clamp at ±87)", () => {
+    const got = run("sigmoid", f32);
+    expect(worst(got, (x) => 1 / (1 + Math.exp(-x)), 1e-37 / 3e-7)).toBeLessThan(3e-7);
+    expect(got[f32.indexOf(100)]).toBe(1);
+    expect(got[f32.indexOf(0)]).toBe(0.5);
+  });
+
+  it("tanh: relative error under 4e-7, odd, tiny values kept", () => {
+    const got = run("tanh", f32);
+    expect(worst(got, Math.tanh, 1e-38)).toBeLessThan(4e-7);
+    expect(got[f32.indexOf(100)]).toBe(1);
+    expect(got[f32.indexOf(-100)]).toBe(-1);
+    const tiny = Math.fround(1e-30);
+    expect(Math.abs(got[f32.indexOf(tiny)]! - tiny) / tiny).toBeLessThan(4e-7);
+    expect(got[f32.indexOf(-tiny)]).toBe(-got[f32.indexOf(tiny)]!);
   });
 });

@@ -38,6 +38,13 @@ export interface EmitContext {
    * N, called with the same arguments as the JS helper.
    */
   helper(name: "matmul" | "matmulTN" | "matmulNT" | "expf" | "batchnormForward" | "batchnormBackward", n?: number, accumulate?: boolean): string;
+  /**
+   * f32 with WebAssembly kernels: includes a recurrent cell's elementwise step over all batch
+   * rows as a SIMD kernel for `units` (src/codegen/wasm/cells.ts) and returns the name to call it
+   * by (\`kern.NAME\`, signature in kernel-set.ts); `js`, a function expression with the same
+   * signature and semantics, is the table's JS fallback. Undefined otherwise: emit the JS inline.
+   */
+  cellKernel?(kind: "lstmForward" | "lstmBackward", units: number, js: string): string | undefined;
   /** The node's truncated-BPTT window, when training uses one. */
   readonly bptt?: number;
 }

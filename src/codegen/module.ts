@@ -110,6 +110,7 @@ export function moduleParts(p: Plan, o: ModuleOptions): ModuleParts {
       if (n === undefined) throw new Error(`internal: ${s.node.name} calls ${name} without its N`);
       return `kern.${wasm.request(name as MatmulHelper, n, accumulate ?? true)}`;
     },
+    cellKernel: (kind, units, js) => (wasm ? `kern.${wasm.requestCell(kind, units, js)}` : undefined),
   });
 
   const marker = (s: Step, phase: string): string => {

@@ -305,6 +305,34 @@ export class FunctionBuilder {
   f32x4Mul(): this { return this.simd(0xe6); }
   f32x4Div(): this { return this.simd(0xe7); }
   f32x4Sqrt(): this { return this.simd(0xe3); }
+  f32x4Abs(): this { return this.simd(0xe0); }
+  f32x4Neg(): this { return this.simd(0xe1); }
+  /** Lane-wise minimum (NaN if either lane is NaN). */
+  f32x4Min(): this { return this.simd(0xe8); }
+  /** Lane-wise maximum (NaN if either lane is NaN). */
+  f32x4Max(): this { return this.simd(0xe9); }
+  /** Rounds each lane to the nearest integer, ties to even. */
+  f32x4Nearest(): this { return this.simd(0x6a); }
+  /** Four copies of one f32 as a `v128.const`. */
+  f32x4Const(x: number): this {
+    const b = new Uint8Array(16);
+    const view = new DataView(b.buffer);
+    for (let i = 0; i < 4; i++) view.setFloat32(4 * i, x, true);
+    return this.v128Const([...b]);
+  }
+  /** Four copies of one i32 as a `v128.const`. */
+  i32x4Const(n: number): this {
+    const b = new Uint8Array(16);
+    const view = new DataView(b.buffer);
+    for (let i = 0; i < 4; i++) view.setInt32(4 * i, n, true);
+    return this.v128Const([...b]);
+  }
+  i32x4Splat(): this { return this.simd(0x11); }
+  i32x4Add(): this { return this.simd(0xae); }
+  /** Stack: vector, i32 shift count → each lane shifted left (count mod 32). */
+  i32x4Shl(): this { return this.simd(0xab); }
+  /** f32 lanes → i32, truncating toward zero, saturating (NaN → 0). */
+  i32x4TruncSatF32x4S(): this { return this.simd(0xf8); }
   /**
    * `f32x4.relaxed_madd` (relaxed-SIMD proposal, 0xFD 0x105): a·b + c, fused or not at the
    * engine's choice. Not in Node 20 without `--experimental-wasm-relaxed-simd`; a module using it

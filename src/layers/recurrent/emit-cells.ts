@@ -28,6 +28,8 @@ export interface CellCode {
   readonly recurrentBias: boolean;
   /** gru: h' depends on h besides through the recurrent kernel (dhd); also dgh ≠ dgx. */
   readonly directPath: boolean;
+  /** The WebAssembly SIMD step kernels (src/codegen/wasm/cells.ts) that stand in for forward and backward over all rows, where there are. */
+  readonly kernels?: { readonly forward: "lstmForward"; readonly backward: "lstmBackward" };
   forward(h: number, fast: boolean): string;
   backward(h: number, sameDg: boolean): string;
 }
@@ -58,6 +60,7 @@ const lstmCode: CellCode = {
   carriesCell: true,
   recurrentBias: false,
   directPath: false,
+  kernels: { forward: "lstmForward", backward: "lstmBackward" },
   forward: (h, fast) => `
     for (let j = 0; j < ${h}; j++) {
       const ig = ${sigmoid("gx[go + j]", fast)};

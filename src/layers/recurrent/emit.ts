@@ -14,7 +14,8 @@ import { CELL_CODE, type CellCode } from "./emit-cells.js";
  * ([T, n, ·]: the input is transposed once, the output and input gradient transposed back):
  *   forward   x·kernel for every step and row is one matmul [T·n, F]·[F, G·H] before the loop;
  *             each step adds h·recurrent_kernel for the whole batch ([n, H]·[H, G·H]) and runs
- *             the cell's elementwise code row by row.
+ *             the cell's elementwise code row by row (an LSTM in an f32 module with wasm
+ *             kernels: one SIMD kernel call per step for all rows, src/codegen/wasm/cells.ts).
  *   backward  each step turns dh into gate gradients [n, G·H], kept for every step, and
  *             carries dh back through the recurrent kernel ([n, G·H]·[G·H, H]ᵀ); after the loop,
  *             the kernel, recurrent-kernel and input gradients are three matmuls over all T·n rows.
@@ -141,6 +142,7 @@ function recurrentForward(a: RecurrentArgs, c: EmitContext, prefix: PartPrefix):
   const last = a.layers - 1;
   const blocks: string[] = [];
   if (z.fast) c.helper("expf");
+  const cellKernel = forwardKernel(c, z);
   blocks.push(
     `
     // the input, time-major: xSeq[t, b] = x0[b, t]
@@ -182,8 +184,9 @@ function recurrentForward(a: RecurrentArgs, c: EmitContext, prefix: PartPrefix):
         ${bindBuffers(dir)}
         const gx = ${xp};
         ${gh ? `const gh = ${gh};` : ""}
-        // every step's input projection at once: gx[t, b] = bias + input[t, b]·kernel
-        for (let r = 0; r < ${rows(steps * gw)}; r += ${gw}) for (let q = 0; q < ${gw}; q++) gx[r + q] = w[${dir.bias} + q];
+        // every step's input projection at once: gx[t, b] = bias + input[t, b]·kernel (the bias in row 0, then doubled)
+        for (let q = 0; q < ${gw}; q++) gx[q] = w[${dir.bias} + q];
+        for (let len = ${gw}, all = ${rows(steps * gw)}; len < all; len *= 2) gx.copyWithin(len, 0, Math.min(len, all - len));
         ${matmul}(${inputOf(c, z, dir.layer)}, 0, w, ${dir.kernel}, gx, 0, ${rows(steps)}, ${dir.features}, ${gw}, true);
         for (let i = 0; i < ${rows(h)}; i++) st[i] = 0;
         ${dir.cells ? `for (let i = 0; i < ${rows(h)}; i++) cs[i] = 0;` : ""}
@@ -192,12 +195,21 @@ function recurrentForward(a: RecurrentArgs, c: EmitContext, prefix: PartPrefix):
           const gb = t * ${rows(gw)};
           ${blockOffsets(z)}
           ${recurrent}
-          // the cell, row by row
+          ${
+            cellKernel
+              ? `// the cell, every row at once${perStep ? ", then the new states onward" : ""}
+          ${cellKernel}(gx, gb, st, cs, hb, nb, ac, ab, n);
+          ${perStep ? `for (let b = 0; b < n; b++) {
+            const hn = nb + b * ${h};
+            ${perStep}
+          }` : ""}`
+              : `// the cell, row by row
           for (let b = 0; b < n; b++) {
             ${rowOffsets(z, false)}
             const go = gb + b * ${gw};${gh ? ` const ho = b * ${gw};` : ""}
             ${code.forward(h, z.fast)}
             ${perStep}
+          }`
           }
         }
         ${afterLoop}
@@ -205,6 +217,38 @@ function recurrentForward(a: RecurrentArgs, c: EmitContext, prefix: PartPrefix):
     }
   }
   return blocks.join("\n");
+}
+
+/**
+ * The cell's forward step over all n rows as a kernel-table entry (f32 with WebAssembly
+ * kernels, cells that have one), its JS fallback the row loop below; undefined otherwise.
+ * Arguments: gx, gb, st, cs, hb, nb, ac, ab, n (kernel-set.ts CELL_SIGNATURES).
+ */
+function forwardKernel(c: EmitContext, z: Dims): string | undefined {
+  const { code, units: h, gw } = z;
+  if (!code.kernels || !c.cellKernel || !z.fast) return undefined;
+  const js = `(gx, gb, st, cs, hb, nb, ac, ab, n) => {
+      for (let b = 0; b < n; b++) {
+        ${rowOffsets(z, false)}
+        const go = gb + b * ${gw};
+        ${code.forward(h, true)}
+      }
+    }`;
+  return c.cellKernel(code.kernels.forward, h, js);
+}
+
+/** The same for the backward step: ac, ab, cs, hb, dh, dc, d0 (dh's and dc's rows), dgx, gxb, dgh, ghb, dcp, n. */
+function backwardKernel(c: EmitContext, z: Dims): string | undefined {
+  const { code, units: h, gw } = z;
+  if (!code.kernels || !c.cellKernel || !z.fast) return undefined;
+  const js = `(ac, ab, cs, hb, dh, dc, d0, dgx, gxb, dgh, ghb, dcp, n) => {
+      for (let b = 0; b < n; b++) {
+        ${rowOffsets(z, true)}
+        const gxo = gxb + b * ${gw}, gho = ghb + b * ${gw}, dho = d0 + b * ${h}, dco = dho, ro = b * ${h};
+        ${code.backward(h, false)}
+      }
+    }`;
+  return c.cellKernel(code.kernels.backward, h, js);
 }
 
 /** Where the gradient on a layer's output sequence comes from (code for direction d's unit j at time t, row b). */
@@ -237,6 +281,8 @@ interface DirectionBackward {
   readonly dhd?: string;
   /** The matmul helpers by N (the columns of their result). */
   readonly helpers: { matmulTN(n: number): string; matmulNT(n: number): string };
+  /** The cell's backward step over all rows as a kernel (backwardKernel), where there is one. */
+  readonly cellKernel?: string;
 }
 
 function recurrentBackward(a: RecurrentArgs, c: EmitContext, prefix: PartPrefix): string {
@@ -253,6 +299,7 @@ function recurrentBackward(a: RecurrentArgs, c: EmitContext, prefix: PartPrefix)
     dcp: code.carriesCell ? c.scratch("stepDcp", h, true) : undefined,
     dhd: code.directPath ? c.scratch("stepDhd", h, true) : undefined,
     helpers: { matmulTN: (n: number) => c.helper("matmulTN", n), matmulNT: (n: number) => c.helper("matmulNT", n) },
+    cellKernel: backwardKernel(c, z),
   };
   const layers: string[] = [];
   for (let layer = a.layers - 1; layer >= 0; layer--) {
@@ -300,15 +347,19 @@ function finish(x: DirectionBackward): string {
   const { gw, steps, units: h, code } = z;
   const dRec = sameDg ? dGates : x.dGatesRec;
   const all = rows(steps);
-  const bias = `for (let q = 0; q < ${gw}; q++) {
-          let s = 0;
-          ${code.recurrentBias ? "let sr = 0;" : ""}
+  // column sums over every row, `width` adjacent columns per pass (a pass reads whole cache lines)
+  const width = [16, 8, 4, 2, 1].find((b) => gw % b === 0)!;
+  const cols = Array.from({ length: width }, (_, i) => i);
+  const sums = (name: string, from: string): string[] => cols.map((i) => `${name}${i} += ${from}[r${plus(i)}];`);
+  const bias = `for (let q = 0; q < ${gw}; q += ${width}) {
+          let ${cols.map((i) => `s${i} = 0`).join(", ")};
+          ${code.recurrentBias ? `let ${cols.map((i) => `sr${i} = 0`).join(", ")};` : ""}
           for (let r = q; r < ${rows(steps * gw)}; r += ${gw}) {
-            s += ${dGates}[r];
-            ${code.recurrentBias ? `sr += ${dRec}[r];` : ""}
+            ${sums("s", dGates).join(" ")}
+            ${code.recurrentBias ? sums("sr", dRec).join(" ") : ""}
           }
-          g[${dir.bias} + q] += s;
-          ${code.recurrentBias ? `g[${dir.bias + gw} + q] += sr;` : ""}
+          ${cols.map((i) => `g[${dir.bias} + q${plus(i)}] += s${i};`).join(" ")}
+          ${code.recurrentBias ? cols.map((i) => `g[${dir.bias + gw} + q${plus(i)}] += sr${i};`).join(" ") : ""}
         }`;
   return `
         // after the loop, from every step's gate gradients at once: the biases, kernel += inputᵀ·dGates,
@@ -320,8 +371,12 @@ function finish(x: DirectionBackward): string {
 }
 
 /** The cell's backward for every batch row of step k, its dh (and dc) rows from `dBase`, its gate gradients from gxb and ghb. */
-function cellRows(z: Dims, sameDg: boolean, dBase: string): string {
+function cellRows(z: Dims, sameDg: boolean, dBase: string, kernel?: string): string {
   const { code, units: h, gw } = z;
+  if (kernel) {
+    const d0 = dBase === "" ? "0" : dBase.replace(/ \+ $/, "");
+    return `${kernel}(ac, ab, cs, hb, dh, dc, ${d0}, dgx, gxb, ${sameDg ? "dgx, gxb" : "dgh, ghb"}, dcp, n);`;
+  }
   const names = [`gxo = gxb + b * ${gw}`];
   if (!sameDg) names.push(`gho = ghb + b * ${gw}`);
   names.push(`dho = ${dBase}b * ${h}`);
@@ -367,7 +422,7 @@ function fullLoop(x: DirectionBackward, c: EmitContext): string {
           // the gradient entering at this step
           ${entering.lastStepOnly ? `if (k === ${steps - 1}) ${enter}` : enter}
           // gate gradients, row by row
-          ${cellRows(z, sameDg, "")}
+          ${cellRows(z, sameDg, "", x.cellKernel)}
           if (k > 0) {
             ${carryBack(x, sameDg ? "dgx" : "dgh", sameDg ? "gxb" : "ghb", "0")}
           }
@@ -424,7 +479,7 @@ function truncatedLoop(x: DirectionBackward, c: EmitContext, window: number): st
             const source = live[s];
             if (source < 0) continue;
             const so = s * ${rows(h)};
-            ${cellRows(z, sameDg, "so + ")}
+            ${cellRows(z, sameDg, "so + ", x.cellKernel)}
             for (let q = 0; q < ${rows(gw)}; q++) {
               ${x.dGates}[rx + q] += dgx[q];
               ${dRec ? `${dRec}[rh + q] += dgh[q];` : ""}
