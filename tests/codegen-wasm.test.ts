@@ -30,6 +30,7 @@ const networks: [string, string, number, number][] = [
   ["LSTM, then dense", "input 12x5\nlstm 9\ndense 3 softmax\ntrain { loss cross_entropy }\n", 60, 3],
   ["bidirectional GRU, 2 layers, sequences", "input 6x4\ngru 5 bidirectional layers 2 sequences\nflatten\ndense 3 softmax\ntrain { loss cross_entropy }\n", 24, 3],
   ["MLP, SGD with momentum", "input 10\ndense 6 relu\ndense 2 sigmoid\ntrain { loss binary_cross_entropy; optimizer sgd lr 0.3 momentum 0.9 }\n", 10, 2],
+  ["activations only (SIMD tanh and sigmoid, odd counts, no matmul)", "input 7\ntanh\ndense 5 sigmoid\nsigmoid\ntrain { loss squared }\n", 7, 5],
   ["MLP with odd sizes", "input 37\ndense 13 relu\ndense 7 tanh\ndense 3 softmax\ntrain { loss cross_entropy; optimizer adam lr 0.01 }\n", 37, 3],
 ];
 

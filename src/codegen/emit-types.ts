@@ -45,6 +45,12 @@ export interface EmitContext {
    * signature and semantics, is the table's JS fallback. Undefined otherwise: emit the JS inline.
    */
   cellKernel?(kind: "lstmForward" | "lstmBackward", units: number, js: string): string | undefined;
+  /**
+   * f32 with wasm kernels: the kernel-table entry running an activation's forward over a run,
+   * called as \`(x, xo, y, yo, count)\`; \`js\` is its JS fallback, a function expression of the
+   * same arguments. Undefined where the module has no wasm kernels.
+   */
+  unaryKernel?(fn: "tanh" | "sigmoid", js: string): string | undefined;
   /** The node's truncated-BPTT window, when training uses one. */
   readonly bptt?: number;
 }

@@ -5,14 +5,24 @@ function size(c: EmitContext): number {
   return c.outShape.reduce((p, d) => p * d, 1);
 }
 
-/** An element-wise activation: `y = f(x)` and `dx += dy · f'(x, y)`. */
-function elementwise(forward: (x: string, a: ActivationArgs, c: EmitContext) => string, derivative: (x: string, y: string, a: ActivationArgs) => string): LayerEmitter<ActivationArgs> {
+/**
+ * An element-wise activation: `y = f(x)` and `dx += dy · f'(x, y)`. With `simd`, an f32 module
+ * with wasm kernels runs the forward on the module's SIMD kernel for it (src/codegen/wasm/cells.ts),
+ * this JS formula being its fallback.
+ */
+function elementwise(forward: (x: string, a: ActivationArgs, c: EmitContext) => string, derivative: (x: string, y: string, a: ActivationArgs) => string, simd?: "tanh" | "sigmoid"): LayerEmitter<ActivationArgs> {
   return {
-    forward: (a, c) => `
+    forward: (a, c) => {
+      const kernel = simd && c.precision === "f32" ? c.unaryKernel?.(simd, `(x, xo, y, yo, count) => {\n      for (let i = 0; i < count; i++) {\n        const v = x[xo + i]!;\n        y[yo + i] = ${forward("v", a, c)};\n      }\n    }`) : undefined;
+      if (kernel) return `
+      // y = ${simd}(x), four at a time
+      ${kernel}(x0, 0, y, 0, n * ${size(c)});`;
+      return `
       for (let i = 0; i < n * ${size(c)}; i++) {
         const v = x0[i];
         y[i] = ${forward("v", a, c)};
-      }`,
+      }`;
+    },
     backward: (a, c) =>
       c.needsDx(0)
         ? `
@@ -33,7 +43,7 @@ export const leakyreluEmit = elementwise(
 /** e^x: in f32 the module's expf (a table and a polynomial, float32-accurate, faster than Math.exp). */
 const exp = (x: string, c: EmitContext): string => (c.precision === "f32" ? `${c.helper("expf")}(${x})` : `Math.exp(${x})`);
 
-export const sigmoidEmit = elementwise((x, _a, c) => `1 / (1 + ${exp(`-${x}`, c)})`, (_x, y) => `${y} * (1 - ${y})`);
+export const sigmoidEmit = elementwise((x, _a, c) => `1 / (1 + ${exp(`-${x}`, c)})`, (_x, y) => `${y} * (1 - ${y})`, "sigmoid");
 /**
  * In f32, tanh(x) = 1 − 2/(e^{2x} + 1) with the module's expf: faster than Math.tanh in V8, and
  * exactly ±1 where e^{2x} saturates (expf clamps its argument to ±87), so it needs no guard.
@@ -43,6 +53,7 @@ export const sigmoidEmit = elementwise((x, _a, c) => `1 / (1 + ${exp(`-${x}`, c)
 export const tanhEmit = elementwise(
   (x, _a, c) => (c.precision === "f32" ? `1 - 2 / (${exp(`2 * ${x}`, c)} + 1)` : `Math.tanh(${x})`),
   (_x, y) => `1 - ${y} * ${y}`,
+  "tanh",
 );
 export const linearEmit = elementwise((x) => x, () => "1");
 

@@ -2,7 +2,10 @@ import { base64, WASM_DECODE_SOURCE } from "./embed.js";
 import { ModuleBuilder } from "./encoder.js";
 import { buildMatmul, kernelName, type MatmulSpec, type MatmulVariant } from "./matmul.js";
 import { buildOptimizer, type OptimizerKernel } from "./optimizer.js";
-import { buildCellKernel, cellKernelName, type CellKernel } from "./cells.js";
+import { buildCellKernel, buildUnaryKernel, cellKernelName, type CellKernel } from "./cells.js";
+
+/** Activations with a SIMD forward kernel (cells.ts). */
+export type UnaryKernel = "tanh" | "sigmoid";
 
 const OPTIMIZERS: readonly OptimizerKernel[] = ["sgd", "sgdMomentum", "adam"];
 
@@ -24,6 +27,7 @@ const VARIANT: Readonly<Record<MatmulHelper, MatmulVariant>> = { matmul: "nn", m
 export class KernelSet {
   private readonly kernels = new Map<string, { helper: MatmulHelper; spec: MatmulSpec }>();
   private readonly cells = new Map<string, { kind: CellKernel; units: number; js: string }>();
+  private readonly unary = new Map<string, { fn: UnaryKernel; js: string }>();
 
   /** The table entry for this helper call shape (registered once). */
   request(helper: MatmulHelper, n: number, accumulate: boolean): string {
@@ -44,8 +48,19 @@ export class KernelSet {
     return name;
   }
 
+  /**
+   * The table entry for an activation's forward over a contiguous run: `(x, xo, y, yo, count)`,
+   * y[yo + i] = fn(x[xo + i]). `js` is the JS fallback, a function expression of those arguments
+   * (the wasm entry also uses it for the last count mod 4 elements).
+   */
+  requestUnary(fn: UnaryKernel, js: string): string {
+    const name = `${fn}Forward`;
+    if (!this.unary.has(name)) this.unary.set(name, { fn, js });
+    return name;
+  }
+
   get size(): number {
-    return this.kernels.size + this.cells.size;
+    return this.kernels.size + this.cells.size + this.unary.size;
   }
 
   /** The helper functions the JS fallback needs. */
@@ -61,6 +76,8 @@ export class KernelSet {
     for (const name of OPTIMIZERS) mod.addFunction(name, buildOptimizer(name));
     const cells = [...this.cells].sort(([a], [b]) => a.localeCompare(b));
     for (const [name, k] of cells) mod.addFunction(name, buildCellKernel(k.kind, k.units));
+    const unary = [...this.unary].sort(([a], [b]) => a.localeCompare(b));
+    for (const [name, k] of unary) mod.addFunction(name, buildUnaryKernel(k.fn));
     const bytes = mod.toBytes();
     const cellTypes = cells.map(([name, k]) => ` & { readonly ${name}: ${CELL_SIGNATURES[k.kind]} }`).join("");
     const js: string[] = entries.map(([name, k]) => {
@@ -74,6 +91,12 @@ export class KernelSet {
       js.push(`    ${name}: ${k.js},`);
       wasm.push(`    ${name}: ${CELL_BINDINGS[k.kind](name)},`);
     }
+    for (const [name, k] of unary) {
+      js.push(`    ${name}: ${k.js},`);
+      wasm.push(`    ${name}: bindUnary(exports, ${JSON.stringify(name)}, ${k.js}),`);
+    }
+    const unaryTypes = unary.map(([name]) => ` & { readonly ${name}: Unary }`).join("");
+    const matmulNames = entries.map(([name]) => JSON.stringify(name)).join(" | ");
     return `
 ${WASM_DECODE_SOURCE}
 /**
@@ -84,7 +107,9 @@ const KERNEL_WASM = ${JSON.stringify(base64(bytes))};
 
 /** A matmul on typed arrays and element offsets, as the JS helpers take them (extra arguments ignored). */
 type Kernel = (a: Float32Array, ao: number, b: Float32Array, bo: number, c: Float32Array, co: number, m: number, k: number, n?: number, accumulate?: boolean) => void;
-type KernelTable = { readonly [name in ${entries.map(([name]) => JSON.stringify(name)).join(" | ")}]: Kernel }${cellTypes} & OptimizerKernels;
+type KernelTable = ${matmulNames ? `{ readonly [name in ${matmulNames}]: Kernel }` : "{}"}${cellTypes}${unaryTypes} & OptimizerKernels;
+/** An activation over a run of elements: y[yo + i] = f(x[xo + i]) for i < count. */
+type Unary = (x: Float32Array, xo: number, y: Float32Array, yo: number, count: number) => void;
 
 /** The optimizer's updates over w[start, start + count) (the generated step's arithmetic). */
 interface OptimizerKernels {
@@ -123,6 +148,16 @@ function bindKernel(exports: Readonly<Record<string, unknown>>, name: string): K
   return (a, ao, b, bo, c, co, m, k) => run(a.byteOffset + 4 * ao, b.byteOffset + 4 * bo, c.byteOffset + 4 * co, m, k);
 }
 
+${unary.length > 0 ? `/** A SIMD activation export as a Unary: four at a time there, the last count mod 4 by \`js\`. */
+function bindUnary(exports: Readonly<Record<string, unknown>>, name: string, js: Unary): Unary {
+  const run = exports[name] as (x: number, y: number, count: number) => void;
+  return (x, xo, y, yo, count) => {
+    const vectors = count & ~3;
+    if (vectors > 0) run(x.byteOffset + 4 * xo, y.byteOffset + 4 * yo, vectors);
+    if (vectors < count) js(x, xo + vectors, y, yo + vectors, count - vectors);
+  };
+}
+` : ""}
 function wasmKernelTable(exports: Readonly<Record<string, unknown>>): KernelTable {
   const sgd = exports.sgd as (w: number, g: number, count: number, rate: number) => void;
   const sgdMomentum = exports.sgdMomentum as (w: number, g: number, v: number, count: number, rate: number, mu: number) => void;
