@@ -1,4 +1,5 @@
 import type { Shape } from "../ir/shape.js";
+import type { ActivationKernel } from "./wasm/activations.js";
 
 /**
  * What a layer's code generator knows while it writes one node's code. The generated code
@@ -31,8 +32,8 @@ export interface EmitContext {
   /** The node is `frozen` (a frozen batchnorm runs on its running statistics even in training). */
   readonly frozen?: boolean;
   /**
-   * Includes a shared kernel in the module (once) and returns its name: \`matmul\` (C = A·B),
-   * \`matmulTN\` (C += Aᵀ·B), \`matmulNT\` (C += A·Bᵀ), \`expf\` (a fast e^v for f32); see src/codegen/helpers.ts.
+   * Includes a shared kernel in the module (once) and returns its name: `matmul` (C = A·B),
+   * `matmulTN` (C += Aᵀ·B), `matmulNT` (C += A·Bᵀ), `expf` (a fast e^v for f32); see src/codegen/helpers.ts.
    * A matmul's N (its last argument but one… the column count of C) and, for `matmul`, whether it
    * accumulates must be given: with WebAssembly kernels the name returned is a kernel for that
    * N, called with the same arguments as the JS helper.
@@ -41,16 +42,17 @@ export interface EmitContext {
   /**
    * f32 with WebAssembly kernels: includes a recurrent cell's elementwise step over all batch
    * rows as a SIMD kernel for `units` (src/codegen/wasm/cells.ts) and returns the name to call it
-   * by (\`kern.NAME\`, signature in kernel-set.ts); `js`, a function expression with the same
+   * by (`kern.NAME`, signature in kernel-set.ts); `js`, a function expression with the same
    * signature and semantics, is the table's JS fallback. Undefined otherwise: emit the JS inline.
    */
   cellKernel?(kind: "lstmForward" | "lstmBackward", units: number, js: string): string | undefined;
   /**
-   * f32 with wasm kernels: the kernel-table entry running an activation's forward over a run,
-   * called as \`(x, xo, y, yo, count)\`; \`js\` is its JS fallback, a function expression of the
-   * same arguments. Undefined where the module has no wasm kernels.
+   * f32 with wasm kernels: the kernel-table entry running an activation over a run, called as
+   * `(x, xo, y, yo, count)` (forward) or `(a, ao, dy, dyo, dx, dxo, count)` (backward: dx +=
+   * dy·f′ from a, which is x for relu and y for tanh and sigmoid); `js` is its JS fallback, a
+   * function expression of the same arguments. Undefined where the module has no wasm kernels.
    */
-  unaryKernel?(fn: "tanh" | "sigmoid", js: string): string | undefined;
+  activationKernel?(kernel: ActivationKernel, js: string): string | undefined;
   /** The node's truncated-BPTT window, when training uses one. */
   readonly bptt?: number;
 }

@@ -111,7 +111,7 @@ export function moduleParts(p: Plan, o: ModuleOptions): ModuleParts {
       return `kern.${wasm.request(name as MatmulHelper, n, accumulate ?? true)}`;
     },
     cellKernel: (kind, units, js) => (wasm ? `kern.${wasm.requestCell(kind, units, js)}` : undefined),
-    unaryKernel: (fn, js) => (wasm ? `kern.${wasm.requestUnary(fn, js)}` : undefined),
+    activationKernel: (kernel, js) => (wasm ? `kern.${wasm.requestActivation(kernel, js)}` : undefined),
   });
 
   const marker = (s: Step, phase: string): string => {

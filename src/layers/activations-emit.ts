@@ -1,4 +1,5 @@
 import type { EmitContext, LayerEmitter } from "../codegen/emit-types.js";
+import type { ActivationFn } from "../codegen/wasm/activations.js";
 import type { ActivationArgs } from "./activations.js";
 
 function size(c: EmitContext): number {
@@ -7,13 +8,19 @@ function size(c: EmitContext): number {
 
 /**
  * An element-wise activation: `y = f(x)` and `dx += dy · f'(x, y)`. With `simd`, an f32 module
- * with wasm kernels runs the forward on the module's SIMD kernel for it (src/codegen/wasm/cells.ts),
- * this JS formula being its fallback.
+ * with wasm kernels runs both on the module's SIMD kernels for it (src/codegen/wasm/activations.ts),
+ * these JS formulas being their fallback.
  */
-function elementwise(forward: (x: string, a: ActivationArgs, c: EmitContext) => string, derivative: (x: string, y: string, a: ActivationArgs) => string, simd?: "tanh" | "sigmoid"): LayerEmitter<ActivationArgs> {
+function elementwise(forward: (x: string, a: ActivationArgs, c: EmitContext) => string, derivative: (x: string, y: string, a: ActivationArgs) => string, simd?: ActivationFn): LayerEmitter<ActivationArgs> {
   return {
     forward: (a, c) => {
-      const kernel = simd && c.precision === "f32" ? c.unaryKernel?.(simd, `(x, xo, y, yo, count) => {\n      for (let i = 0; i < count; i++) {\n        const v = x[xo + i]!;\n        y[yo + i] = ${forward("v", a, c)};\n      }\n    }`) : undefined;
+      const js = `(x, xo, y, yo, count) => {
+      for (let i = 0; i < count; i++) {
+        const v = x[xo + i]!;
+        y[yo + i] = ${forward("v", a, c)};
+      }
+    }`;
+      const kernel = simd && c.precision === "f32" ? c.activationKernel?.(`${simd}Forward`, js) : undefined;
       if (kernel) return `
       // y = ${simd}(x), four at a time
       ${kernel}(x0, 0, y, 0, n * ${size(c)});`;
@@ -23,19 +30,30 @@ function elementwise(forward: (x: string, a: ActivationArgs, c: EmitContext) => 
         y[i] = ${forward("v", a, c)};
       }`;
     },
-    backward: (a, c) =>
-      c.needsDx(0)
-        ? `
+    backward: (a, c) => {
+      if (!c.needsDx(0)) return "";
+      // relu's derivative reads x, the others' read y: the kernel takes the one it needs as \`a\`
+      const js = `(a, ao, dy, dyo, dx, dxo, count) => {
+      for (let i = 0; i < count; i++) {
+        const v = a[ao + i]!;
+        dx[dxo + i] += dy[dyo + i]! * (${derivative("v", "v", a)});
+      }
+    }`;
+      const kernel = simd && c.precision === "f32" ? c.activationKernel?.(`${simd}Backward`, js) : undefined;
+      if (kernel) return `
+      // dx += dy · ${simd}′, four at a time
+      ${kernel}(${simd === "relu" ? "x0" : "y"}, 0, dy, 0, dx0, 0, n * ${size(c)});`;
+      return `
       for (let i = 0; i < n * ${size(c)}; i++) {
         const v = x0[i];
         const o = y[i];
         dx0[i] += dy[i] * (${derivative("v", "o", a)});
-      }`
-        : "",
+      }`;
+    },
   };
 }
 
-export const reluEmit = elementwise((x) => `${x} > 0 ? ${x} : 0`, (x) => `${x} > 0 ? 1 : 0`);
+export const reluEmit = elementwise((x) => `${x} > 0 ? ${x} : 0`, (x) => `${x} > 0 ? 1 : 0`, "relu");
 export const leakyreluEmit = elementwise(
   (x, a) => `${x} > 0 ? ${x} : ${num(a.alpha ?? 0.01)} * ${x}`,
   (x, _y, a) => `${x} > 0 ? 1 : ${num(a.alpha ?? 0.01)}`,

@@ -311,6 +311,10 @@ export class FunctionBuilder {
   f32x4Min(): this { return this.simd(0xe8); }
   /** Lane-wise maximum (NaN if either lane is NaN). */
   f32x4Max(): this { return this.simd(0xe9); }
+  /** `f32x4.pmax` of (a, b): a < b ? b : a per lane, so pmax(0, NaN) is 0 (as JS `v > 0 ? v : 0`). */
+  f32x4Pmax(): this { return this.simd(0xeb); }
+  f32x4Gt(): this { return this.simd(0x44); }
+  v128And(): this { return this.simd(0x4e); }
   /** Rounds each lane to the nearest integer, ties to even. */
   f32x4Nearest(): this { return this.simd(0x6a); }
   /** Four copies of one f32 as a `v128.const`. */

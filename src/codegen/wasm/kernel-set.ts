@@ -2,10 +2,8 @@ import { base64, WASM_DECODE_SOURCE } from "./embed.js";
 import { ModuleBuilder } from "./encoder.js";
 import { buildMatmul, kernelName, type MatmulSpec, type MatmulVariant } from "./matmul.js";
 import { buildOptimizer, type OptimizerKernel } from "./optimizer.js";
-import { buildCellKernel, buildUnaryKernel, cellKernelName, type CellKernel } from "./cells.js";
-
-/** Activations with a SIMD forward kernel (cells.ts). */
-export type UnaryKernel = "tanh" | "sigmoid";
+import { buildActivation, type ActivationKernel } from "./activations.js";
+import { buildCellKernel, cellKernelName, type CellKernel } from "./cells.js";
 
 const OPTIMIZERS: readonly OptimizerKernel[] = ["sgd", "sgdMomentum", "adam"];
 
@@ -27,7 +25,7 @@ const VARIANT: Readonly<Record<MatmulHelper, MatmulVariant>> = { matmul: "nn", m
 export class KernelSet {
   private readonly kernels = new Map<string, { helper: MatmulHelper; spec: MatmulSpec }>();
   private readonly cells = new Map<string, { kind: CellKernel; units: number; js: string }>();
-  private readonly unary = new Map<string, { fn: UnaryKernel; js: string }>();
+  private readonly activations = new Map<ActivationKernel, string>();
 
   /** The table entry for this helper call shape (registered once). */
   request(helper: MatmulHelper, n: number, accumulate: boolean): string {
@@ -49,18 +47,18 @@ export class KernelSet {
   }
 
   /**
-   * The table entry for an activation's forward over a contiguous run: `(x, xo, y, yo, count)`,
-   * y[yo + i] = fn(x[xo + i]). `js` is the JS fallback, a function expression of those arguments
-   * (the wasm entry also uses it for the last count mod 4 elements).
+   * The table entry for an activation over a contiguous run (activations.ts): forward
+   * `(x, xo, y, yo, count)`, backward `(a, ao, dy, dyo, dx, dxo, count)`. `js` is the JS fallback,
+   * a function expression of those arguments (the wasm entry also runs it on the last count mod
+   * 4 elements).
    */
-  requestUnary(fn: UnaryKernel, js: string): string {
-    const name = `${fn}Forward`;
-    if (!this.unary.has(name)) this.unary.set(name, { fn, js });
-    return name;
+  requestActivation(kernel: ActivationKernel, js: string): string {
+    if (!this.activations.has(kernel)) this.activations.set(kernel, js);
+    return kernel;
   }
 
   get size(): number {
-    return this.kernels.size + this.cells.size + this.unary.size;
+    return this.kernels.size + this.cells.size + this.activations.size;
   }
 
   /** The helper functions the JS fallback needs. */
@@ -76,8 +74,8 @@ export class KernelSet {
     for (const name of OPTIMIZERS) mod.addFunction(name, buildOptimizer(name));
     const cells = [...this.cells].sort(([a], [b]) => a.localeCompare(b));
     for (const [name, k] of cells) mod.addFunction(name, buildCellKernel(k.kind, k.units));
-    const unary = [...this.unary].sort(([a], [b]) => a.localeCompare(b));
-    for (const [name, k] of unary) mod.addFunction(name, buildUnaryKernel(k.fn));
+    const activations = [...this.activations].sort(([a], [b]) => a.localeCompare(b));
+    for (const [name] of activations) mod.addFunction(name, buildActivation(name));
     const bytes = mod.toBytes();
     const cellTypes = cells.map(([name, k]) => ` & { readonly ${name}: ${CELL_SIGNATURES[k.kind]} }`).join("");
     const js: string[] = entries.map(([name, k]) => {
@@ -91,11 +89,12 @@ export class KernelSet {
       js.push(`    ${name}: ${k.js},`);
       wasm.push(`    ${name}: ${CELL_BINDINGS[k.kind](name)},`);
     }
-    for (const [name, k] of unary) {
-      js.push(`    ${name}: ${k.js},`);
-      wasm.push(`    ${name}: bindUnary(exports, ${JSON.stringify(name)}, ${k.js}),`);
+    for (const [name, fallback] of activations) {
+      const backward = name.endsWith("Backward");
+      js.push(`    ${name}: ${fallback},`);
+      wasm.push(`    ${name}: ${backward ? "bindBackward" : "bindForward"}(exports, ${JSON.stringify(name)}, ${fallback}),`);
     }
-    const unaryTypes = unary.map(([name]) => ` & { readonly ${name}: Unary }`).join("");
+    const activationTypes = activations.map(([name]) => ` & { readonly ${name}: ${name.endsWith("Backward") ? "Backward" : "Forward"} }`).join("");
     const matmulNames = entries.map(([name]) => JSON.stringify(name)).join(" | ");
     return `
 ${WASM_DECODE_SOURCE}
@@ -107,9 +106,11 @@ const KERNEL_WASM = ${JSON.stringify(base64(bytes))};
 
 /** A matmul on typed arrays and element offsets, as the JS helpers take them (extra arguments ignored). */
 type Kernel = (a: Float32Array, ao: number, b: Float32Array, bo: number, c: Float32Array, co: number, m: number, k: number, n?: number, accumulate?: boolean) => void;
-type KernelTable = ${matmulNames ? `{ readonly [name in ${matmulNames}]: Kernel }` : "{}"}${cellTypes}${unaryTypes} & OptimizerKernels;
+type KernelTable = ${matmulNames ? `{ readonly [name in ${matmulNames}]: Kernel }` : "{}"}${cellTypes}${activationTypes} & OptimizerKernels;
 /** An activation over a run of elements: y[yo + i] = f(x[xo + i]) for i < count. */
-type Unary = (x: Float32Array, xo: number, y: Float32Array, yo: number, count: number) => void;
+type Forward = (x: Float32Array, xo: number, y: Float32Array, yo: number, count: number) => void;
+/** Its gradient: dx[dxo + i] += dy[dyo + i] · f′ from a[ao + i] (x for relu, y for tanh and sigmoid). */
+type Backward = (a: Float32Array, ao: number, dy: Float32Array, dyo: number, dx: Float32Array, dxo: number, count: number) => void;
 
 /** The optimizer's updates over w[start, start + count) (the generated step's arithmetic). */
 interface OptimizerKernels {
@@ -148,13 +149,22 @@ function bindKernel(exports: Readonly<Record<string, unknown>>, name: string): K
   return (a, ao, b, bo, c, co, m, k) => run(a.byteOffset + 4 * ao, b.byteOffset + 4 * bo, c.byteOffset + 4 * co, m, k);
 }
 
-${unary.length > 0 ? `/** A SIMD activation export as a Unary: four at a time there, the last count mod 4 by \`js\`. */
-function bindUnary(exports: Readonly<Record<string, unknown>>, name: string, js: Unary): Unary {
+${activations.length > 0 ? `/** SIMD activation exports: four at a time there, the last count mod 4 by \`js\`. */
+function bindForward(exports: Readonly<Record<string, unknown>>, name: string, js: Forward): Forward {
   const run = exports[name] as (x: number, y: number, count: number) => void;
   return (x, xo, y, yo, count) => {
     const vectors = count & ~3;
     if (vectors > 0) run(x.byteOffset + 4 * xo, y.byteOffset + 4 * yo, vectors);
     if (vectors < count) js(x, xo + vectors, y, yo + vectors, count - vectors);
+  };
+}
+
+function bindBackward(exports: Readonly<Record<string, unknown>>, name: string, js: Backward): Backward {
+  const run = exports[name] as (a: number, dy: number, dx: number, count: number) => void;
+  return (a, ao, dy, dyo, dx, dxo, count) => {
+    const vectors = count & ~3;
+    if (vectors > 0) run(a.byteOffset + 4 * ao, dy.byteOffset + 4 * dyo, dx.byteOffset + 4 * dxo, vectors);
+    if (vectors < count) js(a, ao + vectors, dy, dyo + vectors, dx, dxo + vectors, count - vectors);
   };
 }
 ` : ""}
