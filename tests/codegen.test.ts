@@ -99,6 +99,16 @@ describe("dlc compile output", () => {
     expect(model.predict([[0.5, -0.5]], 1).length).toBe(1);
   });
 
+  it("--json says what was written, with the precision and the kernels", () => {
+    for (const [args, precision, kernels] of [[[], "f32", "wasm"], [["--kernels", "js"], "f32", "js"], [["--precision", "f64"], "f64", "js"]] as const) {
+      const out = join(tmp, `json-${precision}-${kernels}.mjs`);
+      const r = compile([dl, "-o", out, "--json", ...args]);
+      expect(r.status).toBe(0);
+      expect(JSON.parse(r.stdout)).toEqual({ ok: true, output: out, map: `${out}.map`, target: "js", precision, kernels });
+      expect(readFileSync(out, "utf8").includes("KERNEL_WASM")).toBe(kernels === "wasm");
+    }
+  });
+
   it("a .dl file with errors gives exit 1 and no output file", () => {
     const bad = join(tmp, "bad.dl");
     writeFileSync(bad, "input 4\nconv 3x3\n");

@@ -43,7 +43,7 @@ export async function runCompile(file: string, flags: CompileFlags): Promise<num
   code += `//# sourceMappingURL=${basename(mapFile)}\n`;
   writeFileAtomic(output, code);
   writeFileAtomic(mapFile, map);
-  if (flags.json) process.stdout.write(JSON.stringify({ ok: true, output, map: mapFile, target, precision: flags.precision }) + "\n");
+  if (flags.json) process.stdout.write(JSON.stringify({ ok: true, output, map: mapFile, target, precision: flags.precision, kernels: flags.kernels ?? (flags.precision === "f32" ? "wasm" : "js") }) + "\n");
   else process.stdout.write(`wrote ${output} and ${mapFile}\n`);
   return EXIT_OK;
 }
