@@ -83,6 +83,8 @@ cases("conv", [
     text: "input 40x40x3\nconv 8 1x1 relu\nconv 5 1x1\nconv 4 3x3 pad 1 tanh\nconv 2 1x1 stride 2\nflatten\ndense 2\n",
     inputs: [[40, 40, 3]],
   },
+  // Padding wider than the kernel: the last windows lie wholly in the right padding (hi < 0 before clamping).
+  { name: "a rebuilt col with windows wholly in the padding", text: "input 200x200x2\nconv 2 2x2 stride 3 pad 5 relu\nflatten\ndense 2\n", inputs: [[200, 200, 2]] },
   { name: "a kept col in 2 chunks (batch of 10)", text: "input 16x16x3\nconv 14 1x1\nconv 2 3x3 pad 1 relu\nflatten\ndense 2\n", inputs: [[16, 16, 3]], batch: 10 },
 ]);
 

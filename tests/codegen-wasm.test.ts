@@ -31,6 +31,8 @@ const networks: [string, string, number, number][] = [
   ["bidirectional GRU, 2 layers, sequences", "input 6x4\ngru 5 bidirectional layers 2 sequences\nflatten\ndense 3 softmax\ntrain { loss cross_entropy }\n", 24, 3],
   ["MLP, SGD with momentum", "input 10\ndense 6 relu\ndense 2 sigmoid\ntrain { loss binary_cross_entropy; optimizer sgd lr 0.3 momentum 0.9 }\n", 10, 2],
   ["activations only (SIMD tanh and sigmoid, odd counts, no matmul)", "input 7\ntanh\ndense 5 sigmoid\nsigmoid\ntrain { loss squared }\n", 7, 5],
+  ["odd convs (im2col/col2im kernels: stride 2 pad 1 on 3 channels, 2x2 pad same, dx through both)", "input 9x7x3\nconv 5 3x3 stride 2 pad 1 relu\nconv 4 2x2 pad same tanh\nflatten\ndense 3 softmax\ntrain { loss cross_entropy }\n", 189, 3],
+  ["chunked col (padding written as zeros), wide padding, conv after conv", "input 40x36x3\nconv 3 5x5 pad 2 tanh\nconv 2 3x2 stride 3 pad 4 relu\nflatten\ndense 2 softmax\ntrain { loss cross_entropy }\n", 4320, 2],
   ["MLP with odd sizes", "input 37\ndense 13 relu\ndense 7 tanh\ndense 3 softmax\ntrain { loss cross_entropy; optimizer adam lr 0.01 }\n", 37, 3],
 ];
 

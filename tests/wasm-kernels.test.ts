@@ -3,6 +3,7 @@ import { describe, expect, it } from "vitest";
 import { base64 } from "../src/codegen/wasm/embed.js";
 import { FunctionBuilder, ModuleBuilder, sleb, uleb } from "../src/codegen/wasm/encoder.js";
 import { buildUnaryKernel } from "../src/codegen/wasm/cells.js";
+import { buildConvWalk, type ConvWalkSpec } from "../src/codegen/wasm/im2col.js";
 import { DEFAULT_TILES, kernelName, matmulModule, matmulParams, type MatmulSpec, type MatmulTile, type MatmulVariant } from "../src/codegen/wasm/matmul.js";
 
 /** Plain float64 reference: C (+)= op(A)·op(B) with the variant's storage. */
@@ -284,5 +285,79 @@ describe("SIMD exp, sigmoid and tanh (LSTM cell kernels)", () => {
     const tiny = Math.fround(1e-30);
     expect(Math.abs(got[f32.indexOf(tiny)]! - tiny) / tiny).toBeLessThan(4e-7);
     expect(got[f32.indexOf(-tiny)]).toBe(-got[f32.indexOf(tiny)]!);
+  });
+});
+
+describe("conv window walks (im2col.ts) match a plain walk", () => {
+  /** Per (t, j, u, v, c): the col element and its input element, or -1 where padded. */
+  function walk(s: ConvWalkSpec, t0: number, t1: number, each: (o: number, xi: number) => void): void {
+    let o = 0;
+    for (let t = t0; t < t1; t++) {
+      const b = Math.floor(t / s.oh);
+      const i = t - b * s.oh;
+      for (let j = 0; j < s.ow; j++)
+        for (let u = 0; u < s.kh; u++)
+          for (let v = 0; v < s.kw; v++)
+            for (let c = 0; c < s.ch; c++, o++) {
+              const r = i * s.stride - s.top + u;
+              const q = j * s.stride - s.left + v;
+              each(o, r >= 0 && r < s.h && q >= 0 && q < s.w ? ((b * s.h + r) * s.w + q) * s.ch + c : -1);
+            }
+    }
+  }
+
+  const geometry = fc.record({
+    h: fc.integer({ min: 1, max: 9 }),
+    w: fc.integer({ min: 1, max: 9 }),
+    ch: fc.oneof(fc.integer({ min: 1, max: 7 }), fc.integer({ min: 30, max: 40 })),
+    kh: fc.integer({ min: 1, max: 4 }),
+    kw: fc.integer({ min: 1, max: 4 }),
+    stride: fc.integer({ min: 1, max: 3 }),
+    top: fc.integer({ min: 0, max: 5 }),
+    left: fc.integer({ min: 0, max: 5 }),
+    bottom: fc.integer({ min: 0, max: 5 }),
+    right: fc.integer({ min: 0, max: 5 }),
+    zero: fc.boolean(),
+    n: fc.integer({ min: 1, max: 3 }),
+    seed: fc.integer({ min: 1, max: 1000 }),
+  });
+
+  it("im2col and col2im, padded, strided, chunked and kept", () => {
+    fc.assert(
+      fc.property(geometry, (g) => {
+        const oh = Math.floor((g.h + g.top + g.bottom - g.kh) / g.stride) + 1;
+        const ow = Math.floor((g.w + g.left + g.right - g.kw) / g.stride) + 1;
+        if (oh < 1 || ow < 1) return;
+        const base = { h: g.h, w: g.w, ch: g.ch, kh: g.kh, kw: g.kw, stride: g.stride, top: g.top, left: g.left, oh, ow };
+        const im = { ...base, kind: "im2col" as const, zero: g.zero };
+        const back = { ...base, kind: "col2im" as const, zero: false };
+        const mod = new ModuleBuilder().importMemory({ min: 1 });
+        mod.addFunction("im", buildConvWalk(im));
+        mod.addFunction("back", buildConvWalk(back));
+        const xs = g.n * g.h * g.w * g.ch;
+        const k = g.kh * g.kw * g.ch;
+        const t0 = g.n > 1 ? 1 : 0;
+        const t1 = g.n * oh;
+        const cs = (t1 - t0) * ow * k;
+        const memory = new WebAssembly.Memory({ initial: Math.ceil((4 * (xs + cs) + 64) / 65536) + 1 });
+        const { exports } = new WebAssembly.Instance(new WebAssembly.Module(mod.toBytes()), { env: { memory } });
+        const x = new Float32Array(memory.buffer, 16, xs);
+        const col = new Float32Array(memory.buffer, 16 + 4 * xs + 4, cs);
+        let seed = g.seed;
+        const rnd = (): number => ((seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31) * 2 - 1;
+        for (let i = 0; i < xs; i++) x[i] = rnd();
+        col.fill(7);
+        (exports.im as (x: number, c: number, t0: number, t1: number) => void)(x.byteOffset, col.byteOffset, t0, t1);
+        const want = new Float32Array(cs).fill(7);
+        walk(im, t0, t1, (o, xi) => void (want[o] = xi >= 0 ? x[xi]! : g.zero ? 0 : 7));
+        expect(Array.from(col)).toEqual(Array.from(want));
+        for (let i = 0; i < cs; i++) col[i] = rnd();
+        const dx = Float32Array.from(x);
+        (exports.back as (x: number, c: number, t0: number, t1: number) => void)(x.byteOffset, col.byteOffset, t0, t1);
+        walk(back, t0, t1, (o, xi) => void (xi >= 0 && (dx[xi] = dx[xi]! + col[o]!)));
+        expect(Array.from(x)).toEqual(Array.from(dx));
+      }),
+      { numRuns: 150 },
+    );
   });
 });

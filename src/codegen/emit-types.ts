@@ -1,5 +1,6 @@
 import type { Shape } from "../ir/shape.js";
 import type { ActivationKernel } from "./wasm/activations.js";
+import type { ConvWalkSpec } from "./wasm/im2col.js";
 
 /**
  * What a layer's code generator knows while it writes one node's code. The generated code
@@ -53,6 +54,13 @@ export interface EmitContext {
    * function expression of the same arguments. Undefined where the module has no wasm kernels.
    */
   activationKernel?(kernel: ActivationKernel, js: string): string | undefined;
+  /**
+   * f32 with wasm kernels: the kernel-table entry running a conv's im2col or col2im walk for this
+   * geometry (src/codegen/wasm/im2col.ts), called as `(x, col, co, t0, t1)` (x is x0 for im2col,
+   * dx0 for col2im; col's rows start at element co); `js` is its JS fallback, a function
+   * expression of the same arguments. Undefined where the module has no wasm kernels.
+   */
+  convWalk?(spec: ConvWalkSpec, js: string): string | undefined;
   /** The node's truncated-BPTT window, when training uses one. */
   readonly bptt?: number;
 }

@@ -112,6 +112,7 @@ export function moduleParts(p: Plan, o: ModuleOptions): ModuleParts {
     },
     cellKernel: (kind, units, js) => (wasm ? `kern.${wasm.requestCell(kind, units, js)}` : undefined),
     activationKernel: (kernel, js) => (wasm ? `kern.${wasm.requestActivation(kernel, js)}` : undefined),
+    convWalk: (spec, js) => (wasm ? `kern.${wasm.requestConvWalk(spec, js)}` : undefined),
   });
 
   const marker = (s: Step, phase: string): string => {

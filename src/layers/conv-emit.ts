@@ -38,7 +38,7 @@ export const convEmit: LayerEmitter<ConvArgs> = {
       // y = x · kernel: a 1x1 conv is a matrix product over the n·H·W cells
       ${matmul}(x0, 0, w, ${g.kernel}, y, 0, n * ${g.cells}, ${g.k}, ${f}, false);${bias}`;
     }
-    return `${chunks(g, c, `${g.im2col}
+    return `${chunks(g, c, `${g.im2col()}
         // y rows = col · kernel ([${g.k}, ${f}])
         ${matmul}(col, ${g.colAt}, w, ${g.kernel}, y, t0 * ${g.ow * f}, (t1 - t0) * ${g.ow}, ${g.k}, ${f}, false);`)}${bias}`;
   },
@@ -67,7 +67,7 @@ export const convEmit: LayerEmitter<ConvArgs> = {
         ${dcol}.fill(0, 0, (t1 - t0) * ${g.ow * g.k});
         ${matmulNT}(dy, t0 * ${g.ow * f}, w, ${g.kernel}, ${dcol}, 0, (t1 - t0) * ${g.ow}, ${f}, ${g.k});${g.col2im(dcol)}`
       : "";
-    return `${bias}${chunks(g, c, `${g.keep ? "" : g.im2col}
+    return `${bias}${chunks(g, c, `${g.keep ? "" : g.im2col()}
         // kernel gradient += colᵀ · dy
         ${matmulTN}(col, ${g.colAt}, dy, t0 * ${g.ow * f}, g, ${g.kernel}, ${g.k}, (t1 - t0) * ${g.ow}, ${f});${dx}`)}`;
   },
@@ -111,7 +111,7 @@ interface ConvGeometry {
   /** Where the chunk's rows start in col. */
   readonly colAt: string;
   /** col ← the windows of output rows t0 … t1 − 1. */
-  readonly im2col: string;
+  im2col(): string;
   /** dx0 += the chunk's rows of `from`, window by window. */
   col2im(from: string): string;
 }
@@ -126,6 +126,13 @@ function geometry(a: ConvArgs, c: EmitContext): ConvGeometry {
   const keep = oh * ow * k <= KEEP_CAP;
   const colAt = keep ? `t0 * ${ow * k}` : "0";
   const shape: WalkShape = { h, w, ch, kh, kw, oh, ow, keep, rows, cols };
+  // With wasm kernels (f32), the walks are kernels for this geometry; the JS walk is their fallback.
+  const kernel = (kind: "im2col" | "col2im"): string | undefined => {
+    if (c.precision !== "f32" || !c.convWalk) return undefined;
+    const js = `(${kind === "im2col" ? "x0" : "dx0"}, col, co, t0, t1) => {${windowWalk(shape, kind, "col", "co")}
+    }`;
+    return c.convWalk({ kind, h, w, ch, kh, kw, stride, top, left, oh, ow, zero: kind === "im2col" && !keep }, js);
+  };
   return {
     oh,
     ow,
@@ -136,8 +143,22 @@ function geometry(a: ConvArgs, c: EmitContext): ConvGeometry {
     chunk: Math.max(1, Math.floor(COL_CAP / (ow * k))),
     keep,
     colAt,
-    im2col: windowWalk(shape, "im2col", "col", colAt),
-    col2im: (from) => windowWalk(shape, "col2im", from, "0"),
+    im2col: () => {
+      const k = kernel("im2col");
+      return k
+        ? `
+        // im2col: each output cell's window as one row of col
+        ${k}(x0, col, ${colAt}, t0, t1);`
+        : windowWalk(shape, "im2col", "col", colAt);
+    },
+    col2im: (from) => {
+      const k = kernel("col2im");
+      return k
+        ? `
+        // col2im: dx += each ${from} row, onto its window
+        ${k}(dx0, ${from}, 0, t0, t1);`
+        : windowWalk(shape, "col2im", from, "0");
+    },
   };
 }
 

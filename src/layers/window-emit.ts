@@ -33,10 +33,16 @@ export function windowAxis(name: string, o: string, count: number, size: number,
   }
   const startExpr = minus(times(o, stride), `${before}`);
   if (!clipped) return { decl: `const ${name}0 = ${startExpr};`, start: `${name}0`, lo: "0", hi: `${k}`, mayBeEmpty };
+  // A window wholly in the padding would give lo > k or hi < 0: clamped to 0 ≤ lo ≤ hi ≤ k
+  // (an empty run), so that loops over lo…hi and the zeroing around them stay inside the window.
+  const declareLoHi = mayBeEmpty
+    ? `const ${name}Lo = Math.min(${k}, ${name}0 < 0 ? -${name}0 : 0);
+      const ${name}Hi = Math.max(${name}Lo, ${name}0 + ${k} > ${size} ? ${size} - ${name}0 : ${k});`
+    : `const ${name}Lo = ${name}0 < 0 ? -${name}0 : 0;
+      const ${name}Hi = ${name}0 + ${k} > ${size} ? ${size} - ${name}0 : ${k};`;
   return {
     decl: `const ${name}0 = ${startExpr};
-      const ${name}Lo = ${name}0 < 0 ? -${name}0 : 0;
-      const ${name}Hi = ${name}0 + ${k} > ${size} ? ${size} - ${name}0 : ${k};`,
+      ${declareLoHi}`,
     start: `${name}0`,
     lo: `${name}Lo`,
     hi: `${name}Hi`,

@@ -271,6 +271,11 @@ export class FunctionBuilder {
   f32Div(): this { return this.raw(0x95); }
   f32Sqrt(): this { return this.raw(0x91); }
 
+  /** `memory.copy` within memory 0 (pops destination, source, byte count; overlap allowed). */
+  memoryCopy(): this {
+    return this.raw(0xfc, ...uleb(0x0a), 0x00, 0x00);
+  }
+
   // ---- v128 (0xFD prefix) ------------------------------------------------------------------
 
   v128Load(m: MemArg = {}): this { return this.raw(...this.mem([0xfd, ...uleb(0x00)], m, 4)); }
