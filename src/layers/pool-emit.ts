@@ -7,26 +7,29 @@ import { planWindow } from "./window-plan.js";
  * Max, min and average pooling over [n, H, W, C], as src/layers/pool-kernel.ts: a window only
  * looks at its real cells (padding and the part of a `ceil` window past the end are skipped,
  * never counted), and a window with no real cell gives 0 and passes no gradient.
- * Max/min walk the window's cells in row-major order with the channels innermost (contiguous),
- * keeping per channel the first extreme value and its flat input index in an Int32 scratch
- * (`picked`, −1 for an empty window); backward routes dy to that index. Average sums the cells
- * and divides by their count; backward spreads dy/count over the same cells.
+ * Each channel's window is walked in row-major order with its running value in a local (one
+ * store per output, not one per cell). Max/min keep the first extreme value and its flat input
+ * index in an Int32 scratch (`picked`, −1 for an empty window); backward routes dy to that
+ * index. Average sums the cells and divides by their count; backward spreads dy/count over the
+ * same cells.
  */
 export const poolEmit: LayerEmitter<PoolArgs> = {
   forward(a, c) {
     const g = geometry(a, c);
     if (a.mode === "avg") {
       return loops(g, `
-            for (let ch = 0; ch < ${g.c}; ch++) y[yo + ch] = 0;
-            ${g.emptyGuard("continue;")}
-            for (let r = ${g.r0}; r < ${g.r1}; r++) {
-              for (let s = ${g.s0}; s < ${g.s1}; s++) {
-                const xo = xb + (r * ${g.w} + s) * ${g.c};
-                for (let ch = 0; ch < ${g.c}; ch++) y[yo + ch] += x0[xo + ch];
-              }
-            }
+            ${g.emptyGuard(`{
+              for (let ch = 0; ch < ${g.c}; ch++) y[yo + ch] = 0;
+              continue;
+            }`)}
             const count = ${g.count};
-            for (let ch = 0; ch < ${g.c}; ch++) y[yo + ch] /= count;`);
+            for (let ch = 0; ch < ${g.c}; ch++) {
+              let sum = 0;
+              for (let r = ${g.r0}; r < ${g.r1}; r++) {
+                for (let s = ${g.s0}; s < ${g.s1}; s++) sum += x0[xb + (r * ${g.w} + s) * ${g.c} + ch];
+              }
+              y[yo + ch] = sum / count;
+            }`);
     }
     const picked = c.scratch("picked", g.outSize, true, "int");
     const better = a.mode === "max" ? ">" : "<";
@@ -40,20 +43,20 @@ export const poolEmit: LayerEmitter<PoolArgs> = {
             }`)}
             const first = xb + (${g.r0} * ${g.w} + ${g.s0}) * ${g.c};
             for (let ch = 0; ch < ${g.c}; ch++) {
-              y[yo + ch] = x0[first + ch];
-              ${picked}[yo + ch] = first + ch;
-            }
-            for (let r = ${g.r0}; r < ${g.r1}; r++) {
-              for (let s = ${g.s0}; s < ${g.s1}; s++) {
-                const xo = xb + (r * ${g.w} + s) * ${g.c};
-                for (let ch = 0; ch < ${g.c}; ch++) {
-                  const v = x0[xo + ch];
-                  if (v ${better} y[yo + ch]) {
-                    y[yo + ch] = v;
-                    ${picked}[yo + ch] = xo + ch;
+              let best = x0[first + ch];
+              let at = first + ch;
+              for (let r = ${g.r0}; r < ${g.r1}; r++) {
+                for (let s = ${g.s0}; s < ${g.s1}; s++) {
+                  const xi = xb + (r * ${g.w} + s) * ${g.c} + ch;
+                  const v = x0[xi];
+                  if (v ${better} best) {
+                    best = v;
+                    at = xi;
                   }
                 }
               }
+              y[yo + ch] = best;
+              ${picked}[yo + ch] = at;
             }`);
   },
 
@@ -64,10 +67,10 @@ export const poolEmit: LayerEmitter<PoolArgs> = {
       return loops(g, `
             ${g.emptyGuard("continue;")}
             const scale = 1 / (${g.count});
-            for (let r = ${g.r0}; r < ${g.r1}; r++) {
-              for (let s = ${g.s0}; s < ${g.s1}; s++) {
-                const xo = xb + (r * ${g.w} + s) * ${g.c};
-                for (let ch = 0; ch < ${g.c}; ch++) dx0[xo + ch] += dy[yo + ch] * scale;
+            for (let ch = 0; ch < ${g.c}; ch++) {
+              const d = dy[yo + ch] * scale;
+              for (let r = ${g.r0}; r < ${g.r1}; r++) {
+                for (let s = ${g.s0}; s < ${g.s1}; s++) dx0[xb + (r * ${g.w} + s) * ${g.c} + ch] += d;
               }
             }`);
     }
