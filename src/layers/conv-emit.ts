@@ -1,5 +1,6 @@
 import type { EmitContext, LayerEmitter } from "../codegen/emit-types.js";
 import type { ConvArgs } from "./conv.js";
+import { fillRows } from "./bias-emit.js";
 import { times, windowAxis, type WindowAxis } from "./window-emit.js";
 import { planWindow } from "./window-plan.js";
 
@@ -27,20 +28,18 @@ export const convEmit: LayerEmitter<ConvArgs> = {
   forward(a, c) {
     const g = geometry(a, c);
     const f = a.filters;
-    const matmul = c.helper("matmul", f, false);
-    const bias = a.bias
-      ? `
-      // bias
-      for (let o = 0; o < n * ${g.cells * f}; o += ${f}) for (let q = 0; q < ${f}; q++) y[o + q] += w[${c.offset("bias")} + q];`
-      : "";
+    // With a bias, y starts as the bias in every row (one row, then copied natively) and the
+    // product accumulates onto it.
+    const matmul = c.helper("matmul", f, a.bias);
+    const bias = a.bias ? `\n${fillRows("y", c.offset("bias"), f, `n * ${g.cells * f}`)}` : "";
     if (g.pointwise) {
-      return `
-      // y = x · kernel: a 1x1 conv is a matrix product over the n·H·W cells
-      ${matmul}(x0, 0, w, ${g.kernel}, y, 0, n * ${g.cells}, ${g.k}, ${f}, false);${bias}`;
+      return `${bias}
+      // y ${a.bias ? "+" : ""}= x · kernel: a 1x1 conv is a matrix product over the n·H·W cells
+      ${matmul}(x0, 0, w, ${g.kernel}, y, 0, n * ${g.cells}, ${g.k}, ${f}, ${a.bias});`;
     }
-    return `${chunks(g, c, `${g.im2col()}
-        // y rows = col · kernel ([${g.k}, ${f}])
-        ${matmul}(col, ${g.colAt}, w, ${g.kernel}, y, t0 * ${g.ow * f}, (t1 - t0) * ${g.ow}, ${g.k}, ${f}, false);`)}${bias}`;
+    return `${bias}${chunks(g, c, `${g.im2col()}
+        // y rows ${a.bias ? "+" : ""}= col · kernel ([${g.k}, ${f}])
+        ${matmul}(col, ${g.colAt}, w, ${g.kernel}, y, t0 * ${g.ow * f}, (t1 - t0) * ${g.ow}, ${g.k}, ${f}, ${a.bias});`)}`;
   },
 
   backward(a, c) {

@@ -1,5 +1,6 @@
 import type { LayerEmitter } from "../codegen/emit-types.js";
 import type { DenseArgs } from "./dense.js";
+import { fillRows } from "./bias-emit.js";
 
 /**
  * y = x·kernel + bias on the last axis, as one matrix product over all rows (batch × leading
@@ -10,18 +11,12 @@ export const denseEmit: LayerEmitter<DenseArgs> = {
     const x = c.inShapes[0]!;
     const f = x[x.length - 1]!;
     const rows = x.slice(0, -1).reduce((p, d) => p * d, 1);
-    const matmul = c.helper("matmul", a.units, false);
-    const bias = a.bias
-      ? `
-      for (let r = 0; r < m; r++) {
-        const o = r * ${a.units};
-        for (let q = 0; q < ${a.units}; q++) y[o + q] += w[${c.offset("bias")} + q];
-      }`
-      : "";
+    // With a bias, y starts as the bias in every row and the product accumulates onto it.
+    const matmul = c.helper("matmul", a.units, a.bias);
     return `
-      const m = n${rows === 1 ? "" : ` * ${rows}`};
-      // y[m×${a.units}] = x[m×${f}] · kernel[${f}×${a.units}]
-      ${matmul}(x0, 0, w, ${c.offset("kernel")}, y, 0, m, ${f}, ${a.units}, false);${bias}`;
+      const m = n${rows === 1 ? "" : ` * ${rows}`};${a.bias ? `\n${fillRows("y", c.offset("bias"), a.units, `m * ${a.units}`)}` : ""}
+      // y[m×${a.units}] ${a.bias ? "+" : ""}= x[m×${f}] · kernel[${f}×${a.units}]
+      ${matmul}(x0, 0, w, ${c.offset("kernel")}, y, 0, m, ${f}, ${a.units}, ${a.bias});`;
   },
   backward(a, c) {
     const x = c.inShapes[0]!;

@@ -681,12 +681,11 @@ export class Model {
         y = this.b1;
 
       const m = n;
-      // y[m×2] = x[m×3] · kernel[3×2]
-      matmul(x0, 0, w, 0, y, 0, m, 3, 2, false);
-      for (let r = 0; r < m; r++) {
-        const o = r * 2;
-        for (let q = 0; q < 2; q++) y[o + q] += w[6 + q];
-      }
+      // every row starts as the bias
+      for (let q = 0; q < 2; q++) y[q] = w[6 + q];
+      for (let len = 2, all = m * 2; len < all; len *= 2) y.copyWithin(len, 0, Math.min(len, all - len));
+      // y[m×2] += x[m×3] · kernel[3×2]
+      matmul(x0, 0, w, 0, y, 0, m, 3, 2, true);
     }
     // @dl 3:3 seed-f64.dl:3 forward relu (after dense1): dense 2 relu
     {
@@ -704,12 +703,11 @@ export class Model {
         y = this.b3;
 
       const m = n;
-      // y[m×2] = x[m×2] · kernel[2×2]
-      matmul(x0, 0, w, 8, y, 0, m, 2, 2, false);
-      for (let r = 0; r < m; r++) {
-        const o = r * 2;
-        for (let q = 0; q < 2; q++) y[o + q] += w[12 + q];
-      }
+      // every row starts as the bias
+      for (let q = 0; q < 2; q++) y[q] = w[12 + q];
+      for (let len = 2, all = m * 2; len < all; len *= 2) y.copyWithin(len, 0, Math.min(len, all - len));
+      // y[m×2] += x[m×2] · kernel[2×2]
+      matmul(x0, 0, w, 8, y, 0, m, 2, 2, true);
     }
     // @dl 4:3 seed-f64.dl:4 forward sigmoid (after dense2): dense 2 sigmoid
     {
@@ -727,12 +725,11 @@ export class Model {
         y = this.b5;
 
       const m = n;
-      // y[m×1] = x[m×2] · kernel[2×1]
-      matmul(x0, 0, w, 14, y, 0, m, 2, 1, false);
-      for (let r = 0; r < m; r++) {
-        const o = r * 1;
-        for (let q = 0; q < 1; q++) y[o + q] += w[16 + q];
-      }
+      // every row starts as the bias
+      for (let q = 0; q < 1; q++) y[q] = w[16 + q];
+      for (let len = 1, all = m * 1; len < all; len *= 2) y.copyWithin(len, 0, Math.min(len, all - len));
+      // y[m×1] += x[m×2] · kernel[2×1]
+      matmul(x0, 0, w, 14, y, 0, m, 2, 1, true);
     }
     // @dl 5:3 seed-f64.dl:5 forward sigmoid (after dense3): dense 1 sigmoid
     {
