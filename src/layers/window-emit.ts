@@ -67,4 +67,3 @@ export function minus(a: string, b: string): string {
 export function times(a: string, k: number): string {
   return k === 1 ? a : `${a} * ${k}`;
 }
-
