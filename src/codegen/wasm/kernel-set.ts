@@ -1,3 +1,4 @@
+import { ARENA_SOURCE } from "./arena-source.js";
 import { base64, WASM_DECODE_SOURCE } from "./embed.js";
 import { ModuleBuilder } from "./encoder.js";
 import { buildMatmul, kernelName, type MatmulSpec, type MatmulVariant } from "./matmul.js";
@@ -209,83 +210,7 @@ ${wasm.join("\n")}
   };
 }
 
-interface WasmMemoryLike {
-  readonly buffer: ArrayBuffer;
-}
-interface WasmApi {
-  readonly Module: new (bytes: Uint8Array) => object;
-  readonly Instance: new (module: object, imports: object) => { readonly exports: Readonly<Record<string, unknown>> };
-  readonly Memory: new (descriptor: { initial: number }) => WasmMemoryLike;
-}
-
-/** Compiled once per module: the kernels, or why they cannot run here (said once, on first use). */
-let kernelModule: object | string | undefined;
-
-function compiledKernels(): object | string {
-  if (kernelModule === undefined) {
-    const wasm = (globalThis as unknown as { WebAssembly?: WasmApi }).WebAssembly;
-    try {
-      if (!wasm) throw new Error("this JavaScript environment has no WebAssembly");
-      kernelModule = new wasm.Module(wasmBytes(KERNEL_WASM));
-    } catch (e) {
-      kernelModule = \`WebAssembly SIMD kernels unavailable (\${e instanceof Error ? e.message : String(e)}); using the JavaScript kernels\`;
-      warnOnce(kernelModule);
-    }
-  }
-  return kernelModule;
-}
-
-const warned = new Set<string>();
-
-/** Says why the JS kernels run instead, once per reason (on stderr in Node, the console in browsers). */
-function warnOnce(text: string): void {
-  if (warned.has(text)) return;
-  warned.add(text);
-  (globalThis as unknown as { console?: { warn(text: string): void } }).console?.warn(text);
-}
-
-/** Largest WebAssembly memory this module asks for (bytes); bigger models use JS kernels. */
-const WASM_MEMORY_LIMIT = 2 ** 31;
-
-/**
- * One model's float32 storage: a single WebAssembly memory that its kernels address (or one
- * ArrayBuffer with the JS kernels), carved into typed arrays in allocation order.
- */
-class Arena {
-  readonly kernels: KernelTable;
-  readonly engine: "wasm" | "js";
-  private readonly buffer: ArrayBuffer;
-  private next = 0;
-
-  constructor(floats: number, engine: "wasm" | "js") {
-    const bytes = 4 * floats;
-    if (engine === "wasm" && bytes > WASM_MEMORY_LIMIT) warnOnce(\`this model needs \${Math.ceil(bytes / 2 ** 20)} MiB of arrays (a smaller maxBatch needs less), more than the \${WASM_MEMORY_LIMIT / 2 ** 30} GiB the WebAssembly kernels address; using the JavaScript kernels\`);
-    const compiled = engine === "wasm" && bytes <= WASM_MEMORY_LIMIT ? compiledKernels() : "js";
-    if (typeof compiled === "object") {
-      const wasm = (globalThis as unknown as { WebAssembly: WasmApi }).WebAssembly;
-      const memory = new wasm.Memory({ initial: Math.max(1, Math.ceil(bytes / 65536)) });
-      this.buffer = memory.buffer;
-      this.kernels = wasmKernelTable(new wasm.Instance(compiled, { env: { memory } }).exports);
-      this.engine = "wasm";
-    } else {
-      this.buffer = new ArrayBuffer(bytes);
-      this.kernels = jsKernelTable();
-      this.engine = "js";
-    }
-  }
-
-  f32(count: number): Float32Array {
-    const view = new Float32Array(this.buffer, this.next, count);
-    this.next += 4 * count;
-    return view;
-  }
-
-  i32(count: number): Int32Array {
-    const view = new Int32Array(this.buffer, this.next, count);
-    this.next += 4 * count;
-    return view;
-  }
-}
+${ARENA_SOURCE}
 `;
   }
 }
