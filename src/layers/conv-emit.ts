@@ -1,6 +1,6 @@
 import type { EmitContext, LayerEmitter } from "../codegen/emit-types.js";
 import type { ConvArgs } from "./conv.js";
-import { fillRows } from "./bias-emit.js";
+import { addColumnSums, fillRows } from "./bias-emit.js";
 import { times, windowAxis, type WindowAxis } from "./window-emit.js";
 import { planWindow } from "./window-plan.js";
 
@@ -49,8 +49,7 @@ export const convEmit: LayerEmitter<ConvArgs> = {
     const matmulNT = c.helper("matmulNT", g.k);
     const bias = a.bias
       ? `
-      // bias gradient: the column sums of dy
-      for (let o = 0; o < n * ${g.cells * f}; o += ${f}) for (let q = 0; q < ${f}; q++) g[${c.offset("bias")} + q] += dy[o + q];`
+${addColumnSums("dy", c.offset("bias"), f, `n * ${g.cells * f}`)}`
       : "";
     if (g.pointwise) {
       return `${bias}

@@ -1624,7 +1624,58 @@ export class Model {
         dcol = this.s3_dcol;
 
       // bias gradient: the column sums of dy
-      for (let o = 0; o < n * 1600; o += 16) for (let q = 0; q < 16; q++) g[2556 + q] += dy[o + q];
+      {
+        let s0 = 0;
+        let s1 = 0;
+        let s2 = 0;
+        let s3 = 0;
+        let s4 = 0;
+        let s5 = 0;
+        let s6 = 0;
+        let s7 = 0;
+        let s8 = 0;
+        let s9 = 0;
+        let s10 = 0;
+        let s11 = 0;
+        let s12 = 0;
+        let s13 = 0;
+        let s14 = 0;
+        let s15 = 0;
+        for (let o = 0; o < n * 1600; o += 16) {
+          s0 += dy[o];
+          s1 += dy[o + 1];
+          s2 += dy[o + 2];
+          s3 += dy[o + 3];
+          s4 += dy[o + 4];
+          s5 += dy[o + 5];
+          s6 += dy[o + 6];
+          s7 += dy[o + 7];
+          s8 += dy[o + 8];
+          s9 += dy[o + 9];
+          s10 += dy[o + 10];
+          s11 += dy[o + 11];
+          s12 += dy[o + 12];
+          s13 += dy[o + 13];
+          s14 += dy[o + 14];
+          s15 += dy[o + 15];
+        }
+        g[2556] += s0;
+        g[2557] += s1;
+        g[2558] += s2;
+        g[2559] += s3;
+        g[2560] += s4;
+        g[2561] += s5;
+        g[2562] += s6;
+        g[2563] += s7;
+        g[2564] += s8;
+        g[2565] += s9;
+        g[2566] += s10;
+        g[2567] += s11;
+        g[2568] += s12;
+        g[2569] += s13;
+        g[2570] += s14;
+        g[2571] += s15;
+      }
       // chunks of 174 output rows (of n·10)
       for (let t0 = 0; t0 < n * 10; t0 += 174) {
         const t1 = Math.min(t0 + 174, n * 10);
@@ -1681,7 +1732,28 @@ export class Model {
         col = this.s0_col;
 
       // bias gradient: the column sums of dy
-      for (let o = 0; o < n * 4704; o += 6) for (let q = 0; q < 6; q++) g[150 + q] += dy[o + q];
+      {
+        let s0 = 0;
+        let s1 = 0;
+        let s2 = 0;
+        let s3 = 0;
+        let s4 = 0;
+        let s5 = 0;
+        for (let o = 0; o < n * 4704; o += 6) {
+          s0 += dy[o];
+          s1 += dy[o + 1];
+          s2 += dy[o + 2];
+          s3 += dy[o + 3];
+          s4 += dy[o + 4];
+          s5 += dy[o + 5];
+        }
+        g[150] += s0;
+        g[151] += s1;
+        g[152] += s2;
+        g[153] += s3;
+        g[154] += s4;
+        g[155] += s5;
+      }
       // chunks of 374 output rows (of n·28)
       for (let t0 = 0; t0 < n * 28; t0 += 374) {
         const t1 = Math.min(t0 + 374, n * 28);
