@@ -1,20 +1,9 @@
 /**
- * The generated module's seeded generator and initialisers: the same algorithms, in the same
- * order, as the interpreter's (src/interp/random.ts, src/interp/init.ts), so a compiled model
+ * The generated module's weight initialisers (its seeded generator is runtime/random.ts): the
+ * same algorithms, in the same order, as the interpreter's (src/interp/init.ts), so a compiled model
  * and the interpreter start from the same weights for the same seed.
  */
 export const initRuntime = `
-function seededRandom(seed: number): () => number {
-  let s = seed >>> 0;
-  return () => {
-    s = (s + 0x6d2b79f5) >>> 0;
-    let t = s;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
 function normal(random: () => number): number {
   const u = 1 - random();
   const v = random();

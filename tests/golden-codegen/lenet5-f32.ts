@@ -161,17 +161,6 @@ const OUTPUT_SIZE = 10;
 /** [start, end) ranges of the arena the optimizer updates: frozen layers and state are left out. */
 const TRAINABLE: readonly (readonly [number, number])[] = [[0, 61706]];
 
-function seededRandom(seed: number): () => number {
-  let s = seed >>> 0;
-  return () => {
-    s = (s + 0x6d2b79f5) >>> 0;
-    let t = s;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
 function normal(random: () => number): number {
   const u = 1 - random();
   const v = random();

@@ -1,18 +1,7 @@
 import { now, yieldToHost } from "./host.js";
+import { seededRandom } from "./random.js";
 import type { ModelLike, WeightInfo } from "./internal-types.js";
 import type { Dataset, EpochReport, FitOptions, FitOutcome } from "./public-types.js";
-
-/** The generated module's seeded generator (mulberry32), the interpreter's. */
-function shuffleGenerator(seed: number): () => number {
-  let s = seed >>> 0;
-  return () => {
-    s = (s + 0x6d2b79f5) >>> 0;
-    let t = s;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 export interface FitSettings {
   readonly epochs: number;
@@ -33,7 +22,7 @@ export async function fitModel(model: ModelLike, weights: readonly WeightInfo[],
   if (data.size === 0) throw new Error(`${data.source} holds no samples`);
   const batch = Math.min(settings.batch, data.size);
   if (!(batch >= 1 && batch <= model.maxBatch)) throw new RangeError(`fit: batch ${batch} is more than the model's maxBatch (${model.maxBatch}); create the model with { maxBatch: ${batch} }`);
-  const shuffleRandom = shuffleGenerator(settings.seed ^ 0x9e3779b9);
+  const shuffleRandom = seededRandom(settings.seed ^ 0x9e3779b9);
   const order = Array.from({ length: data.size }, (_, i) => i);
   const batches = Math.ceil(data.size / batch);
   const xs = inputWidths.map((w) => new Float64Array(batch * w));

@@ -1,5 +1,6 @@
 import type { EmitContext, LayerEmitter } from "../../codegen/emit-types.js";
 import type { RecurrentArgs } from "../recurrent.js";
+import { fillRows } from "../bias-emit.js";
 import type { PartPrefix } from "./kernel.js";
 import { CELL_CODE, type CellCode } from "./emit-cells.js";
 
@@ -174,7 +175,7 @@ function recurrentForward(a: RecurrentArgs, c: EmitContext, prefix: PartPrefix):
       }
       const recurrent = gh
         ? `// gh = recurrent bias + h·recurrent_kernel for the whole batch (the state before the first step is zero)
-          for (let r = 0; r < ${rows(gw)}; r += ${gw}) for (let q = 0; q < ${gw}; q++) gh[r + q] = w[${dir.bias + gw} + q];
+${fillRows("gh", dir.bias + gw, gw, rows(gw))}
           if (k > 0) ${matmul}(st, hb, w, ${dir.recurrent}, gh, 0, n, ${h}, ${gw}, true);`
         : `// + h·recurrent_kernel for the whole batch (the state before the first step is zero)
           if (k > 0) ${matmul}(st, hb, w, ${dir.recurrent}, gx, gb, n, ${h}, ${gw}, true);`;
@@ -184,9 +185,8 @@ function recurrentForward(a: RecurrentArgs, c: EmitContext, prefix: PartPrefix):
         ${bindBuffers(dir)}
         const gx = ${xp};
         ${gh ? `const gh = ${gh};` : ""}
-        // every step's input projection at once: gx[t, b] = bias + input[t, b]·kernel (the bias in row 0, then doubled)
-        for (let q = 0; q < ${gw}; q++) gx[q] = w[${dir.bias} + q];
-        for (let len = ${gw}, all = ${rows(steps * gw)}; len < all; len *= 2) gx.copyWithin(len, 0, Math.min(len, all - len));
+        // every step's input projection at once: gx[t, b] = bias + input[t, b]·kernel
+${fillRows("gx", dir.bias, gw, rows(steps * gw))}
         ${matmul}(${inputOf(c, z, dir.layer)}, 0, w, ${dir.kernel}, gx, 0, ${rows(steps)}, ${dir.features}, ${gw}, true);
         for (let i = 0; i < ${rows(h)}; i++) st[i] = 0;
         ${dir.cells ? `for (let i = 0; i < ${rows(h)}; i++) cs[i] = 0;` : ""}
