@@ -28,6 +28,11 @@ export async function fitModel(model: ModelLike, weights: readonly WeightInfo[],
   const xs = inputWidths.map((w) => new Float64Array(batch * w));
   const perTarget = targets.kind === "values" ? outputWidth : targets.perSample;
   const ys = targets.kind === "values" ? new Float64Array(batch * perTarget) : new Int32Array(batch * perTarget);
+  // The model reads exactly n samples: views of the whole batch and of a shorter last one, made once.
+  const viewsOf = (n: number) => ({ xs: xs.map((x, k) => x.subarray(0, n * inputWidths[k]!)), ys: ys.subarray(0, n * perTarget) });
+  const full = viewsOf(batch);
+  const lastSize = data.size - (batches - 1) * batch;
+  const last = lastSize === batch ? full : viewsOf(lastSize);
   const saved = new Float64Array(model.w.length);
   const reports: EpochReport[] = [];
   const report = (epoch: number, total: number, seen: number, started: number): EpochReport => {
@@ -38,7 +43,9 @@ export async function fitModel(model: ModelLike, weights: readonly WeightInfo[],
     if (batches > 1) {
       for (let i = order.length - 1; i > 0; i--) {
         const j = Math.floor(shuffleRandom() * (i + 1));
-        [order[i], order[j]] = [order[j]!, order[i]!];
+        const swap = order[i]!;
+        order[i] = order[j]!;
+        order[j] = swap;
       }
     }
     const started = now();
@@ -49,19 +56,12 @@ export async function fitModel(model: ModelLike, weights: readonly WeightInfo[],
       const n = Math.min(batch, data.size - start);
       for (let row = 0; row < n; row++) {
         const s = order[start + row]!;
-        for (let k = 0; k < xs.length; k++) {
-          const w = inputWidths[k]!;
-          xs[k]!.set(data.inputs[k]!.subarray(s * w, (s + 1) * w), row * w);
-        }
-        ys.set(targets.data.subarray(s * perTarget, (s + 1) * perTarget), row * perTarget);
+        for (let k = 0; k < xs.length; k++) copyRow(data.inputs[k]!, s, xs[k]!, row, inputWidths[k]!);
+        copyRow(targets.data, s, ys, row, perTarget);
       }
       saved.set(model.w);
-      const loss = model.trainStep(
-        xs.map((x, k) => x.subarray(0, n * inputWidths[k]!)),
-        ys.subarray(0, n * perTarget),
-        n,
-        options.lr,
-      );
+      const views = n === batch ? full : last;
+      const loss = model.trainStep(views.xs, views.ys, n, options.lr);
       if (!Number.isFinite(loss)) {
         model.w.set(saved);
         return { status: "diverged", epochs: reports, epoch, batch: b + 1, loss };
@@ -87,6 +87,11 @@ export async function fitModel(model: ModelLike, weights: readonly WeightInfo[],
     options.onEpoch?.(r);
   }
   return { status: "done", epochs: reports };
+}
+
+/** Row `from` of `source` into row `to` of `target` (rows of `width`), without making views. */
+function copyRow(source: ArrayLike<number>, from: number, target: Float64Array | Int32Array, to: number, width: number): void {
+  for (let e = 0; e < width; e++) target[to * width + e] = source[from * width + e]!;
 }
 
 /** The name of the first weight (in WEIGHTS' order) holding NaN or ±Infinity. */
