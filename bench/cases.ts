@@ -9,10 +9,14 @@ import { pytorchCase } from "./pytorch.js";
 import { loadTf, tfTrainer } from "./tfjs.js";
 import { WORKLOADS, syntheticData, type WorkloadName } from "./workloads.js";
 
-export type Engine = "compiled" | "compiled-js" | "interp" | "tfjs-cpu" | "tfjs-wasm" | "pytorch-1" | "pytorch-2";
+export type Engine = "compiled" | "compiled-threads2" | "compiled-js" | "interp" | "tfjs-cpu" | "tfjs-wasm" | "pytorch-1" | "pytorch-2";
+
+/** Shards and threads of the "compiled-threads2" engine: `dlc compile --threads 2`, `new Model({ threads: 2 })`. */
+export const COMPILED_THREADS = 2;
 
 export const ENGINE_LABELS: Readonly<Record<Engine, string>> = {
   compiled: "dlc compiled (f32, wasm SIMD kernels)",
+  "compiled-threads2": `dlc compiled (f32, wasm SIMD kernels, --threads ${COMPILED_THREADS}: ${COMPILED_THREADS} threads)`,
   "compiled-js": "dlc compiled (f32, JS kernels)",
   interp: "dlc interpreter (f64)",
   "tfjs-cpu": "TF.js cpu",
@@ -70,6 +74,25 @@ async function measureCase(engine: Engine, name: WorkloadName): Promise<CaseResu
       if (r.status === "ok" && trainer.kernels !== kernels) return { ...r, note: `model.kernels is "${trainer.kernels}": ran on the JS kernels (no WebAssembly SIMD here)` };
       return r;
     }
+    case "compiled-threads2": {
+      // The default build compiled with `threads: 2` (each batch in 2 shards), its Model on 2
+      // threads (the main one and a worker over shared WebAssembly memory).
+      const c = await compileWorkload(w, "f32", "wasm", COMPILED_THREADS);
+      if (!c.ok) return { status: "unavailable", why: c.why };
+      let trainer: ReturnType<typeof compiledTrainer>;
+      let r: CaseResult;
+      try {
+        trainer = compiledTrainer(w, c.module, data, "f32", { threads: COMPILED_THREADS });
+        r = await timed(trainer);
+      } catch (e) {
+        // Worker threads that cannot start (Node < 20.16, no worker_threads) fail the first trainStep.
+        return { status: "unavailable", why: `cannot train on ${COMPILED_THREADS} threads: ${(e instanceof Error ? e.message : String(e)).split("\n")[0]}` };
+      }
+      const notes: string[] = [];
+      if (trainer.threads !== COMPILED_THREADS) notes.push(`model.threads is ${trainer.threads}, not ${COMPILED_THREADS}`);
+      if (trainer.kernels !== "wasm") notes.push(`model.kernels is "${trainer.kernels}": ran on the JS kernels (no WebAssembly SIMD here)`);
+      return r.status === "ok" && notes.length > 0 ? { ...r, note: notes.join("; ") } : r;
+    }
     case "tfjs-cpu":
     case "tfjs-wasm": {
       const t = await loadTf();
@@ -94,7 +117,7 @@ async function timed(trainer: Trainer): Promise<CaseResult> {
   try {
     return { status: "ok", throughput: await measure(trainer, PLAN) };
   } finally {
-    trainer.dispose?.();
+    await trainer.dispose?.();
   }
 }
 

@@ -9,8 +9,8 @@ import { median } from "./stats.js";
 /** An engine set up to train one network: `run` trains for about `ms` milliseconds (at least one batch). */
 export interface Trainer {
   run(ms: number): Promise<{ samples: number; seconds: number }>;
-  /** Frees what the engine holds (TensorFlow.js tensors). */
-  dispose?(): void;
+  /** Frees what the engine holds (TensorFlow.js tensors, a compiled model's worker threads). */
+  dispose?(): void | Promise<void>;
 }
 
 export interface Plan {

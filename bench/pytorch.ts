@@ -1,7 +1,8 @@
 /**
- * PyTorch's CPU build as a baseline, when `python3 -c "import torch"` works: bench/pytorch_train.py
- * on the same samples, with OMP_NUM_THREADS (and OpenBLAS/MKL) pinned to 1 or 2 threads —
- * unpinned it oversubscribes a small machine's cores and reads slower than it is.
+ * PyTorch's CPU build as a baseline, when a python imports torch (DLC_BENCH_PYTHON, else the first of
+ * `python3`, `/usr/bin/python3` that does): bench/pytorch_train.py on the same samples, with
+ * OMP_NUM_THREADS (and OpenBLAS/MKL) pinned to 1 or 2 threads — unpinned it oversubscribes a
+ * small machine's cores and reads slower than it is.
  */
 import { spawnSync } from "node:child_process";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
@@ -16,18 +17,76 @@ import { LEARNING_RATE, type SyntheticData, type Workload } from "./workloads.js
 /** bench/pytorch_train.py in the repository (this file runs from dist/bench/). */
 const SCRIPT = fileURLToPath(new URL("../../bench/pytorch_train.py", import.meta.url));
 
-let probe: { ok: true; version: string } | { ok: false; why: string } | undefined;
+/** The interpreters tried, in order, when DLC_BENCH_PYTHON is not set (Debian's python3-torch is for /usr/bin/python3 only). */
+const CANDIDATES = ["python3", "/usr/bin/python3"] as const;
 
-/** Whether PyTorch imports, and if not, why (the last line python3 printed). */
-export function pytorchAvailable(): { ok: true; version: string } | { ok: false; why: string } {
+/**
+ * Prints torch's version and the BLAS library the process mapped (Debian's torch uses whatever
+ * libblas.so.3 the alternatives system points at, possibly the slow reference BLAS; pip's wheels
+ * link MKL statically, so none shows), as JSON on the last line.
+ */
+const PROBE =
+  "import json, torch\n" +
+  "libs = set()\n" +
+  "try:\n" +
+  "    for line in open('/proc/self/maps'):\n" +
+  "        f = line.split()[-1]\n" +
+  "        n = f.rsplit('/', 1)[-1].lower()\n" +
+  "        if f.startswith('/') and ('blas' in n or n.startswith('libmkl')): libs.add(f)\n" +
+  "except OSError:\n" +
+  "    pass\n" +
+  "print(json.dumps({'version': torch.__version__, 'blas': sorted(libs)}))\n";
+
+export type PytorchProbe =
+  | {
+      readonly ok: true;
+      /** The interpreter that imports torch: DLC_BENCH_PYTHON, or the first of `CANDIDATES` that works. */
+      readonly python: string;
+      /** torch.__version__. */
+      readonly torch: string;
+      /** BLAS libraries the interpreter mapped after `import torch` (empty when linked statically). */
+      readonly blas: readonly string[];
+      /** For the tables: torch's version, the interpreter and the BLAS library. */
+      readonly version: string;
+    }
+  | { readonly ok: false; readonly why: string };
+
+let probe: PytorchProbe | undefined;
+
+/** Whether `python -c "import torch"` works, and if not, why (the last line it printed to stderr). */
+function tryPython(python: string): { ok: true; torch: string; blas: string[] } | { ok: false; why: string } {
+  const r = spawnSync(python, ["-c", PROBE], { encoding: "utf8", timeout: 60_000 });
+  if (r.error) return { ok: false, why: `did not run (${r.error.message})` };
+  if (r.status !== 0) return { ok: false, why: r.stderr.trim().split("\n").pop() || `exit status ${r.status ?? r.signal}` };
+  try {
+    const out = JSON.parse(r.stdout.trim().split("\n").pop() ?? "") as { version: string; blas: string[] };
+    return { ok: true, torch: out.version, blas: out.blas };
+  } catch {
+    return { ok: false, why: `printed no version: ${r.stdout.trim().slice(0, 200)}` };
+  }
+}
+
+/**
+ * Which interpreter imports PyTorch: DLC_BENCH_PYTHON if set (only that one), else the first of
+ * `python3`, `/usr/bin/python3` that does. If none does, `why` names every one tried and its error.
+ */
+export function pytorchAvailable(): PytorchProbe {
   if (probe) return probe;
-  const r = spawnSync("python3", ["-c", "import torch; print(torch.__version__)"], { encoding: "utf8", timeout: 60_000 });
-  if (r.error) probe = { ok: false, why: `python3 did not run (${r.error.message})` };
-  else if (r.status !== 0) {
-    const last = r.stderr.trim().split("\n").pop() ?? `exit status ${r.status}`;
-    probe = { ok: false, why: `\`python3 -c "import torch"\` failed: ${last}` };
-  } else probe = { ok: true, version: r.stdout.trim() };
-  return probe;
+  const fromEnv = process.env["DLC_BENCH_PYTHON"];
+  const candidates = fromEnv ? [fromEnv] : CANDIDATES;
+  const failures: string[] = [];
+  for (const python of candidates) {
+    const r = tryPython(python);
+    if (r.ok) {
+      // Debian's alternatives: …/blas/libblas.so.3 is the netlib reference BLAS (unoptimised, one thread), …/openblas-*/ OpenBLAS.
+      const named = r.blas.map((f) => (/\/blas\/libblas\.so/.test(f) ? `${f}: the reference BLAS, unoptimised` : f));
+      const blas = named.length > 0 ? `, BLAS ${named.join(" + ")}` : "";
+      return (probe = { ok: true, python, torch: r.torch, blas: r.blas, version: `${r.torch} (${python}${blas})` });
+    }
+    failures.push(`\`${python} -c "import torch"\` failed: ${r.why}`);
+  }
+  const hint = fromEnv ? "DLC_BENCH_PYTHON is set, so only it was tried" : "set DLC_BENCH_PYTHON to a python with torch";
+  return (probe = { ok: false, why: `no python imports torch (${failures.join("; ")}; ${hint})` });
 }
 
 export function pytorchCase(w: Workload, data: SyntheticData, threads: 1 | 2, plan: Plan): CaseResult {
@@ -43,7 +102,7 @@ export function pytorchCase(w: Workload, data: SyntheticData, threads: 1 | 2, pl
     writeFileSync(labels, new Uint8Array(data.labels.buffer, data.labels.byteOffset, data.labels.byteLength));
     const config = { network: w.layers, threads, x, labels, size: data.size, inputShape: w.inputShape, batch: w.batch, lr: LEARNING_RATE, ...plan };
     const n = String(threads);
-    const r = spawnSync("python3", [SCRIPT, JSON.stringify(config)], {
+    const r = spawnSync(available.python, [SCRIPT, JSON.stringify(config)], {
       encoding: "utf8",
       timeout: 300_000,
       env: { ...process.env, OMP_NUM_THREADS: n, OPENBLAS_NUM_THREADS: n, MKL_NUM_THREADS: n },

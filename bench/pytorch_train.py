@@ -1,11 +1,14 @@
-"""PyTorch CPU baseline for `npm run bench` (bench/pytorch.ts runs it when `import torch` works).
+"""PyTorch CPU baseline for `npm run bench` (bench/pytorch.ts runs it with the first interpreter that
+imports torch: DLC_BENCH_PYTHON, else `python3`, else `/usr/bin/python3`). Works with torch 1.13
+(Debian's python3-torch) and later.
 
 Usage: python3 bench/pytorch_train.py '{"network": "mlp", "threads": 1, "x": PATH, "labels": PATH,
         "size": 512, "inputShape": [784], "batch": 32, "lr": 0.01, "warmupMs": 1000, "runMs": 2000, "runs": 3}'
 
 Trains the same layers as bench/workloads.ts on the same samples (x: float32 little-endian,
-size x input values; labels: int32 class indices), batch 32, plain SGD, cross-entropy on the
-logits (PyTorch fuses the softmax into the loss). Prints one JSON object: samples/s per run.
+size x input values; labels: int32 class indices), the config's batch (32; 16 for the batch-16
+LSTM), plain SGD, cross-entropy on the logits (PyTorch fuses the softmax into the loss). Prints
+one JSON object: samples/s per run.
 """
 import json
 import sys

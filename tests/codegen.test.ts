@@ -99,12 +99,12 @@ describe("dlc compile output", () => {
     expect(model.predict([[0.5, -0.5]], 1).length).toBe(1);
   });
 
-  it("--json says what was written, with the precision and the kernels", () => {
-    for (const [args, precision, kernels] of [[[], "f32", "wasm"], [["--kernels", "js"], "f32", "js"], [["--precision", "f64"], "f64", "js"]] as const) {
-      const out = join(tmp, `json-${precision}-${kernels}.mjs`);
+  it("--json says what was written, with the precision, the kernels and the shards (--threads)", () => {
+    for (const [args, precision, kernels, threads] of [[[], "f32", "wasm", 1], [["--kernels", "js"], "f32", "js", 1], [["--precision", "f64"], "f64", "js", 1], [["--threads", "3"], "f32", "wasm", 3]] as const) {
+      const out = join(tmp, `json-${precision}-${kernels}-${threads}.mjs`);
       const r = compile([dl, "-o", out, "--json", ...args]);
       expect(r.status).toBe(0);
-      expect(JSON.parse(r.stdout)).toEqual({ ok: true, output: out, map: `${out}.map`, target: "js", precision, kernels });
+      expect(JSON.parse(r.stdout)).toEqual({ ok: true, output: out, map: `${out}.map`, target: "js", precision, kernels, threads });
       expect(readFileSync(out, "utf8").includes("KERNEL_WASM")).toBe(kernels === "wasm");
     }
   });
@@ -136,11 +136,12 @@ describe("dlc compile output", () => {
 describe("golden generated code", () => {
   const update = process.env.UPDATE_GOLDEN === "1";
   const lenet5 = readFileSync(join(root, "examples", "lenet5.dl"), "utf8");
-  // LeNet-5 in f32 shows the conv and pool code, the one-memory arena and the embedded SIMD kernels.
-  for (const [name, text, precision] of [["seed-f64", seedText, "f64"], ["lenet5-f32", lenet5, "f32"]] as const) {
+  // LeNet-5 in f32 shows the conv and pool code, the one-memory arena and the embedded SIMD kernels;
+  // the seed network with --threads 2 shows a threaded build's shards.
+  for (const [name, text, precision, threads] of [["seed-f64", seedText, "f64", 1], ["lenet5-f32", lenet5, "f32", 1], ["seed-f32-threads2", seedText, "f32", 2]] as const) {
     it(`${name}.ts matches tests/golden-codegen (review the diff, then UPDATE_GOLDEN=1)`, async () => {
       const a = analyze(text);
-      const parts = moduleParts(plan(a.selected!), { file: `${name}.dl`, precision, train: a.train, version: "golden" });
+      const parts = moduleParts(plan(a.selected!), { file: `${name}.dl`, precision, train: a.train, version: "golden", threads });
       const code = await formatModule(parts, "ts");
       // The runtime (the same in every module) is left out of the golden file; the tests below
       // check that it is there, formatted.

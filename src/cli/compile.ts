@@ -1,5 +1,6 @@
+import { availableParallelism } from "node:os";
 import { basename, extname } from "node:path";
-import { unsupportedKinds } from "../codegen/compile.js";
+import { threadsRefusal, unsupportedKinds } from "../codegen/compile.js";
 import { formatModule } from "../codegen/format.js";
 import { moduleParts } from "../codegen/module.js";
 import { plan } from "../codegen/plan.js";
@@ -15,6 +16,8 @@ export interface CompileFlags {
   readonly target?: "ts" | "js";
   readonly precision: "f32" | "f64";
   readonly kernels?: "wasm" | "js";
+  /** Shards of each training batch, trained on up to that many threads (1: no threads). */
+  readonly threads?: number | true;
   readonly input?: Shape;
   readonly network?: string;
   readonly json?: boolean;
@@ -33,17 +36,26 @@ export async function runCompile(file: string, flags: CompileFlags): Promise<num
   if (!flags.json) printDiagnostics(loaded);
   const missing = unsupportedKinds(analysis.selected);
   if (missing.length > 0) throw new UsageError(`dlc compile cannot generate code for ${missing.join(", ")} layers yet`);
+  const threads = flags.threads === true ? availableParallelism() : flags.threads ?? 1;
+  if (threads > 1) {
+    if (flags.precision === "f64" || flags.kernels === "js") throw new UsageError(`--threads ${threads} needs the WebAssembly kernels (--precision f32 without --kernels js): the threads share one WebAssembly memory`);
+    const refusal = threadsRefusal(analysis.selected);
+    if (refusal) {
+      process.stderr.write(`${file}:${refusal.line}:${refusal.column}: error: ${refusal.message}\n`);
+      return EXIT_INPUT_ERRORS;
+    }
+  }
   const target = flags.target ?? (flags.output && /\.(m?js|cjs)$/.test(flags.output) ? "js" : "ts");
   const output = flags.output ?? basename(file, extname(file)) + (target === "js" ? ".mjs" : ".ts");
   const mapFile = `${output}.map`;
 
-  const parts = moduleParts(plan(analysis.selected), { file, precision: flags.precision, train: analysis.train, version: VERSION, kernels: flags.kernels });
+  const parts = moduleParts(plan(analysis.selected), { file, precision: flags.precision, train: analysis.train, version: VERSION, kernels: flags.kernels, threads });
   let code = await formatModule(parts, target);
   const map = buildSourceMap(code, basename(output), file, loaded.text);
   code += `//# sourceMappingURL=${basename(mapFile)}\n`;
   writeFileAtomic(output, code);
   writeFileAtomic(mapFile, map);
-  if (flags.json) process.stdout.write(JSON.stringify({ ok: true, output, map: mapFile, target, precision: flags.precision, kernels: flags.kernels ?? (flags.precision === "f32" ? "wasm" : "js") }) + "\n");
+  if (flags.json) process.stdout.write(JSON.stringify({ ok: true, output, map: mapFile, target, precision: flags.precision, kernels: flags.kernels ?? (flags.precision === "f32" ? "wasm" : "js"), threads }) + "\n");
   else process.stdout.write(`wrote ${output} and ${mapFile}\n`);
   return EXIT_OK;
 }

@@ -92,6 +92,7 @@ function program(setExit: (code: number) => void): Command {
     .addOption(new Option("--target <target>", "ts or js (default: from -o's extension, else ts)").choices(["ts", "js"]))
     .addOption(new Option("--precision <p>", "number type of the generated arenas").choices(["f32", "f64"]).default("f32"))
     .addOption(new Option("--kernels <k>", "matrix products as generated WebAssembly SIMD (f32 default) or JavaScript (f64 always)").choices(["wasm", "js"]))
+    .addOption(new Option("--threads [n]", "split each training batch into N shards, trained on up to N worker threads with the same results for any thread count (alone: this machine's cores; default 1)").argParser((v) => parsePositiveInt("--threads", v)))
     .addOption(inputOption())
     .addOption(networkOption())
     .option("--json", "print the result as JSON")

@@ -11,6 +11,8 @@ export interface CompileOptions {
   readonly version: string;
   /** f32: WebAssembly SIMD matmul kernels (default) or JS only; f64 always uses JS kernels. */
   readonly kernels?: "wasm" | "js";
+  /** Shards of each training batch (dlc compile --threads): > 1 trains on worker threads. */
+  readonly threads?: number;
 }
 
 /** Layer kinds the code generator cannot emit yet, for a clear message instead of a crash. */
@@ -20,6 +22,17 @@ export function unsupportedKinds(checked: CheckedNetwork): string[] {
     if (n.kind !== "input" && !n.def.emit) kinds.add(n.kind);
   }
   return [...kinds];
+}
+
+/**
+ * Why a network cannot train split across threads, at the statement to blame: a layer with
+ * state updated from batch statistics (batchnorm) would see only its shard's samples.
+ */
+export function threadsRefusal(checked: CheckedNetwork): { line: number; column: number; message: string } | undefined {
+  const state = plan(checked).weights.find((w) => w.kind === "state");
+  if (!state) return undefined;
+  const n = state.node;
+  return { line: n.span.line, column: n.span.column, message: `--threads cannot split ${n.kind} '${n.name}' across threads: its batch statistics span the whole batch (compile with --threads 1)` };
 }
 
 /** A checked network → the TypeScript module's text (not yet formatted). */

@@ -2,7 +2,7 @@ import type { Plan } from "./plan.js";
 
 /**
  * The body of the generated `lossAndGrad`: the three losses of §6, summed over a sample's
- * outputs and averaged over the batch; fused with the final softmax/sigmoid when `this.fused`.
+ * outputs and divided by `over` (the batch size; a shard's batch when training on threads); fused with the final softmax/sigmoid when `this.fused`.
  */
 export function lossCode(p: Plan, _arr: string): string {
   const out = p.buffers[p.outputBuffer]!;
@@ -39,7 +39,7 @@ export function lossCode(p: Plan, _arr: string): string {
         for (let i = 0; i < size; i++) {
           const d = a[i]! - y[i]!;
           total += 0.5 * d * d;
-          da[i] = d / n;
+          da[i] = d / over;
         }
         break;
       case "cross_entropy":
@@ -53,14 +53,14 @@ export function lossCode(p: Plan, _arr: string): string {
             for (let j = 0; j < width; j++) {
               const target = y[o + j]!;
               if (target !== 0) total -= target * (z[o + j]! - logSum);
-              dz[o + j] = (a[o + j]! - target) / n;
+              dz[o + j] = (a[o + j]! - target) / over;
             }
           }
         } else {
           for (let i = 0; i < size; i++) {
             const q = Math.max(a[i]!, 1e-12);
             if (y[i] !== 0) total -= y[i]! * Math.log(q);
-            da[i] = -y[i]! / q / n;
+            da[i] = -y[i]! / q / over;
           }
         }
         break;
@@ -69,16 +69,16 @@ export function lossCode(p: Plan, _arr: string): string {
           for (let i = 0; i < size; i++) {
             const x = z[i]!;
             total += Math.max(x, 0) - x * y[i]! + Math.log1p(Math.exp(-Math.abs(x)));
-            dz[i] = (a[i]! - y[i]!) / n;
+            dz[i] = (a[i]! - y[i]!) / over;
           }
         } else {
           for (let i = 0; i < size; i++) {
             const q = Math.min(Math.max(a[i]!, 1e-12), 1 - 1e-12);
             total -= y[i]! * Math.log(q) + (1 - y[i]!) * Math.log(1 - q);
-            da[i] = (q - y[i]!) / (q * (1 - q)) / n;
+            da[i] = (q - y[i]!) / (q * (1 - q)) / over;
           }
         }
         break;
     }
-    return total / n;`;
+    return total / over;`;
 }

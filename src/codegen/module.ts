@@ -20,6 +20,12 @@ export interface ModuleOptions {
    * WebAssembly SIMD is missing; "js" keeps pure TypeScript.
    */
   readonly kernels?: "wasm" | "js";
+  /**
+   * Shards of each training batch (`dlc compile --threads S`, default 1): S > 1 trains on up to S
+   * threads sharing one memory, with the same arithmetic for any thread count (runtime/threads.ts).
+   * Needs the wasm kernels' arena (f32) and a network without batch statistics (batchnorm).
+   */
+  readonly threads?: number;
 }
 
 /** The marker before each step's code; the source map is built from these after formatting. */
@@ -187,10 +193,19 @@ export function moduleParts(p: Plan, o: ModuleOptions): ModuleParts {
     ...scratch.map((x) => ({ target: `this.${x.field}`, size: x.size, perSample: x.perSample, int: x.kind === "int" })),
     { target: "this.oneHot", size: p.buffers[p.outputBuffer]!.size, perSample: true },
   ];
-  const countOf = (a: { size: number; perSample: boolean }): string => (a.perSample ? `maxBatch * ${a.size}` : `${a.size}`);
+  const countOf = (a: { size: number; perSample: boolean }): string => (a.perSample ? `${rowsName} * ${a.size}` : `${a.size}`);
   // With WebAssembly kernels every array is a view of the model's one memory (the Arena), so
   // that the kernels can address it; the optimizer's state goes there too.
   const useArena = wasm !== undefined && wasm.size > 0;
+  const shards = o.threads ?? 1;
+  const threaded = shards > 1;
+  if (threaded && !useArena) throw new Error("internal: --threads needs the f32 WebAssembly kernels' arena");
+  if (threaded) {
+    const state = p.weights.find((w) => w.kind === "state");
+    if (state) throw new Error(`internal: --threads cannot split ${state.node.name}'s batch statistics`);
+  }
+  const rowsName = threaded ? "rows" : "maxBatch";
+  const fixedScratch = scratch.filter((x) => !x.perSample);
   let optimizerAllocations = optimizerCode.allocate(arr);
   const allocations: string[] = [];
   if (useArena) {
@@ -198,7 +213,16 @@ export function moduleParts(p: Plan, o: ModuleOptions): ModuleParts {
     optimizerAllocations = optimizerAllocations.replace(/new Arr\(WEIGHT_COUNT\)/g, "arena.f32(WEIGHT_COUNT)");
     const perSample = arrays.filter((a) => a.perSample).reduce((t, a) => t + a.size, 0);
     const fixed = arrays.filter((a) => !a.perSample).reduce((t, a) => t + a.size, 0) + optimizerArrays * p.weightCount;
-    allocations.push(`const arena = new Arena(maxBatch * ${perSample} + ${fixed}, options.kernels ?? "wasm");`, "this.kern = arena.kernels;", "this.kernels = arena.engine;");
+    if (threaded) {
+      // Shards 1 … S − 1 each have their own gradients and fixed scratch (shard 0 uses the model's).
+      const perShard = p.weightCount + fixedScratch.reduce((t, x) => t + x.size, 0);
+      allocations.push(
+        "const cap = Math.ceil(maxBatch / SHARDS);",
+        "const rows = cap * SHARDS;",
+        `const arena = new Arena(rows * ${perSample} + ${fixed + (shards - 1) * perShard}, attach ? attach.options.kernels : options.kernels ?? "wasm", true, attach?.memory);`,
+      );
+    } else allocations.push(`const arena = new Arena(maxBatch * ${perSample} + ${fixed}, options.kernels ?? "wasm");`);
+    allocations.push("this.kern = arena.kernels;", "this.kernels = arena.engine;");
     allocations.push(...arrays.map((a) => `${a.target} = arena.${a.int ? "i32" : "f32"}(${countOf(a)});`));
   } else {
     allocations.push(...arrays.map((a) => `${a.target} = new ${a.int ? "Int32Array" : arr}(${countOf(a)});`));
@@ -263,7 +287,8 @@ const TRAINABLE: readonly (readonly [number, number])[] = [${trainable.map(([a, 
 
 ${initRuntime}
 ${[...helpers].sort().map((h) => HELPERS[h]).join("\n")}
-${useArena ? wasm.code() : ""}
+${useArena ? wasm.code(threaded) : ""}
+${threaded ? threadedConstants(shards, arrays, lastAxis(outShape)) : ""}
 
 export interface ModelOptions {
   /** The largest batch forward/trainStep will be given (buffers are allocated once, for this size). */
@@ -272,7 +297,9 @@ export interface ModelOptions {
   readonly seed?: number;
   readonly loss?: LossKind;${useArena ? `
   /** "wasm" (default): the generated SIMD kernels where the JavaScript engine has WebAssembly SIMD; "js": the JS kernels. */
-  readonly kernels?: "wasm" | "js";` : ""}
+  readonly kernels?: "wasm" | "js";` : ""}${threaded ? `
+  /** Threads that train each batch, 1 … ${shards} (default: the machine's cores, at most ${shards}); any count gives the same results. */
+  readonly threads?: number;` : ""}
 }
 
 export class Model {
@@ -283,21 +310,29 @@ export class Model {
   readonly g: Arr;
   /** Where the matrix products run: ${useArena ? "f32x4 WebAssembly SIMD kernels, or JS where WebAssembly SIMD is missing (or asked for)" : "JS kernels"}. */
   readonly kernels: "wasm" | "js"${useArena ? "" : ' = "js"'};${useArena ? "\n  private readonly kern: KernelTable;" : ""}
-  loss: LossKind | null;
+  loss: LossKind | null;${threaded ? `
+  /** How many threads trainStep runs on (this one and threads − 1 workers). */
+  readonly threads: number;
+  /** The batch's ${shards} shards (each thread builds the same over the shared memory). */
+  private readonly shardSet: ShardSet;
+  /** The worker threads (main thread only). */
+  private readonly shardThreads: ShardThreads | undefined;` : ""}
   /** Whether the loss gradient skips the final ${finalKind ?? "activation"} (fused, stable \`a − y\`). */
   private fused = false;
   private rand: () => number;
+  /** @internal The batch row of this model's sample 0, for messages (not 0 only in a thread's shard of a batch). */
+  firstRow = 0;
 ${[...bufferFields, ...gradFields, ...scratchFields].join("\n")}
 ${optimizerCode.fields(arr)}
 
-  constructor(options: ModelOptions = {}) {
+  constructor(options: ModelOptions = {}${threaded ? ", attach?: ShardWorkerData" : ""}) {
     const maxBatch = options.maxBatch ?? TRAIN_DEFAULTS.batch;
     this.maxBatch = maxBatch;
     this.loss = options.loss ?? TRAIN_DEFAULTS.loss;
     this.rand = seededRandom(options.seed ?? TRAIN_DEFAULTS.seed);
 ${allocations.join("\n")}
 ${optimizerAllocations}
-    this.initWeights(options.seed ?? TRAIN_DEFAULTS.seed);
+${threaded ? threadedConstructorTail(fixedScratch.map((x) => ({ field: x.field, size: x.size, int: x.kind === "int" }))) : "    this.initWeights(options.seed ?? TRAIN_DEFAULTS.seed);"}
   }
 
   /** Fresh weights from a seed: He uniform for relu layers, Glorot uniform otherwise (as Keras). */
@@ -333,6 +368,11 @@ ${optimizerAllocations}
     if (!(n >= 1 && n <= this.maxBatch)) throw new RangeError(\`forward: n must be between 1 and maxBatch (\${this.maxBatch}), got \${n}\`);
     const list = Array.isArray(inputs) ? (inputs as readonly ArrayLike<number>[]) : [inputs as ArrayLike<number>];
 ${p.inputBuffers.map((b, k) => `    this.setInput(this.b${b}, list[${k}], n * ${p.buffers[b]!.size}, ${k});`).join("\n")}
+    return this.pass(n, training);
+  }
+
+  /** @internal The forward pass over n samples already in the input buffers. */
+  pass(n: number, training: boolean): Arr {
     const w = this.w;
     const rand = this.rand;
     void rand;
@@ -350,9 +390,9 @@ ${chunked(forwardBlocks)}
   /**
    * The loss of the last forward pass against targets, and its gradient into the output (or,
    * fused, the logits). targets: n·${outSize} values shaped like the output, or (cross_entropy)
-   * one class index per ${outShape.length > 1 ? "position" : "sample"}.
+   * one class index per ${outShape.length > 1 ? "position" : "sample"}. The loss and gradient are divided by \`over\` (n: the batch mean).
    */
-  lossAndGrad(targets: ArrayLike<number>, n: number): number {
+  lossAndGrad(targets: ArrayLike<number>, n: number, over = n): number {
     const loss = this.loss;
     if (!loss) throw new Error("no loss: give one in the .dl file's train { } block or in new Model({ loss })");
     this.fused = ${fusedPossible ? `loss === ${literal(finalKind === "softmax" ? "cross_entropy" : "binary_cross_entropy")}` : "false"};
@@ -385,14 +425,19 @@ ${optimizerCode.reset()}
 
   /** forward (training) + loss + backward + optimizer step on one batch. Returns the batch loss. */
   trainStep(inputs: readonly ArrayLike<number>[] | ArrayLike<number>, targets: ArrayLike<number>, n: number, lr?: number): number {
-    this.forward(inputs, n, true);
+${threaded ? threadedTrainStep(p.inputBuffers.map((b) => ({ field: `b${b}`, size: p.buffers[b]!.size }))) : `    this.forward(inputs, n, true);
     const loss = this.lossAndGrad(targets, n);
     if (!Number.isFinite(loss)) return loss;
     this.g.fill(0);
     this.backward(n);
     this.step(lr);
-    return loss;
-  }
+    return loss;`}
+  }${threaded ? `
+
+  /** Stops the worker threads; the model can still run forward, but not train. */
+  close(): Promise<void> {
+    return this.shardThreads?.close() ?? Promise.resolve();
+  }` : ""}
 
   /** Outputs for n samples (inference: dropout off, batchnorm on its running statistics). A copy. */
   predict(inputs: readonly ArrayLike<number>[] | ArrayLike<number>, n: number): Arr {
@@ -400,7 +445,68 @@ ${optimizerCode.reset()}
   }
 ${runtimeMethods}}
 `;
-  return { network: networkCode, chunks, runtime: runtimeFixed(), api: runtimeApi(p.checked) };
+  return { network: networkCode, chunks, runtime: runtimeFixed(), api: runtimeApi(p.checked, shards) };
+}
+
+/** The size of the output's last axis (the classes, for class-index targets). */
+function lastAxis(shape: readonly number[]): number {
+  return shape[shape.length - 1] ?? 1;
+}
+
+/** Module-level code of a threaded build: the shard count, the per-sample arrays, the worker's entry. */
+function threadedConstants(shards: number, arrays: readonly { target: string; size: number; perSample: boolean }[], last: number): string {
+  const perSample = arrays.filter((a) => a.perSample).map((a) => `[${literal(a.target.replace(/^this\./, ""))}, ${a.size}]`);
+  return `
+/** Shards of each training batch (dlc compile --threads ${shards}): they fix the arithmetic, whatever the thread count. */
+const SHARDS = ${shards};
+/** The output's last axis: class-index targets name one of these per position. */
+const LAST_AXIS = ${last};
+/** The per-sample arrays (fields of Model) a shard cuts at its rows, with their values per sample. */
+const PER_SAMPLE: readonly (readonly [string, number])[] = [${perSample.join(", ")}];
+
+/** @internal A worker thread's entry (runtime/threads.ts starts it): the same model over the same memory. */
+export function __dlcShardWorker(data: ShardWorkerData): void {
+  const model = new Model({ maxBatch: data.options.maxBatch, seed: data.options.seed }, data);
+  serveShards((model as unknown as { shardSet: ShardSet }).shardSet, data.thread);
+}
+`;
+}
+
+/** The end of a threaded build's constructor: shard replicas, threads, the gradient sum. */
+function threadedConstructorTail(fixed: readonly { field: string; size: number; int: boolean }[]): string {
+  const own = (k: string) => `{ g: ${k === "0" ? "this.g" : "arena.f32(WEIGHT_COUNT)"}${fixed.map((x) => `, ${x.field}: ${k === "0" ? `this.${x.field}` : `arena.${x.int ? "i32" : "f32"}(${x.size})`}`).join("")} }`;
+  return `    const seed = options.seed ?? TRAIN_DEFAULTS.seed;
+    if (!attach) this.initWeights(seed);
+    const own: Record<string, unknown>[] = [${own("0")}];
+    for (let k = 1; k < SHARDS; k++) own.push(${own("k")});
+    const replicas = own.map((fields, k) => shardReplica(this, k, cap, PER_SAMPLE, fields, seededRandom((seed ^ 0x2545f491) + k)));
+    const buffers = attach ? attach.buffers : newShardBuffers(SHARDS, rows * OUTPUT_SIZE);
+    const kern = this.kern;
+    this.shardSet = new ShardSet(replicas, cap, buffers, (into, from, start, count) => kern.sgd(into, from, start, count, -1));
+    let threads = attach ? 1 : options.threads ?? defaultThreads(SHARDS);
+    if (!(Number.isInteger(threads) && threads >= 1 && threads <= SHARDS)) throw new RangeError(\`threads must be a whole number from 1 to \${SHARDS} (this module was compiled with --threads \${SHARDS}), got \${threads}\`);
+    if (threads > 1 && !arena.shared) {
+      warnOnce("shared memory is unavailable here (a browser page needs cross-origin isolation); training on one thread");
+      threads = 1;
+    }
+    this.threads = threads;
+    this.shardThreads = attach ? undefined : new ShardThreads(this.shardSet, threads, { url: MODULE_URL, buffers, options: { maxBatch, seed, kernels: this.kernels }, memory: arena.memory });`;
+}
+
+/** A threaded build's trainStep: inputs and targets into each shard's rows, the shards on the threads, gradients summed in shard order, one step. */
+function threadedTrainStep(inputs: readonly { field: string; size: number }[]): string {
+  return `    if (!(n >= 1 && n <= this.maxBatch)) throw new RangeError(\`trainStep: n must be between 1 and maxBatch (\${this.maxBatch}), got \${n}\`);
+    const lossKind = this.loss;
+    if (!lossKind) throw new Error("no loss: give one in the .dl file's train { } block or in new Model({ loss })");
+    const list = Array.isArray(inputs) ? (inputs as readonly ArrayLike<number>[]) : [inputs as ArrayLike<number>];
+    const shards = this.shardSet;
+${inputs.map((x, k) => `    shards.scatter(list[${k}], this.${x.field}, n, ${x.size}, ${k});`).join("\n")}
+    const width = shards.scatterTargets(targets, n, OUTPUT_SIZE, LAST_AXIS);
+    // The shards' forward, loss and backward passes, then the sum of their gradients into g.
+    const loss = this.shardThreads!.train(n, lossKind, width);
+    if (!Number.isFinite(loss)) return loss;
+    this.step(lr);
+    return loss;`;
 }
 
 function mergeRanges(ranges: [number, number][]): [number, number][] {

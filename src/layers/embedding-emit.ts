@@ -16,7 +16,7 @@ export const embeddingEmit: LayerEmitter<EmbeddingArgs> = {
         const id = x0[t];
         if (!(Number.isInteger(id) && id >= 0 && id < ${a.vocabulary})) {
           const why = Number.isInteger(id) ? "outside the vocabulary 0…${a.vocabulary - 1}" : "not a whole number";
-          throw new RangeError(\`embedding: token id \${id} at sample \${Math.floor(t / ${tokens})}, position \${t % ${tokens}} (counting from 0) is \${why}\`);
+          throw new RangeError(\`embedding: token id \${id} at sample \${this.firstRow + Math.floor(t / ${tokens})}, position \${t % ${tokens}} (counting from 0) is \${why}\`);
         }
         const ro = ${c.offset("embeddings")} + id * ${d};
         const yo = t * ${d};

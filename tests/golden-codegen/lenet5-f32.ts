@@ -916,7 +916,7 @@ function wasmKernelTable(exports: Readonly<Record<string, unknown>>): KernelTabl
 }
 
 interface WasmMemoryLike {
-  readonly buffer: ArrayBuffer;
+  readonly buffer: ArrayBuffer | SharedArrayBuffer;
 }
 interface WasmApi {
   readonly Module: new (bytes: Uint8Array) => object;
@@ -924,7 +924,11 @@ interface WasmApi {
     module: object,
     imports: object,
   ) => { readonly exports: Readonly<Record<string, unknown>> };
-  readonly Memory: new (descriptor: { initial: number }) => WasmMemoryLike;
+  readonly Memory: new (descriptor: {
+    initial: number;
+    maximum?: number;
+    shared?: boolean;
+  }) => WasmMemoryLike;
 }
 
 /** Compiled once per module: the kernels, or why they cannot run here (said once, on first use). */
@@ -958,32 +962,63 @@ const WASM_MEMORY_LIMIT = 2 ** 31;
 
 /**
  * One model's float32 storage: a single WebAssembly memory that its kernels address (or one
- * ArrayBuffer with the JS kernels), carved into typed arrays in allocation order.
+ * ArrayBuffer with the JS kernels), carved into typed arrays in allocation order. `shared`
+ * (threaded builds): a shared memory (a SharedArrayBuffer with the JS kernels) that worker
+ * threads attach to, passing `attach`: the main thread's `memory`.
  */
 class Arena {
   readonly kernels: KernelTable;
   readonly engine: "wasm" | "js";
-  private readonly buffer: ArrayBuffer;
+  /** Whether other threads can attach to this memory. */
+  readonly shared: boolean;
+  /** What a worker attaches to: the WebAssembly.Memory, or the SharedArrayBuffer (JS kernels). */
+  readonly memory: unknown;
+  private readonly buffer: ArrayBuffer | SharedArrayBuffer;
   private next = 0;
 
-  constructor(floats: number, engine: "wasm" | "js") {
+  constructor(floats: number, engine: "wasm" | "js", shared = false, attach?: unknown) {
     const bytes = 4 * floats;
-    if (engine === "wasm" && bytes > WASM_MEMORY_LIMIT)
+    if (engine === "wasm" && bytes > WASM_MEMORY_LIMIT && attach === undefined)
       warnOnce(
         `this model needs ${Math.ceil(bytes / 2 ** 20)} MiB of arrays (a smaller maxBatch needs less), more than the ${WASM_MEMORY_LIMIT / 2 ** 30} GiB the WebAssembly kernels address; using the JavaScript kernels`,
       );
     const compiled = engine === "wasm" && bytes <= WASM_MEMORY_LIMIT ? compiledKernels() : "js";
-    if (typeof compiled === "object") {
-      const wasm = (globalThis as unknown as { WebAssembly: WasmApi }).WebAssembly;
-      const memory = new wasm.Memory({ initial: Math.max(1, Math.ceil(bytes / 65536)) });
+    const wasm = (globalThis as unknown as { WebAssembly?: WasmApi }).WebAssembly;
+    const pages = Math.max(1, Math.ceil(bytes / 65536));
+    let memory: WasmMemoryLike | undefined;
+    if (typeof compiled === "object" && wasm) {
+      if (attach !== undefined) memory = attach as WasmMemoryLike;
+      else {
+        try {
+          memory = new wasm.Memory(
+            shared ? { initial: pages, maximum: pages, shared: true } : { initial: pages },
+          );
+        } catch (e) {
+          warnOnce(
+            `a shared WebAssembly memory is unavailable here (${e instanceof Error ? e.message : String(e)}); using the JavaScript kernels on one thread`,
+          );
+        }
+      }
+    }
+    if (memory && typeof compiled === "object" && wasm) {
       this.buffer = memory.buffer;
+      this.memory = memory;
       this.kernels = wasmKernelTable(new wasm.Instance(compiled, { env: { memory } }).exports);
       this.engine = "wasm";
     } else {
-      this.buffer = new ArrayBuffer(bytes);
+      const canShare = shared && typeof SharedArrayBuffer === "function";
+      this.buffer =
+        attach !== undefined
+          ? (attach as SharedArrayBuffer)
+          : canShare
+            ? new SharedArrayBuffer(bytes)
+            : new ArrayBuffer(bytes);
+      this.memory = this.buffer;
       this.kernels = jsKernelTable();
       this.engine = "js";
     }
+    this.shared =
+      shared && typeof SharedArrayBuffer === "function" && this.buffer instanceof SharedArrayBuffer;
   }
 
   f32(count: number): Float32Array {
@@ -1022,6 +1057,8 @@ export class Model {
   /** Whether the loss gradient skips the final softmax (fused, stable `a − y`). */
   private fused = false;
   private rand: () => number;
+  /** @internal The batch row of this model's sample 0, for messages (not 0 only in a thread's shard of a batch). */
+  firstRow = 0;
   private readonly b0: Float32Array;
   private readonly b1: Float32Array;
   private readonly b2: Float32Array;
@@ -1165,6 +1202,11 @@ export class Model {
       ? (inputs as readonly ArrayLike<number>[])
       : [inputs as ArrayLike<number>];
     this.setInput(this.b0, list[0], n * 784, 0);
+    return this.pass(n, training);
+  }
+
+  /** @internal The forward pass over n samples already in the input buffers. */
+  pass(n: number, training: boolean): Arr {
     const w = this.w;
     const rand = this.rand;
     void rand;
@@ -1363,9 +1405,9 @@ export class Model {
   /**
    * The loss of the last forward pass against targets, and its gradient into the output (or,
    * fused, the logits). targets: n·10 values shaped like the output, or (cross_entropy)
-   * one class index per sample.
+   * one class index per sample. The loss and gradient are divided by `over` (n: the batch mean).
    */
-  lossAndGrad(targets: ArrayLike<number>, n: number): number {
+  lossAndGrad(targets: ArrayLike<number>, n: number, over = n): number {
     const loss = this.loss;
     if (!loss)
       throw new Error("no loss: give one in the .dl file's train { } block or in new Model({ loss })");
@@ -1402,7 +1444,7 @@ export class Model {
         for (let i = 0; i < size; i++) {
           const d = a[i]! - y[i]!;
           total += 0.5 * d * d;
-          da[i] = d / n;
+          da[i] = d / over;
         }
         break;
       case "cross_entropy":
@@ -1416,14 +1458,14 @@ export class Model {
             for (let j = 0; j < width; j++) {
               const target = y[o + j]!;
               if (target !== 0) total -= target * (z[o + j]! - logSum);
-              dz[o + j] = (a[o + j]! - target) / n;
+              dz[o + j] = (a[o + j]! - target) / over;
             }
           }
         } else {
           for (let i = 0; i < size; i++) {
             const q = Math.max(a[i]!, 1e-12);
             if (y[i] !== 0) total -= y[i]! * Math.log(q);
-            da[i] = -y[i]! / q / n;
+            da[i] = -y[i]! / q / over;
           }
         }
         break;
@@ -1432,18 +1474,18 @@ export class Model {
           for (let i = 0; i < size; i++) {
             const x = z[i]!;
             total += Math.max(x, 0) - x * y[i]! + Math.log1p(Math.exp(-Math.abs(x)));
-            dz[i] = (a[i]! - y[i]!) / n;
+            dz[i] = (a[i]! - y[i]!) / over;
           }
         } else {
           for (let i = 0; i < size; i++) {
             const q = Math.min(Math.max(a[i]!, 1e-12), 1 - 1e-12);
             total -= y[i]! * Math.log(q) + (1 - y[i]!) * Math.log(1 - q);
-            da[i] = (q - y[i]!) / (q * (1 - q)) / n;
+            da[i] = (q - y[i]!) / (q * (1 - q)) / over;
           }
         }
         break;
     }
-    return total / n;
+    return total / over;
   }
 
   /** Backpropagates the gradient lossAndGrad left, accumulating parameter gradients into g. */
@@ -1831,6 +1873,7 @@ const RUNTIME_INFO: ModuleInfo<Model> = {
   outputSoftmax: true,
   weights: WEIGHTS,
   defaults: TRAIN_DEFAULTS,
+  shards: 1,
   create: (options) => new Model(options),
 };
 

@@ -554,6 +554,8 @@ export class Model {
   /** Whether the loss gradient skips the final sigmoid (fused, stable `a − y`). */
   private fused = false;
   private rand: () => number;
+  /** @internal The batch row of this model's sample 0, for messages (not 0 only in a thread's shard of a batch). */
+  firstRow = 0;
   private readonly b0: Float64Array;
   private readonly b1: Float64Array;
   private readonly b2: Float64Array;
@@ -660,6 +662,11 @@ export class Model {
       ? (inputs as readonly ArrayLike<number>[])
       : [inputs as ArrayLike<number>];
     this.setInput(this.b0, list[0], n * 3, 0);
+    return this.pass(n, training);
+  }
+
+  /** @internal The forward pass over n samples already in the input buffers. */
+  pass(n: number, training: boolean): Arr {
     const w = this.w;
     const rand = this.rand;
     void rand;
@@ -743,9 +750,9 @@ export class Model {
   /**
    * The loss of the last forward pass against targets, and its gradient into the output (or,
    * fused, the logits). targets: n·1 values shaped like the output, or (cross_entropy)
-   * one class index per sample.
+   * one class index per sample. The loss and gradient are divided by `over` (n: the batch mean).
    */
-  lossAndGrad(targets: ArrayLike<number>, n: number): number {
+  lossAndGrad(targets: ArrayLike<number>, n: number, over = n): number {
     const loss = this.loss;
     if (!loss)
       throw new Error("no loss: give one in the .dl file's train { } block or in new Model({ loss })");
@@ -782,7 +789,7 @@ export class Model {
         for (let i = 0; i < size; i++) {
           const d = a[i]! - y[i]!;
           total += 0.5 * d * d;
-          da[i] = d / n;
+          da[i] = d / over;
         }
         break;
       case "cross_entropy":
@@ -796,14 +803,14 @@ export class Model {
             for (let j = 0; j < width; j++) {
               const target = y[o + j]!;
               if (target !== 0) total -= target * (z[o + j]! - logSum);
-              dz[o + j] = (a[o + j]! - target) / n;
+              dz[o + j] = (a[o + j]! - target) / over;
             }
           }
         } else {
           for (let i = 0; i < size; i++) {
             const q = Math.max(a[i]!, 1e-12);
             if (y[i] !== 0) total -= y[i]! * Math.log(q);
-            da[i] = -y[i]! / q / n;
+            da[i] = -y[i]! / q / over;
           }
         }
         break;
@@ -812,18 +819,18 @@ export class Model {
           for (let i = 0; i < size; i++) {
             const x = z[i]!;
             total += Math.max(x, 0) - x * y[i]! + Math.log1p(Math.exp(-Math.abs(x)));
-            dz[i] = (a[i]! - y[i]!) / n;
+            dz[i] = (a[i]! - y[i]!) / over;
           }
         } else {
           for (let i = 0; i < size; i++) {
             const q = Math.min(Math.max(a[i]!, 1e-12), 1 - 1e-12);
             total -= y[i]! * Math.log(q) + (1 - y[i]!) * Math.log(1 - q);
-            da[i] = (q - y[i]!) / (q * (1 - q)) / n;
+            da[i] = (q - y[i]!) / (q * (1 - q)) / over;
           }
         }
         break;
     }
-    return total / n;
+    return total / over;
   }
 
   /** Backpropagates the gradient lossAndGrad left, accumulating parameter gradients into g. */
@@ -1030,6 +1037,7 @@ const RUNTIME_INFO: ModuleInfo<Model> = {
   outputSoftmax: false,
   weights: WEIGHTS,
   defaults: TRAIN_DEFAULTS,
+  shards: 1,
   create: (options) => new Model(options),
 };
 

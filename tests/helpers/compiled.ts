@@ -38,10 +38,13 @@ export interface CompiledModel {
   trainStep(inputs: readonly ArrayLike<number>[], targets: ArrayLike<number>, n: number, lr?: number): number;
   getWeight(name: string): { shape: readonly number[]; data: Float64Array } | undefined;
   setWeight(name: string, data: ArrayLike<number>): void;
+  /** Modules compiled with threads: how many trainStep runs on, and stopping them. */
+  readonly threads?: number;
+  close?(): Promise<void>;
 }
 
 export interface CompiledModule {
-  readonly Model: new (options?: { maxBatch?: number; seed?: number; loss?: LossKind; kernels?: "wasm" | "js" }) => CompiledModel;
+  readonly Model: new (options?: { maxBatch?: number; seed?: number; loss?: LossKind; kernels?: "wasm" | "js"; threads?: number }) => CompiledModel;
   readonly WEIGHTS: readonly { name: string; offset: number; size: number; kind: "param" | "state"; trainable: boolean }[];
   readonly NETWORK: { readonly output: readonly number[] };
 }
@@ -64,10 +67,10 @@ export function tempDir(): string {
 }
 
 /** .dl text → checked network → generated module, written as .mjs and imported. Throws on errors in the text. */
-export async function compileText(text: string, precision: Precision, options: { network?: string; inputShape?: Shape; kernels?: "wasm" | "js" } = {}): Promise<Compiled> {
+export async function compileText(text: string, precision: Precision, options: { network?: string; inputShape?: Shape; kernels?: "wasm" | "js"; threads?: number } = {}): Promise<Compiled> {
   const a = analyze(text, options);
   if (a.hasErrors || !a.selected) throw new Error(`the test network has errors:\n${a.diagnostics.map((d) => d.message).join("\n")}`);
-  const code = generateModule(a.selected, { file: "test.dl", precision, train: a.train, version: "test", kernels: options.kernels });
+  const code = generateModule(a.selected, { file: "test.dl", precision, train: a.train, version: "test", kernels: options.kernels, threads: options.threads });
   const path = join(tempDir(), `model-${process.pid}-${++counter}.mjs`);
   writeFileSync(path, await toJavaScript(code));
   const mod = (await import(pathToFileURL(path).href)) as CompiledModule;

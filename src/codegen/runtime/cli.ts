@@ -6,6 +6,7 @@ import { checkSaveTarget, loadNodeHost, readDataFile, readWeightsFile, writeFile
 import { Progress } from "./progress.js";
 import type { Dataset } from "./public-types.js";
 import { encodeWeights, namedWeights, weightsFormatOf } from "./weights.js";
+import { inShardWorker } from "./threads.js";
 
 /**
  * The generated module's command line: `node net.mjs run --weights W --data D [--json]` and
@@ -40,12 +41,13 @@ interface Flags {
   readonly batch?: number;
   readonly lr?: number;
   readonly seed?: number;
+  readonly threads?: number;
   readonly json?: boolean;
 }
 
 const COMMANDS = {
   run: { required: ["weights", "data"], options: ["weights", "data", "json"], about: "inference: print the network's outputs for each sample" },
-  train: { required: ["data"], options: ["data", "weights", "save", "epochs", "batch", "lr", "seed", "json"], about: "train the network on a data set" },
+  train: { required: ["data"], options: ["data", "weights", "save", "epochs", "batch", "lr", "seed", "threads", "json"], about: "train the network on a data set" },
 } as const;
 
 type Command = keyof typeof COMMANDS;
@@ -58,6 +60,7 @@ const OPTION_HELP: Readonly<Record<string, [string, string]>> = {
   batch: ["--batch <n>", "batch size (default from train { })"],
   lr: ["--lr <x>", "learning rate (default from train { })"],
   seed: ["--seed <n>", "seed for initial weights, shuffling and dropout"],
+  threads: ["--threads <n>", "worker threads (modules compiled with dlc compile --threads; default: the cores, at most that many)"],
   json: ["--json", ""],
 };
 
@@ -118,7 +121,7 @@ function parseArgs(command: Command, args: readonly string[]): Flags {
     else if (i + 1 < args.length) text = args[++i]!;
     else throw new UsageError(`error: option '${OPTION_HELP[name]![0]}' argument missing`, true);
     const flag = `--${name}`;
-    if (name === "epochs" || name === "batch") flags[name] = positiveInt(flag, text);
+    if (name === "epochs" || name === "batch" || name === "threads") flags[name] = positiveInt(flag, text);
     else if (name === "seed") flags[name] = positiveInt(flag, text, 0);
     else if (name === "lr") flags[name] = positiveNumber(flag, text);
     else flags[name] = text;
@@ -232,7 +235,10 @@ async function trainCommand(info: ModuleInfo, flags: Flags, node: NodeHost, prog
   const data = readDataFile(flags.data!, { inputs: info.inputs, output: info.output, loss, needTargets: true }, node);
   if (data.size === 0) throw new UsageError(`${flags.data} holds no samples`);
   const batch = Math.min(flags.batch ?? info.defaults.batch, data.size);
-  const model = info.create({ maxBatch: batch, seed });
+  if (flags.threads !== undefined && flags.threads > info.shards) {
+    throw new UsageError(info.shards === 1 ? `--threads ${flags.threads}: this module was compiled without threads (compile it with dlc compile --threads ${flags.threads})` : `--threads ${flags.threads}: this module was compiled for at most ${info.shards} threads (dlc compile --threads ${info.shards})`);
+  }
+  const model = info.create({ maxBatch: batch, seed, threads: flags.threads });
   if (initial) setWeights(info, model, initial);
 
   let stopRequested = false;
@@ -289,7 +295,7 @@ export function programName(moduleUrl: string): string {
 export function startIfMain(info: ModuleInfo, moduleUrl: string): void {
   const proc = nodeProcess();
   const script = proc?.argv[1];
-  if (!proc || !script || !moduleUrl.startsWith("file:")) return;
+  if (!proc || !script || !moduleUrl.startsWith("file:") || inShardWorker()) return;
   void (async () => {
     const fs = await nodeBuiltin<FsLike>("fs");
     const url = await nodeBuiltin<{ pathToFileURL(path: string): { href: string } }>("url");

@@ -13,7 +13,7 @@ import { literal } from "../safe-text.js";
  */
 
 /** In dependency order (only for readability: declarations are hoisted or used later). */
-const FILES = ["host", "errors", "json", "nested", "safetensors", "public-types", "internal-types", "targets", "weights", "data", "random", "fit", "api", "node-files", "progress", "cli"] as const;
+const FILES = ["host", "errors", "json", "nested", "safetensors", "public-types", "internal-types", "targets", "weights", "data", "random", "fit", "threads", "api", "node-files", "progress", "cli"] as const;
 /** Files whose exports stay exports of the generated module. */
 const PUBLIC_FILES: ReadonlySet<string> = new Set(["public-types"]);
 /** Single declarations that stay exported. */
@@ -99,7 +99,7 @@ export function packageRoot(): string {
 }
 
 /** The part of runtimeCode after the runtime: what it knows of this network, and the exported API. */
-export function runtimeApi(checked: CheckedNetwork): string {
+export function runtimeApi(checked: CheckedNetwork, shards = 1): string {
   const { network } = checked;
   const spec = dataSpecOf(checked);
   const inputs = spec.inputs.map((i) => `{ name: ${literal(i.name)}, shape: [${i.shape.join(", ")}]${i.vocabulary === undefined ? "" : `, vocabulary: ${i.vocabulary}`} }`);
@@ -119,6 +119,7 @@ const RUNTIME_INFO: ModuleInfo<Model> = {
   outputSoftmax: ${softmax},
   weights: WEIGHTS,
   defaults: TRAIN_DEFAULTS,
+  shards: ${shards},
   create: (options) => new Model(options),
 };
 

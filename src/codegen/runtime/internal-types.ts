@@ -41,6 +41,8 @@ export interface ModuleInfo<M extends ModelLike = ModelLike> {
   readonly outputSoftmax: boolean;
   readonly weights: readonly WeightInfo[];
   readonly defaults: { readonly loss: LossName | null; readonly lr: number; readonly batch: number; readonly epochs: number; readonly seed: number };
-  /** A fresh model (seeded initial weights). */
-  create(options: { maxBatch: number; seed: number }): M;
+  /** Shards of a training batch (dlc compile --threads; 1: no threads). */
+  readonly shards: number;
+  /** A fresh model (seeded initial weights); `threads` only where shards > 1. */
+  create(options: { maxBatch: number; seed: number; threads?: number }): M;
 }

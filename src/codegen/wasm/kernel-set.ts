@@ -81,9 +81,10 @@ export class KernelSet {
   }
 
   /** The module-level code: the embedded bytes, their one-time compilation and the two kernel tables. */
-  code(): string {
+  code(shared = false): string {
     const entries = [...this.kernels].sort(([a], [b]) => a.localeCompare(b));
-    const mod = new ModuleBuilder().importMemory({ min: 1 });
+    // A shared memory is declared with a maximum (the spec requires one): 2 GiB, the Arena's limit.
+    const mod = new ModuleBuilder().importMemory(shared ? { min: 1, max: 32768, shared: true } : { min: 1 });
     for (const [name, k] of entries) mod.addFunction(name, buildMatmul(k.spec));
     for (const name of OPTIMIZERS) mod.addFunction(name, buildOptimizer(name));
     const cells = [...this.cells].sort(([a], [b]) => a.localeCompare(b));

@@ -1,0 +1,399 @@
+import { nodeProcess, now } from "./host.js";
+import type { LossName } from "./internal-types.js";
+
+/**
+ * Data-parallel training on worker threads, for modules compiled with `dlc compile --threads S`.
+ *
+ * A batch of n samples is always split into the same S shards (shard k: rows ⌊kn/S⌋ … ⌊(k+1)n/S⌋ − 1),
+ * whatever the number of threads T (1 … S) that run them: thread j runs shards j, j + T, …. Each
+ * shard has its own gradients, which are added into the model's in shard order. So the arithmetic
+ * — and every weight after training — is identical for any T at a given seed.
+ *
+ * All arrays live in one shared memory: every thread builds the same model over it (same
+ * allocation order, so the same views) and the same shard replicas: the model's per-sample arrays
+ * cut at row k·cap, the weights shared, the gradients and fixed scratch their own. Threads meet
+ * through Atomics on a small control array; workers block between batches (a short spin first).
+ */
+
+/** What a shard replica of the generated Model offers (the same object shape as Model). */
+export interface ShardReplica {
+  loss: LossName | null;
+  /** The batch row of the shard's first sample (for messages). */
+  firstRow: number;
+  readonly g: Float32Array;
+  pass(n: number, training: boolean): unknown;
+  lossAndGrad(targets: ArrayLike<number>, n: number, over?: number): number;
+  backward(n: number): void;
+}
+
+/** The shared buffers every thread of one model sees (passed to workers as they start). */
+export interface ShardBuffers {
+  /** Int32 control words (CONTROL) and an error message. */
+  readonly control: SharedArrayBuffer;
+  /** One float64 loss per shard. */
+  readonly losses: SharedArrayBuffer;
+  /** Each shard's targets (float64), at row k·cap like the other per-sample arrays. */
+  readonly targets: SharedArrayBuffer;
+}
+
+const CONTROL = { generation: 0, job: 1, n: 2, loss: 3, width: 4, done: 5, ready: 6, failed: 7, threads: 8, messageLength: 9, computed: 10 } as const;
+const MESSAGE_START = 16;
+const MESSAGE_CHARS = 1024;
+const JOB_TRAIN = 1;
+const JOB_EXIT = 2;
+const LOSS_NAMES: readonly LossName[] = ["squared", "cross_entropy", "binary_cross_entropy"];
+/** How long a thread polls a control word before sleeping on it (ms): waking one costs tens of µs. */
+const SPIN_MS = 1;
+/** How long the first batch waits for the workers to load the module (ms). */
+const START_TIMEOUT = 60_000;
+
+export function newShardBuffers(shards: number, targetValues: number): ShardBuffers {
+  return {
+    control: new SharedArrayBuffer(4 * (MESSAGE_START + MESSAGE_CHARS)),
+    losses: new SharedArrayBuffer(8 * shards),
+    targets: new SharedArrayBuffer(8 * Math.max(1, targetValues)),
+  };
+}
+
+/** The shards of one model, as every thread holds them, and the part of a batch each thread runs. */
+export class ShardSet {
+  readonly count: number;
+  private readonly control: Int32Array;
+  private readonly losses: Float64Array;
+  private readonly targets: Float64Array;
+  /** Per shard: its targets' view, remade only when its length changes. */
+  private readonly targetViews: Float64Array[];
+
+  constructor(
+    private readonly replicas: readonly ShardReplica[],
+    /** Rows each shard's region holds (per-sample arrays hold count·cap rows). */
+    readonly cap: number,
+    readonly buffers: ShardBuffers,
+    /** into[start … start + count − 1] += from's (the kernels' sgd with rate −1). */
+    private readonly add: (into: Float32Array, from: Float32Array, start: number, count: number) => void,
+  ) {
+    this.count = replicas.length;
+    this.control = new Int32Array(buffers.control);
+    this.losses = new Float64Array(buffers.losses);
+    this.targets = new Float64Array(buffers.targets);
+    this.targetViews = replicas.map(() => this.targets.subarray(0, 0));
+  }
+
+  /** First row of shard k in a batch of n. */
+  start(k: number, n: number): number {
+    return Math.floor((k * n) / this.count);
+  }
+
+  /** Forward, loss and backward of shard k (its gradients into its own g; zero rows: nothing). */
+  runShard(k: number, n: number, loss: LossName, width: number): void {
+    const rows = this.start(k + 1, n) - this.start(k, n);
+    if (rows === 0) {
+      this.losses[k] = 0;
+      return;
+    }
+    const r = this.replicas[k]!;
+    r.loss = loss;
+    r.firstRow = this.start(k, n);
+    r.pass(rows, true);
+    let targets = this.targetViews[k]!;
+    if (targets.length !== rows * width) {
+      const at = k * this.cap * width;
+      targets = this.targetViews[k] = this.targets.subarray(at, at + rows * width);
+    }
+    const l = r.lossAndGrad(targets, rows, n);
+    this.losses[k] = l;
+    if (l - l !== 0) return;
+    r.g.fill(0);
+    r.backward(rows);
+  }
+
+  /**
+   * Thread `thread` of `threads`: its shards; then, once every thread's shards are done, its
+   * slice of the gradient sum (each element summed in shard order, so slicing changes nothing).
+   */
+  runThread(thread: number, threads: number, n: number, loss: LossName, width: number): void {
+    let error: unknown;
+    try {
+      for (let k = thread; k < this.count; k += threads) this.runShard(k, n, loss, width);
+    } catch (e) {
+      error = e;
+    }
+    const control = this.control;
+    Atomics.add(control, CONTROL.computed, 1);
+    Atomics.notify(control, CONTROL.computed);
+    for (let computed = Atomics.load(control, CONTROL.computed); computed < threads; computed = Atomics.load(control, CONTROL.computed)) waitWhile(control, CONTROL.computed, computed);
+    if (error !== undefined) throw error;
+    const into = this.replicas[0]!.g;
+    const length = into.length;
+    // Slices of whole 64-byte lines, so that two threads never write the same cache line.
+    const slice = Math.ceil(length / threads / 16) * 16;
+    const start = Math.min(length, thread * slice);
+    const count = Math.min(length, start + slice) - start;
+    if (count === 0) return;
+    if (this.start(1, n) === 0) into.fill(0, start, start + count);
+    for (let k = 1; k < this.count; k++) if (this.start(k + 1, n) > this.start(k, n)) this.add(into, this.replicas[k]!.g, start, count);
+  }
+
+  /** Input rows 0 … n − 1 of `source` (rows of `size`) into `target` at each shard's region. */
+  scatter(source: ArrayLike<number> | undefined, target: Float32Array, n: number, size: number, input: number): void {
+    if (!source || source.length < n * size) throw new RangeError(`input ${input}: expected ${n * size} values, got ${source?.length ?? 0}`);
+    // A full batch of a typed array: the shards' regions are its rows in order, one copy.
+    if (n === this.count * this.cap && source.length === n * size && ArrayBuffer.isView(source)) {
+      target.set(source as unknown as ArrayLike<number>);
+      return;
+    }
+    for (let k = 0; k < this.count; k++) {
+      const lo = this.start(k, n);
+      const hi = this.start(k + 1, n);
+      const to = k * this.cap * size - lo * size;
+      for (let i = lo * size; i < hi * size; i++) target[to + i] = source[i]!;
+    }
+  }
+
+  /** Targets into each shard's region; returns the values per sample (checked against the output). */
+  scatterTargets(targets: ArrayLike<number>, n: number, outputSize: number, lastAxis: number): number {
+    const width = targets.length / n;
+    if (width !== outputSize && width !== outputSize / lastAxis) {
+      throw new RangeError(`targets: expected ${n * outputSize} values shaped like the output, or ${(n * outputSize) / lastAxis} class indices, got ${targets.length}`);
+    }
+    const classes = width !== outputSize;
+    for (let k = 0; k < this.count; k++) {
+      const lo = this.start(k, n);
+      const hi = this.start(k + 1, n);
+      const to = k * this.cap * width - lo * width;
+      for (let i = lo * width; i < hi * width; i++) {
+        const c = targets[i]!;
+        // Checked here (as lossAndGrad would) so that the message names the batch's index, not a shard's.
+        if (classes && !(Number.isInteger(c) && c >= 0 && c < lastAxis)) throw new RangeError(`targets[${i}] = ${c} is not a class index below ${lastAxis}`);
+        this.targets[to + i] = c;
+      }
+    }
+    return width;
+  }
+
+  /** The batch loss: the shards' losses (each already divided by n) summed in shard order. */
+  totalLoss(n: number): number {
+    let total = 0;
+    for (let k = 0; k < this.count; k++) if (this.start(k + 1, n) > this.start(k, n)) total += this.losses[k]!;
+    return total;
+  }
+
+  /** Records a worker's failure for the main thread to throw. */
+  fail(e: unknown): void {
+    const text = e instanceof Error ? `${e.name === "RangeError" ? "RangeError: " : ""}${e.message}` : String(e);
+    const length = Math.min(text.length, MESSAGE_CHARS);
+    for (let i = 0; i < length; i++) this.control[MESSAGE_START + i] = text.charCodeAt(i);
+    Atomics.store(this.control, CONTROL.messageLength, length);
+    Atomics.store(this.control, CONTROL.failed, 1);
+  }
+
+  /** The error a worker recorded, as an Error to throw on the main thread. */
+  failure(): Error | undefined {
+    if (Atomics.load(this.control, CONTROL.failed) === 0) return undefined;
+    const length = Atomics.load(this.control, CONTROL.messageLength);
+    let text = "";
+    for (let i = 0; i < length; i++) text += String.fromCharCode(this.control[MESSAGE_START + i]!);
+    Atomics.store(this.control, CONTROL.failed, 0);
+    return text.startsWith("RangeError: ") ? new RangeError(text.slice(12)) : new Error(`a worker thread failed: ${text}`);
+  }
+
+  get controlWords(): Int32Array {
+    return this.control;
+  }
+}
+
+/** Waits until control[index] differs from `value` (polling for SPIN_MS first); false on timeout. */
+function waitWhile(control: Int32Array, index: number, value: number, timeoutMs = Infinity): boolean {
+  const spinUntil = now() + SPIN_MS;
+  for (let i = 0; ; i++) {
+    if (Atomics.load(control, index) !== value) return true;
+    if ((i & 255) === 255 && now() > spinUntil) break;
+  }
+  const deadline = Date.now() + timeoutMs;
+  while (Atomics.load(control, index) === value) {
+    const left = deadline - Date.now();
+    if (left <= 0) return false;
+    Atomics.wait(control, index, value, Math.min(left, 1000));
+  }
+  return true;
+}
+
+interface WorkerLike {
+  unref(): void;
+  terminate(): Promise<number>;
+  on(event: "error", listener: (e: unknown) => void): unknown;
+}
+interface WorkerThreadsLike {
+  readonly Worker: new (code: string, options: { eval: true; workerData: unknown }) => WorkerLike;
+}
+interface NodeWithBuiltins {
+  getBuiltinModule?(id: string): unknown;
+}
+
+/** Node's worker_threads and os, synchronously (Node ≥ 20.16), or why threads cannot start. */
+function nodeThreads(): { threads: WorkerThreadsLike; cores: number } | string {
+  const proc = nodeProcess() as (ReturnType<typeof nodeProcess> & NodeWithBuiltins) | undefined;
+  if (!proc) return "worker threads need Node.js here (in a browser, run the model single-threaded)";
+  if (typeof proc.getBuiltinModule !== "function") return `worker threads need Node.js 20.16 or later (this is ${proc.versions.node})`;
+  const threads = proc.getBuiltinModule("node:worker_threads") as WorkerThreadsLike;
+  const os = proc.getBuiltinModule("node:os") as { availableParallelism?(): number; cpus(): unknown[] };
+  return { threads, cores: os.availableParallelism ? os.availableParallelism() : os.cpus().length };
+}
+
+/** The default thread count: the machine's cores, at most the module's shards. */
+export function defaultThreads(shards: number): number {
+  const node = nodeThreads();
+  return typeof node === "string" ? 1 : Math.max(1, Math.min(shards, node.cores));
+}
+
+/** What a worker needs to build the same model over the same memory. */
+export interface ShardWorkerData {
+  readonly url: string;
+  readonly thread: number;
+  readonly buffers: ShardBuffers;
+  /** The model's options and its arena (a shared WebAssembly.Memory, or a SharedArrayBuffer). */
+  readonly options: { readonly maxBatch: number; readonly seed: number; readonly kernels: "wasm" | "js" };
+  readonly memory: unknown;
+}
+
+/**
+ * Loads the module in the worker and hands over to its `__dlcShardWorker` export. Plain
+ * JavaScript, run with `eval`; the flag keeps the module's command line from starting there.
+ */
+const WORKER_SCRIPT = `
+const { workerData } = process.getBuiltinModule("node:worker_threads");
+globalThis.__dlcShardWorker = true;
+import(workerData.url).then((m) => m.__dlcShardWorker(workerData)).catch((e) => {
+  const control = new Int32Array(workerData.buffers.control);
+  const text = String(e && e.message ? e.message : e).slice(0, ${MESSAGE_CHARS});
+  for (let i = 0; i < text.length; i++) control[${MESSAGE_START} + i] = text.charCodeAt(i);
+  Atomics.store(control, ${CONTROL.messageLength}, text.length);
+  Atomics.store(control, ${CONTROL.failed}, 1);
+  Atomics.add(control, ${CONTROL.ready}, 1);
+  Atomics.notify(control, ${CONTROL.ready});
+});
+`;
+
+/** Whether this code runs in one of a model's worker threads. */
+export function inShardWorker(): boolean {
+  return (globalThis as { __dlcShardWorker?: boolean }).__dlcShardWorker === true;
+}
+
+/** The main thread's side: starts T − 1 workers and runs each batch's shards across all T threads. */
+export class ShardThreads {
+  private readonly workers: WorkerLike[] = [];
+  private started = false;
+  private closed = false;
+
+  constructor(
+    private readonly set: ShardSet,
+    readonly threads: number,
+    worker: Omit<ShardWorkerData, "thread">,
+  ) {
+    const control = set.controlWords;
+    Atomics.store(control, CONTROL.threads, threads);
+    if (threads === 1) return;
+    const node = nodeThreads();
+    if (typeof node === "string") throw new Error(node);
+    for (let t = 1; t < threads; t++) {
+      const w = new node.threads.Worker(WORKER_SCRIPT, { eval: true, workerData: { ...worker, thread: t } });
+      w.on("error", (e) => {
+        set.fail(e);
+        Atomics.add(control, CONTROL.ready, 1);
+        Atomics.notify(control, CONTROL.ready);
+      });
+      w.unref();
+      this.workers.push(w);
+    }
+  }
+
+  /** Runs every shard of a batch of n (targets already scattered) and returns the batch loss. */
+  train(n: number, loss: LossName, width: number): number {
+    const control = this.set.controlWords;
+    if (this.closed) throw new Error("this model's threads were closed");
+    if (this.threads === 1) Atomics.store(control, CONTROL.computed, 0);
+    else {
+      if (!this.started) this.awaitWorkers();
+      Atomics.store(control, CONTROL.job, JOB_TRAIN);
+      Atomics.store(control, CONTROL.n, n);
+      Atomics.store(control, CONTROL.loss, LOSS_NAMES.indexOf(loss));
+      Atomics.store(control, CONTROL.width, width);
+      Atomics.store(control, CONTROL.done, 0);
+      Atomics.store(control, CONTROL.computed, 0);
+      Atomics.add(control, CONTROL.generation, 1);
+      Atomics.notify(control, CONTROL.generation);
+    }
+    let error: unknown;
+    try {
+      this.set.runThread(0, this.threads, n, loss, width);
+    } catch (e) {
+      error = e;
+    }
+    for (let done = 0; done < this.threads - 1; done = Atomics.load(control, CONTROL.done)) waitWhile(control, CONTROL.done, done);
+    const failed = this.set.failure();
+    if (error !== undefined) throw error;
+    if (failed) throw failed;
+    return this.set.totalLoss(n);
+  }
+
+  private awaitWorkers(): void {
+    const control = this.set.controlWords;
+    for (let ready = Atomics.load(control, CONTROL.ready); ready < this.threads - 1; ready = Atomics.load(control, CONTROL.ready)) {
+      if (!waitWhile(control, CONTROL.ready, ready, START_TIMEOUT)) throw new Error(`the model's worker threads did not start within ${START_TIMEOUT / 1000} s`);
+    }
+    const failed = this.set.failure();
+    if (failed) {
+      void this.close();
+      throw new Error(`the model's worker threads could not start: ${failed.message}`);
+    }
+    this.started = true;
+  }
+
+  /** Stops the workers (the model then trains no more). */
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    const control = this.set.controlWords;
+    Atomics.store(control, CONTROL.job, JOB_EXIT);
+    Atomics.add(control, CONTROL.generation, 1);
+    Atomics.notify(control, CONTROL.generation);
+    await Promise.all(this.workers.map((w) => w.terminate()));
+  }
+}
+
+/** A worker's loop: says it is ready, then runs its shards of each batch until told to exit. */
+export function serveShards(set: ShardSet, thread: number): void {
+  const control = set.controlWords;
+  let generation = Atomics.load(control, CONTROL.generation);
+  Atomics.add(control, CONTROL.ready, 1);
+  Atomics.notify(control, CONTROL.ready);
+  for (;;) {
+    waitWhile(control, CONTROL.generation, generation);
+    generation = Atomics.load(control, CONTROL.generation);
+    if (Atomics.load(control, CONTROL.job) === JOB_EXIT) return;
+    try {
+      const threads = Atomics.load(control, CONTROL.threads);
+      set.runThread(thread, threads, Atomics.load(control, CONTROL.n), LOSS_NAMES[Atomics.load(control, CONTROL.loss)]!, Atomics.load(control, CONTROL.width));
+    } catch (e) {
+      set.fail(e);
+    }
+    Atomics.add(control, CONTROL.done, 1);
+    Atomics.notify(control, CONTROL.done);
+  }
+}
+
+/**
+ * Shard k's replica of a model: the same object with its per-sample arrays cut to rows
+ * k·cap … (k+1)·cap − 1, and `own` arrays (gradients, fixed scratch) in place of the model's.
+ */
+export function shardReplica<M extends object>(model: M, k: number, cap: number, perSample: readonly (readonly [string, number])[], own: Readonly<Record<string, unknown>>, random: () => number): M {
+  const replica = Object.create(Object.getPrototypeOf(model) as object) as Record<string, unknown>;
+  Object.assign(replica, model);
+  const fields = model as unknown as Record<string, Float32Array | Int32Array>;
+  for (const [field, size] of perSample) replica[field] = fields[field]!.subarray(k * cap * size, (k + 1) * cap * size);
+  Object.assign(replica, own);
+  replica["maxBatch"] = cap;
+  replica["rand"] = random;
+  replica["shards"] = undefined;
+  return replica as M;
+}

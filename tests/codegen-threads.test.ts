@@ -1,0 +1,260 @@
+/**
+ * Modules compiled with `--threads S` (runtime/threads.ts): a batch split into S shards trained on
+ * 1 … S threads. Any thread count must give bit-identical weights, the same as the interpreter
+ * within the f32 tolerance, and mistakes must come back as the single-threaded module's errors.
+ */
+import { spawnSync } from "node:child_process";
+import { readFileSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { afterAll, describe, expect, it } from "vitest";
+import { seededRandom } from "../src/interp/random.js";
+import { tensor, type Tensor } from "../src/interp/tensor.js";
+import type { Targets } from "../src/interp/losses.js";
+import { compileText, expectClose, interpreterStep, pair, tempDir, TOLERANCE, type Compiled, type CompiledModel } from "./helpers/compiled.js";
+import { randomTensor } from "./helpers/gradcheck.js";
+
+const root = fileURLToPath(new URL("..", import.meta.url));
+const opened: CompiledModel[] = [];
+afterAll(async () => {
+  await Promise.all(opened.map((m) => m.close?.()));
+});
+
+function model(c: Compiled, threads: number, maxBatch: number, seed = 1): CompiledModel {
+  const m = new c.mod.Model({ maxBatch, seed, threads });
+  opened.push(m);
+  return m;
+}
+
+interface Case {
+  readonly name: string;
+  readonly text: string;
+  /** One sample's input shape. */
+  readonly shape: readonly number[];
+  /** Class targets per sample (cross_entropy), or values per sample (squared). */
+  readonly targets: { readonly classes: number; readonly perSample: number } | { readonly values: number };
+  /** Token ids below this instead of random values. */
+  readonly vocabulary?: number;
+  readonly shards: number;
+  readonly batch: number;
+  /** Dropout: the interpreter draws from one generator, the shards from one each. */
+  readonly random?: boolean;
+}
+
+const CASES: readonly Case[] = [
+  { name: "dense relu → softmax, 3 shards, batch 7 (2 + 2 + 3 rows)", text: "input 20\ndense 16 relu\ndense 5 softmax\ntrain { loss cross_entropy }\n", shape: [20], targets: { classes: 5, perSample: 1 }, shards: 3, batch: 7 },
+  { name: "conv, maxpool, avgpool, dense (squared loss)", text: "input 10x9x2\nconv 4 3x3 pad 1 relu\nmaxpool 2 stride 2\nconv 3 2x2 tanh\navgpool 2 stride 1\nflatten\ndense 3 sigmoid\ntrain { loss squared }\n", shape: [10, 9, 2], targets: { values: 3 }, shards: 2, batch: 6 },
+  { name: "LeNet-5", text: readFileSync(join(root, "examples", "lenet5.dl"), "utf8"), shape: [28, 28, 1], targets: { classes: 10, perSample: 1 }, shards: 2, batch: 5 },
+  { name: "embedding → LSTM sequences → per-step softmax", text: "input 7\nembedding 11 6\nlstm 8 sequences\ndense 4 softmax\ntrain { loss cross_entropy }\n", shape: [7], vocabulary: 11, targets: { classes: 4, perSample: 7 }, shards: 2, batch: 5 },
+  { name: "bidirectional 2-layer GRU", text: "input 6x4\ngru 5 bidirectional layers 2 sequences\nflatten\ndense 3 softmax\ntrain { loss cross_entropy }\n", shape: [6, 4], targets: { classes: 3, perSample: 1 }, shards: 4, batch: 9 },
+  { name: "dropout (each shard its own generator)", text: "input 12\ndense 10 relu\ndropout 0.5\ndense 3 softmax\ntrain { loss cross_entropy }\n", shape: [12], targets: { classes: 3, perSample: 1 }, shards: 2, batch: 8, random: true },
+];
+
+function inputsOf(c: Case, n: number, seed: number): Tensor {
+  if (c.vocabulary === undefined) return randomTensor([n, ...c.shape], seed);
+  const r = seededRandom(seed);
+  return tensor([n, ...c.shape], Array.from({ length: n * c.shape[0]! }, () => Math.floor(r() * c.vocabulary!)));
+}
+
+function targetsOf(c: Case, n: number, seed: number): { flat: number[]; targets: Targets } {
+  const r = seededRandom(seed);
+  if ("classes" in c.targets) {
+    const flat = Array.from({ length: n * c.targets.perSample }, () => Math.floor(r() * (c.targets as { classes: number }).classes));
+    return { flat, targets: { kind: "classes", indices: Int32Array.from(flat) } };
+  }
+  const t = randomTensor([n, c.targets.values], seed);
+  return { flat: Array.from(t.data), targets: { kind: "values", tensor: t } };
+}
+
+/** Three training steps (a short last batch among them) on `threads` threads; the weights after. */
+function train(c: Case, compiled: Compiled, threads: number): Float32Array | Float64Array {
+  const m = model(compiled, threads, c.batch);
+  expect(m.threads).toBe(threads);
+  for (const [step, n] of [c.batch, c.batch, c.batch - 2].entries()) {
+    const x = inputsOf(c, n, 20 + step);
+    const loss = m.trainStep([x.data], targetsOf(c, n, 30 + step).flat, n);
+    expect(Number.isFinite(loss)).toBe(true);
+  }
+  return m.w.slice();
+}
+
+describe("--threads: the same weights for any thread count", () => {
+  for (const c of CASES) {
+    it(c.name, async () => {
+      const compiled = await compileText(c.text, "f32", { threads: c.shards });
+      const one = train(c, compiled, 1);
+      for (let t = 2; t <= c.shards; t++) {
+        const many = train(c, compiled, t);
+        const differ = one.findIndex((v, i) => !Object.is(v, many[i]));
+        expect(differ, `${t} threads: first differing weight`).toBe(-1);
+      }
+    });
+  }
+});
+
+describe("--threads: one step matches the interpreter (f32 tolerance)", () => {
+  for (const c of CASES.filter((x) => !x.random)) {
+    it(c.name, async () => {
+      const compiled = await compileText(c.text, "f32", { threads: c.shards });
+      const n = c.batch;
+      const { interp } = pair(compiled, { maxBatch: n, initSeed: 7 });
+      const m = model(compiled, c.shards, n);
+      for (const [name, t] of interp.namedWeights()) m.setWeight(name, t.data);
+      m.loss = "classes" in c.targets ? "cross_entropy" : "squared";
+      const x = inputsOf(c, n, 5);
+      const t = targetsOf(c, n, 6);
+      const expected = interpreterStep(interp, [x], t.targets, m.loss, 0.01, seededRandom(1));
+      const loss = m.trainStep([x.data], t.flat, n, 0.01);
+      expect(Math.abs(loss - expected.loss)).toBeLessThanOrEqual(TOLERANCE.f32 * Math.max(1, Math.abs(expected.loss)));
+      for (const [name, w] of interp.namedWeights()) expectClose(m.getWeight(name)!.data, w.data, TOLERANCE.f32, name);
+    });
+  }
+});
+
+describe("--threads: batches smaller than the shards, fit, options and errors", () => {
+  const text = "input 6\ndense 5 tanh\ndense 3 softmax\ntrain { loss cross_entropy }\n";
+
+  it("a batch of 1 or 2 on 4 shards (empty shards) trains as on one thread", async () => {
+    const compiled = await compileText(text, "f32", { threads: 4 });
+    const run = (threads: number) => {
+      const m = model(compiled, threads, 8);
+      for (const n of [1, 2, 3, 8]) m.trainStep([randomTensor([n, 6], n).data], Array.from({ length: n }, (_, i) => i % 3), n);
+      return m.w.slice();
+    };
+    const one = run(1);
+    expect(run(4)).toEqual(one);
+    expect(run(3)).toEqual(one);
+  });
+
+  it("fit gives the same weights and losses on 1 and 2 threads", async () => {
+    const compiled = await compileText(text, "f32", { threads: 2 });
+    const mod = compiled.mod as unknown as { readData(d: { x: number[][]; y: number[] }): unknown; fit(m: CompiledModel, d: unknown, o?: object): Promise<{ status: string; epochs: { loss: number }[] }> };
+    const r = seededRandom(3);
+    const data = mod.readData({ x: Array.from({ length: 23 }, () => Array.from({ length: 6 }, () => r() * 2 - 1)), y: Array.from({ length: 23 }, (_, i) => i % 3) });
+    const outcomes = [];
+    for (const threads of [1, 2]) {
+      const m = model(compiled, threads, 5);
+      const outcome = await mod.fit(m, data, { epochs: 3, batch: 5 } as object);
+      outcomes.push({ outcome, w: m.w.slice() });
+    }
+    expect(outcomes[0]!.outcome.status).toBe("done");
+    expect(outcomes[1]!.outcome.epochs.map((e) => e.loss)).toEqual(outcomes[0]!.outcome.epochs.map((e) => e.loss));
+    expect(outcomes[1]!.w).toEqual(outcomes[0]!.w);
+  });
+
+  it("rejects a thread count outside 1 … shards, and reports the threads in use", async () => {
+    const compiled = await compileText(text, "f32", { threads: 2 });
+    expect(() => model(compiled, 3, 4)).toThrow(/threads must be a whole number from 1 to 2 .*got 3/);
+    expect(() => model(compiled, 0, 4)).toThrow(RangeError);
+    expect(model(compiled, 2, 4).threads).toBe(2);
+    const byDefault = new compiled.mod.Model({ maxBatch: 4 });
+    opened.push(byDefault);
+    expect(byDefault.threads).toBeGreaterThanOrEqual(1);
+    expect(byDefault.threads).toBeLessThanOrEqual(2);
+  });
+
+  it("wrong targets and bad class indices throw the single-threaded messages, from any thread", async () => {
+    const compiled = await compileText(text, "f32", { threads: 2 });
+    const plain = await compileText(text, "f32");
+    const threaded = model(compiled, 2, 4);
+    const single = new plain.mod.Model({ maxBatch: 4 });
+    const x = randomTensor([4, 6], 1).data;
+    for (const targets of [[0, 1, 2], [0, 1, 2, 5], [0, 1.5, 2, 1], [0, 1, 2, -1]]) {
+      let expected = "";
+      try {
+        single.trainStep([x], targets, 4);
+      } catch (e) {
+        expected = (e as Error).message;
+      }
+      expect(expected).not.toBe("");
+      expect(() => threaded.trainStep([x], targets, 4)).toThrow(expected);
+    }
+    expect(() => threaded.trainStep([x.subarray(0, 10)], [0, 1, 2, 0], 4)).toThrow("input 0: expected 24 values, got 10");
+    // An error inside a worker's shard (a token id the embedding rejects, in the batch's last row).
+    const tokens = "input 3\nembedding 5 2\nflatten\ndense 2 softmax\ntrain { loss cross_entropy }\n";
+    const tokenModels = [new (await compileText(tokens, "f32")).mod.Model({ maxBatch: 4 }), model(await compileText(tokens, "f32", { threads: 2 }), 2, 4)];
+    const ids = [0, 1, 2, 3, 4, 0, 1, 2, 3, 4, 0, 7];
+    const messages = tokenModels.map((m) => {
+      try {
+        m.trainStep([ids], [0, 1, 0, 1], 4);
+      } catch (e) {
+        return `${(e as Error).name}: ${(e as Error).message}`;
+      }
+      return "no error";
+    });
+    expect(messages[0]).toBe("RangeError: embedding: token id 7 at sample 3, position 2 (counting from 0) is outside the vocabulary 0…4");
+    expect(messages[1]).toBe(messages[0]);
+    expect(Number.isFinite(tokenModels[1]!.trainStep([ids.map((i) => i % 5)], [0, 1, 0, 1], 4))).toBe(true);
+    // The model still trains after the errors.
+    expect(Number.isFinite(threaded.trainStep([x], [0, 1, 2, 0], 4))).toBe(true);
+  });
+
+  it("close() stops the workers; training afterwards says so", async () => {
+    const compiled = await compileText(text, "f32", { threads: 2 });
+    const m = model(compiled, 2, 4);
+    m.trainStep([randomTensor([4, 6], 1).data], [0, 1, 2, 0], 4);
+    await m.close!();
+    expect(() => m.trainStep([randomTensor([4, 6], 1).data], [0, 1, 2, 0], 4)).toThrow(/closed/);
+    expect(m.predict([randomTensor([2, 6], 1).data], 2).length).toBe(6);
+  });
+});
+
+describe("--threads: the generated TypeScript", () => {
+  it("type-checks under strict with no DOM or Node types (conv and pool; embedding, LSTM and dropout)", async () => {
+    const ts = (await import("typescript")).default;
+    const texts = ["input 6x5x1\nconv 3 3x3 pad 1 relu\nmaxpool 2\nflatten\ndense 3 softmax\ntrain { loss cross_entropy }\n", "input 5\nembedding 9 4\nlstm 4\ndropout 0.2\ndense 3 softmax\ntrain { loss cross_entropy }\n"];
+    for (const [i, text] of texts.entries()) {
+      const c = await compileText(text, "f32", { threads: 3 });
+      const file = join(tempDir(), `threads-typecheck-${i}.ts`);
+      writeFileSync(file, c.code);
+      const program = ts.createProgram([file], { strict: true, noEmit: true, target: ts.ScriptTarget.ES2022, module: ts.ModuleKind.ES2022, lib: ["lib.es2022.d.ts"], types: [] });
+      const messages = ts.getPreEmitDiagnostics(program).map((d) => {
+        const where = d.file && d.start !== undefined ? d.file.getLineAndCharacterOfPosition(d.start) : undefined;
+        return `${where ? `${where.line + 1}:${where.character + 1} ` : ""}${ts.flattenDiagnosticMessageText(d.messageText, "\n")}`;
+      });
+      expect(messages).toEqual([]);
+    }
+  }, 60_000);
+});
+
+describe("--threads on the command lines", () => {
+  const dlc = join(root, "bin", "dlc");
+  const node = process.execPath;
+
+  it("dlc compile refuses batchnorm at its statement, and f64 or JS kernels", () => {
+    const file = join(tempDir(), "bn.dl");
+    writeFileSync(file, "input 8\ndense 4\nbatchnorm\ndense 2 softmax\ntrain { loss cross_entropy }\n");
+    const r = spawnSync(node, [dlc, "compile", file, "--threads", "2", "-o", join(tempDir(), "bn.mjs")], { encoding: "utf8" });
+    expect(r.status).toBe(1);
+    expect(r.stderr).toContain(`${file}:3:1: error: --threads cannot split batchnorm`);
+    expect(r.stderr).not.toMatch(/\n\s+at /);
+    for (const extra of [["--precision", "f64"], ["--kernels", "js"]]) {
+      const u = spawnSync(node, [dlc, "compile", join(root, "examples", "seed.dl"), "--threads", "2", ...extra, "-o", join(tempDir(), "x.mjs")], { encoding: "utf8" });
+      expect(u.status).toBe(2);
+      expect(u.stderr).toContain("--threads 2 needs the WebAssembly kernels");
+    }
+  });
+
+  it("the generated trainer's train --threads: identical saved weights for 1 and 2 threads; too many is a usage error", () => {
+    const out = join(tempDir(), "mlp-threads.mjs");
+    const data = join(tempDir(), "mlp-threads-data.json");
+    const r = seededRandom(5);
+    writeFileSync(data, JSON.stringify({ x: Array.from({ length: 40 }, () => Array.from({ length: 6 }, () => r() * 2 - 1)), y: Array.from({ length: 40 }, (_, i) => i % 3) }));
+    const dl = join(tempDir(), "mlp-threads.dl");
+    writeFileSync(dl, "input 6\ndense 5 relu\ndense 3 softmax\ntrain {\n  loss cross_entropy\n  batch 8\n  epochs 3\n}\n");
+    const c = spawnSync(node, [dlc, "compile", dl, "--threads", "2", "--json", "-o", out], { encoding: "utf8" });
+    expect(c.status, c.stderr).toBe(0);
+    expect(JSON.parse(c.stdout).threads).toBe(2);
+    const saved: string[] = [];
+    for (const threads of ["1", "2"]) {
+      const save = join(tempDir(), `mlp-threads-${threads}.json`);
+      const t = spawnSync(node, [out, "train", "--data", data, "--threads", threads, "--save", save], { encoding: "utf8" });
+      expect(t.status, t.stderr).toBe(0);
+      saved.push(readFileSync(save, "utf8"));
+    }
+    expect(saved[1]).toBe(saved[0]);
+    const bad = spawnSync(node, [out, "train", "--data", data, "--threads", "3"], { encoding: "utf8" });
+    expect(bad.status).toBe(2);
+    expect(bad.stderr).toContain("--threads 3: this module was compiled for at most 2 threads");
+  });
+});
