@@ -29,10 +29,11 @@ function model(c: Compiled, threads: number, maxBatch: number, seed = 1): Compil
 interface Case {
   readonly name: string;
   readonly text: string;
-  /** One sample's input shape. */
+  /** One sample's input shape (the first input; `more` for the others). */
   readonly shape: readonly number[];
+  readonly more?: readonly { readonly shape: readonly number[]; readonly vocabulary?: number }[];
   /** Class targets per sample (cross_entropy), or values per sample (squared). */
-  readonly targets: { readonly classes: number; readonly perSample: number } | { readonly values: number };
+  readonly targets: { readonly classes: number; readonly perSample: number } | { readonly values: readonly number[] };
   /** Token ids below this instead of random values. */
   readonly vocabulary?: number;
   readonly shards: number;
@@ -43,17 +44,29 @@ interface Case {
 
 const CASES: readonly Case[] = [
   { name: "dense relu → softmax, 3 shards, batch 7 (2 + 2 + 3 rows)", text: "input 20\ndense 16 relu\ndense 5 softmax\ntrain { loss cross_entropy }\n", shape: [20], targets: { classes: 5, perSample: 1 }, shards: 3, batch: 7 },
-  { name: "conv, maxpool, avgpool, dense (squared loss)", text: "input 10x9x2\nconv 4 3x3 pad 1 relu\nmaxpool 2 stride 2\nconv 3 2x2 tanh\navgpool 2 stride 1\nflatten\ndense 3 sigmoid\ntrain { loss squared }\n", shape: [10, 9, 2], targets: { values: 3 }, shards: 2, batch: 6 },
+  { name: "conv, maxpool, avgpool, dense (squared loss)", text: "input 10x9x2\nconv 4 3x3 pad 1 relu\nmaxpool 2 stride 2\nconv 3 2x2 tanh\navgpool 2 stride 1\nflatten\ndense 3 sigmoid\ntrain { loss squared }\n", shape: [10, 9, 2], targets: { values: [3] }, shards: 2, batch: 6 },
   { name: "LeNet-5", text: readFileSync(join(root, "examples", "lenet5.dl"), "utf8"), shape: [28, 28, 1], targets: { classes: 10, perSample: 1 }, shards: 2, batch: 5 },
   { name: "embedding → LSTM sequences → per-step softmax", text: "input 7\nembedding 11 6\nlstm 8 sequences\ndense 4 softmax\ntrain { loss cross_entropy }\n", shape: [7], vocabulary: 11, targets: { classes: 4, perSample: 7 }, shards: 2, batch: 5 },
   { name: "bidirectional 2-layer GRU", text: "input 6x4\ngru 5 bidirectional layers 2 sequences\nflatten\ndense 3 softmax\ntrain { loss cross_entropy }\n", shape: [6, 4], targets: { classes: 3, perSample: 1 }, shards: 4, batch: 9 },
+  {
+    name: "two inputs: conv, pools (ceil, pad), upsample, globalavgpool, embedding, layernorm, add, concat",
+    text: "network everything {\n  img: input 6x6x2\n  ids: input 5\n  from img\n  conv 7 3x3 pad same relu\n  maxpool 2 ceil\n  upsample 2\n  minpool 3 stride 2 pad 1\n  avgpool 2 pad 1\n  conv 2 1x1\n  pooled: globalavgpool\n  from ids\n  embedding 7 3\n  layernorm\n  flatten\n  e: dense 2\n  add pooled e\n  concat e\n  dense 2 softmax\n}\ntrain { loss cross_entropy }\n",
+    shape: [6, 6, 2],
+    more: [{ shape: [5], vocabulary: 7 }],
+    targets: { classes: 2, perSample: 1 },
+    shards: 3,
+    batch: 8,
+  },
+  { name: "rnn and GRU sequences into attention", text: "network s {\n  input 4x3\n  rnn 3 sequences\n  enc: gru 3 sequences\n  attention enc bilinear\n  dense 2\n}\ntrain { loss squared }\n", shape: [4, 3], targets: { values: [4, 2] }, shards: 2, batch: 5 },
   { name: "dropout (each shard its own generator)", text: "input 12\ndense 10 relu\ndropout 0.5\ndense 3 softmax\ntrain { loss cross_entropy }\n", shape: [12], targets: { classes: 3, perSample: 1 }, shards: 2, batch: 8, random: true },
 ];
 
-function inputsOf(c: Case, n: number, seed: number): Tensor {
-  if (c.vocabulary === undefined) return randomTensor([n, ...c.shape], seed);
-  const r = seededRandom(seed);
-  return tensor([n, ...c.shape], Array.from({ length: n * c.shape[0]! }, () => Math.floor(r() * c.vocabulary!)));
+function inputsOf(c: Case, n: number, seed: number): Tensor[] {
+  return [{ shape: c.shape, vocabulary: c.vocabulary }, ...(c.more ?? [])].map(({ shape, vocabulary }, k) => {
+    if (vocabulary === undefined) return randomTensor([n, ...shape], seed + 100 * k);
+    const r = seededRandom(seed + 100 * k);
+    return tensor([n, ...shape], Array.from({ length: n * shape.reduce((a, b) => a * b, 1) }, () => Math.floor(r() * vocabulary)));
+  });
 }
 
 function targetsOf(c: Case, n: number, seed: number): { flat: number[]; targets: Targets } {
@@ -62,7 +75,7 @@ function targetsOf(c: Case, n: number, seed: number): { flat: number[]; targets:
     const flat = Array.from({ length: n * c.targets.perSample }, () => Math.floor(r() * (c.targets as { classes: number }).classes));
     return { flat, targets: { kind: "classes", indices: Int32Array.from(flat) } };
   }
-  const t = randomTensor([n, c.targets.values], seed);
+  const t = randomTensor([n, ...c.targets.values], seed);
   return { flat: Array.from(t.data), targets: { kind: "values", tensor: t } };
 }
 
@@ -72,7 +85,7 @@ function train(c: Case, compiled: Compiled, threads: number): Float32Array | Flo
   expect(m.threads).toBe(threads);
   for (const [step, n] of [c.batch, c.batch, c.batch - 2].entries()) {
     const x = inputsOf(c, n, 20 + step);
-    const loss = m.trainStep([x.data], targetsOf(c, n, 30 + step).flat, n);
+    const loss = m.trainStep(x.map((t) => t.data), targetsOf(c, n, 30 + step).flat, n);
     expect(Number.isFinite(loss)).toBe(true);
   }
   return m.w.slice();
@@ -103,8 +116,8 @@ describe("--threads: one step matches the interpreter (f32 tolerance)", () => {
       m.loss = "classes" in c.targets ? "cross_entropy" : "squared";
       const x = inputsOf(c, n, 5);
       const t = targetsOf(c, n, 6);
-      const expected = interpreterStep(interp, [x], t.targets, m.loss, 0.01, seededRandom(1));
-      const loss = m.trainStep([x.data], t.flat, n, 0.01);
+      const expected = interpreterStep(interp, x, t.targets, m.loss, 0.01, seededRandom(1));
+      const loss = m.trainStep(x.map((i) => i.data), t.flat, n, 0.01);
       expect(Math.abs(loss - expected.loss)).toBeLessThanOrEqual(TOLERANCE.f32 * Math.max(1, Math.abs(expected.loss)));
       for (const [name, w] of interp.namedWeights()) expectClose(m.getWeight(name)!.data, w.data, TOLERANCE.f32, name);
     });

@@ -335,6 +335,34 @@ function buildBroadcastKernel(g: Gen): void {
   };
 
   const cols = columnBlocks(n, tile.cols);
+  if (!tn) {
+    // nn: column strips outer, row blocks inner. A strip of B (K × one tile's columns) stays in
+    // L1 while every row block of A passes over it, so B — the weights, often the largest
+    // operand — is read from L2/L3 once rather than once per row block.
+    const pb0 = g.temp("i32", "pb0");
+    const strip = (widths: readonly number[]): void => {
+      f.localGet(a).localSet(pa0);
+      f.localGet(pc0).localSet(pc);
+      f.localGet(pb0).localSet(pb);
+      g.rowBlocks(
+        tile.rows,
+        (h) => tileCode(h, widths),
+        (h) => {
+          g.addTo(pa0, g.kBytes, h);
+          g.addTo(pc, 4 * n * h);
+        },
+      );
+    };
+    f.localGet(b).localSet(pb0);
+    f.localGet(c).localSet(pc0);
+    g.repeat(cols.full, "colStrips", () => {
+      strip(cols.fullWidths);
+      g.addTo(pb0, 16 * tile.cols);
+      g.addTo(pc0, 16 * tile.cols);
+    });
+    if (cols.rest.length > 0) strip(cols.rest);
+    return;
+  }
   const rowBlock = (h: number): void => {
     f.localGet(b).localSet(pb);
     f.localGet(pc0).localSet(pc);
@@ -352,7 +380,7 @@ function buildBroadcastKernel(g: Gen): void {
   f.localGet(a).localSet(pa0);
   f.localGet(c).localSet(pc0);
   g.rowBlocks(tile.rows, rowBlock, (h) => {
-    g.addTo(pa0, tn ? 4 : g.kBytes, h);
+    g.addTo(pa0, 4, h);
     g.addTo(pc0, 4 * n * h);
   });
 }
