@@ -6,8 +6,9 @@
 import { spawnSync } from "node:child_process";
 import { readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { fileURLToPath } from "node:url";
+import { fileURLToPath, pathToFileURL } from "node:url";
 import { afterAll, describe, expect, it } from "vitest";
+import { toJavaScript } from "../src/codegen/format.js";
 import { seededRandom } from "../src/interp/random.js";
 import { tensor, type Tensor } from "../src/interp/tensor.js";
 import type { Targets } from "../src/interp/losses.js";
@@ -200,6 +201,27 @@ describe("--threads: batches smaller than the shards, fit, options and errors", 
     expect(Number.isFinite(tokenModels[1]!.trainStep([ids.map((i) => i % 5)], [0, 1, 0, 1], 4))).toBe(true);
     // The model still trains after the errors.
     expect(Number.isFinite(threaded.trainStep([x], [0, 1, 2, 0], 4))).toBe(true);
+  });
+
+  it("without Node's worker_threads (as in a browser) it trains on one thread, says why once, and gets the same weights", async () => {
+    const compiled = await compileText(text, "f32", { threads: 2 });
+    const file = join(tempDir(), "threads-no-node.mjs");
+    writeFileSync(file, await toJavaScript(compiled.code));
+    const script = `
+      delete globalThis.process; delete globalThis.setImmediate;
+      const m = await import(${JSON.stringify(pathToFileURL(file).href)});
+      const model = new m.Model({ maxBatch: 4, threads: 2, seed: 4 });
+      new m.Model({ maxBatch: 4, threads: 2 });
+      const x = Array.from({ length: 24 }, (_, i) => Math.sin(i));
+      model.trainStep([x], [0, 1, 2, 0], 4);
+      console.log(JSON.stringify({ threads: model.threads, w: Array.from(model.w) }));`;
+    const r = spawnSync(process.execPath, ["--input-type=module", "-e", script], { encoding: "utf8" });
+    expect(r.stderr).toBe("worker threads need Node.js (browsers: Web Workers are not supported yet); training on one thread\n");
+    const out = JSON.parse(r.stdout) as { threads: number; w: number[] };
+    expect(out.threads).toBe(1);
+    const m = model(compiled, 2, 4, 4);
+    m.trainStep([Array.from({ length: 24 }, (_, i) => Math.sin(i))], [0, 1, 2, 0], 4);
+    expect(out.w).toEqual(Array.from(m.w));
   });
 
   it("close() stops the workers; training afterwards says so", async () => {

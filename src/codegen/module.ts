@@ -485,8 +485,9 @@ function threadedConstructorTail(fixed: readonly { field: string; size: number; 
     this.shardSet = new ShardSet(replicas, cap, buffers, (into, from, start, count) => kern.sgd(into, from, start, count, -1));
     let threads = attach ? 1 : options.threads ?? defaultThreads(SHARDS);
     if (!(Number.isInteger(threads) && threads >= 1 && threads <= SHARDS)) throw new RangeError(\`threads must be a whole number from 1 to \${SHARDS} (this module was compiled with --threads \${SHARDS}), got \${threads}\`);
-    if (threads > 1 && !arena.shared) {
-      warnOnce("shared memory is unavailable here (a browser page needs cross-origin isolation); training on one thread");
+    const unavailable = threads > 1 ? threadsUnavailable() ?? (arena.shared ? undefined : "shared memory is unavailable here (a browser page needs cross-origin isolation); training on one thread") : undefined;
+    if (unavailable) {
+      warnOnce(unavailable);
       threads = 1;
     }
     this.threads = threads;

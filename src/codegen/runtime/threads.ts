@@ -233,11 +233,17 @@ interface NodeWithBuiltins {
 /** Node's worker_threads and os, synchronously (Node ≥ 20.16), or why threads cannot start. */
 function nodeThreads(): { threads: WorkerThreadsLike; cores: number } | string {
   const proc = nodeProcess() as (ReturnType<typeof nodeProcess> & NodeWithBuiltins) | undefined;
-  if (!proc) return "worker threads need Node.js here (in a browser, run the model single-threaded)";
+  if (!proc) return "worker threads need Node.js (browsers: Web Workers are not supported yet)";
   if (typeof proc.getBuiltinModule !== "function") return `worker threads need Node.js 20.16 or later (this is ${proc.versions.node})`;
   const threads = proc.getBuiltinModule("node:worker_threads") as WorkerThreadsLike;
   const os = proc.getBuiltinModule("node:os") as { availableParallelism?(): number; cpus(): unknown[] };
   return { threads, cores: os.availableParallelism ? os.availableParallelism() : os.cpus().length };
+}
+
+/** Why worker threads cannot start here (then a model trains on one thread), or undefined. */
+export function threadsUnavailable(): string | undefined {
+  const node = nodeThreads();
+  return typeof node === "string" ? `${node}; training on one thread` : undefined;
 }
 
 /** The default thread count: the machine's cores, at most the module's shards. */
