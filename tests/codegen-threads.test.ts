@@ -125,6 +125,23 @@ describe("--threads: one step matches the interpreter (f32 tolerance)", () => {
   }
 });
 
+describe("--threads: the optimizers step each thread's slice of the weights", () => {
+  for (const optimizer of ["adam lr 0.01", "sgd lr 0.1 momentum 0.9"]) {
+    it(`${optimizer}: same weights for 1 and 3 threads, and as the build without threads (f32 tolerance)`, async () => {
+      const text = `input 9\ndense 37 relu\ndense 3 softmax\ntrain {\n  loss cross_entropy\n  optimizer ${optimizer}\n}\n`;
+      const threaded = await compileText(text, "f32", { threads: 3 });
+      const plain = await compileText(text, "f32");
+      const run = (m: CompiledModel) => {
+        for (let step = 0; step < 4; step++) m.trainStep([randomTensor([7, 9], step).data], [0, 1, 2, 0, 1, 2, 2], 7);
+        return m.w.slice();
+      };
+      const one = run(model(threaded, 1, 7));
+      expect(run(model(threaded, 3, 7))).toEqual(one);
+      expectClose(one, run(new plain.mod.Model({ maxBatch: 7, seed: 1 })), TOLERANCE.f32, optimizer);
+    });
+  }
+});
+
 describe("--threads: batches smaller than the shards, fit, options and errors", () => {
   const text = "input 6\ndense 5 tanh\ndense 3 softmax\ntrain { loss cross_entropy }\n";
 

@@ -421,7 +421,12 @@ ${optimizerCode.step(config, useArena)}
 
   resetOptimizer(): void {
 ${optimizerCode.reset()}
-  }
+  }${threaded ? `
+
+  /** @internal step()'s update of weights [from, to) only, with the settings given (kind 0: sgd, 1: adam; t after this step). */
+  stepRange(from: number, to: number, kind: number, rate: number, momentum: number, beta1: number, beta2: number, eps: number, t: number): void {
+${optimizerCode.stepRange()}
+  }` : ""}
 
   /** forward (training) + loss + backward + optimizer step on one batch. Returns the batch loss. */
   trainStep(inputs: readonly ArrayLike<number>[] | ArrayLike<number>, targets: ArrayLike<number>, n: number, lr?: number): number {
@@ -503,10 +508,13 @@ function threadedTrainStep(inputs: readonly { field: string; size: number }[]): 
     const shards = this.shardSet;
 ${inputs.map((x, k) => `    shards.scatter(list[${k}], this.${x.field}, n, ${x.size}, ${k});`).join("\n")}
     const width = shards.scatterTargets(targets, n, OUTPUT_SIZE, LAST_AXIS);
-    // The shards' forward, loss and backward passes, then the sum of their gradients into g.
+    const o = this.optimizer;
+    const t = o.kind === "adam" ? this.t + 1 : this.t;
+    shards.setStep({ kind: o.kind === "adam" ? 1 : 0, rate: lr ?? o.lr, momentum: o.momentum, beta1: o.beta1, beta2: o.beta2, eps: o.eps, t });
+    // The shards' forward, loss and backward passes; then, if the loss is finite, each thread
+    // sums its slice of the gradients into g and updates its slice of the weights (as step() would).
     const loss = this.shardThreads!.train(n, lossKind, width);
-    if (!Number.isFinite(loss)) return loss;
-    this.step(lr);
+    if (Number.isFinite(loss)) this.t = t;
     return loss;`;
 }
 

@@ -14,6 +14,19 @@ export const optimizerCode = {
   reset(): string {
     return `    this.m.fill(0);\n    this.v.fill(0);\n    this.t = 0;`;
   },
+  /** The body of a threaded build's stepRange: stepOnKernels over TRAINABLE ∩ [from, to). */
+  stepRange(): string {
+    return `
+    const kern = this.kern;
+    for (const [start, end] of TRAINABLE) {
+      const s = Math.max(start, from);
+      const count = Math.min(end, to) - s;
+      if (count <= 0) continue;
+      if (kind === 1) kern.adam(this.w, this.g, this.m, this.v, s, count, rate, beta1, beta2, 1 - beta1 ** t, 1 - beta2 ** t, eps);
+      else if (momentum === 0) kern.sgd(this.w, this.g, s, count, rate);
+      else kern.sgdMomentum(this.w, this.g, this.v, s, count, rate, momentum);
+    }`;
+  },
   /** `kernels`: the step runs on the model's kernel table (this.kern: WebAssembly SIMD or JS). */
   step(_config: unknown, kernels = false): string {
     if (kernels) return stepOnKernels;

@@ -1421,6 +1421,43 @@ export class Model {
     this.t = 0;
   }
 
+  /** @internal step()'s update of weights [from, to) only, with the settings given (kind 0: sgd, 1: adam; t after this step). */
+  stepRange(
+    from: number,
+    to: number,
+    kind: number,
+    rate: number,
+    momentum: number,
+    beta1: number,
+    beta2: number,
+    eps: number,
+    t: number,
+  ): void {
+    const kern = this.kern;
+    for (const [start, end] of TRAINABLE) {
+      const s = Math.max(start, from);
+      const count = Math.min(end, to) - s;
+      if (count <= 0) continue;
+      if (kind === 1)
+        kern.adam(
+          this.w,
+          this.g,
+          this.m,
+          this.v,
+          s,
+          count,
+          rate,
+          beta1,
+          beta2,
+          1 - beta1 ** t,
+          1 - beta2 ** t,
+          eps,
+        );
+      else if (momentum === 0) kern.sgd(this.w, this.g, s, count, rate);
+      else kern.sgdMomentum(this.w, this.g, this.v, s, count, rate, momentum);
+    }
+  }
+
   /** forward (training) + loss + backward + optimizer step on one batch. Returns the batch loss. */
   trainStep(
     inputs: readonly ArrayLike<number>[] | ArrayLike<number>,
@@ -1439,10 +1476,21 @@ export class Model {
     const shards = this.shardSet;
     shards.scatter(list[0], this.b0, n, 3, 0);
     const width = shards.scatterTargets(targets, n, OUTPUT_SIZE, LAST_AXIS);
-    // The shards' forward, loss and backward passes, then the sum of their gradients into g.
+    const o = this.optimizer;
+    const t = o.kind === "adam" ? this.t + 1 : this.t;
+    shards.setStep({
+      kind: o.kind === "adam" ? 1 : 0,
+      rate: lr ?? o.lr,
+      momentum: o.momentum,
+      beta1: o.beta1,
+      beta2: o.beta2,
+      eps: o.eps,
+      t,
+    });
+    // The shards' forward, loss and backward passes; then, if the loss is finite, each thread
+    // sums its slice of the gradients into g and updates its slice of the weights (as step() would).
     const loss = this.shardThreads!.train(n, lossKind, width);
-    if (!Number.isFinite(loss)) return loss;
-    this.step(lr);
+    if (Number.isFinite(loss)) this.t = t;
     return loss;
   }
 

@@ -24,6 +24,21 @@ export interface ShardReplica {
   pass(n: number, training: boolean): unknown;
   lossAndGrad(targets: ArrayLike<number>, n: number, over?: number): number;
   backward(n: number): void;
+  /** The optimizer's update of weights [from, to) with the given settings (shard 0's replica: the model's g). */
+  stepRange(from: number, to: number, kind: number, rate: number, momentum: number, beta1: number, beta2: number, eps: number, t: number): void;
+}
+
+/** The optimizer settings of one batch, as every thread reads them (OPTIMIZER's slots). */
+export interface StepSettings {
+  /** 0: sgd, 1: adam. */
+  readonly kind: number;
+  readonly rate: number;
+  readonly momentum: number;
+  readonly beta1: number;
+  readonly beta2: number;
+  readonly eps: number;
+  /** Adam's step count after this batch's. */
+  readonly t: number;
 }
 
 /** The shared buffers every thread of one model sees (passed to workers as they start). */
@@ -34,7 +49,11 @@ export interface ShardBuffers {
   readonly losses: SharedArrayBuffer;
   /** Each shard's targets (float64), at row k·cap like the other per-sample arrays. */
   readonly targets: SharedArrayBuffer;
+  /** The batch's optimizer settings (float64, OPTIMIZER's slots). */
+  readonly settings: SharedArrayBuffer;
 }
+
+const OPTIMIZER = { kind: 0, rate: 1, momentum: 2, beta1: 3, beta2: 4, eps: 5, t: 6 } as const;
 
 const CONTROL = { generation: 0, job: 1, n: 2, loss: 3, width: 4, done: 5, ready: 6, failed: 7, threads: 8, messageLength: 9, computed: 10 } as const;
 const MESSAGE_START = 16;
@@ -52,6 +71,7 @@ export function newShardBuffers(shards: number, targetValues: number): ShardBuff
     control: new SharedArrayBuffer(4 * (MESSAGE_START + MESSAGE_CHARS)),
     losses: new SharedArrayBuffer(8 * shards),
     targets: new SharedArrayBuffer(8 * Math.max(1, targetValues)),
+    settings: new SharedArrayBuffer(8 * 8),
   };
 }
 
@@ -61,6 +81,7 @@ export class ShardSet {
   private readonly control: Int32Array;
   private readonly losses: Float64Array;
   private readonly targets: Float64Array;
+  private readonly settings: Float64Array;
   /** Per shard: its targets' view, remade only when its length changes. */
   private readonly targetViews: Float64Array[];
 
@@ -76,6 +97,7 @@ export class ShardSet {
     this.control = new Int32Array(buffers.control);
     this.losses = new Float64Array(buffers.losses);
     this.targets = new Float64Array(buffers.targets);
+    this.settings = new Float64Array(buffers.settings);
     this.targetViews = replicas.map(() => this.targets.subarray(0, 0));
   }
 
@@ -108,8 +130,10 @@ export class ShardSet {
   }
 
   /**
-   * Thread `thread` of `threads`: its shards; then, once every thread's shards are done, its
-   * slice of the gradient sum (each element summed in shard order, so slicing changes nothing).
+   * Thread `thread` of `threads`: its shards; then, once every thread's shards are done and the
+   * batch loss is finite, its slice of the weights: the gradient sum (each element summed in
+   * shard order) and the optimizer's update, both elementwise, so slicing changes nothing. Each
+   * thread keeps its slice of g and w in its own cache.
    */
   runThread(thread: number, threads: number, n: number, loss: LossName, width: number): void {
     let error: unknown;
@@ -123,7 +147,10 @@ export class ShardSet {
     Atomics.notify(control, CONTROL.computed);
     for (let computed = Atomics.load(control, CONTROL.computed); computed < threads; computed = Atomics.load(control, CONTROL.computed)) waitWhile(control, CONTROL.computed, computed);
     if (error !== undefined) throw error;
-    const into = this.replicas[0]!.g;
+    const total = this.totalLoss(n);
+    if (total - total !== 0) return;
+    const model = this.replicas[0]!;
+    const into = model.g;
     const length = into.length;
     // Slices of whole 64-byte lines, so that two threads never write the same cache line.
     const slice = Math.ceil(length / threads / 16) * 16;
@@ -132,6 +159,20 @@ export class ShardSet {
     if (count === 0) return;
     if (this.start(1, n) === 0) into.fill(0, start, start + count);
     for (let k = 1; k < this.count; k++) if (this.start(k + 1, n) > this.start(k, n)) this.add(into, this.replicas[k]!.g, start, count);
+    const o = this.settings;
+    model.stepRange(start, start + count, o[OPTIMIZER.kind]!, o[OPTIMIZER.rate]!, o[OPTIMIZER.momentum]!, o[OPTIMIZER.beta1]!, o[OPTIMIZER.beta2]!, o[OPTIMIZER.eps]!, o[OPTIMIZER.t]!);
+  }
+
+  /** Sets the batch's optimizer settings (before the threads start on it). */
+  setStep(step: StepSettings): void {
+    const o = this.settings;
+    o[OPTIMIZER.kind] = step.kind;
+    o[OPTIMIZER.rate] = step.rate;
+    o[OPTIMIZER.momentum] = step.momentum;
+    o[OPTIMIZER.beta1] = step.beta1;
+    o[OPTIMIZER.beta2] = step.beta2;
+    o[OPTIMIZER.eps] = step.eps;
+    o[OPTIMIZER.t] = step.t;
   }
 
   /** Input rows 0 … n − 1 of `source` (rows of `size`) into `target` at each shard's region. */
@@ -313,7 +354,10 @@ export class ShardThreads {
     }
   }
 
-  /** Runs every shard of a batch of n (targets already scattered) and returns the batch loss. */
+  /**
+   * Runs every shard of a batch of n (targets already scattered, settings set), sums the
+   * gradients and steps the weights if the loss is finite; returns the batch loss.
+   */
   train(n: number, loss: LossName, width: number): number {
     const control = this.set.controlWords;
     if (this.closed) throw new Error("this model's threads were closed");
