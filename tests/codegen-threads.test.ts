@@ -233,12 +233,28 @@ describe("--threads: batches smaller than the shards, fit, options and errors", 
       model.trainStep([x], [0, 1, 2, 0], 4);
       console.log(JSON.stringify({ threads: model.threads, w: Array.from(model.w) }));`;
     const r = spawnSync(process.execPath, ["--input-type=module", "-e", script], { encoding: "utf8" });
-    expect(r.stderr).toBe("worker threads need Node.js (browsers: Web Workers are not supported yet); training on one thread\n");
+    expect(r.stderr).toBe("this JavaScript environment has no worker threads (Node's worker_threads or Web Workers); training on one thread\n");
     const out = JSON.parse(r.stdout) as { threads: number; w: number[] };
     expect(out.threads).toBe(1);
     const m = model(compiled, 2, 4, 4);
     m.trainStep([Array.from({ length: 24 }, (_, i) => Math.sin(i))], [0, 1, 2, 0], 4);
     expect(out.w).toEqual(Array.from(m.w));
+  });
+
+  it("trains before its workers have started (this thread runs every shard), then on them: the same weights, dropout included", async () => {
+    const dropout = "input 12\ndense 10 relu\ndropout 0.5\ndense 3 softmax\ntrain { loss cross_entropy }\n";
+    const compiled = await compileText(dropout, "f32", { threads: 2 });
+    const steps = async (m: CompiledModel & { ready?(): Promise<void> }, waitAfter: number) => {
+      for (let step = 0; step < 6; step++) {
+        if (step === waitAfter) await m.ready!();
+        m.trainStep([randomTensor([8, 12], step).data], [0, 1, 2, 0, 1, 2, 0, 1], 8);
+      }
+      return m.w.slice();
+    };
+    const one = await steps(model(compiled, 1, 8), 0);
+    // The first two batches run before the worker has loaded the module (it cannot in the
+    // synchronous steps), the rest on both threads: each shard's dropout stream carries on.
+    expect(await steps(model(compiled, 2, 8), 2)).toEqual(one);
   });
 
   it("close() stops the workers; training afterwards says so", async () => {

@@ -1050,10 +1050,10 @@ export class Model {
     if (!attach) this.initWeights(seed);
     const own: Record<string, unknown>[] = [{ g: this.g }];
     for (let k = 1; k < SHARDS; k++) own.push({ g: arena.f32(WEIGHT_COUNT) });
+    const buffers = attach ? attach.buffers : newShardBuffers(SHARDS, rows * OUTPUT_SIZE, seed);
     const replicas = own.map((fields, k) =>
-      shardReplica(this, k, cap, PER_SAMPLE, fields, seededRandom((seed ^ 0x2545f491) + k)),
+      shardReplica(this, k, cap, PER_SAMPLE, fields, shardRandom(buffers, k)),
     );
-    const buffers = attach ? attach.buffers : newShardBuffers(SHARDS, rows * OUTPUT_SIZE);
     const kern = this.kern;
     this.shardSet = new ShardSet(replicas, cap, buffers, (into, from, start, count) =>
       kern.sgd(into, from, start, count, -1),
@@ -1497,6 +1497,11 @@ export class Model {
   /** Stops the worker threads; the model can still run forward, but not train. */
   close(): Promise<void> {
     return this.shardThreads?.close() ?? Promise.resolve();
+  }
+
+  /** Resolves once the worker threads have started; until then trainStep runs every shard on this thread (same results). */
+  ready(): Promise<void> {
+    return this.shardThreads?.ready() ?? Promise.resolve();
   }
 
   /** Outputs for n samples (inference: dropout off, batchnorm on its running statistics). A copy. */

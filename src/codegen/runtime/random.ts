@@ -3,9 +3,19 @@
  * so a compiled model draws the same initial weights, dropout masks and shuffles for a seed.
  */
 export function seededRandom(seed: number): () => number {
-  let s = seed >>> 0;
+  const state = new Uint32Array(1);
+  state[0] = seed >>> 0;
+  return randomOnState(state, 0);
+}
+
+/**
+ * The same generator with its state kept in state[index]: in shared memory, whichever thread
+ * draws next continues the one stream (a threaded model's shards, runtime/threads.ts).
+ */
+export function randomOnState(state: Uint32Array, index: number): () => number {
   return () => {
-    s = (s + 0x6d2b79f5) >>> 0;
+    const s = (state[index]! + 0x6d2b79f5) >>> 0;
+    state[index] = s;
     let t = s;
     t = Math.imul(t ^ (t >>> 15), t | 1);
     t ^= t + Math.imul(t ^ (t >>> 7), t | 61);

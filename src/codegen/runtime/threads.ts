@@ -1,4 +1,5 @@
 import { nodeProcess, now } from "./host.js";
+import { randomOnState } from "./random.js";
 import type { LossName } from "./internal-types.js";
 
 /**
@@ -51,6 +52,8 @@ export interface ShardBuffers {
   readonly targets: SharedArrayBuffer;
   /** The batch's optimizer settings (float64, OPTIMIZER's slots). */
   readonly settings: SharedArrayBuffer;
+  /** Each shard's dropout generator state (uint32). */
+  readonly random: SharedArrayBuffer;
 }
 
 const OPTIMIZER = { kind: 0, rate: 1, momentum: 2, beta1: 3, beta2: 4, eps: 5, t: 6 } as const;
@@ -63,11 +66,14 @@ const JOB_EXIT = 2;
 const LOSS_NAMES: readonly LossName[] = ["squared", "cross_entropy", "binary_cross_entropy"];
 /** How long a thread polls a control word before sleeping on it (ms): waking one costs tens of µs. */
 const SPIN_MS = 1;
-/** How long the first batch waits for the workers to load the module (ms). */
-const START_TIMEOUT = 60_000;
 
-export function newShardBuffers(shards: number, targetValues: number): ShardBuffers {
+/** The shared buffers of a model with `shards` shards; shard k's generator is seeded (seed ^ 0x2545f491) + k. */
+export function newShardBuffers(shards: number, targetValues: number, seed: number): ShardBuffers {
+  const random = new SharedArrayBuffer(4 * shards);
+  const states = new Uint32Array(random);
+  for (let k = 0; k < shards; k++) states[k] = ((seed ^ 0x2545f491) + k) >>> 0;
   return {
+    random,
     control: new SharedArrayBuffer(4 * (MESSAGE_START + MESSAGE_CHARS)),
     losses: new SharedArrayBuffer(8 * shards),
     targets: new SharedArrayBuffer(8 * Math.max(1, targetValues)),
@@ -259,38 +265,102 @@ function waitWhile(control: Int32Array, index: number, value: number, timeoutMs 
   return true;
 }
 
-interface WorkerLike {
+/** A started worker thread, Node's or a browser's. */
+interface WorkerHandle {
+  terminate(): unknown;
+}
+
+/** Where worker threads come from: Node's worker_threads or a browser's Web Workers. */
+interface ThreadHost {
+  readonly cores: number;
+  /** Starts a worker running the module's shard loop; `failed` is called if it cannot run. */
+  spawn(data: ShardWorkerData, failed: (e: unknown) => void): WorkerHandle;
+}
+
+interface NodeWorker extends WorkerHandle {
   unref(): void;
-  terminate(): Promise<number>;
   on(event: "error", listener: (e: unknown) => void): unknown;
 }
-interface WorkerThreadsLike {
-  readonly Worker: new (code: string, options: { eval: true; workerData: unknown }) => WorkerLike;
+interface NodeWorkerThreads {
+  readonly Worker: new (code: string, options: { eval: true; workerData: unknown }) => NodeWorker;
 }
 interface NodeWithBuiltins {
   getBuiltinModule?(id: string): unknown;
 }
+interface WebWorker extends WorkerHandle {
+  postMessage(message: unknown): void;
+  addEventListener(type: "error", listener: (e: { message?: string }) => void): void;
+}
+interface WebHost {
+  readonly Worker?: new (url: string, options: { type: "module" }) => WebWorker;
+  readonly Blob?: new (parts: string[], options: { type: string }) => unknown;
+  readonly URL?: { createObjectURL(blob: unknown): string };
+  readonly crossOriginIsolated?: boolean;
+  readonly document?: unknown;
+  readonly navigator?: { readonly hardwareConcurrency?: number };
+}
 
-/** Node's worker_threads and os, synchronously (Node ≥ 20.16), or why threads cannot start. */
-function nodeThreads(): { threads: WorkerThreadsLike; cores: number } | string {
+let foundThreadHost: ThreadHost | string | undefined;
+
+/** The thread host here, or why there is none (found once). */
+function threadHost(): ThreadHost | string {
+  foundThreadHost ??= nodeProcess() ? nodeThreadHost() : webThreadHost();
+  return foundThreadHost;
+}
+
+/** Node's worker_threads, got synchronously (Node ≥ 20.16): each worker evals WORKER_SCRIPT. */
+function nodeThreadHost(): ThreadHost | string {
   const proc = nodeProcess() as (ReturnType<typeof nodeProcess> & NodeWithBuiltins) | undefined;
-  if (!proc) return "worker threads need Node.js (browsers: Web Workers are not supported yet)";
+  if (!proc) return "worker threads need Node.js or Web Workers";
   if (typeof proc.getBuiltinModule !== "function") return `worker threads need Node.js 20.16 or later (this is ${proc.versions.node})`;
-  const threads = proc.getBuiltinModule("node:worker_threads") as WorkerThreadsLike;
+  const threads = proc.getBuiltinModule("node:worker_threads") as NodeWorkerThreads;
   const os = proc.getBuiltinModule("node:os") as { availableParallelism?(): number; cpus(): unknown[] };
-  return { threads, cores: os.availableParallelism ? os.availableParallelism() : os.cpus().length };
+  return {
+    cores: os.availableParallelism ? os.availableParallelism() : os.cpus().length,
+    spawn(data, failed) {
+      const w = new threads.Worker(WORKER_SCRIPT, { eval: true, workerData: data });
+      w.on("error", failed);
+      // Blocked in Atomics.wait between batches, a worker must not keep the process alive.
+      w.unref();
+      return w;
+    },
+  };
+}
+
+/**
+ * A browser's Web Workers: module workers made from WEB_WORKER_SCRIPT, given their data by a
+ * message. Only where a thread may block (Atomics.wait) — a worker, not a page's main thread —
+ * and where memory can be shared (a cross-origin isolated page).
+ */
+function webThreadHost(): ThreadHost | string {
+  const web = globalThis as unknown as WebHost;
+  const { Worker, Blob, URL } = web;
+  if (!Worker || !Blob || !URL) return "this JavaScript environment has no worker threads (Node's worker_threads or Web Workers)";
+  if (web.document !== undefined) return "a page's main thread cannot wait for worker threads: create and train the model inside a Web Worker";
+  if (web.crossOriginIsolated === false) return "worker threads share memory, which needs a cross-origin isolated page (Cross-Origin-Opener-Policy and Cross-Origin-Embedder-Policy headers)";
+  let url: string | undefined;
+  return {
+    cores: web.navigator?.hardwareConcurrency ?? 1,
+    spawn(data, failed) {
+      url ??= URL.createObjectURL(new Blob([WEB_WORKER_SCRIPT], { type: "text/javascript" }));
+      const w = new Worker(url, { type: "module" });
+      w.addEventListener("error", (e) => failed(new Error(e.message ?? "the worker script failed to load")));
+      w.postMessage(data);
+      return w;
+    },
+  };
 }
 
 /** Why worker threads cannot start here (then a model trains on one thread), or undefined. */
 export function threadsUnavailable(): string | undefined {
-  const node = nodeThreads();
-  return typeof node === "string" ? `${node}; training on one thread` : undefined;
+  const h = threadHost();
+  return typeof h === "string" ? `${h}; training on one thread` : undefined;
 }
 
 /** The default thread count: the machine's cores, at most the module's shards. */
 export function defaultThreads(shards: number): number {
-  const node = nodeThreads();
-  return typeof node === "string" ? 1 : Math.max(1, Math.min(shards, node.cores));
+  const h = threadHost();
+  return typeof h === "string" ? 1 : Math.max(1, Math.min(shards, h.cores));
 }
 
 /** What a worker needs to build the same model over the same memory. */
@@ -303,22 +373,35 @@ export interface ShardWorkerData {
   readonly memory: unknown;
 }
 
-/**
- * Loads the module in the worker and hands over to its `__dlcShardWorker` export. Plain
- * JavaScript, run with `eval`; the flag keeps the module's command line from starting there.
- */
-const WORKER_SCRIPT = `
-const { workerData } = process.getBuiltinModule("node:worker_threads");
-globalThis.__dlcShardWorker = true;
-import(workerData.url).then((m) => m.__dlcShardWorker(workerData)).catch((e) => {
-  const control = new Int32Array(workerData.buffers.control);
+/** Records a worker's start-up failure where the main thread looks (plain JavaScript, for the scripts below). */
+const START_FAILED = `(data, e) => {
+  const control = new Int32Array(data.buffers.control);
   const text = String(e && e.message ? e.message : e).slice(0, ${MESSAGE_CHARS});
   for (let i = 0; i < text.length; i++) control[${MESSAGE_START} + i] = text.charCodeAt(i);
   Atomics.store(control, ${CONTROL.messageLength}, text.length);
   Atomics.store(control, ${CONTROL.failed}, 1);
   Atomics.add(control, ${CONTROL.ready}, 1);
   Atomics.notify(control, ${CONTROL.ready});
-});
+}`;
+
+/**
+ * Node: loads the module in the worker and hands over to its `__dlcShardWorker` export. Plain
+ * JavaScript, run with `eval`; the flag keeps the module's command line from starting there.
+ */
+const WORKER_SCRIPT = `
+const { workerData } = process.getBuiltinModule("node:worker_threads");
+globalThis.__dlcShardWorker = true;
+import(workerData.url).then((m) => m.__dlcShardWorker(workerData)).catch((e) => (${START_FAILED})(workerData, e));
+`;
+
+/** Browsers: the same, as a module worker that gets its data in the first message. */
+const WEB_WORKER_SCRIPT = `
+self.onmessage = (event) => {
+  self.onmessage = null;
+  const data = event.data;
+  globalThis.__dlcShardWorker = true;
+  import(data.url).then((m) => m.__dlcShardWorker(data)).catch((e) => (${START_FAILED})(data, e));
+};
 `;
 
 /** Whether this code runs in one of a model's worker threads. */
@@ -328,7 +411,7 @@ export function inShardWorker(): boolean {
 
 /** The main thread's side: starts T − 1 workers and runs each batch's shards across all T threads. */
 export class ShardThreads {
-  private readonly workers: WorkerLike[] = [];
+  private readonly workers: WorkerHandle[] = [];
   private started = false;
   private closed = false;
 
@@ -338,65 +421,78 @@ export class ShardThreads {
     worker: Omit<ShardWorkerData, "thread">,
   ) {
     const control = set.controlWords;
-    Atomics.store(control, CONTROL.threads, threads);
     if (threads === 1) return;
-    const node = nodeThreads();
-    if (typeof node === "string") throw new Error(node);
-    for (let t = 1; t < threads; t++) {
-      const w = new node.threads.Worker(WORKER_SCRIPT, { eval: true, workerData: { ...worker, thread: t } });
-      w.on("error", (e) => {
-        set.fail(e);
-        Atomics.add(control, CONTROL.ready, 1);
-        Atomics.notify(control, CONTROL.ready);
-      });
-      w.unref();
-      this.workers.push(w);
-    }
+    const h = threadHost();
+    if (typeof h === "string") throw new Error(h);
+    const failed = (e: unknown): void => {
+      set.fail(e);
+      Atomics.add(control, CONTROL.ready, 1);
+      Atomics.notify(control, CONTROL.ready);
+    };
+    for (let t = 1; t < threads; t++) this.workers.push(h.spawn({ ...worker, thread: t }, failed));
   }
 
   /**
    * Runs every shard of a batch of n (targets already scattered, settings set), sums the
-   * gradients and steps the weights if the loss is finite; returns the batch loss.
+   * gradients and steps the weights if the loss is finite; returns the batch loss. Until the
+   * workers have started, this thread runs every shard itself (the same arithmetic): it never
+   * blocks waiting for them, which a browser thread must not do while its workers load.
    */
   train(n: number, loss: LossName, width: number): number {
     const control = this.set.controlWords;
     if (this.closed) throw new Error("this model's threads were closed");
-    if (this.threads === 1) Atomics.store(control, CONTROL.computed, 0);
-    else {
-      if (!this.started) this.awaitWorkers();
+    const threads = this.threads > 1 && this.workersReady() ? this.threads : 1;
+    Atomics.store(control, CONTROL.threads, threads);
+    Atomics.store(control, CONTROL.computed, 0);
+    if (threads > 1) {
       Atomics.store(control, CONTROL.job, JOB_TRAIN);
       Atomics.store(control, CONTROL.n, n);
       Atomics.store(control, CONTROL.loss, LOSS_NAMES.indexOf(loss));
       Atomics.store(control, CONTROL.width, width);
       Atomics.store(control, CONTROL.done, 0);
-      Atomics.store(control, CONTROL.computed, 0);
       Atomics.add(control, CONTROL.generation, 1);
       Atomics.notify(control, CONTROL.generation);
     }
     let error: unknown;
     try {
-      this.set.runThread(0, this.threads, n, loss, width);
+      this.set.runThread(0, threads, n, loss, width);
     } catch (e) {
       error = e;
     }
-    for (let done = 0; done < this.threads - 1; done = Atomics.load(control, CONTROL.done)) waitWhile(control, CONTROL.done, done);
+    for (let done = 0; done < threads - 1; done = Atomics.load(control, CONTROL.done)) waitWhile(control, CONTROL.done, done);
     const failed = this.set.failure();
     if (error !== undefined) throw error;
     if (failed) throw failed;
     return this.set.totalLoss(n);
   }
 
-  private awaitWorkers(): void {
-    const control = this.set.controlWords;
-    for (let ready = Atomics.load(control, CONTROL.ready); ready < this.threads - 1; ready = Atomics.load(control, CONTROL.ready)) {
-      if (!waitWhile(control, CONTROL.ready, ready, START_TIMEOUT)) throw new Error(`the model's worker threads did not start within ${START_TIMEOUT / 1000} s`);
-    }
+  /** Whether every worker has started (throws what a worker that could not start said). */
+  private workersReady(): boolean {
+    if (this.started) return true;
+    if (Atomics.load(this.set.controlWords, CONTROL.ready) < this.threads - 1) return false;
     const failed = this.set.failure();
     if (failed) {
       void this.close();
       throw new Error(`the model's worker threads could not start: ${failed.message}`);
     }
     this.started = true;
+    return true;
+  }
+
+  /** Resolves once the workers have started (training before that runs on this thread alone). */
+  ready(): Promise<void> {
+    const timers = globalThis as unknown as { setTimeout(callback: () => void, ms: number): unknown };
+    return new Promise((resolve, reject) => {
+      const poll = (): void => {
+        try {
+          if (this.closed || this.workersReady()) resolve();
+          else timers.setTimeout(poll, 2);
+        } catch (e) {
+          reject(e);
+        }
+      };
+      poll();
+    });
   }
 
   /** Stops the workers (the model then trains no more). */
@@ -430,6 +526,11 @@ export function serveShards(set: ShardSet, thread: number): void {
     Atomics.add(control, CONTROL.done, 1);
     Atomics.notify(control, CONTROL.done);
   }
+}
+
+/** Shard k's dropout generator, its state shared by every thread (the one that runs the shard draws). */
+export function shardRandom(buffers: ShardBuffers, k: number): () => number {
+  return randomOnState(new Uint32Array(buffers.random), k);
 }
 
 /**
