@@ -27,6 +27,18 @@ function model(c: Compiled, threads: number, maxBatch: number, seed = 1): Compil
   return m;
 }
 
+/** A model whose workers have started, so that trainStep runs on all `threads`. */
+async function started(c: Compiled, threads: number, maxBatch: number, seed = 1): Promise<CompiledModel> {
+  const m = model(c, threads, maxBatch, seed) as CompiledModel & { ready(): Promise<void> };
+  await m.ready();
+  return m;
+}
+
+/** How many threads the model's last trainStep ran on. */
+function threadsUsed(m: CompiledModel): number {
+  return (m as unknown as { shardThreads: { lastThreads: number } }).shardThreads.lastThreads;
+}
+
 interface Case {
   readonly name: string;
   readonly text: string;
@@ -58,6 +70,14 @@ const CASES: readonly Case[] = [
     shards: 3,
     batch: 8,
   },
+  {
+    name: "batchnorm (statistics over every shard), conv, residual add, 3 shards, batch 7",
+    text: "network r {\n  input 6x6x2\n  conv 4 3x3 pad same\n  batchnorm\n  a: relu\n  conv 4 3x3 pad same\n  batchnorm\n  add a\n  relu\n  globalavgpool\n  dense 8\n  batchnorm\n  relu\n  dense 3 softmax\n}\ntrain { loss cross_entropy }\n",
+    shape: [6, 6, 2],
+    targets: { classes: 3, perSample: 1 },
+    shards: 3,
+    batch: 7,
+  },
   { name: "rnn and GRU sequences into attention", text: "network s {\n  input 4x3\n  rnn 3 sequences\n  enc: gru 3 sequences\n  attention enc bilinear\n  dense 2\n}\ntrain { loss squared }\n", shape: [4, 3], targets: { values: [4, 2] }, shards: 2, batch: 5 },
   { name: "dropout (each shard its own generator)", text: "input 12\ndense 10 relu\ndropout 0.5\ndense 3 softmax\ntrain { loss cross_entropy }\n", shape: [12], targets: { classes: 3, perSample: 1 }, shards: 2, batch: 8, random: true },
 ];
@@ -81,14 +101,15 @@ function targetsOf(c: Case, n: number, seed: number): { flat: number[]; targets:
 }
 
 /** Three training steps (a short last batch among them) on `threads` threads; the weights after. */
-function train(c: Case, compiled: Compiled, threads: number): Float32Array | Float64Array {
-  const m = model(compiled, threads, c.batch);
+async function train(c: Case, compiled: Compiled, threads: number): Promise<Float32Array | Float64Array> {
+  const m = await started(compiled, threads, c.batch);
   expect(m.threads).toBe(threads);
   for (const [step, n] of [c.batch, c.batch, c.batch - 2].entries()) {
     const x = inputsOf(c, n, 20 + step);
     const loss = m.trainStep(x.map((t) => t.data), targetsOf(c, n, 30 + step).flat, n);
     expect(Number.isFinite(loss)).toBe(true);
   }
+  expect(threadsUsed(m)).toBe(threads);
   return m.w.slice();
 }
 
@@ -96,9 +117,9 @@ describe("--threads: the same weights for any thread count", () => {
   for (const c of CASES) {
     it(c.name, async () => {
       const compiled = await compileText(c.text, "f32", { threads: c.shards });
-      const one = train(c, compiled, 1);
+      const one = await train(c, compiled, 1);
       for (let t = 2; t <= c.shards; t++) {
-        const many = train(c, compiled, t);
+        const many = await train(c, compiled, t);
         const differ = one.findIndex((v, i) => !Object.is(v, many[i]));
         expect(differ, `${t} threads: first differing weight`).toBe(-1);
       }
@@ -112,7 +133,7 @@ describe("--threads: one step matches the interpreter (f32 tolerance)", () => {
       const compiled = await compileText(c.text, "f32", { threads: c.shards });
       const n = c.batch;
       const { interp } = pair(compiled, { maxBatch: n, initSeed: 7 });
-      const m = model(compiled, c.shards, n);
+      const m = await started(compiled, c.shards, n);
       for (const [name, t] of interp.namedWeights()) m.setWeight(name, t.data);
       m.loss = "classes" in c.targets ? "cross_entropy" : "squared";
       const x = inputsOf(c, n, 5);
@@ -122,6 +143,36 @@ describe("--threads: one step matches the interpreter (f32 tolerance)", () => {
       expect(Math.abs(loss - expected.loss)).toBeLessThanOrEqual(TOLERANCE.f32 * Math.max(1, Math.abs(expected.loss)));
       for (const [name, w] of interp.namedWeights()) expectClose(m.getWeight(name)!.data, w.data, TOLERANCE.f32, name);
     });
+  }
+});
+
+describe("--threads: the example networks (smaller inputs), same weights on 1 and 2 threads", () => {
+  const examples: readonly [string, readonly number[], number][] = [
+    ["resnet18.dl", [32, 32, 3], 1000],
+    ["resnet50.dl", [32, 32, 3], 1000],
+    ["googlenet.dl", [32, 32, 3], 1000],
+    ["unet.dl", [16, 16, 1], 0],
+    ["vgg16.dl", [32, 32, 3], 1000],
+    ["alexnet.dl", [64, 64, 3], 1000],
+  ];
+  for (const [file, shape, classes] of examples) {
+    it(`${file} (--input ${shape.join("x")}), two steps of batch 3`, async () => {
+      const compiled = await compileText(readFileSync(join(root, "examples", file), "utf8"), "f32", { threads: 2, inputShape: shape });
+      const size = shape.reduce((a, b) => a * b, 1);
+      const out = compiled.mod.NETWORK.output.reduce((a, b) => a * b, 1);
+      const run = async (threads: number) => {
+        const m = await started(compiled, threads, 3);
+        for (let step = 0; step < 2; step++) {
+          const targets = classes > 0 ? [0, 1, 2].map((i) => (i * 7 + step) % classes) : Array.from(randomTensor([3 * out], 40 + step).data, (v) => (v > 0 ? 1 : 0));
+          expect(Number.isFinite(m.trainStep([randomTensor([3 * size], 30 + step).data], targets, 3))).toBe(true);
+        }
+        expect(threadsUsed(m)).toBe(threads);
+        return m.w.slice();
+      };
+      const one = await run(1);
+      const differ = (await run(2)).findIndex((v, i) => !Object.is(v, one[i]));
+      expect(differ, "first differing weight").toBe(-1);
+    }, 120_000);
   }
 });
 
@@ -136,7 +187,9 @@ describe("--threads: the optimizers step each thread's slice of the weights", ()
         return m.w.slice();
       };
       const one = run(model(threaded, 1, 7));
-      expect(run(model(threaded, 3, 7))).toEqual(one);
+      const three = await started(threaded, 3, 7);
+      expect(run(three)).toEqual(one);
+      expect(threadsUsed(three)).toBe(3);
       expectClose(one, run(new plain.mod.Model({ maxBatch: 7, seed: 1 })), TOLERANCE.f32, optimizer);
     });
   }
@@ -147,14 +200,15 @@ describe("--threads: batches smaller than the shards, fit, options and errors", 
 
   it("a batch of 1 or 2 on 4 shards (empty shards) trains as on one thread", async () => {
     const compiled = await compileText(text, "f32", { threads: 4 });
-    const run = (threads: number) => {
-      const m = model(compiled, threads, 8);
+    const run = async (threads: number) => {
+      const m = await started(compiled, threads, 8);
       for (const n of [1, 2, 3, 8]) m.trainStep([randomTensor([n, 6], n).data], Array.from({ length: n }, (_, i) => i % 3), n);
+      expect(threadsUsed(m)).toBe(threads);
       return m.w.slice();
     };
-    const one = run(1);
-    expect(run(4)).toEqual(one);
-    expect(run(3)).toEqual(one);
+    const one = await run(1);
+    expect(await run(4)).toEqual(one);
+    expect(await run(3)).toEqual(one);
   });
 
   it("fit gives the same weights and losses on 1 and 2 threads", async () => {
@@ -164,7 +218,7 @@ describe("--threads: batches smaller than the shards, fit, options and errors", 
     const data = mod.readData({ x: Array.from({ length: 23 }, () => Array.from({ length: 6 }, () => r() * 2 - 1)), y: Array.from({ length: 23 }, (_, i) => i % 3) });
     const outcomes = [];
     for (const threads of [1, 2]) {
-      const m = model(compiled, threads, 5);
+      const m = await started(compiled, threads, 5);
       const outcome = await mod.fit(m, data, { epochs: 3, batch: 5 } as object);
       outcomes.push({ outcome, w: m.w.slice() });
     }
@@ -187,7 +241,7 @@ describe("--threads: batches smaller than the shards, fit, options and errors", 
   it("wrong targets and bad class indices throw the single-threaded messages, from any thread", async () => {
     const compiled = await compileText(text, "f32", { threads: 2 });
     const plain = await compileText(text, "f32");
-    const threaded = model(compiled, 2, 4);
+    const threaded = await started(compiled, 2, 4);
     const single = new plain.mod.Model({ maxBatch: 4 });
     const x = randomTensor([4, 6], 1).data;
     for (const targets of [[0, 1, 2], [0, 1, 2, 5], [0, 1.5, 2, 1], [0, 1, 2, -1]]) {
@@ -203,7 +257,7 @@ describe("--threads: batches smaller than the shards, fit, options and errors", 
     expect(() => threaded.trainStep([x.subarray(0, 10)], [0, 1, 2, 0], 4)).toThrow("input 0: expected 24 values, got 10");
     // An error inside a worker's shard (a token id the embedding rejects, in the batch's last row).
     const tokens = "input 3\nembedding 5 2\nflatten\ndense 2 softmax\ntrain { loss cross_entropy }\n";
-    const tokenModels = [new (await compileText(tokens, "f32")).mod.Model({ maxBatch: 4 }), model(await compileText(tokens, "f32", { threads: 2 }), 2, 4)];
+    const tokenModels = [new (await compileText(tokens, "f32")).mod.Model({ maxBatch: 4 }), await started(await compileText(tokens, "f32", { threads: 2 }), 2, 4)];
     const ids = [0, 1, 2, 3, 4, 0, 1, 2, 3, 4, 0, 7];
     const messages = tokenModels.map((m) => {
       try {
@@ -215,6 +269,7 @@ describe("--threads: batches smaller than the shards, fit, options and errors", 
     });
     expect(messages[0]).toBe("RangeError: embedding: token id 7 at sample 3, position 2 (counting from 0) is outside the vocabulary 0…4");
     expect(messages[1]).toBe(messages[0]);
+    expect(threadsUsed(tokenModels[1]!)).toBe(2);
     expect(Number.isFinite(tokenModels[1]!.trainStep([ids.map((i) => i % 5)], [0, 1, 0, 1], 4))).toBe(true);
     // The model still trains after the errors.
     expect(Number.isFinite(threaded.trainStep([x], [0, 1, 2, 0], 4))).toBe(true);
@@ -254,13 +309,16 @@ describe("--threads: batches smaller than the shards, fit, options and errors", 
     const one = await steps(model(compiled, 1, 8), 0);
     // The first two batches run before the worker has loaded the module (it cannot in the
     // synchronous steps), the rest on both threads: each shard's dropout stream carries on.
-    expect(await steps(model(compiled, 2, 8), 2)).toEqual(one);
+    const two = model(compiled, 2, 8);
+    expect(await steps(two, 2)).toEqual(one);
+    expect(threadsUsed(two)).toBe(2);
   });
 
   it("close() stops the workers; training afterwards says so", async () => {
     const compiled = await compileText(text, "f32", { threads: 2 });
-    const m = model(compiled, 2, 4);
+    const m = await started(compiled, 2, 4);
     m.trainStep([randomTensor([4, 6], 1).data], [0, 1, 2, 0], 4);
+    expect(threadsUsed(m)).toBe(2);
     await m.close!();
     expect(() => m.trainStep([randomTensor([4, 6], 1).data], [0, 1, 2, 0], 4)).toThrow(/closed/);
     expect(m.predict([randomTensor([2, 6], 1).data], 2).length).toBe(6);
@@ -289,13 +347,7 @@ describe("--threads on the command lines", () => {
   const dlc = join(root, "bin", "dlc");
   const node = process.execPath;
 
-  it("dlc compile refuses batchnorm at its statement, and f64 or JS kernels", () => {
-    const file = join(tempDir(), "bn.dl");
-    writeFileSync(file, "input 8\ndense 4\nbatchnorm\ndense 2 softmax\ntrain { loss cross_entropy }\n");
-    const r = spawnSync(node, [dlc, "compile", file, "--threads", "2", "-o", join(tempDir(), "bn.mjs")], { encoding: "utf8" });
-    expect(r.status).toBe(1);
-    expect(r.stderr).toContain(`${file}:3:1: error: --threads cannot split batchnorm`);
-    expect(r.stderr).not.toMatch(/\n\s+at /);
+  it("dlc compile refuses f64 and JS kernels with --threads", () => {
     for (const extra of [["--precision", "f64"], ["--kernels", "js"]]) {
       const u = spawnSync(node, [dlc, "compile", join(root, "examples", "seed.dl"), "--threads", "2", ...extra, "-o", join(tempDir(), "x.mjs")], { encoding: "utf8" });
       expect(u.status).toBe(2);

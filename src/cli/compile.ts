@@ -1,6 +1,6 @@
 import { availableParallelism } from "node:os";
 import { basename, extname } from "node:path";
-import { threadsRefusal, unsupportedKinds } from "../codegen/compile.js";
+import { unsupportedKinds } from "../codegen/compile.js";
 import { formatModule } from "../codegen/format.js";
 import { moduleParts } from "../codegen/module.js";
 import { plan } from "../codegen/plan.js";
@@ -39,11 +39,6 @@ export async function runCompile(file: string, flags: CompileFlags): Promise<num
   const threads = flags.threads === true ? availableParallelism() : flags.threads ?? 1;
   if (threads > 1) {
     if (flags.precision === "f64" || flags.kernels === "js") throw new UsageError(`--threads ${threads} needs the WebAssembly kernels (--precision f32 without --kernels js): the threads share one WebAssembly memory`);
-    const refusal = threadsRefusal(analysis.selected);
-    if (refusal) {
-      process.stderr.write(`${file}:${refusal.line}:${refusal.column}: error: ${refusal.message}\n`);
-      return EXIT_INPUT_ERRORS;
-    }
   }
   const target = flags.target ?? (flags.output && /\.(m?js|cjs)$/.test(flags.output) ? "js" : "ts");
   const output = flags.output ?? basename(file, extname(file)) + (target === "js" ? ".mjs" : ".ts");

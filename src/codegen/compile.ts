@@ -24,17 +24,6 @@ export function unsupportedKinds(checked: CheckedNetwork): string[] {
   return [...kinds];
 }
 
-/**
- * Why a network cannot train split across threads, at the statement to blame: a layer with
- * state updated from batch statistics (batchnorm) would see only its shard's samples.
- */
-export function threadsRefusal(checked: CheckedNetwork): { line: number; column: number; message: string } | undefined {
-  const state = plan(checked).weights.find((w) => w.kind === "state");
-  if (!state) return undefined;
-  const n = state.node;
-  return { line: n.span.line, column: n.span.column, message: `--threads cannot split ${n.kind} '${n.name}' across threads: its batch statistics span the whole batch (compile with --threads 1)` };
-}
-
 /** A checked network → the TypeScript module's text (not yet formatted). */
 export function generateModule(checked: CheckedNetwork, o: CompileOptions): string {
   return moduleCode(plan(checked), o);

@@ -39,7 +39,7 @@ export interface EmitContext {
    * accumulates must be given: with WebAssembly kernels the name returned is a kernel for that
    * N, called with the same arguments as the JS helper.
    */
-  helper(name: "matmul" | "matmulTN" | "matmulNT" | "expf" | "batchnormForward" | "batchnormBackward", n?: number, accumulate?: boolean): string;
+  helper(name: "matmul" | "matmulTN" | "matmulNT" | "expf" | "batchnormForward" | "batchnormBackward" | "batchnormShards", n?: number, accumulate?: boolean): string;
   /**
    * f32 with WebAssembly kernels: includes a recurrent cell's elementwise step over all batch
    * rows as a SIMD kernel for `units` (src/codegen/wasm/cells.ts) and returns the name to call it
@@ -63,6 +63,22 @@ export interface EmitContext {
   convWalk?(spec: ConvWalkSpec, js: string): string | undefined;
   /** The node's truncated-BPTT window, when training uses one. */
   readonly bptt?: number;
+  /**
+   * Threaded builds (dlc compile --threads): what a layer whose training pass needs the whole
+   * batch (batchnorm's statistics) uses to meet the batch's other shards. Undefined otherwise.
+   */
+  readonly shards?: ShardContext;
+}
+
+export interface ShardContext {
+  /** A statement after which this shard waits until every shard has reached the same point (a `yield`). */
+  sync(): string;
+  /** Expressions: this shard's index, the shard count (1 for a model that is not a shard), the batch's samples. */
+  readonly index: string;
+  readonly count: string;
+  readonly batch: string;
+  /** An array every shard reads and writes, one row of `size` per shard; its local name. */
+  table(name: string, size: number): string;
 }
 
 /** Generates a layer kind's forward and backward code, specialised to its shapes. */

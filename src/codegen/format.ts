@@ -105,7 +105,8 @@ interface Job {
 }
 
 /** A method-body chunk goes in this wrapper, so that prettier indents it as it is in the module. */
-const WRAP_HEAD = "class C {\n  m() {\n";
+// A generator method, so that chunks of a threaded build's passSteps may `yield`.
+const WRAP_HEAD = "class C {\n  *m() {\n";
 const WRAP_TAIL = "\n  }\n}\n";
 
 async function runJob(job: Job): Promise<string> {

@@ -262,5 +262,111 @@ function batchnormBackward(dy: Arr, dx: Arr | null, w: Arr, g: Arr, gamma: numbe
 }
 `;
 
-export const HELPERS: Readonly<Record<string, string>> = { matmul, matmulTN, matmulNT, expf, batchnormForward, batchnormBackward };
+/**
+ * batchnorm in a threaded build's training pass, where a batch is split into shards: the batch
+ * statistics are sums over every shard's rows. Each step writes this shard's partial sums into
+ * its row of a table that every shard reads (`part`: shards × width); the generated code
+ * `yield`s between the steps, and the threads meet there before going on (runtime/threads.ts).
+ * Shards are summed in shard order, skipping empty ones, so any thread count gives the same.
+ * A model that is not a shard has shardCount 1 and its own rows as the batch.
+ */
+const batchnormShards = `
+/** Which shards of a batch of n samples split count ways hold rows (the others skip every step). */
+function shardHasRows(k: number, count: number, n: number): boolean {
+  return Math.floor(((k + 1) * n) / count) > Math.floor((k * n) / count);
+}
+
+/** Σ over shards (in order, empty ones skipped) of part[k·width + ch], into out. */
+function sumShards(part: Arr, out: Arr, width: number, count: number, n: number): void {
+  out.fill(0, 0, width);
+  for (let k = 0; k < count; k++) {
+    if (!shardHasRows(k, count, n)) continue;
+    for (let ch = 0; ch < width; ch++) out[ch] += part[k * width + ch]!;
+  }
+}
+
+/** Step 1 of batch statistics: this shard's per-channel sums of x. */
+function batchnormShardSums(x: Arr, rows: number, width: number, part: Arr, shard: number): void {
+  const o = shard * width;
+  part.fill(0, o, o + width);
+  for (let r = 0; r < rows; r++) for (let ch = 0; ch < width; ch++) part[o + ch] += x[r * width + ch]!;
+}
+
+/** Step 2: the batch mean (every shard's sums), then this shard's sums of (x − mean)². */
+function batchnormShardCentered(x: Arr, rows: number, width: number, sums: Arr, squares: Arr, mean: Arr, shard: number, count: number, n: number, batchRows: number): void {
+  sumShards(sums, mean, width, count, n);
+  for (let ch = 0; ch < width; ch++) mean[ch] /= batchRows;
+  const o = shard * width;
+  squares.fill(0, o, o + width);
+  for (let r = 0; r < rows; r++) {
+    for (let ch = 0; ch < width; ch++) {
+      const d = x[r * width + ch]! - mean[ch]!;
+      squares[o + ch] += d * d;
+    }
+  }
+}
+
+/** Step 3: the batch variance, the running statistics (by the first shard with rows), x̂ and y. */
+function batchnormShardFinish(x: Arr, y: Arr, w: Arr, gamma: number, beta: number, movingMean: number, movingVariance: number, rows: number, width: number, squares: Arr, mean: Arr, variance: Arr, invStd: Arr, xhat: Arr, batchStats: Int32Array, shard: number, count: number, n: number, batchRows: number): void {
+  batchStats[0] = 1;
+  sumShards(squares, variance, width, count, n);
+  let first = 0;
+  while (!shardHasRows(first, count, n)) first++;
+  for (let ch = 0; ch < width; ch++) {
+    variance[ch] /= batchRows;
+    invStd[ch] = 1 / Math.sqrt(variance[ch]! + ${NORM_EPSILON});
+    if (shard === first) {
+      w[movingMean + ch] = ${BATCHNORM_MOMENTUM} * w[movingMean + ch]! + ${1 - BATCHNORM_MOMENTUM} * mean[ch]!;
+      w[movingVariance + ch] = ${BATCHNORM_MOMENTUM} * w[movingVariance + ch]! + ${1 - BATCHNORM_MOMENTUM} * variance[ch]!;
+    }
+  }
+  for (let r = 0; r < rows; r++) {
+    const o = r * width;
+    for (let ch = 0; ch < width; ch++) {
+      const h = (x[o + ch]! - mean[ch]!) * invStd[ch]!;
+      xhat[o + ch] = h;
+      y[o + ch] = w[gamma + ch]! * h + w[beta + ch]!;
+    }
+  }
+}
+
+/** Backward step 1: this shard's Σdy and Σdy·x̂ (its part of the γ/β gradients, and its row of part: 2·width). */
+function batchnormShardGradSums(dy: Arr, g: Arr, gamma: number, beta: number, rows: number, width: number, xhat: Arr, part: Arr, shard: number): void {
+  const o = shard * 2 * width;
+  part.fill(0, o, o + 2 * width);
+  for (let r = 0; r < rows; r++) {
+    for (let ch = 0; ch < width; ch++) {
+      const d = dy[r * width + ch]!;
+      part[o + ch] += d;
+      part[o + width + ch] += d * xhat[r * width + ch]!;
+    }
+  }
+  for (let ch = 0; ch < width; ch++) {
+    g[gamma + ch] += part[o + width + ch]!;
+    g[beta + ch] += part[o + ch]!;
+  }
+}
+
+/** Backward step 2: dx from the whole batch's Σdy and Σdy·x̂. */
+function batchnormShardDx(dy: Arr, dx: Arr, w: Arr, gamma: number, rows: number, width: number, invStd: Arr, xhat: Arr, part: Arr, sumDy: Arr, sumDyXhat: Arr, count: number, n: number, batchRows: number): void {
+  sumDy.fill(0, 0, width);
+  sumDyXhat.fill(0, 0, width);
+  for (let k = 0; k < count; k++) {
+    if (!shardHasRows(k, count, n)) continue;
+    for (let ch = 0; ch < width; ch++) {
+      sumDy[ch] += part[k * 2 * width + ch]!;
+      sumDyXhat[ch] += part[k * 2 * width + width + ch]!;
+    }
+  }
+  for (let r = 0; r < rows; r++) {
+    const o = r * width;
+    for (let ch = 0; ch < width; ch++) {
+      const i = o + ch;
+      dx[i] += w[gamma + ch]! * invStd[ch]! * (dy[i]! - sumDy[ch]! / batchRows - xhat[i]! * (sumDyXhat[ch]! / batchRows));
+    }
+  }
+}
+`;
+
+export const HELPERS: Readonly<Record<string, string>> = { matmul, matmulTN, matmulNT, expf, batchnormForward, batchnormBackward, batchnormShards };
 export type HelperName = keyof typeof HELPERS;

@@ -91,7 +91,11 @@ export function moduleParts(p: Plan, o: ModuleOptions): ModuleParts {
   const { network } = p.checked;
   const helpers = new Set<string>();
   const wasm = o.precision === "f32" && (o.kernels ?? "wasm") === "wasm" ? new KernelSet() : undefined;
-  const scratch: { field: string; local: string; size: number; perSample: boolean; kind: "float" | "int"; step: number }[] = [];
+  const scratch: { field: string; local: string; size: number; perSample: boolean; kind: "float" | "int"; step: number; shared?: boolean }[] = [];
+  const shards = o.threads ?? 1;
+  const threaded = shards > 1;
+  /** Sync points of one training step (forward and backward) in a threaded build: where shards meet. */
+  let syncPoints = 0;
   const contextFor = (s: Step): EmitContext => ({
     inShapes: s.inputs.map((b) => p.buffers[b]!.shape),
     outShape: p.buffers[s.output]!.shape,
@@ -119,6 +123,22 @@ export function moduleParts(p: Plan, o: ModuleOptions): ModuleParts {
     cellKernel: (kind, units, js) => (wasm ? `kern.${wasm.requestCell(kind, units, js)}` : undefined),
     activationKernel: (kernel, js) => (wasm ? `kern.${wasm.requestActivation(kernel, js)}` : undefined),
     convWalk: (spec, js) => (wasm ? `kern.${wasm.requestConvWalk(spec, js)}` : undefined),
+    shards: threaded
+      ? {
+          sync: () => {
+            syncPoints++;
+            return "yield;";
+          },
+          index: "this.shardIndex",
+          count: "this.shardCount",
+          batch: "this.batchRows",
+          table(name, size) {
+            const field = `s${s.index}_${name}`;
+            if (!scratch.some((x) => x.field === field)) scratch.push({ field, local: name, size: shards * size, perSample: false, kind: "float", step: s.index, shared: true });
+            return name;
+          },
+        }
+      : undefined,
   });
 
   const marker = (s: Step, phase: string): string => {
@@ -197,15 +217,10 @@ export function moduleParts(p: Plan, o: ModuleOptions): ModuleParts {
   // With WebAssembly kernels every array is a view of the model's one memory (the Arena), so
   // that the kernels can address it; the optimizer's state goes there too.
   const useArena = wasm !== undefined && wasm.size > 0;
-  const shards = o.threads ?? 1;
-  const threaded = shards > 1;
   if (threaded && !useArena) throw new Error("internal: --threads needs the f32 WebAssembly kernels' arena");
-  if (threaded) {
-    const state = p.weights.find((w) => w.kind === "state");
-    if (state) throw new Error(`internal: --threads cannot split ${state.node.name}'s batch statistics`);
-  }
   const rowsName = threaded ? "rows" : "maxBatch";
-  const fixedScratch = scratch.filter((x) => !x.perSample);
+  const fixedScratch = scratch.filter((x) => !x.perSample && !x.shared);
+  const synced = syncPoints > 0;
   let optimizerAllocations = optimizerCode.allocate(arr);
   const allocations: string[] = [];
   if (useArena) {
@@ -288,7 +303,7 @@ const TRAINABLE: readonly (readonly [number, number])[] = [${trainable.map(([a, 
 ${initRuntime}
 ${[...helpers].sort().map((h) => HELPERS[h]).join("\n")}
 ${useArena ? wasm.code(threaded) : ""}
-${threaded ? threadedConstants(shards, arrays, lastAxis(outShape)) : ""}
+${threaded ? threadedConstants(shards, arrays, lastAxis(outShape), syncPoints) : ""}
 
 export interface ModelOptions {
   /** The largest batch forward/trainStep will be given (buffers are allocated once, for this size). */
@@ -321,7 +336,11 @@ export class Model {
   private fused = false;
   private rand: () => number;
   /** @internal The batch row of this model's sample 0, for messages (not 0 only in a thread's shard of a batch). */
-  firstRow = 0;
+  firstRow = 0;${threaded ? `
+  /** @internal Which shard of a batch this is, of how many (1: not a shard), and the batch's samples. */
+  shardIndex = 0;
+  shardCount = 1;
+  batchRows = 0;` : ""}
 ${[...bufferFields, ...gradFields, ...scratchFields].join("\n")}
 ${optimizerCode.fields(arr)}
 
@@ -372,13 +391,20 @@ ${p.inputBuffers.map((b, k) => `    this.setInput(this.b${b}, list[${k}], n * ${
   }
 
   /** @internal The forward pass over n samples already in the input buffers. */
-  pass(n: number, training: boolean): Arr {
+  pass(n: number, training: boolean): Arr {${synced ? `
+    const steps = this.passSteps(n, training);
+    while (!steps.next().done);
+    return this.b${p.outputBuffer};
+  }
+
+  /** @internal The forward pass in steps: it pauses (yield) where batchnorm's statistics need the batch's other shards. */
+  *passSteps(n: number, training: boolean): Generator<void, void, void> {` : ""}
     const w = this.w;
     const rand = this.rand;
     void rand;
     void training;${useArena ? "\n    const kern = this.kern;\n    void kern;" : ""}
-${chunked(forwardBlocks)}
-    return this.b${p.outputBuffer};
+${chunked(forwardBlocks)}${synced ? "" : `
+    return this.b${p.outputBuffer};`}
   }
 
   private setInput(target: Arr, source: ArrayLike<number> | undefined, count: number, k: number): void {
@@ -400,7 +426,13 @@ ${lossCode(p, arr)}
   }
 
   /** Backpropagates the gradient lossAndGrad left, accumulating parameter gradients into g. */
-  backward(n: number): void {
+  backward(n: number): void {${synced ? `
+    const steps = this.backwardSteps(n);
+    while (!steps.next().done);
+  }
+
+  /** @internal backward in steps, pausing (yield) as passSteps does. */
+  *backwardSteps(n: number): Generator<void, void, void> {` : ""}
     const w = this.w;
     const g = this.g;
     void w;
@@ -464,11 +496,13 @@ function lastAxis(shape: readonly number[]): number {
 }
 
 /** Module-level code of a threaded build: the shard count, the per-sample arrays, the worker's entry. */
-function threadedConstants(shards: number, arrays: readonly { target: string; size: number; perSample: boolean }[], last: number): string {
+function threadedConstants(shards: number, arrays: readonly { target: string; size: number; perSample: boolean }[], last: number, syncPoints: number): string {
   const perSample = arrays.filter((a) => a.perSample).map((a) => `[${literal(a.target.replace(/^this\./, ""))}, ${a.size}]`);
   return `
 /** Shards of each training batch (dlc compile --threads ${shards}): they fix the arithmetic, whatever the thread count. */
 const SHARDS = ${shards};
+/** Points in a training step where every shard waits for the others (batchnorm's batch statistics). */
+const SYNC_POINTS = ${syncPoints};
 /** The output's last axis: class-index targets name one of these per position. */
 const LAST_AXIS = ${last};
 /** The per-sample arrays (fields of Model) a shard cuts at its rows, with their values per sample. */
@@ -490,9 +524,9 @@ function threadedConstructorTail(fixed: readonly { field: string; size: number; 
     const own: Record<string, unknown>[] = [${own("0")}];
     for (let k = 1; k < SHARDS; k++) own.push(${own("k")});
     const buffers = attach ? attach.buffers : newShardBuffers(SHARDS, rows * OUTPUT_SIZE, seed);
-    const replicas = own.map((fields, k) => shardReplica(this, k, cap, PER_SAMPLE, fields, shardRandom(buffers, k)));
+    const replicas = own.map((fields, k) => shardReplica(this, k, SHARDS, cap, PER_SAMPLE, fields, shardRandom(buffers, k)));
     const kern = this.kern;
-    this.shardSet = new ShardSet(replicas, cap, buffers, (into, from, start, count) => kern.sgd(into, from, start, count, -1));
+    this.shardSet = new ShardSet(replicas, cap, buffers, SYNC_POINTS, (into, from, start, count) => kern.sgd(into, from, start, count, -1));
     let threads = attach ? 1 : options.threads ?? defaultThreads(SHARDS);
     if (!(Number.isInteger(threads) && threads >= 1 && threads <= SHARDS)) throw new RangeError(\`threads must be a whole number from 1 to \${SHARDS} (this module was compiled with --threads \${SHARDS}), got \${threads}\`);
     const unavailable = threads > 1 ? threadsUnavailable() ?? (arena.shared ? undefined : "shared memory is unavailable here (a browser page needs cross-origin isolation); training on one thread") : undefined;

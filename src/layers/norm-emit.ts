@@ -19,6 +19,7 @@ export const batchnormEmit: LayerEmitter<NoArgs> = {
   forward(_a, c) {
     const { width, rowsPerSample } = widthAndRows(c);
     const s = scratchOf(c, width, rowsPerSample);
+    if (c.shards && !c.frozen) return shardedForward(c, width, rowsPerSample, s);
     return `
       ${c.helper("batchnormForward")}(x0, y, w, ${c.offset("gamma")}, ${c.offset("beta")}, ${c.offset("moving_mean")}, ${c.offset("moving_variance")}, n * ${rowsPerSample}, ${width}, ${c.frozen ? "false" : "training"}, ${s.mean}, ${s.variance}, ${s.invStd}, ${s.xhat}, ${s.batchStats});`;
   },
@@ -26,10 +27,53 @@ export const batchnormEmit: LayerEmitter<NoArgs> = {
   backward(_a, c) {
     const { width, rowsPerSample } = widthAndRows(c);
     const s = scratchOf(c, width, rowsPerSample);
+    if (c.shards && !c.frozen) return shardedBackward(c, width, rowsPerSample, s);
     return `
       ${c.helper("batchnormBackward")}(dy, ${c.needsDx(0) ? "dx0" : "null"}, w, g, ${c.offset("gamma")}, ${c.offset("beta")}, n * ${rowsPerSample}, ${width}, ${s.invStd}, ${s.xhat}, ${s.batchStats}, ${s.sumDy}, ${s.sumDyXhat});`;
   },
 };
+
+type Scratch = ReturnType<typeof scratchOf>;
+
+/**
+ * A threaded build's batchnorm in training: the statistics of the whole batch, from every
+ * shard's partial sums (helpers.ts, batchnormShards), meeting the other shards at each sync.
+ * Outside training (or in a model that is not a shard) the same code sees one shard.
+ */
+function shardedForward(c: EmitContext, width: number, rowsPerSample: number, s: Scratch): string {
+  const sh = c.shards!;
+  c.helper("batchnormShards");
+  const sums = sh.table("sums", width);
+  const squares = sh.table("squares", width);
+  const stats = `${c.offset("gamma")}, ${c.offset("beta")}, ${c.offset("moving_mean")}, ${c.offset("moving_variance")}`;
+  return `
+      if (training) {
+        const batchN = ${sh.count} === 1 ? n : ${sh.batch};
+        batchnormShardSums(x0, n * ${rowsPerSample}, ${width}, ${sums}, ${sh.index});
+        ${sh.sync()}
+        batchnormShardCentered(x0, n * ${rowsPerSample}, ${width}, ${sums}, ${squares}, ${s.mean}, ${sh.index}, ${sh.count}, batchN, batchN * ${rowsPerSample});
+        ${sh.sync()}
+        batchnormShardFinish(x0, y, w, ${stats}, n * ${rowsPerSample}, ${width}, ${squares}, ${s.mean}, ${s.variance}, ${s.invStd}, ${s.xhat}, ${s.batchStats}, ${sh.index}, ${sh.count}, batchN, batchN * ${rowsPerSample});
+      } else ${c.helper("batchnormForward")}(x0, y, w, ${stats}, n * ${rowsPerSample}, ${width}, false, ${s.mean}, ${s.variance}, ${s.invStd}, ${s.xhat}, ${s.batchStats});`;
+}
+
+function shardedBackward(c: EmitContext, width: number, rowsPerSample: number, s: Scratch): string {
+  const sh = c.shards!;
+  c.helper("batchnormShards");
+  const part = sh.table("gradSums", 2 * width);
+  const dx = c.needsDx(0);
+  return `
+      if (${s.batchStats}[0] === 1) {
+        batchnormShardGradSums(dy, g, ${c.offset("gamma")}, ${c.offset("beta")}, n * ${rowsPerSample}, ${width}, ${s.xhat}, ${part}, ${sh.index});
+        ${sh.sync()}${
+          dx
+            ? `
+        const batchN = ${sh.count} === 1 ? n : ${sh.batch};
+        batchnormShardDx(dy, dx0, w, ${c.offset("gamma")}, n * ${rowsPerSample}, ${width}, ${s.invStd}, ${s.xhat}, ${part}, ${s.sumDy}, ${s.sumDyXhat}, ${sh.count}, batchN, batchN * ${rowsPerSample});`
+            : ""
+        }
+      } else ${c.helper("batchnormBackward")}(dy, ${dx ? "dx0" : "null"}, w, g, ${c.offset("gamma")}, ${c.offset("beta")}, n * ${rowsPerSample}, ${width}, ${s.invStd}, ${s.xhat}, ${s.batchStats}, ${s.sumDy}, ${s.sumDyXhat});`;
+}
 
 function scratchOf(c: EmitContext, width: number, rowsPerSample: number) {
   return {

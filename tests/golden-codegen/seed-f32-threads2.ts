@@ -918,6 +918,8 @@ class Arena {
 
 /** Shards of each training batch (dlc compile --threads 2): they fix the arithmetic, whatever the thread count. */
 const SHARDS = 2;
+/** Points in a training step where every shard waits for the others (batchnorm's batch statistics). */
+const SYNC_POINTS = 0;
 /** The output's last axis: class-index targets name one of these per position. */
 const LAST_AXIS = 1;
 /** The per-sample arrays (fields of Model) a shard cuts at its rows, with their values per sample. */
@@ -977,6 +979,10 @@ export class Model {
   private rand: () => number;
   /** @internal The batch row of this model's sample 0, for messages (not 0 only in a thread's shard of a batch). */
   firstRow = 0;
+  /** @internal Which shard of a batch this is, of how many (1: not a shard), and the batch's samples. */
+  shardIndex = 0;
+  shardCount = 1;
+  batchRows = 0;
   private readonly b0: Float32Array;
   private readonly b1: Float32Array;
   private readonly b2: Float32Array;
@@ -1052,10 +1058,10 @@ export class Model {
     for (let k = 1; k < SHARDS; k++) own.push({ g: arena.f32(WEIGHT_COUNT) });
     const buffers = attach ? attach.buffers : newShardBuffers(SHARDS, rows * OUTPUT_SIZE, seed);
     const replicas = own.map((fields, k) =>
-      shardReplica(this, k, cap, PER_SAMPLE, fields, shardRandom(buffers, k)),
+      shardReplica(this, k, SHARDS, cap, PER_SAMPLE, fields, shardRandom(buffers, k)),
     );
     const kern = this.kern;
-    this.shardSet = new ShardSet(replicas, cap, buffers, (into, from, start, count) =>
+    this.shardSet = new ShardSet(replicas, cap, buffers, SYNC_POINTS, (into, from, start, count) =>
       kern.sgd(into, from, start, count, -1),
     );
     let threads = attach ? 1 : (options.threads ?? defaultThreads(SHARDS));

@@ -21,6 +21,11 @@ export interface ShardReplica {
   loss: LossName | null;
   /** The batch row of the shard's first sample (for messages). */
   firstRow: number;
+  /** The whole batch's samples (batchnorm's statistics span them). */
+  batchRows: number;
+  /** Builds with sync points: the passes in steps, pausing (yield) where every shard must meet. */
+  passSteps?(n: number, training: boolean): Generator<void, void, void>;
+  backwardSteps?(n: number): Generator<void, void, void>;
   readonly g: Float32Array;
   pass(n: number, training: boolean): unknown;
   lossAndGrad(targets: ArrayLike<number>, n: number, over?: number): number;
@@ -58,7 +63,7 @@ export interface ShardBuffers {
 
 const OPTIMIZER = { kind: 0, rate: 1, momentum: 2, beta1: 3, beta2: 4, eps: 5, t: 6 } as const;
 
-const CONTROL = { generation: 0, job: 1, n: 2, loss: 3, width: 4, done: 5, ready: 6, failed: 7, threads: 8, messageLength: 9, computed: 10 } as const;
+const CONTROL = { generation: 0, job: 1, n: 2, loss: 3, width: 4, done: 5, ready: 6, failed: 7, threads: 8, messageLength: 9, computed: 10, arrived: 11 } as const;
 const MESSAGE_START = 16;
 const MESSAGE_CHARS = 1024;
 const JOB_TRAIN = 1;
@@ -96,6 +101,8 @@ export class ShardSet {
     /** Rows each shard's region holds (per-sample arrays hold count·cap rows). */
     readonly cap: number,
     readonly buffers: ShardBuffers,
+    /** Points in a training step where every shard waits for the others (the generated SYNC_POINTS). */
+    private readonly syncPoints: number,
     /** into[start … start + count − 1] += from's (the kernels' sgd with rate −1). */
     private readonly add: (into: Float32Array, from: Float32Array, start: number, count: number) => void,
   ) {
@@ -119,20 +126,76 @@ export class ShardSet {
       this.losses[k] = 0;
       return;
     }
+    const r = this.prepare(k, n, loss);
+    r.pass(rows, true);
+    const l = r.lossAndGrad(this.targetsOf(k, rows, width), rows, n);
+    this.losses[k] = l;
+    if (l - l !== 0) return;
+    r.g.fill(0);
+    r.backward(rows);
+  }
+
+  /**
+   * runShard in steps, for a build with sync points: pausing where every shard must meet. It
+   * pauses as often whatever the loss (backward runs even after a non-finite one), since every
+   * thread counts the meetings.
+   */
+  private *shardSteps(k: number, n: number, loss: LossName, width: number): Generator<void, void, void> {
+    const rows = this.start(k + 1, n) - this.start(k, n);
+    const r = this.prepare(k, n, loss);
+    yield* r.passSteps!(rows, true);
+    this.losses[k] = r.lossAndGrad(this.targetsOf(k, rows, width), rows, n);
+    r.g.fill(0);
+    yield* r.backwardSteps!(rows);
+  }
+
+  private prepare(k: number, n: number, loss: LossName): ShardReplica {
     const r = this.replicas[k]!;
     r.loss = loss;
     r.firstRow = this.start(k, n);
-    r.pass(rows, true);
+    r.batchRows = n;
+    return r;
+  }
+
+  /** Shard k's targets: a view remade only when its length changes. */
+  private targetsOf(k: number, rows: number, width: number): Float64Array {
     let targets = this.targetViews[k]!;
     if (targets.length !== rows * width) {
       const at = k * this.cap * width;
       targets = this.targetViews[k] = this.targets.subarray(at, at + rows * width);
     }
-    const l = r.lossAndGrad(targets, rows, n);
-    this.losses[k] = l;
-    if (l - l !== 0) return;
-    r.g.fill(0);
-    r.backward(rows);
+    return targets;
+  }
+
+  /**
+   * The shards of thread `thread` with sync points: each of its shards goes to the next meeting,
+   * then every thread waits for the others there (round r is done when threads·(r + 1) have
+   * arrived). A shard that throws stops, but its thread still comes to every meeting.
+   */
+  private runSynced(thread: number, threads: number, n: number, loss: LossName, width: number): void {
+    const running: Generator<void, void, void>[] = [];
+    for (let k = thread; k < this.count; k += threads) {
+      if (this.start(k + 1, n) > this.start(k, n)) running.push(this.shardSteps(k, n, loss, width));
+      else this.losses[k] = 0;
+    }
+    const control = this.control;
+    let error: unknown;
+    for (let round = 0; round <= this.syncPoints; round++) {
+      for (let i = 0; i < running.length; i++) {
+        if (error !== undefined) break;
+        try {
+          const step = running[i]!.next();
+          if (step.done !== (round === this.syncPoints)) throw new Error(`internal: a shard met the others ${round} times, expected ${this.syncPoints}`);
+        } catch (e) {
+          error = e;
+        }
+      }
+      if (round === this.syncPoints) break;
+      Atomics.add(control, CONTROL.arrived, 1);
+      Atomics.notify(control, CONTROL.arrived);
+      for (let arrived = Atomics.load(control, CONTROL.arrived); arrived < threads * (round + 1); arrived = Atomics.load(control, CONTROL.arrived)) waitWhile(control, CONTROL.arrived, arrived);
+    }
+    if (error !== undefined) throw error;
   }
 
   /**
@@ -144,7 +207,8 @@ export class ShardSet {
   runThread(thread: number, threads: number, n: number, loss: LossName, width: number): void {
     let error: unknown;
     try {
-      for (let k = thread; k < this.count; k += threads) this.runShard(k, n, loss, width);
+      if (this.syncPoints > 0) this.runSynced(thread, threads, n, loss, width);
+      else for (let k = thread; k < this.count; k += threads) this.runShard(k, n, loss, width);
     } catch (e) {
       error = e;
     }
@@ -414,6 +478,8 @@ export class ShardThreads {
   private readonly workers: WorkerHandle[] = [];
   private started = false;
   private closed = false;
+  /** How many threads the last batch ran on (fewer than `threads` while the workers load). */
+  lastThreads = 1;
 
   constructor(
     private readonly set: ShardSet,
@@ -442,8 +508,10 @@ export class ShardThreads {
     const control = this.set.controlWords;
     if (this.closed) throw new Error("this model's threads were closed");
     const threads = this.threads > 1 && this.workersReady() ? this.threads : 1;
+    this.lastThreads = threads;
     Atomics.store(control, CONTROL.threads, threads);
     Atomics.store(control, CONTROL.computed, 0);
+    Atomics.store(control, CONTROL.arrived, 0);
     if (threads > 1) {
       Atomics.store(control, CONTROL.job, JOB_TRAIN);
       Atomics.store(control, CONTROL.n, n);
@@ -537,7 +605,7 @@ export function shardRandom(buffers: ShardBuffers, k: number): () => number {
  * Shard k's replica of a model: the same object with its per-sample arrays cut to rows
  * k·cap … (k+1)·cap − 1, and `own` arrays (gradients, fixed scratch) in place of the model's.
  */
-export function shardReplica<M extends object>(model: M, k: number, cap: number, perSample: readonly (readonly [string, number])[], own: Readonly<Record<string, unknown>>, random: () => number): M {
+export function shardReplica<M extends object>(model: M, k: number, count: number, cap: number, perSample: readonly (readonly [string, number])[], own: Readonly<Record<string, unknown>>, random: () => number): M {
   const replica = Object.create(Object.getPrototypeOf(model) as object) as Record<string, unknown>;
   Object.assign(replica, model);
   const fields = model as unknown as Record<string, Float32Array | Int32Array>;
@@ -545,6 +613,7 @@ export function shardReplica<M extends object>(model: M, k: number, cap: number,
   Object.assign(replica, own);
   replica["maxBatch"] = cap;
   replica["rand"] = random;
-  replica["shards"] = undefined;
+  replica["shardIndex"] = k;
+  replica["shardCount"] = count;
   return replica as M;
 }
