@@ -314,6 +314,28 @@ describe("--threads: batches smaller than the shards, fit, options and errors", 
     expect(threadsUsed(two)).toBe(2);
   });
 
+  it("without WebAssembly (node --jitless) the threads share a SharedArrayBuffer and run the JS kernels, with the same weights", async () => {
+    const compiled = await compileText(text, "f32", { threads: 2 });
+    const file = join(tempDir(), "threads-jitless.mjs");
+    writeFileSync(file, await toJavaScript(compiled.code));
+    const script = `
+      const m = await import(${JSON.stringify(pathToFileURL(file).href)});
+      const out = [];
+      for (const threads of [1, 2]) {
+        const model = new m.Model({ maxBatch: 5, seed: 2, threads });
+        await model.ready();
+        for (let s = 0; s < 3; s++) model.trainStep([Array.from({ length: 30 }, (_, i) => Math.sin(i + s))], [0, 1, 2, 0, 1], 5);
+        out.push({ kernels: model.kernels, used: model.shardThreads.lastThreads, w: Array.from(model.w) });
+        await model.close();
+      }
+      console.log(JSON.stringify(out));`;
+    const r = spawnSync(process.execPath, ["--jitless", "--input-type=module", "-e", script], { encoding: "utf8" });
+    expect(r.status, r.stderr).toBe(0);
+    const [one, two] = JSON.parse(r.stdout) as { kernels: string; used: number; w: number[] }[];
+    expect([one!.kernels, two!.kernels, two!.used]).toEqual(["js", "js", 2]);
+    expect(two!.w).toEqual(one!.w);
+  });
+
   it("close() stops the workers; training afterwards says so", async () => {
     const compiled = await compileText(text, "f32", { threads: 2 });
     const m = await started(compiled, 2, 4);
