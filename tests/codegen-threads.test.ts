@@ -227,6 +227,22 @@ describe("--threads: batches smaller than the shards, fit, options and errors", 
     expect(outcomes[1]!.w).toEqual(outcomes[0]!.w);
   });
 
+  it("fit's guard: an update that makes a weight infinite is undone and named, on one thread or two", async () => {
+    const text = "input 1\ndense 1\ntrain {\n  loss squared\n  optimizer sgd lr 1e30\n}\n";
+    for (const options of [{}, { threads: 2 }]) {
+      const compiled = await compileText(text, "f32", options);
+      const mod = compiled.mod as unknown as { readData(d: { x: number[][]; y: number[][] }): unknown; fit(m: CompiledModel, d: unknown, o?: object): Promise<{ status: string; weight?: string; loss?: number }> };
+      const m = options.threads ? await started(compiled, 2, 4) : new compiled.mod.Model({ maxBatch: 4, seed: 1 });
+      const before = m.w.slice();
+      // The loss (½·(w·1e18)², about 1e35) is finite; the update 1e30·1e36 overflows float32.
+      const outcome = await mod.fit(m, mod.readData({ x: [[1e18], [1e18], [1e18], [1e18]], y: [[0], [0], [0], [0]] }), { epochs: 1, batch: 4 });
+      expect(outcome.status).toBe("diverged");
+      expect(Number.isFinite(outcome.loss)).toBe(true);
+      expect(outcome.weight).toBe("dense1.kernel");
+      expect(m.w).toEqual(before);
+    }
+  });
+
   it("rejects a thread count outside 1 … shards, and reports the threads in use", async () => {
     const compiled = await compileText(text, "f32", { threads: 2 });
     expect(() => model(compiled, 3, 4)).toThrow(/threads must be a whole number from 1 to 2 .*got 3/);

@@ -3,6 +3,9 @@ import { seededRandom } from "./random.js";
 import type { ModelLike, WeightInfo } from "./internal-types.js";
 import type { Dataset, EpochReport, FitOptions, FitOutcome } from "./public-types.js";
 
+/** How often (ms) fit lets timers, signals and a browser's UI through: a yield per batch costs small networks much of their speed. */
+const YIELD_EVERY_MS = 10;
+
 export interface FitSettings {
   readonly epochs: number;
   readonly batch: number;
@@ -14,7 +17,7 @@ export interface FitSettings {
  * stay in file order; otherwise each epoch is shuffled with the generator seeded by
  * seed ^ 0x9e3779b9. A batch whose loss is NaN or infinite, or whose update makes a weight so,
  * is undone (state included) and training stops: the weights are the last good ones. Yields to
- * the host after every batch, so Ctrl-C and a browser's UI get through.
+ * the host every YIELD_EVERY_MS, so Ctrl-C and a browser's UI get through.
  */
 export async function fitModel(model: ModelLike, weights: readonly WeightInfo[], inputWidths: readonly number[], outputWidth: number, data: Dataset, settings: FitSettings, options: FitOptions): Promise<FitOutcome> {
   const targets = data.targets;
@@ -25,7 +28,8 @@ export async function fitModel(model: ModelLike, weights: readonly WeightInfo[],
   const shuffleRandom = seededRandom(settings.seed ^ 0x9e3779b9);
   const order = Array.from({ length: data.size }, (_, i) => i);
   const batches = Math.ceil(data.size / batch);
-  const xs = inputWidths.map((w) => new Float64Array(batch * w));
+  // Batches in the weights' number type, so that the model takes them in with one memory copy.
+  const xs = inputWidths.map((w) => (model.w instanceof Float32Array ? new Float32Array(batch * w) : new Float64Array(batch * w)));
   const perTarget = targets.kind === "values" ? outputWidth : targets.perSample;
   const ys = targets.kind === "values" ? new Float64Array(batch * perTarget) : new Int32Array(batch * perTarget);
   // The model reads exactly n samples: views of the whole batch and of a shorter last one, made once.
@@ -33,12 +37,14 @@ export async function fitModel(model: ModelLike, weights: readonly WeightInfo[],
   const full = viewsOf(batch);
   const lastSize = data.size - (batches - 1) * batch;
   const last = lastSize === batch ? full : viewsOf(lastSize);
-  const saved = new Float64Array(model.w.length);
+  // The same element type as the weights, so that saving them each batch is one memory copy.
+  const saved = model.w instanceof Float32Array ? new Float32Array(model.w.length) : new Float64Array(model.w.length);
   const reports: EpochReport[] = [];
   const report = (epoch: number, total: number, seen: number, started: number): EpochReport => {
     const seconds = (now() - started) / 1000;
     return { epoch, loss: seen ? total / seen : NaN, samples: seen, seconds, samplesPerSecond: seconds > 0 ? seen / seconds : 0 };
   };
+  let lastYield = now();
   for (let epoch = 1; epoch <= settings.epochs; epoch++) {
     if (batches > 1) {
       for (let i = order.length - 1; i > 0; i--) {
@@ -74,7 +80,10 @@ export async function fitModel(model: ModelLike, weights: readonly WeightInfo[],
       total += loss * n;
       seen += n;
       options.onBatch?.({ epoch, batch: b + 1, batches, samples: seen, loss: total / seen, seconds: (now() - started) / 1000 });
-      await yieldToHost();
+      if (now() - lastYield >= YIELD_EVERY_MS) {
+        await yieldToHost();
+        lastYield = now();
+      }
       if (options.shouldStop?.()) {
         const partial = report(epoch, total, seen, started);
         reports.push(partial);
@@ -89,13 +98,33 @@ export async function fitModel(model: ModelLike, weights: readonly WeightInfo[],
   return { status: "done", epochs: reports };
 }
 
-/** Row `from` of `source` into row `to` of `target` (rows of `width`), without making views. */
-function copyRow(source: ArrayLike<number>, from: number, target: Float64Array | Int32Array, to: number, width: number): void {
+/** Row `from` of `source` into row `to` of `target` (rows of `width`). */
+function copyRow(source: ArrayLike<number>, from: number, target: Float32Array | Float64Array | Int32Array, to: number, width: number): void {
+  // A typed array's row goes by the engine's own copy (a short-lived view per row costs less
+  // than converting element by element in JavaScript).
+  if (width >= 16 && ArrayBuffer.isView(source)) {
+    target.set((source as unknown as Float64Array).subarray(from * width, (from + 1) * width), to * width);
+    return;
+  }
   for (let e = 0; e < width; e++) target[to * width + e] = source[from * width + e]!;
 }
 
 /** The name of the first weight (in WEIGHTS' order) holding NaN or ±Infinity. */
 function firstNonFinite(w: Float32Array | Float64Array, weights: readonly WeightInfo[]): string | undefined {
+  // x·0 is 0 for every finite x and NaN otherwise: a sum without branches tells whether to look.
+  let any0 = 0;
+  let any1 = 0;
+  let any2 = 0;
+  let any3 = 0;
+  const end4 = w.length - (w.length % 4);
+  for (let i = 0; i < end4; i += 4) {
+    any0 += w[i]! * 0;
+    any1 += w[i + 1]! * 0;
+    any2 += w[i + 2]! * 0;
+    any3 += w[i + 3]! * 0;
+  }
+  for (let i = end4; i < w.length; i++) any0 += w[i]! * 0;
+  if (any0 + any1 + any2 + any3 === 0) return undefined;
   for (let i = 0; i < w.length; i++) {
     const v = w[i]!;
     if (v - v !== 0) return weights.find((e) => i >= e.offset && i < e.offset + e.size)?.name ?? `weight ${i}`;
