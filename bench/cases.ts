@@ -2,14 +2,14 @@
  * One training case = one engine on one workload, measured once per process and shared by the
  * interpreter's and the compiler's sections. Cases run one after another, never in parallel.
  */
-import { cleanUpCompiled, compileWorkload, compiledTrainer } from "./compiled-engine.js";
+import { cleanUpCompiled, compileWorkload, compiledFitTrainer, compiledTrainer } from "./compiled-engine.js";
 import { interpSetup, interpTrainer } from "./interp-engine.js";
 import { collector, measure, type Plan, type Throughput, type Trainer } from "./measure.js";
 import { pytorchCase } from "./pytorch.js";
 import { loadTf, tfTrainer } from "./tfjs.js";
 import { WORKLOADS, syntheticData, type WorkloadName } from "./workloads.js";
 
-export type Engine = "compiled" | "compiled-threads2" | "compiled-js" | "interp" | "tfjs-cpu" | "tfjs-wasm" | "pytorch-1" | "pytorch-2";
+export type Engine = "compiled" | "compiled-threads2" | "compiled-fit" | "compiled-threads2-fit" | "compiled-js" | "interp" | "tfjs-cpu" | "tfjs-wasm" | "pytorch-1" | "pytorch-2";
 
 /** Shards and threads of the "compiled-threads2" engine: `dlc compile --threads 2`, `new Model({ threads: 2 })`. */
 export const COMPILED_THREADS = 2;
@@ -17,6 +17,8 @@ export const COMPILED_THREADS = 2;
 export const ENGINE_LABELS: Readonly<Record<Engine, string>> = {
   compiled: "dlc compiled (f32, wasm SIMD kernels)",
   "compiled-threads2": `dlc compiled (f32, wasm SIMD kernels, --threads ${COMPILED_THREADS}: ${COMPILED_THREADS} threads)`,
+  "compiled-fit": "dlc compiled (f32, wasm SIMD kernels), model.fit",
+  "compiled-threads2-fit": `dlc compiled (f32, wasm SIMD kernels, --threads ${COMPILED_THREADS}: ${COMPILED_THREADS} threads), model.fit`,
   "compiled-js": "dlc compiled (f32, JS kernels)",
   interp: "dlc interpreter (f64)",
   "tfjs-cpu": "TF.js cpu",
@@ -90,6 +92,26 @@ async function measureCase(engine: Engine, name: WorkloadName): Promise<CaseResu
       }
       const notes: string[] = [];
       if (trainer.threads !== COMPILED_THREADS) notes.push(`model.threads is ${trainer.threads}, not ${COMPILED_THREADS}`);
+      if (trainer.kernels !== "wasm") notes.push(`model.kernels is "${trainer.kernels}": ran on the JS kernels (no WebAssembly SIMD here)`);
+      return r.status === "ok" && notes.length > 0 ? { ...r, note: notes.join("; ") } : r;
+    }
+    case "compiled-fit":
+    case "compiled-threads2-fit": {
+      // The same builds as "compiled" and "compiled-threads2", trained by the module's own
+      // loop: model.fit(readData({ x, y }), { epochs, batch, lr }) instead of trainStep.
+      const threads = engine === "compiled-fit" ? 1 : COMPILED_THREADS;
+      const c = await compileWorkload(w, "f32", "wasm", threads);
+      if (!c.ok) return { status: "unavailable", why: c.why };
+      let trainer: Awaited<ReturnType<typeof compiledFitTrainer>>;
+      let r: CaseResult;
+      try {
+        trainer = await compiledFitTrainer(w, c.module, data, threads > 1 ? { threads } : {});
+        r = await timed(trainer);
+      } catch (e) {
+        return { status: "unavailable", why: `cannot train with model.fit${threads > 1 ? ` on ${threads} threads` : ""}: ${(e instanceof Error ? e.message : String(e)).split("\n")[0]}` };
+      }
+      const notes: string[] = [];
+      if (trainer.threads !== threads) notes.push(`model.threads is ${trainer.threads}, not ${threads}`);
       if (trainer.kernels !== "wasm") notes.push(`model.kernels is "${trainer.kernels}": ran on the JS kernels (no WebAssembly SIMD here)`);
       return r.status === "ok" && notes.length > 0 ? { ...r, note: notes.join("; ") } : r;
     }

@@ -5,6 +5,7 @@
  * only (`kernels: "js"`, the pure-TypeScript module). A module compiled with `threads: S` (S > 1,
  * `dlc compile --threads S`) splits each batch into S shards and trains them on the threads its
  * Model is given (worker threads over shared memory); `close()` stops those workers.
+ * `compiledFitTrainer` times the module's own training loop, `model.fit`, instead of `trainStep`.
  */
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -26,9 +27,22 @@ interface GeneratedModel {
   readonly threads?: number;
   /** Stops the model's worker threads (modules compiled with threads). */
   close?(): Promise<void>;
+  /** Resolves once the worker threads have started (modules compiled with threads). */
+  ready?(): Promise<void>;
+  /** The module's training loop (runtime/fit.ts) on a Dataset from `readData`. */
+  fit(data: FitDataset, options?: { epochs?: number; batch?: number; lr?: number; seed?: number }): Promise<FitOutcome>;
 }
+/** What the bench uses of `readData`'s Dataset (runtime/public-types.ts). */
+interface FitDataset {
+  readonly size: number;
+  readonly targets?: { readonly kind: "values" | "classes" };
+}
+type FitOutcome =
+  | { readonly status: "done" | "interrupted"; readonly epochs: readonly { readonly samples: number }[] }
+  | { readonly status: "diverged"; readonly epochs: readonly { readonly samples: number }[]; readonly epoch: number; readonly batch: number; readonly loss: number };
 interface GeneratedModule {
   readonly Model: new (options?: { maxBatch?: number; seed?: number; loss?: Workload["loss"]; kernels?: Kernels; threads?: number }) => GeneratedModel;
+  readData(source: { readonly x: unknown; readonly y?: unknown }, options?: { file?: string; needTargets?: boolean; loss?: Workload["loss"] }): FitDataset;
 }
 
 /** Which matmul kernels a generated f32 module uses: WebAssembly SIMD (the default) or JS. */
@@ -95,5 +109,72 @@ export function compiledTrainer(
     model.trainStep(xs, ys, BATCH, LEARNING_RATE);
     b = (b + 1) % batches;
   };
-  return { run: (ms) => timeSteps(step, BATCH, ms), dispose: () => model.close?.(), kernels: model.kernels ?? "js", threads: model.threads ?? 1 };
+  // A threaded model trains on its workers once they have loaded (before that, on this thread).
+  const run = async (ms: number) => {
+    await model.ready?.();
+    return timeSteps(step, BATCH, ms);
+  };
+  return { run, dispose: () => model.close?.(), kernels: model.kernels ?? "js", threads: model.threads ?? 1 };
+}
+
+/** One sample of the flat row-major `x` (at `offset`) as nested arrays of `shape`, as a JSON data file holds it. */
+function nestedSample(x: Float64Array, offset: number, shape: readonly number[]): unknown {
+  if (shape.length === 0) return x[offset]!;
+  const inner = shape.slice(1).reduce((a, b) => a * b, 1);
+  return Array.from({ length: shape[0]! }, (_, i) => nestedSample(x, offset + i * inner, shape.slice(1)));
+}
+
+/**
+ * Trains the compiled model with its own training loop, `model.fit(data, { epochs, batch, lr })`
+ * (what `node net.mjs train` runs): per epoch a shuffle, each batch's rows copied from the data
+ * set, a copy of the weights and a NaN/infinity check per batch, a yield to the event loop every
+ * 10 ms. The data set is the same synthetic samples, given as `readData({ x, y })` with class
+ * indices, built once. `run(ms)` (an adapter to measure()'s interface: fit trains whole epochs):
+ * before any estimate of an epoch's time, fit one epoch at a time until `ms` has passed (the
+ * warm-up); after it, one fit call of the number of epochs that should last about `ms`.
+ * A model compiled with threads: `ready()` is awaited first, `close()` in `dispose`.
+ */
+export async function compiledFitTrainer(
+  w: Workload,
+  compiled: GeneratedModule,
+  data: SyntheticData,
+  options: { readonly threads?: number } = {},
+): Promise<Trainer & { readonly kernels: Kernels; readonly threads: number }> {
+  const width = w.inputShape.reduce((a, b) => a * b, 1);
+  const rows = Array.from({ length: data.size }, (_, s) => nestedSample(data.x, s * width, w.inputShape));
+  const y = w.classes === 1 ? Array.from(data.oneHot) : Array.from(data.labels);
+  const dataset = compiled.readData({ x: rows, y }, { file: `${w.name}-synthetic`, needTargets: true, loss: w.loss });
+  if (w.classes > 1 && dataset.targets?.kind !== "classes") throw new Error(`readData gave ${dataset.targets?.kind ?? "no"} targets, not class indices`);
+  const model = new compiled.Model({ maxBatch: w.batch, seed: 1, loss: w.loss, ...(options.threads !== undefined ? { threads: options.threads } : {}) });
+  try {
+    await model.ready?.();
+  } catch (e) {
+    await model.close?.();
+    throw e;
+  }
+  let seed = 1;
+  let msPerEpoch: number | undefined;
+  const fit = async (epochs: number): Promise<number> => {
+    const outcome = await model.fit(dataset, { epochs, batch: w.batch, lr: LEARNING_RATE, seed: seed++ });
+    if (outcome.status !== "done") throw new Error(`model.fit stopped: ${outcome.status}${outcome.status === "diverged" ? ` at epoch ${outcome.epoch}, batch ${outcome.batch} (loss ${outcome.loss})` : ""}`);
+    return outcome.epochs.reduce((a, e) => a + e.samples, 0);
+  };
+  const run = async (ms: number): Promise<{ samples: number; seconds: number }> => {
+    const start = performance.now();
+    let samples = 0;
+    let epochs = 0;
+    if (msPerEpoch === undefined) {
+      do {
+        samples += await fit(1);
+        epochs++;
+      } while (performance.now() - start < ms);
+    } else {
+      epochs = Math.max(1, Math.round(ms / msPerEpoch));
+      samples = await fit(epochs);
+    }
+    const elapsed = performance.now() - start;
+    msPerEpoch = elapsed / epochs;
+    return { samples, seconds: elapsed / 1000 };
+  };
+  return { run, dispose: () => model.close?.(), kernels: model.kernels ?? "js", threads: model.threads ?? 1 };
 }

@@ -24,8 +24,8 @@ import { BATCH, LEARNING_RATE, WORKLOADS, macsPerSample, trainFlopsPerSample, ty
 
 /** The throughput table's workloads and, for each, the engines that train it. */
 const ALL_ENGINES: readonly Engine[] = ["compiled", "compiled-js", "interp", "tfjs-cpu", "tfjs-wasm", "pytorch-1", "pytorch-2"];
-/** With the two-thread build (`--threads 2` on 2 threads) after the default one. */
-const WITH_THREADS: readonly Engine[] = ["compiled", "compiled-threads2", ...ALL_ENGINES.slice(1)];
+/** With the two-thread build (`--threads 2` on 2 threads) after the default one, then both trained by `model.fit`. */
+const WITH_THREADS: readonly Engine[] = ["compiled", "compiled-threads2", "compiled-fit", "compiled-threads2-fit", ...ALL_ENGINES.slice(1)];
 const CASES: readonly { network: WorkloadName; engines: readonly Engine[] }[] = [
   { network: "mlp", engines: WITH_THREADS },
   { network: "lenet5", engines: WITH_THREADS },
@@ -86,6 +86,18 @@ const FAST_PATH_RATIOS: readonly RatioSpec[] = [
   // Information: each network's speed-up from the second thread.
   ...THREADED_NETWORKS.map(
     (network): RatioSpec => ({ network, engine: "compiled-threads2", over: "compiled", label: `dlc wasm-kernel build, ${COMPILED_THREADS} threads (--threads ${COMPILED_THREADS}) ÷ 1 thread (no --threads)` }),
+  ),
+  // Information: how much of trainStep's speed the module's own training loop keeps.
+  ...CASES.filter((c) => c.engines.includes("compiled-fit")).map(
+    ({ network }): RatioSpec => ({ network, engine: "compiled-fit", over: "compiled", label: "dlc wasm-kernel build, model.fit ÷ trainStep, 1 thread" }),
+  ),
+  ...CASES.filter((c) => c.engines.includes("compiled-threads2-fit")).map(
+    ({ network }): RatioSpec => ({
+      network,
+      engine: "compiled-threads2-fit",
+      over: "compiled-threads2",
+      label: `dlc wasm-kernel build, model.fit ÷ trainStep, ${COMPILED_THREADS} threads (--threads ${COMPILED_THREADS})`,
+    }),
   ),
 ];
 
@@ -170,7 +182,12 @@ async function throughputSection(get: Lookup, loadText: string): Promise<Section
         "\"wasm-kernel build ×\" = the (one-thread) wasm build's samples/s ÷ this row's: under 1× where a row is faster, as the two-thread rows should be. " +
         `dlc compiled, --threads ${COMPILED_THREADS}: the wasm build generated with \`threads: ${COMPILED_THREADS}\` (\`dlc compile --threads ${COMPILED_THREADS}\`: each batch split into ${COMPILED_THREADS} shards) ` +
         `and its Model made with \`threads: ${COMPILED_THREADS}\` (the main thread and a worker thread over shared WebAssembly memory; \`model.threads\` is checked, \`model.close()\` stops the worker after the case). ` +
-        "It trains the MLP, LeNet-5 and the batch-16 LSTM, the fast-path issue's networks. dlc interpreter: `train()` of src/interp, float64.",
+        "It trains the MLP, LeNet-5 and the batch-16 LSTM, the fast-path issue's networks. " +
+        "\"model.fit\" rows (MLP, LeNet-5): the same two builds trained by the module's own loop, `model.fit(readData({ x, y }), { epochs, batch, lr })` (what `node net.mjs train` runs), " +
+        "on the same samples with class-index targets (read once, before the timing): beyond trainStep, fit shuffles the samples every epoch, copies each batch's rows into its batch arrays, " +
+        "saves the weights and checks the loss and every weight for NaN/infinity after each batch (to undo a diverging one), and yields to the event loop every 10 ms. " +
+        "The warm-up calls fit one epoch at a time; each timed run is one fit call of as many epochs as should last the run time. " +
+        "dlc interpreter: `train()` of src/interp, float64.",
       "LSTM: the last step's hidden state feeds dense 10 softmax; TF.js is given `recurrentActivation: 'sigmoid'` (its default is hardSigmoid), as dlc and PyTorch use. " +
         "The batch-16 LSTM runs only the engines its ratios need (both dlc builds, TF.js wasm, PyTorch).",
       "TF.js: layers API (`tf.sequential`, `model.compile({optimizer: tf.train.sgd}, 'categoricalCrossentropy')`, `model.trainOnBatch` on tensors made beforehand). " +
@@ -247,8 +264,9 @@ function fastPathRatios(get: Lookup): Section {
       `Against PyTorch's CPU build on one thread: MLP ≥ 1.0×, LeNet-5 ≥ 0.6×, LSTM ≥ 0.6× (the issue's LSTM case is batch 16: the "batch 16" workload). ` +
         (torch.ok ? `PyTorch ${torch.version}.` : `PyTorch is not installed on this machine (${torch.why}), so these rows are not measured.`),
       `Two threads: LeNet-5 compiled with \`--threads ${COMPILED_THREADS}\` and trained on ${COMPILED_THREADS} threads must reach ≥ 1.0× PyTorch on one thread. ` +
-        `The other dlc rows train on one thread. The "÷ 1 thread" rows (information) are each network's speed-up from the second thread on this machine; ` +
-        `their "by CPU time" column divides samples per CPU-second, which counts both threads' CPU time: it is the second thread's efficiency (1.00× = no overhead), not a speed-up.`,
+        `The other dlc rows train on one thread unless their label says ${COMPILED_THREADS} threads. The "÷ 1 thread" rows (information) are each network's speed-up from the second thread on this machine; ` +
+        `their "by CPU time" column divides samples per CPU-second, which counts both threads' CPU time: it is the second thread's efficiency (1.00× = no overhead), not a speed-up. ` +
+        `The "model.fit ÷ trainStep" rows (information) are the share of trainStep's samples/s that the module's training loop keeps, on 1 and on ${COMPILED_THREADS} threads.`,
     ],
   };
 }
