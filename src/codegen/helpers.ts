@@ -213,6 +213,11 @@ function batchnormForward(x: Arr, y: Arr, w: Arr, gamma: number, beta: number, m
       invStd[ch] = 1 / Math.sqrt(w[movingVariance + ch]! + ${NORM_EPSILON});
     }
   }
+  batchnormNormalize(x, y, w, gamma, beta, rows, width, mean, invStd, xhat);
+}
+
+/** x̂ = (x − mean)·invStd, kept for backward, and y = γ·x̂ + β, per channel of the last axis. */
+function batchnormNormalize(x: Arr, y: Arr, w: Arr, gamma: number, beta: number, rows: number, width: number, mean: Arr, invStd: Arr, xhat: Arr): void {
   for (let r = 0; r < rows; r++) {
     const o = r * width;
     for (let ch = 0; ch < width; ch++) {
@@ -263,7 +268,8 @@ function batchnormBackward(dy: Arr, dx: Arr | null, w: Arr, g: Arr, gamma: numbe
 `;
 
 /**
- * batchnorm in a threaded build's training pass, where a batch is split into shards: the batch
+ * batchnorm in a threaded build's training pass (with batchnormForward, whose batchnormNormalize
+ * it shares), where a batch is split into shards: the batch
  * statistics are sums over every shard's rows. Each step writes this shard's partial sums into
  * its row of a table that every shard reads (`part`: shards × width); the generated code
  * `yield`s between the steps, and the threads meet there before going on (runtime/threads.ts).
@@ -320,14 +326,7 @@ function batchnormShardFinish(x: Arr, y: Arr, w: Arr, gamma: number, beta: numbe
       w[movingVariance + ch] = ${BATCHNORM_MOMENTUM} * w[movingVariance + ch]! + ${1 - BATCHNORM_MOMENTUM} * variance[ch]!;
     }
   }
-  for (let r = 0; r < rows; r++) {
-    const o = r * width;
-    for (let ch = 0; ch < width; ch++) {
-      const h = (x[o + ch]! - mean[ch]!) * invStd[ch]!;
-      xhat[o + ch] = h;
-      y[o + ch] = w[gamma + ch]! * h + w[beta + ch]!;
-    }
-  }
+  batchnormNormalize(x, y, w, gamma, beta, rows, width, mean, invStd, xhat);
 }
 
 /** Backward step 1: this shard's Σdy and Σdy·x̂ (its part of the γ/β gradients, and its row of part: 2·width). */

@@ -193,7 +193,7 @@ export class ShardSet {
       if (round === this.syncPoints) break;
       Atomics.add(control, CONTROL.arrived, 1);
       Atomics.notify(control, CONTROL.arrived);
-      for (let arrived = Atomics.load(control, CONTROL.arrived); arrived < threads * (round + 1); arrived = Atomics.load(control, CONTROL.arrived)) waitWhile(control, CONTROL.arrived, arrived);
+      waitForCount(control, CONTROL.arrived, threads * (round + 1));
     }
     if (error !== undefined) throw error;
   }
@@ -215,7 +215,7 @@ export class ShardSet {
     const control = this.control;
     Atomics.add(control, CONTROL.computed, 1);
     Atomics.notify(control, CONTROL.computed);
-    for (let computed = Atomics.load(control, CONTROL.computed); computed < threads; computed = Atomics.load(control, CONTROL.computed)) waitWhile(control, CONTROL.computed, computed);
+    waitForCount(control, CONTROL.computed, threads);
     if (error !== undefined) throw error;
     const total = this.totalLoss(n);
     if (total - total !== 0) return;
@@ -313,20 +313,19 @@ export class ShardSet {
   }
 }
 
-/** Waits until control[index] differs from `value` (polling for SPIN_MS first); false on timeout. */
-function waitWhile(control: Int32Array, index: number, value: number, timeoutMs = Infinity): boolean {
+/** Waits until control[index] differs from `value`, polling for SPIN_MS before sleeping on it. */
+function waitWhile(control: Int32Array, index: number, value: number): void {
   const spinUntil = now() + SPIN_MS;
   for (let i = 0; ; i++) {
-    if (Atomics.load(control, index) !== value) return true;
+    if (Atomics.load(control, index) !== value) return;
     if ((i & 255) === 255 && now() > spinUntil) break;
   }
-  const deadline = Date.now() + timeoutMs;
-  while (Atomics.load(control, index) === value) {
-    const left = deadline - Date.now();
-    if (left <= 0) return false;
-    Atomics.wait(control, index, value, Math.min(left, 1000));
-  }
-  return true;
+  while (Atomics.load(control, index) === value) Atomics.wait(control, index, value);
+}
+
+/** Waits until the counter control[index] reaches `target` (the others' Atomics.add and notify). */
+function waitForCount(control: Int32Array, index: number, target: number): void {
+  for (let count = Atomics.load(control, index); count < target; count = Atomics.load(control, index)) waitWhile(control, index, count);
 }
 
 /** A started worker thread, Node's or a browser's. */
@@ -527,7 +526,7 @@ export class ShardThreads {
     } catch (e) {
       error = e;
     }
-    for (let done = 0; done < threads - 1; done = Atomics.load(control, CONTROL.done)) waitWhile(control, CONTROL.done, done);
+    waitForCount(control, CONTROL.done, threads - 1);
     const failed = this.set.failure();
     if (error !== undefined) throw error;
     if (failed) throw failed;
