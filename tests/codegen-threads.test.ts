@@ -176,6 +176,40 @@ describe("--threads: the example networks (smaller inputs), same weights on 1 an
   }
 });
 
+describe("--threads: examples with batchnorm match the interpreter after one step (f32 tolerance, 2 threads; dropout left out)", () => {
+  // Not googlenet.dl: after one step its conv1 gradient differs from the interpreter's by 2–20%
+  // in any f32 build, threads or not (the f64 build matches to 1e-9): its batchnorms over a few
+  // samples at 1×1 or 3×3 magnify float32 rounding. Its threads are checked for identity above.
+  const examples: readonly [string, readonly number[]][] = [
+    ["resnet18.dl", [32, 32, 3]],
+    ["unet.dl", [16, 16, 1]],
+  ];
+  for (const [file, shape] of examples) {
+    it(`${file} (--input ${shape.join("x")}), batch 3`, async () => {
+      // Dropout draws per shard, the interpreter from one stream: the parity step leaves it out.
+      const text = readFileSync(join(root, "examples", file), "utf8").replace(/^\s*dropout [0-9.]+\n/m, "");
+      const compiled = await compileText(text, "f32", { threads: 2, inputShape: shape });
+      const loss = compiled.train!.loss!;
+      const n = 3;
+      const { interp } = pair(compiled, { maxBatch: n, initSeed: 7 });
+      const m = await started(compiled, 2, n);
+      for (const [name, t] of interp.namedWeights()) m.setWeight(name, t.data);
+      // The parity step is plain SGD, as interpreterStep's.
+      m.optimizer = { ...m.optimizer, kind: "sgd", momentum: 0 };
+      const x = randomTensor([n, ...shape], 5);
+      const outShape = compiled.mod.NETWORK.output;
+      const targets: Targets =
+        loss === "cross_entropy" ? { kind: "classes", indices: Int32Array.from([1, 7, 3]) } : { kind: "values", tensor: tensor([n, ...outShape], Array.from(randomTensor([n, ...outShape], 6).data, (v) => (v > 0 ? 1 : 0))) };
+      const flat = targets.kind === "classes" ? Array.from(targets.indices) : Array.from(targets.tensor.data);
+      const expected = interpreterStep(interp, [x], targets, loss, 0.01, seededRandom(1));
+      const got = m.trainStep([x.data], flat, n, 0.01);
+      expect(threadsUsed(m)).toBe(2);
+      expect(Math.abs(got - expected.loss)).toBeLessThanOrEqual(TOLERANCE.f32 * Math.max(1, Math.abs(expected.loss)));
+      for (const [name, w] of interp.namedWeights()) expectClose(m.getWeight(name)!.data, w.data, TOLERANCE.f32, name);
+    }, 120_000);
+  }
+});
+
 describe("--threads: the optimizers step each thread's slice of the weights", () => {
   for (const optimizer of ["adam lr 0.01", "sgd lr 0.1 momentum 0.9"]) {
     it(`${optimizer}: same weights for 1 and 3 threads, and as the build without threads (f32 tolerance)`, async () => {
