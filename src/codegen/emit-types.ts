@@ -25,10 +25,11 @@ export interface EmitContext {
   offset(param: string): number;
   /**
    * A buffer kept from forward to backward (a dropout mask, batch statistics, gate values),
-   * allocated once at construction: `size` elements, times maxBatch when `perSample`.
+   * allocated once at construction: `size` elements, times maxBatch when `perSample`; "double"
+   * is float64 in any precision, for sums that float32 would round (JS code only: not a kernel's).
    * Returns the local name bound to it in both the forward and the backward code.
    */
-  scratch(name: string, size: number, perSample?: boolean, kind?: "float" | "int"): string;
+  scratch(name: string, size: number, perSample?: boolean, kind?: "float" | "int" | "double"): string;
   needsDx(input: number): boolean;
   /** The node is `frozen` (a frozen batchnorm runs on its running statistics even in training). */
   readonly frozen?: boolean;

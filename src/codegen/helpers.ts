@@ -184,7 +184,7 @@ const batchnormForward = `
  * (${BATCHNORM_MOMENTUM}·running + ${(1 - BATCHNORM_MOMENTUM).toFixed(2)}·batch); otherwise the running statistics, left alone. x̂ is kept
  * for backward, and batchStats[0] records which statistics were used.
  */
-function batchnormForward(x: Arr, y: Arr, w: Arr, gamma: number, beta: number, movingMean: number, movingVariance: number, rows: number, width: number, useBatch: boolean, mean: Arr, variance: Arr, invStd: Arr, xhat: Arr, batchStats: Int32Array): void {
+function batchnormForward(x: Arr, y: Arr, w: Arr, gamma: number, beta: number, movingMean: number, movingVariance: number, rows: number, width: number, useBatch: boolean, mean: Float64Array, variance: Float64Array, invStd: Float64Array, xhat: Arr, batchStats: Int32Array): void {
   batchStats[0] = useBatch ? 1 : 0;
   if (useBatch) {
     mean.fill(0, 0, width);
@@ -217,7 +217,7 @@ function batchnormForward(x: Arr, y: Arr, w: Arr, gamma: number, beta: number, m
 }
 
 /** x̂ = (x − mean)·invStd, kept for backward, and y = γ·x̂ + β, per channel of the last axis. */
-function batchnormNormalize(x: Arr, y: Arr, w: Arr, gamma: number, beta: number, rows: number, width: number, mean: Arr, invStd: Arr, xhat: Arr): void {
+function batchnormNormalize(x: Arr, y: Arr, w: Arr, gamma: number, beta: number, rows: number, width: number, mean: Float64Array, invStd: Float64Array, xhat: Arr): void {
   for (let r = 0; r < rows; r++) {
     const o = r * width;
     for (let ch = 0; ch < width; ch++) {
@@ -234,7 +234,7 @@ const batchnormBackward = `
  * batchnorm backward: γ and β gradients from Σdy·x̂ and Σdy; dx (when given) gets
  * γ/σ·(dy − mean(dy) − x̂·mean(dy·x̂)) after batch statistics, γ/σ·dy after running ones.
  */
-function batchnormBackward(dy: Arr, dx: Arr | null, w: Arr, g: Arr, gamma: number, beta: number, rows: number, width: number, invStd: Arr, xhat: Arr, batchStats: Int32Array, sumDy: Arr, sumDyXhat: Arr): void {
+function batchnormBackward(dy: Arr, dx: Arr | null, w: Arr, g: Arr, gamma: number, beta: number, rows: number, width: number, invStd: Float64Array, xhat: Arr, batchStats: Int32Array, sumDy: Float64Array, sumDyXhat: Float64Array): void {
   sumDy.fill(0, 0, width);
   sumDyXhat.fill(0, 0, width);
   for (let r = 0; r < rows; r++) {
@@ -283,7 +283,7 @@ function shardHasRows(k: number, count: number, n: number): boolean {
 }
 
 /** Σ over shards (in order, empty ones skipped) of part[k·width + ch], into out. */
-function sumShards(part: Arr, out: Arr, width: number, count: number, n: number): void {
+function sumShards(part: Arr, out: Float64Array, width: number, count: number, n: number): void {
   out.fill(0, 0, width);
   for (let k = 0; k < count; k++) {
     if (!shardHasRows(k, count, n)) continue;
@@ -291,29 +291,29 @@ function sumShards(part: Arr, out: Arr, width: number, count: number, n: number)
   }
 }
 
-/** Step 1 of batch statistics: this shard's per-channel sums of x. */
-function batchnormShardSums(x: Arr, rows: number, width: number, part: Arr, shard: number): void {
-  const o = shard * width;
-  part.fill(0, o, o + width);
-  for (let r = 0; r < rows; r++) for (let ch = 0; ch < width; ch++) part[o + ch] += x[r * width + ch]!;
+/** Step 1 of batch statistics: this shard's per-channel sums of x (summed in float64 in acc). */
+function batchnormShardSums(x: Arr, rows: number, width: number, part: Arr, shard: number, acc: Float64Array): void {
+  acc.fill(0, 0, width);
+  for (let r = 0; r < rows; r++) for (let ch = 0; ch < width; ch++) acc[ch] += x[r * width + ch]!;
+  for (let ch = 0; ch < width; ch++) part[shard * width + ch] = acc[ch]!;
 }
 
-/** Step 2: the batch mean (every shard's sums), then this shard's sums of (x − mean)². */
-function batchnormShardCentered(x: Arr, rows: number, width: number, sums: Arr, squares: Arr, mean: Arr, shard: number, count: number, n: number, batchRows: number): void {
+/** Step 2: the batch mean (every shard's sums), then this shard's sums of (x − mean)² (in acc). */
+function batchnormShardCentered(x: Arr, rows: number, width: number, sums: Arr, squares: Arr, mean: Float64Array, shard: number, count: number, n: number, batchRows: number, acc: Float64Array): void {
   sumShards(sums, mean, width, count, n);
   for (let ch = 0; ch < width; ch++) mean[ch] /= batchRows;
-  const o = shard * width;
-  squares.fill(0, o, o + width);
+  acc.fill(0, 0, width);
   for (let r = 0; r < rows; r++) {
     for (let ch = 0; ch < width; ch++) {
       const d = x[r * width + ch]! - mean[ch]!;
-      squares[o + ch] += d * d;
+      acc[ch] += d * d;
     }
   }
+  for (let ch = 0; ch < width; ch++) squares[shard * width + ch] = acc[ch]!;
 }
 
 /** Step 3: the batch variance, the running statistics (by the first shard with rows), x̂ and y. */
-function batchnormShardFinish(x: Arr, y: Arr, w: Arr, gamma: number, beta: number, movingMean: number, movingVariance: number, rows: number, width: number, squares: Arr, mean: Arr, variance: Arr, invStd: Arr, xhat: Arr, batchStats: Int32Array, shard: number, count: number, n: number, batchRows: number): void {
+function batchnormShardFinish(x: Arr, y: Arr, w: Arr, gamma: number, beta: number, movingMean: number, movingVariance: number, rows: number, width: number, squares: Arr, mean: Float64Array, variance: Float64Array, invStd: Float64Array, xhat: Arr, batchStats: Int32Array, shard: number, count: number, n: number, batchRows: number): void {
   batchStats[0] = 1;
   sumShards(squares, variance, width, count, n);
   let first = 0;
@@ -329,25 +329,31 @@ function batchnormShardFinish(x: Arr, y: Arr, w: Arr, gamma: number, beta: numbe
   batchnormNormalize(x, y, w, gamma, beta, rows, width, mean, invStd, xhat);
 }
 
-/** Backward step 1: this shard's Σdy and Σdy·x̂ (its part of the γ/β gradients, and its row of part: 2·width). */
-function batchnormShardGradSums(dy: Arr, g: Arr, gamma: number, beta: number, rows: number, width: number, xhat: Arr, part: Arr, shard: number): void {
-  const o = shard * 2 * width;
-  part.fill(0, o, o + 2 * width);
+/**
+ * Backward step 1: this shard's Σdy and Σdy·x̂ (summed in float64 in sumDy and sumDyXhat): its
+ * part of the γ/β gradients, and its row of part (2·width).
+ */
+function batchnormShardGradSums(dy: Arr, g: Arr, gamma: number, beta: number, rows: number, width: number, xhat: Arr, part: Arr, shard: number, sumDy: Float64Array, sumDyXhat: Float64Array): void {
+  sumDy.fill(0, 0, width);
+  sumDyXhat.fill(0, 0, width);
   for (let r = 0; r < rows; r++) {
     for (let ch = 0; ch < width; ch++) {
       const d = dy[r * width + ch]!;
-      part[o + ch] += d;
-      part[o + width + ch] += d * xhat[r * width + ch]!;
+      sumDy[ch] += d;
+      sumDyXhat[ch] += d * xhat[r * width + ch]!;
     }
   }
+  const o = shard * 2 * width;
   for (let ch = 0; ch < width; ch++) {
-    g[gamma + ch] += part[o + width + ch]!;
-    g[beta + ch] += part[o + ch]!;
+    part[o + ch] = sumDy[ch]!;
+    part[o + width + ch] = sumDyXhat[ch]!;
+    g[gamma + ch] += sumDyXhat[ch]!;
+    g[beta + ch] += sumDy[ch]!;
   }
 }
 
 /** Backward step 2: dx from the whole batch's Σdy and Σdy·x̂. */
-function batchnormShardDx(dy: Arr, dx: Arr, w: Arr, gamma: number, rows: number, width: number, invStd: Arr, xhat: Arr, part: Arr, sumDy: Arr, sumDyXhat: Arr, count: number, n: number, batchRows: number): void {
+function batchnormShardDx(dy: Arr, dx: Arr, w: Arr, gamma: number, rows: number, width: number, invStd: Float64Array, xhat: Arr, part: Arr, sumDy: Float64Array, sumDyXhat: Float64Array, count: number, n: number, batchRows: number): void {
   sumDy.fill(0, 0, width);
   sumDyXhat.fill(0, 0, width);
   for (let k = 0; k < count; k++) {

@@ -91,7 +91,7 @@ export function moduleParts(p: Plan, o: ModuleOptions): ModuleParts {
   const { network } = p.checked;
   const helpers = new Set<string>();
   const wasm = o.precision === "f32" && (o.kernels ?? "wasm") === "wasm" ? new KernelSet() : undefined;
-  const scratch: { field: string; local: string; size: number; perSample: boolean; kind: "float" | "int"; step: number; shared?: boolean }[] = [];
+  const scratch: { field: string; local: string; size: number; perSample: boolean; kind: "float" | "int" | "double"; step: number; shared?: boolean }[] = [];
   const shards = o.threads ?? 1;
   const threaded = shards > 1;
   /** Sync points of one training step (forward and backward) in a threaded build: where shards meet. */
@@ -201,7 +201,7 @@ export function moduleParts(p: Plan, o: ModuleOptions): ModuleParts {
   const bufferFields = p.buffers.map((b) => `private readonly b${b.id}: ${arr};`);
   const gradFields = p.buffers.filter((b) => b.inputIndex === undefined).map((b) => `private readonly d${b.id}: ${arr};`);
   const scratchFields = [
-    ...scratch.map((x) => `private readonly ${x.field}: ${x.kind === "int" ? "Int32Array" : arr};`),
+    ...scratch.map((x) => `private readonly ${x.field}: ${x.kind === "int" ? "Int32Array" : x.kind === "double" ? "Float64Array" : arr};`),
     `/** One-hot targets made from class indices by lossAndGrad. */\nprivate readonly oneHot: ${arr};`,
   ];
   /** Every array the model owns: `perSample` ones hold maxBatch samples of `size`. */
@@ -210,7 +210,7 @@ export function moduleParts(p: Plan, o: ModuleOptions): ModuleParts {
     { target: "this.g", size: p.weightCount, perSample: false },
     ...p.buffers.map((b) => ({ target: `this.b${b.id}`, size: b.size, perSample: true })),
     ...p.buffers.filter((b) => b.inputIndex === undefined).map((b) => ({ target: `this.d${b.id}`, size: b.size, perSample: true })),
-    ...scratch.map((x) => ({ target: `this.${x.field}`, size: x.size, perSample: x.perSample, int: x.kind === "int" })),
+    ...scratch.filter((x) => x.kind !== "double").map((x) => ({ target: `this.${x.field}`, size: x.size, perSample: x.perSample, int: x.kind === "int" })),
     { target: "this.oneHot", size: p.buffers[p.outputBuffer]!.size, perSample: true },
   ];
   const countOf = (a: { size: number; perSample: boolean }): string => (a.perSample ? `${rowsName} * ${a.size}` : `${a.size}`);
@@ -242,6 +242,8 @@ export function moduleParts(p: Plan, o: ModuleOptions): ModuleParts {
   } else {
     allocations.push(...arrays.map((a) => `${a.target} = new ${a.int ? "Int32Array" : arr}(${countOf(a)});`));
   }
+  // float64 scratch (statistics summed in double precision) stays outside the arena: only JS reads it.
+  allocations.push(...scratch.filter((x) => x.kind === "double").map((x) => `this.${x.field} = new Float64Array(${x.perSample ? `${rowsName} * ${x.size}` : x.size});`));
   const zeroGrads = p.buffers.filter((b) => b.inputIndex === undefined && b.id !== p.outputBuffer && b.id !== p.logitsBuffer).map((b) => `this.d${b.id}.fill(0, 0, n * ${b.size});`);
   const optimizer = o.train?.optimizer;
   const config = {
@@ -351,7 +353,7 @@ ${optimizerCode.fields(arr)}
     this.rand = seededRandom(options.seed ?? TRAIN_DEFAULTS.seed);
 ${allocations.join("\n")}
 ${optimizerAllocations}
-${threaded ? threadedConstructorTail(fixedScratch.map((x) => ({ field: x.field, size: x.size, int: x.kind === "int" }))) : "    this.initWeights(options.seed ?? TRAIN_DEFAULTS.seed);"}
+${threaded ? threadedConstructorTail(fixedScratch.map((x) => ({ field: x.field, size: x.size, kind: x.kind }))) : "    this.initWeights(options.seed ?? TRAIN_DEFAULTS.seed);"}
   }
 
   /** Fresh weights from a seed: He uniform for relu layers, Glorot uniform otherwise (as Keras). */
@@ -517,8 +519,9 @@ export function __dlcShardWorker(data: ShardWorkerData): void {
 }
 
 /** The end of a threaded build's constructor: shard replicas, threads, the gradient sum. */
-function threadedConstructorTail(fixed: readonly { field: string; size: number; int: boolean }[]): string {
-  const own = (k: string) => `{ g: ${k === "0" ? "this.g" : "arena.f32(WEIGHT_COUNT)"}${fixed.map((x) => `, ${x.field}: ${k === "0" ? `this.${x.field}` : `arena.${x.int ? "i32" : "f32"}(${x.size})`}`).join("")} }`;
+function threadedConstructorTail(fixed: readonly { field: string; size: number; kind: "float" | "int" | "double" }[]): string {
+  const fresh = (x: { size: number; kind: "float" | "int" | "double" }): string => (x.kind === "double" ? `new Float64Array(${x.size})` : `arena.${x.kind === "int" ? "i32" : "f32"}(${x.size})`);
+  const own = (k: string) => `{ g: ${k === "0" ? "this.g" : "arena.f32(WEIGHT_COUNT)"}${fixed.map((x) => `, ${x.field}: ${k === "0" ? `this.${x.field}` : fresh(x)}`).join("")} }`;
   return `    const seed = options.seed ?? TRAIN_DEFAULTS.seed;
     if (!attach) this.initWeights(seed);
     const own: Record<string, unknown>[] = [${own("0")}];

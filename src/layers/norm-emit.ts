@@ -49,9 +49,9 @@ function shardedForward(c: EmitContext, width: number, rowsPerSample: number, s:
   return `
       if (training) {
         const batchN = ${sh.count} === 1 ? n : ${sh.batch};
-        batchnormShardSums(x0, n * ${rowsPerSample}, ${width}, ${sums}, ${sh.index});
+        batchnormShardSums(x0, n * ${rowsPerSample}, ${width}, ${sums}, ${sh.index}, ${s.variance});
         ${sh.sync()}
-        batchnormShardCentered(x0, n * ${rowsPerSample}, ${width}, ${sums}, ${squares}, ${s.mean}, ${sh.index}, ${sh.count}, batchN, batchN * ${rowsPerSample});
+        batchnormShardCentered(x0, n * ${rowsPerSample}, ${width}, ${sums}, ${squares}, ${s.mean}, ${sh.index}, ${sh.count}, batchN, batchN * ${rowsPerSample}, ${s.variance});
         ${sh.sync()}
         batchnormShardFinish(x0, y, w, ${stats}, n * ${rowsPerSample}, ${width}, ${squares}, ${s.mean}, ${s.variance}, ${s.invStd}, ${s.xhat}, ${s.batchStats}, ${sh.index}, ${sh.count}, batchN, batchN * ${rowsPerSample});
       } else ${c.helper("batchnormForward")}(x0, y, w, ${stats}, n * ${rowsPerSample}, ${width}, false, ${s.mean}, ${s.variance}, ${s.invStd}, ${s.xhat}, ${s.batchStats});`;
@@ -64,7 +64,7 @@ function shardedBackward(c: EmitContext, width: number, rowsPerSample: number, s
   const dx = c.needsDx(0);
   return `
       if (${s.batchStats}[0] === 1) {
-        batchnormShardGradSums(dy, g, ${c.offset("gamma")}, ${c.offset("beta")}, n * ${rowsPerSample}, ${width}, ${s.xhat}, ${part}, ${sh.index});
+        batchnormShardGradSums(dy, g, ${c.offset("gamma")}, ${c.offset("beta")}, n * ${rowsPerSample}, ${width}, ${s.xhat}, ${part}, ${sh.index}, ${s.sumDy}, ${s.sumDyXhat});
         ${sh.sync()}${
           dx
             ? `
@@ -77,11 +77,13 @@ function shardedBackward(c: EmitContext, width: number, rowsPerSample: number, s
 
 function scratchOf(c: EmitContext, width: number, rowsPerSample: number) {
   return {
-    mean: c.scratch("mean", width),
-    variance: c.scratch("variance", width),
-    invStd: c.scratch("invStd", width),
-    sumDy: c.scratch("sumDy", width),
-    sumDyXhat: c.scratch("sumDyXhat", width),
+    // Per-channel sums over every row of the batch, in float64 as the interpreter's: float32
+    // sums drift with the row count, and deep batchnorm stacks magnify the drift.
+    mean: c.scratch("mean", width, false, "double"),
+    variance: c.scratch("variance", width, false, "double"),
+    invStd: c.scratch("invStd", width, false, "double"),
+    sumDy: c.scratch("sumDy", width, false, "double"),
+    sumDyXhat: c.scratch("sumDyXhat", width, false, "double"),
     xhat: c.scratch("xhat", width * rowsPerSample, true),
     batchStats: c.scratch("batchStats", 1, false, "int"),
   };
