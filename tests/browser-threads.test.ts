@@ -104,7 +104,8 @@ function serve(files: Readonly<Record<string, string>>): Promise<{ url: string; 
 }
 
 describe("a --threads module in headless Chromium", () => {
-  it.skipIf(!chromium)("trains on Web Workers inside a worker (same weights as one thread), and on one thread on the page", async () => {
+  // The last comparison trains in Node too, on worker_threads (Node ≥ 20.16).
+  it.skipIf(!chromium || typeof (process as { getBuiltinModule?: unknown }).getBuiltinModule !== "function")("trains on Web Workers inside a worker (same weights as one thread), and on one thread on the page", async () => {
     const compiled = await compileText(NETWORK, "f32", { threads: 2 });
     const { url, results } = await serve({ "index.html": PAGE, "driver.mjs": DRIVER, "net.mjs": await toJavaScript(compiled.code) });
     dir = mkdtempSync(join(tmpdir(), "dlc-chromium-"));

@@ -16,6 +16,8 @@ import { compileText, expectClose, interpreterStep, pair, tempDir, TOLERANCE, ty
 import { randomTensor } from "./helpers/gradcheck.js";
 
 const root = fileURLToPath(new URL("..", import.meta.url));
+/** Worker threads need Node ≥ 20.16 (process.getBuiltinModule); on an older Node 20 these tests say so and skip. */
+const describeThreads = typeof (process as { getBuiltinModule?: unknown }).getBuiltinModule === "function" ? describe : describe.skip;
 const opened: CompiledModel[] = [];
 afterAll(async () => {
   await Promise.all(opened.map((m) => m.close?.()));
@@ -113,7 +115,7 @@ async function train(c: Case, compiled: Compiled, threads: number): Promise<Floa
   return m.w.slice();
 }
 
-describe("--threads: the same weights for any thread count", () => {
+describeThreads("--threads: the same weights for any thread count", () => {
   for (const c of CASES) {
     it(c.name, async () => {
       const compiled = await compileText(c.text, "f32", { threads: c.shards });
@@ -127,7 +129,7 @@ describe("--threads: the same weights for any thread count", () => {
   }
 });
 
-describe("--threads: one step matches the interpreter (f32 tolerance)", () => {
+describeThreads("--threads: one step matches the interpreter (f32 tolerance)", () => {
   for (const c of CASES.filter((x) => !x.random)) {
     it(c.name, async () => {
       const compiled = await compileText(c.text, "f32", { threads: c.shards });
@@ -146,7 +148,7 @@ describe("--threads: one step matches the interpreter (f32 tolerance)", () => {
   }
 });
 
-describe("--threads: the example networks (smaller inputs), same weights on 1 and 2 threads", () => {
+describeThreads("--threads: the example networks (smaller inputs), same weights on 1 and 2 threads", () => {
   const examples: readonly [string, readonly number[], number][] = [
     ["resnet18.dl", [32, 32, 3], 1000],
     ["resnet50.dl", [32, 32, 3], 1000],
@@ -176,7 +178,7 @@ describe("--threads: the example networks (smaller inputs), same weights on 1 an
   }
 });
 
-describe("--threads: examples with batchnorm match the interpreter after one step (f32 tolerance, 2 threads; dropout left out)", () => {
+describeThreads("--threads: examples with batchnorm match the interpreter after one step (f32 tolerance, 2 threads; dropout left out)", () => {
   // Not googlenet.dl: after one step its conv1 gradient differs from the interpreter's by 2–20%
   // in any f32 build, threads or not (the f64 build matches to 1e-9): its batchnorms over a few
   // samples at 1×1 or 3×3 magnify float32 rounding. Its threads are checked for identity above.
@@ -210,7 +212,7 @@ describe("--threads: examples with batchnorm match the interpreter after one ste
   }
 });
 
-describe("--threads: the optimizers step each thread's slice of the weights", () => {
+describeThreads("--threads: the optimizers step each thread's slice of the weights", () => {
   for (const optimizer of ["adam lr 0.01", "sgd lr 0.1 momentum 0.9"]) {
     it(`${optimizer}: same weights for 1 and 3 threads, and as the build without threads (f32 tolerance)`, async () => {
       const text = `input 9\ndense 37 relu\ndense 3 softmax\ntrain {\n  loss cross_entropy\n  optimizer ${optimizer}\n}\n`;
@@ -229,7 +231,7 @@ describe("--threads: the optimizers step each thread's slice of the weights", ()
   }
 });
 
-describe("--threads: batches smaller than the shards, fit, options and errors", () => {
+describeThreads("--threads: batches smaller than the shards, fit, options and errors", () => {
   const text = "input 6\ndense 5 tanh\ndense 3 softmax\ntrain { loss cross_entropy }\n";
 
   it("a batch of 1 or 2 on 4 shards (empty shards) trains as on one thread", async () => {
@@ -397,7 +399,7 @@ describe("--threads: batches smaller than the shards, fit, options and errors", 
   });
 });
 
-describe("--threads: the generated TypeScript", () => {
+describeThreads("--threads: the generated TypeScript", () => {
   it("type-checks under strict with no DOM or Node types (conv and pool; embedding, LSTM and dropout)", async () => {
     const ts = (await import("typescript")).default;
     const texts = ["input 6x5x1\nconv 3 3x3 pad 1 relu\nmaxpool 2\nflatten\ndense 3 softmax\ntrain { loss cross_entropy }\n", "input 5\nembedding 9 4\nlstm 4\ndropout 0.2\ndense 3 softmax\ntrain { loss cross_entropy }\n"];
@@ -415,7 +417,7 @@ describe("--threads: the generated TypeScript", () => {
   }, 60_000);
 });
 
-describe("--threads on the command lines", () => {
+describeThreads("--threads on the command lines", () => {
   const dlc = join(root, "bin", "dlc");
   const node = process.execPath;
 
