@@ -230,7 +230,7 @@ export function moduleParts(p: Plan, o: ModuleOptions): ModuleParts {
     const fixed = arrays.filter((a) => !a.perSample).reduce((t, a) => t + a.size, 0) + optimizerArrays * p.weightCount;
     if (threaded) {
       // Shards 1 … S − 1 each have their own gradients and fixed scratch (shard 0 uses the model's).
-      const perShard = p.weightCount + fixedScratch.reduce((t, x) => t + x.size, 0);
+      const perShard = p.weightCount + fixedScratch.filter((x) => x.kind !== "double").reduce((t, x) => t + x.size, 0);
       allocations.push(
         "const cap = Math.ceil(maxBatch / SHARDS);",
         "const rows = cap * SHARDS;",
