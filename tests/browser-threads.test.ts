@@ -64,10 +64,20 @@ interface Results {
 let server: Server | undefined;
 let browser: ChildProcess | undefined;
 let dir: string | undefined;
-afterAll(() => {
-  browser?.kill("SIGKILL");
+afterAll(async () => {
+  // Chromium writes to its profile until it has exited: wait before removing the folder.
+  // Its helper processes are in its process group (started detached): stop them all.
+  if (browser?.pid !== undefined && browser.exitCode === null && browser.signalCode === null) {
+    const exited = new Promise((resolve) => browser!.once("exit", resolve));
+    try {
+      process.kill(-browser.pid, "SIGKILL");
+    } catch {
+      browser.kill("SIGKILL");
+    }
+    await exited;
+  }
   server?.close();
-  if (dir) rmSync(dir, { recursive: true, force: true });
+  if (dir) rmSync(dir, { recursive: true, force: true, maxRetries: 10, retryDelay: 100 });
 });
 
 /** Serves the files with the headers that make a page cross-origin isolated, and collects what the page posts. */
@@ -109,7 +119,7 @@ describe("a --threads module in headless Chromium", () => {
     const compiled = await compileText(NETWORK, "f32", { threads: 2 });
     const { url, results } = await serve({ "index.html": PAGE, "driver.mjs": DRIVER, "net.mjs": await toJavaScript(compiled.code) });
     dir = mkdtempSync(join(tmpdir(), "dlc-chromium-"));
-    browser = spawn(chromium!, ["--headless=new", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking", "--disable-component-update", "--disable-sync", `--user-data-dir=${dir}`, url], { stdio: "ignore" });
+    browser = spawn(chromium!, ["--headless=new", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking", "--disable-component-update", "--disable-sync", `--user-data-dir=${dir}`, url], { stdio: "ignore", detached: true });
     const r = await Promise.race([results, new Promise<never>((_, reject) => setTimeout(() => reject(new Error("no result from the browser within 60 s")), 60_000))]);
     expect(r.page.error).toBeUndefined();
     expect(r.page.threads).toBe(1);

@@ -4,7 +4,7 @@
  * within the f32 tolerance, and mistakes must come back as the single-threaded module's errors.
  */
 import { spawnSync } from "node:child_process";
-import { readFileSync, writeFileSync } from "node:fs";
+import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
 import { afterAll, describe, expect, it } from "vitest";
@@ -386,6 +386,32 @@ describeThreads("--threads: batches smaller than the shards, fit, options and er
     const [one, two] = JSON.parse(r.stdout) as { kernels: string; used: number; w: number[] }[];
     expect([one!.kernels, two!.kernels, two!.used]).toEqual(["js", "js", 2]);
     expect(two!.w).toEqual(one!.w);
+  });
+
+  it.skipIf(!existsSync("/proc/self/task"))("a model that is garbage collected without close() takes its workers with it", async () => {
+    const compiled = await compileText(text, "f32", { threads: 2 });
+    const file = join(tempDir(), "threads-gc.mjs");
+    writeFileSync(file, await toJavaScript(compiled.code));
+    const script = `
+      import { readdirSync } from "node:fs";
+      const m = await import(${JSON.stringify(pathToFileURL(file).href)});
+      const threads = () => readdirSync("/proc/self/task").length;
+      const before = threads();
+      async function train() {
+        const model = new m.Model({ maxBatch: 4, threads: 2 });
+        await model.ready();
+        model.trainStep([Array.from({ length: 24 }, Math.sin)], [0, 1, 2, 0], 4);
+      }
+      for (let i = 0; i < 6; i++) await train();
+      const peak = threads();
+      for (let i = 0; i < 40 && threads() > before + 1; i++) { globalThis.gc(); await new Promise((r) => setTimeout(r, 25)); }
+      console.log(JSON.stringify({ before, peak, after: threads() }));`;
+    const r = spawnSync(process.execPath, ["--expose-gc", "--input-type=module", "-e", script], { encoding: "utf8" });
+    expect(r.status, r.stderr).toBe(0);
+    const t = JSON.parse(r.stdout) as { before: number; peak: number; after: number };
+    expect(t.peak).toBeGreaterThanOrEqual(t.before + 6);
+    // At most the last model's worker may still be reachable.
+    expect(t.after).toBeLessThanOrEqual(t.before + 1);
   });
 
   it("close() stops the workers; training afterwards says so", async () => {

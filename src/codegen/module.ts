@@ -528,8 +528,7 @@ function threadedConstructorTail(fixed: readonly { field: string; size: number; 
     for (let k = 1; k < SHARDS; k++) own.push(${own("k")});
     const buffers = attach ? attach.buffers : newShardBuffers(SHARDS, rows * OUTPUT_SIZE, seed);
     const replicas = own.map((fields, k) => shardReplica(this, k, SHARDS, cap, PER_SAMPLE, fields, shardRandom(buffers, k)));
-    const kern = this.kern;
-    this.shardSet = new ShardSet(replicas, cap, buffers, SYNC_POINTS, (into, from, start, count) => kern.sgd(into, from, start, count, -1));
+    this.shardSet = new ShardSet(replicas, cap, buffers, SYNC_POINTS, gradientAdder(this.kern.sgd));
     let threads = attach ? 1 : options.threads ?? defaultThreads(SHARDS);
     if (!(Number.isInteger(threads) && threads >= 1 && threads <= SHARDS)) throw new RangeError(\`threads must be a whole number from 1 to \${SHARDS} (this module was compiled with --threads \${SHARDS}), got \${threads}\`);
     const unavailable = threads > 1 ? threadsUnavailable() ?? (arena.shared ? undefined : "shared memory is unavailable here (a browser page needs cross-origin isolation); training on one thread") : undefined;
@@ -538,7 +537,8 @@ function threadedConstructorTail(fixed: readonly { field: string; size: number; 
       threads = 1;
     }
     this.threads = threads;
-    this.shardThreads = attach ? undefined : new ShardThreads(this.shardSet, threads, { url: MODULE_URL, buffers, options: { maxBatch, seed, kernels: this.kernels }, memory: arena.memory });`;
+    this.shardThreads = attach ? undefined : new ShardThreads(this.shardSet, threads, { url: MODULE_URL, buffers, options: { maxBatch, seed, kernels: this.kernels }, memory: arena.memory });
+    if (this.shardThreads) closeWhenCollected(this, this.shardThreads);`;
 }
 
 /** A threaded build's trainStep: inputs and targets into each shard's rows, the shards on the threads, gradients summed in shard order, one step. */

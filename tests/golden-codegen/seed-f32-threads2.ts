@@ -1060,10 +1060,7 @@ export class Model {
     const replicas = own.map((fields, k) =>
       shardReplica(this, k, SHARDS, cap, PER_SAMPLE, fields, shardRandom(buffers, k)),
     );
-    const kern = this.kern;
-    this.shardSet = new ShardSet(replicas, cap, buffers, SYNC_POINTS, (into, from, start, count) =>
-      kern.sgd(into, from, start, count, -1),
-    );
+    this.shardSet = new ShardSet(replicas, cap, buffers, SYNC_POINTS, gradientAdder(this.kern.sgd));
     let threads = attach ? 1 : (options.threads ?? defaultThreads(SHARDS));
     if (!(Number.isInteger(threads) && threads >= 1 && threads <= SHARDS))
       throw new RangeError(
@@ -1089,6 +1086,7 @@ export class Model {
           options: { maxBatch, seed, kernels: this.kernels },
           memory: arena.memory,
         });
+    if (this.shardThreads) closeWhenCollected(this, this.shardThreads);
   }
 
   /** Fresh weights from a seed: He uniform for relu layers, Glorot uniform otherwise (as Keras). */

@@ -574,6 +574,22 @@ export class ShardThreads {
   }
 }
 
+/**
+ * into[start, start + count) += from's, by the kernels' sgd with rate −1 (exact: w − (−1)·g). Made
+ * here rather than in the Model's constructor, whose closures would keep the model alive.
+ */
+export function gradientAdder(sgd: (w: Float32Array, g: Float32Array, start: number, count: number, rate: number) => void): (into: Float32Array, from: Float32Array, start: number, count: number) => void {
+  return (into, from, start, count) => sgd(into, from, start, count, -1);
+}
+
+/** Stops a model's workers once the model itself is garbage: they would otherwise wait forever. */
+const collected = typeof FinalizationRegistry === "function" ? new FinalizationRegistry<ShardThreads>((threads) => void threads.close()) : undefined;
+
+/** Closes `threads` when `model` is collected (the threads must not refer to the model). */
+export function closeWhenCollected(model: object, threads: ShardThreads): void {
+  collected?.register(model, threads);
+}
+
 /** A worker's loop: says it is ready, then runs its shards of each batch until told to exit. */
 export function serveShards(set: ShardSet, thread: number): void {
   const control = set.controlWords;
