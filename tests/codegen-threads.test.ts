@@ -148,25 +148,46 @@ describeThreads("--threads: one step matches the interpreter (f32 tolerance)", (
   }
 });
 
-describeThreads("--threads: the example networks (smaller inputs), same weights on 1 and 2 threads", () => {
-  const examples: readonly [string, readonly number[], number][] = [
-    ["resnet18.dl", [32, 32, 3], 1000],
-    ["resnet50.dl", [32, 32, 3], 1000],
-    ["googlenet.dl", [32, 32, 3], 1000],
-    ["unet.dl", [16, 16, 1], 0],
-    ["vgg16.dl", [32, 32, 3], 1000],
-    ["alexnet.dl", [64, 64, 3], 1000],
+describeThreads("--threads: every example (smaller inputs), same weights on 1 and 2 threads", () => {
+  interface Example {
+    readonly file: string;
+    /** --input for the first input, where the file's is large. */
+    readonly input?: readonly number[];
+    /** Token-id inputs: their vocabulary, in input order (undefined: random values). */
+    readonly vocabularies?: readonly (number | undefined)[];
+    /** Class-index targets (classes per position), or 0/1 values (binary cross-entropy, squared). */
+    readonly classes: number;
+  }
+  const examples: readonly Example[] = [
+    { file: "seed.dl", classes: 0 },
+    { file: "lenet5.dl", classes: 10 },
+    { file: "alexnet.dl", input: [64, 64, 3], classes: 1000 },
+    { file: "vgg16.dl", input: [32, 32, 3], classes: 1000 },
+    { file: "resnet18.dl", input: [32, 32, 3], classes: 1000 },
+    { file: "resnet50.dl", input: [32, 32, 3], classes: 1000 },
+    { file: "googlenet.dl", input: [32, 32, 3], classes: 1000 },
+    { file: "unet.dl", input: [16, 16, 1], classes: 0 },
+    { file: "char_lstm.dl", input: [6], vocabularies: [96], classes: 96 },
+    { file: "gru_tagger.dl", input: [6], vocabularies: [10000], classes: 17 },
+    { file: "seq2seq_attention.dl", input: [5], vocabularies: [8000, 6000], classes: 6000 },
   ];
-  for (const [file, shape, classes] of examples) {
-    it(`${file} (--input ${shape.join("x")}), two steps of batch 3`, async () => {
-      const compiled = await compileText(readFileSync(join(root, "examples", file), "utf8"), "f32", { threads: 2, inputShape: shape });
-      const size = shape.reduce((a, b) => a * b, 1);
+  for (const e of examples) {
+    it(`${e.file}${e.input ? ` (--input ${e.input.join("x")})` : ""}, two steps of batch 3`, async () => {
+      const compiled = await compileText(readFileSync(join(root, "examples", e.file), "utf8"), "f32", { threads: 2, inputShape: e.input });
+      const network = compiled.mod.NETWORK as unknown as { inputs: readonly { shape: readonly number[] }[] };
+      const inputs = network.inputs.map((i) => i.shape.reduce((a, b) => a * b, 1));
       const out = compiled.mod.NETWORK.output.reduce((a, b) => a * b, 1);
+      const positions = e.classes > 0 ? out / e.classes : out;
       const run = async (threads: number) => {
         const m = await started(compiled, threads, 3);
         for (let step = 0; step < 2; step++) {
-          const targets = classes > 0 ? [0, 1, 2].map((i) => (i * 7 + step) % classes) : Array.from(randomTensor([3 * out], 40 + step).data, (v) => (v > 0 ? 1 : 0));
-          expect(Number.isFinite(m.trainStep([randomTensor([3 * size], 30 + step).data], targets, 3))).toBe(true);
+          const xs = inputs.map((size, k) => {
+            const vocabulary = e.vocabularies?.[k];
+            const values = randomTensor([3 * size], 30 + step + 10 * k).data;
+            return vocabulary === undefined ? values : Array.from(values, (v) => Math.floor(((v + 1) / 2) * vocabulary) % vocabulary);
+          });
+          const targets = e.classes > 0 ? Array.from({ length: 3 * positions }, (_, i) => (i * 7 + step) % e.classes) : Array.from(randomTensor([3 * out], 40 + step).data, (v) => (v > 0 ? 1 : 0));
+          expect(Number.isFinite(m.trainStep(xs, targets, 3))).toBe(true);
         }
         expect(threadsUsed(m)).toBe(threads);
         return m.w.slice();
