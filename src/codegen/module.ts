@@ -552,7 +552,7 @@ ${inputs.map((x, k) => `    shards.scatter(list[${k}], this.${x.field}, n, ${x.s
     const width = shards.scatterTargets(targets, n, OUTPUT_SIZE, LAST_AXIS);
     const o = this.optimizer;
     const t = o.kind === "adam" ? this.t + 1 : this.t;
-    shards.setStep({ kind: o.kind === "adam" ? 1 : 0, rate: lr ?? o.lr, momentum: o.momentum, beta1: o.beta1, beta2: o.beta2, eps: o.eps, t });
+    shards.setStep(o, lr ?? o.lr, t);
     // The shards' forward, loss and backward passes; then, if the loss is finite, each thread
     // sums its slice of the gradients into g and updates its slice of the weights (as step() would).
     const loss = this.shardThreads!.train(n, lossKind, width);

@@ -10,7 +10,7 @@ function widthAndRows(c: EmitContext): { width: number; rowsPerSample: number } 
 
 /**
  * batchnorm over the last axis C, every other axis (batch included) being rows, as
- * src/layers/norm-kernel.ts, by the module's shared batchnorm helpers (src/codegen/helpers.ts):
+ * src/layers/norm-kernel.ts, by the module's shared batchnorm helpers (norm-helpers.ts):
  * the loops are the same for every shape, and ResNet-sized networks have dozens of batchnorms,
  * so one copy keeps the module (and prettier's work on it) small. A frozen batchnorm always runs
  * on its running statistics.
@@ -37,7 +37,7 @@ type Scratch = ReturnType<typeof scratchOf>;
 
 /**
  * A threaded build's batchnorm in training: the statistics of the whole batch, from every
- * shard's partial sums (helpers.ts, batchnormShards), meeting the other shards at each sync.
+ * shard's partial sums (norm-helpers.ts, batchnormShards), meeting the other shards at each sync.
  * Outside training (or in a model that is not a shard) the same code sees one shard.
  */
 function shardedForward(c: EmitContext, width: number, rowsPerSample: number, s: Scratch): string {

@@ -34,19 +34,6 @@ export interface ShardReplica {
   stepRange(from: number, to: number, kind: number, rate: number, momentum: number, beta1: number, beta2: number, eps: number, t: number): void;
 }
 
-/** The optimizer settings of one batch, as every thread reads them (OPTIMIZER's slots). */
-export interface StepSettings {
-  /** 0: sgd, 1: adam. */
-  readonly kind: number;
-  readonly rate: number;
-  readonly momentum: number;
-  readonly beta1: number;
-  readonly beta2: number;
-  readonly eps: number;
-  /** Adam's step count after this batch's. */
-  readonly t: number;
-}
-
 /** The shared buffers every thread of one model sees (passed to workers as they start). */
 export interface ShardBuffers {
   /** Int32 control words (CONTROL) and an error message. */
@@ -233,16 +220,16 @@ export class ShardSet {
     model.stepRange(start, start + count, o[OPTIMIZER.kind]!, o[OPTIMIZER.rate]!, o[OPTIMIZER.momentum]!, o[OPTIMIZER.beta1]!, o[OPTIMIZER.beta2]!, o[OPTIMIZER.eps]!, o[OPTIMIZER.t]!);
   }
 
-  /** Sets the batch's optimizer settings (before the threads start on it). */
-  setStep(step: StepSettings): void {
+  /** Sets the batch's optimizer settings (before the threads start on it): the model's optimizer, the rate, Adam's step count after this batch. */
+  setStep(optimizer: { readonly kind: "sgd" | "adam"; readonly momentum: number; readonly beta1: number; readonly beta2: number; readonly eps: number }, rate: number, t: number): void {
     const o = this.settings;
-    o[OPTIMIZER.kind] = step.kind;
-    o[OPTIMIZER.rate] = step.rate;
-    o[OPTIMIZER.momentum] = step.momentum;
-    o[OPTIMIZER.beta1] = step.beta1;
-    o[OPTIMIZER.beta2] = step.beta2;
-    o[OPTIMIZER.eps] = step.eps;
-    o[OPTIMIZER.t] = step.t;
+    o[OPTIMIZER.kind] = optimizer.kind === "adam" ? 1 : 0;
+    o[OPTIMIZER.rate] = rate;
+    o[OPTIMIZER.momentum] = optimizer.momentum;
+    o[OPTIMIZER.beta1] = optimizer.beta1;
+    o[OPTIMIZER.beta2] = optimizer.beta2;
+    o[OPTIMIZER.eps] = optimizer.eps;
+    o[OPTIMIZER.t] = t;
   }
 
   /** Input rows 0 … n − 1 of `source` (rows of `size`) into `target` at each shard's region. */
