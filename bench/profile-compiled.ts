@@ -50,16 +50,23 @@ export function instrument(js: string): string {
   if (start < 0) throw new Error("instrument: no trainStep in the module");
   const head = out.slice(0, start);
   let body = out.slice(start);
-  const patches: [string, string][] = [
+  const patches: [string, string, "folded"?][] = [
     ["this.forward(inputs, n, true);", '__lap("input copy, call overhead"); this.forward(inputs, n, true);'],
     ["const loss = this.lossAndGrad(", '__lap("loss and its gradient"); const loss = this.lossAndGrad('],
+    // Plain SGD folded into the backward pass (module.ts): its branch of trainStep comes first.
+    ["for (const [start, end] of UNFOLDED_GRADIENTS)", '__lap("clear weight gradients"); for (const [start, end] of UNFOLDED_GRADIENTS)', "folded"],
+    ["this.backward(n, lr ?? o.lr);", '__lap("clear activation gradients"); this.backward(n, lr ?? o.lr);', "folded"],
+    ["this.step(lr, UNFOLDED_TRAINABLE);", '__lap("optimizer step (the weights not folded into backward)"); this.step(lr, UNFOLDED_TRAINABLE);', "folded"],
+    ["return loss;", '__lap(""); return loss;', "folded"],
     ["this.g.fill(0);", '__lap("clear weight gradients"); this.g.fill(0);'],
     ["this.backward(n);", '__lap("clear activation gradients"); this.backward(n);'],
     ["this.step(lr);", '__lap("optimizer step"); this.step(lr);'],
     ["return loss;", '__lap(""); return loss;'],
   ];
   let from = 0;
-  for (const [text, patched] of patches) {
+  const folded = body.includes("UNFOLDED_GRADIENTS");
+  for (const [text, patched, only] of patches) {
+    if (only === "folded" && !folded) continue;
     const at = body.indexOf(text, from);
     if (at < 0) throw new Error(`instrument: trainStep has no \`${text}\``);
     body = body.slice(0, at) + patched + body.slice(at + text.length);

@@ -62,6 +62,19 @@ export interface EmitContext {
    * expression of the same arguments. Undefined where the module has no wasm kernels.
    */
   convWalk?(spec: ConvWalkSpec, js: string): string | undefined;
+  /**
+   * Plain SGD folded into the backward pass, where the module can (an f32 build on WebAssembly
+   * kernels without --threads, a trainable node): registers `param` as one whose step the layer
+   * makes, and returns the kernel-table entry to make it with: called as matmulTN is (its N =
+   * `n`) plus a last argument, the rate, it applies `w −= rate·AᵀB` without storing the gradient.
+   * In the generated backward pass the local \`rate\` is a number when trainStep folds the batch
+   * (plain SGD) and undefined otherwise, when the layer writes g as usual. The layer must make
+   * the param's whole gradient in that one call, after its last read of the param in the pass.
+   * Undefined where the module does not fold.
+   */
+  foldedStep?(param: string, n: number): string | undefined;
+  /** The build's matmuls run on WebAssembly SIMD kernels (f32, `--kernels wasm`), where a product is cheaper than a JS loop. */
+  readonly simdKernels?: boolean;
   /** The node's truncated-BPTT window, when training uses one. */
   readonly bptt?: number;
   /**

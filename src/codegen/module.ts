@@ -8,6 +8,7 @@ import { KernelSet, type MatmulHelper } from "./wasm/kernel-set.js";
 import { initRuntime } from "./runtime-init.js";
 import { runtimeApi, runtimeFixed, runtimeMethods } from "./runtime/inline.js";
 import { commentText, literal } from "./safe-text.js";
+import { mergeRanges, rangesLiteral, subtractRanges, type Range } from "./ranges.js";
 
 export interface ModuleOptions {
   readonly file: string;
@@ -96,6 +97,8 @@ export function moduleParts(p: Plan, o: ModuleOptions): ModuleParts {
   const threaded = shards > 1;
   /** Sync points of one training step (forward and backward) in a threaded build: where shards meet. */
   let syncPoints = 0;
+  /** Weights whose plain-SGD step their layer makes in the backward pass ([start, end) by start). */
+  const folded = new Map<number, number>();
   const contextFor = (s: Step): EmitContext => ({
     inShapes: s.inputs.map((b) => p.buffers[b]!.shape),
     outShape: p.buffers[s.output]!.shape,
@@ -120,6 +123,14 @@ export function moduleParts(p: Plan, o: ModuleOptions): ModuleParts {
       if (n === undefined) throw new Error(`internal: ${s.node.name} calls ${name} without its N`);
       return `kern.${wasm.request(name as MatmulHelper, n, accumulate ?? true)}`;
     },
+    foldedStep(param, n) {
+      const slot = p.weights.find((w) => w.node === s.node && w.spec.name === param);
+      if (!wasm || threaded || !slot?.trainable) return undefined;
+      helpers.add("matmulTN");
+      folded.set(slot.offset, slot.offset + slot.size);
+      return `kern.${wasm.request("matmulTN", n, false, true)}`;
+    },
+    simdKernels: wasm !== undefined,
     cellKernel: (kind, units, js) => (wasm ? `kern.${wasm.requestCell(kind, units, js)}` : undefined),
     activationKernel: (kernel, js) => (wasm ? `kern.${wasm.requestActivation(kernel, js)}` : undefined),
     convWalk: (spec, js) => (wasm ? `kern.${wasm.requestConvWalk(spec, js)}` : undefined),
@@ -244,6 +255,8 @@ export function moduleParts(p: Plan, o: ModuleOptions): ModuleParts {
   }
   // float64 scratch (statistics summed in double precision) stays outside the arena: only JS reads it.
   allocations.push(...scratch.filter((x) => x.kind === "double").map((x) => `this.${x.field} = new Float64Array(${x.perSample ? `${rowsName} * ${x.size}` : x.size});`));
+  const foldedRanges = mergeRanges([...folded].sort(([a], [b]) => a - b) as Range[]);
+  const folds = useArena && foldedRanges.length > 0;
   const zeroGrads = p.buffers.filter((b) => b.inputIndex === undefined && b.id !== p.outputBuffer && b.id !== p.logitsBuffer).map((b) => `this.d${b.id}.fill(0, 0, n * ${b.size});`);
   const optimizer = o.train?.optimizer;
   const config = {
@@ -300,7 +313,15 @@ ${weightSpecs.join(",\n")}
 const WEIGHT_COUNT = ${p.weightCount};
 const OUTPUT_SIZE = ${outSize};
 /** [start, end) ranges of the arena the optimizer updates: frozen layers and state are left out. */
-const TRAINABLE: readonly (readonly [number, number])[] = [${trainable.map(([a, b]) => `[${a}, ${b}]`).join(", ")}];
+const TRAINABLE: readonly (readonly [number, number])[] = ${rangesLiteral(trainable)};${folds ? `
+/**
+ * With plain SGD, trainStep leaves the step of the weights ${foldedRanges.map(([a, b]) => `[${a}, ${b})`).join(", ")} to their
+ * layers: each applies it as it makes the weights' gradient (a matmul kernel that ends in
+ * w −= rate·gradient), so that gradient is never stored. The optimizer steps the rest,
+ * UNFOLDED_TRAINABLE, and only UNFOLDED_GRADIENTS of g are cleared.
+ */
+const UNFOLDED_TRAINABLE: readonly (readonly [number, number])[] = ${rangesLiteral(subtractRanges(trainable, foldedRanges))};
+const UNFOLDED_GRADIENTS: readonly (readonly [number, number])[] = ${rangesLiteral(subtractRanges([[0, p.weightCount]], foldedRanges))};` : ""}
 
 ${initRuntime}
 ${[...helpers].sort().map((h) => HELPERS[h]).join("\n")}
@@ -427,8 +448,8 @@ ${chunked(forwardBlocks)}${synced ? "" : `
 ${lossCode(p, arr)}
   }
 
-  /** Backpropagates the gradient lossAndGrad left, accumulating parameter gradients into g. */
-  backward(n: number): void {${synced ? `
+  /** Backpropagates the gradient lossAndGrad left, accumulating parameter gradients into g${folds ? " (given a \`rate\`, the weights whose step trainStep folds are stepped by plain SGD instead, and their gradients not written)" : ""}. */
+  backward(n: number${folds ? ", rate?: number" : ""}): void {${synced ? `
     const steps = this.backwardSteps(n);
     while (!steps.next().done);
   }
@@ -448,8 +469,8 @@ ${p.logitsBuffer !== undefined ? `    if (!this.fused) this.d${p.logitsBuffer}.f
 ${chunked(backwardBlocks)}
   }
 
-  /** One optimizer step (${config.optimizer}) on g; frozen layers and state are left alone. */
-  step(lr?: number): void {
+  /** One optimizer step (${config.optimizer}) on g; frozen layers and state are left alone.${useArena ? " `ranges`: the parts of the weights to step (all the trainable ones by default)." : ""} */
+  step(lr?: number${useArena ? ", ranges: readonly (readonly [number, number])[] = TRAINABLE" : ""}): void {
 ${optimizerCode.step(config, useArena)}
   }
 
@@ -466,7 +487,14 @@ ${optimizerCode.stepRange()}
   trainStep(inputs: readonly ArrayLike<number>[] | ArrayLike<number>, targets: ArrayLike<number>, n: number, lr?: number): number {
 ${threaded ? threadedTrainStep(p.inputBuffers.map((b) => ({ field: `b${b}`, size: p.buffers[b]!.size }))) : `    this.forward(inputs, n, true);
     const loss = this.lossAndGrad(targets, n);
-    if (!Number.isFinite(loss)) return loss;
+    if (!Number.isFinite(loss)) return loss;${folds ? `
+    const o = this.optimizer;
+    if (o.kind === "sgd" && o.momentum === 0) {
+      for (const [start, end] of UNFOLDED_GRADIENTS) this.g.fill(0, start, end);
+      this.backward(n, lr ?? o.lr);
+      this.step(lr, UNFOLDED_TRAINABLE);
+      return loss;
+    }` : ""}
     this.g.fill(0);
     this.backward(n);
     this.step(lr);
@@ -560,12 +588,3 @@ ${inputs.map((x, k) => `    shards.scatter(list[${k}], this.${x.field}, n, ${x.s
     return loss;`;
 }
 
-function mergeRanges(ranges: [number, number][]): [number, number][] {
-  const out: [number, number][] = [];
-  for (const r of ranges) {
-    const last = out[out.length - 1];
-    if (last && last[1] === r[0]) last[1] = r[1];
-    else out.push([r[0], r[1]]);
-  }
-  return out;
-}

@@ -27,7 +27,7 @@ export const optimizerCode = {
       else kern.sgdMomentum(this.w, this.g, this.v, s, count, rate, momentum);
     }`;
   },
-  /** `kernels`: the step runs on the model's kernel table (this.kern: WebAssembly SIMD or JS). */
+  /** `kernels`: the step runs on the model's kernel table (this.kern: WebAssembly SIMD or JS), over the parameter `ranges`. */
   step(_config: unknown, kernels = false): string {
     if (kernels) return stepOnKernels;
     return `
@@ -72,7 +72,7 @@ const stepOnKernels = `
     const rate = lr ?? o.lr;
     const kern = this.kern;
     if (o.kind === "sgd") {
-      for (const [start, end] of TRAINABLE) {
+      for (const [start, end] of ranges) {
         if (o.momentum === 0) kern.sgd(this.w, this.g, start, end - start, rate);
         else kern.sgdMomentum(this.w, this.g, this.v, start, end - start, rate, o.momentum);
       }
@@ -81,4 +81,4 @@ const stepOnKernels = `
     this.t++;
     const c1 = 1 - o.beta1 ** this.t;
     const c2 = 1 - o.beta2 ** this.t;
-    for (const [start, end] of TRAINABLE) kern.adam(this.w, this.g, this.m, this.v, start, end - start, rate, o.beta1, o.beta2, c1, c2, o.eps);`;
+    for (const [start, end] of ranges) kern.adam(this.w, this.g, this.m, this.v, start, end - start, rate, o.beta1, o.beta2, c1, c2, o.eps);`;

@@ -1,10 +1,12 @@
 import type { LayerEmitter } from "../codegen/emit-types.js";
 import type { DenseArgs } from "./dense.js";
-import { fillRows } from "./bias-emit.js";
+import { columnSumsByProduct, fillRows } from "./bias-emit.js";
 
 /**
  * y = x·kernel + bias on the last axis, as one matrix product over all rows (batch × leading
- * axes); backward is two more products: dkernel += xᵀ·dy and dx += dy·kernelᵀ.
+ * axes); backward is two more products: dkernel += xᵀ·dy and dx += dy·kernelᵀ. The kernel's
+ * gradient is made by one product, so where the module folds plain SGD into the backward pass
+ * (EmitContext.foldedStep) that product steps the kernel itself.
  */
 export const denseEmit: LayerEmitter<DenseArgs> = {
   forward(a, c) {
@@ -23,21 +25,32 @@ export const denseEmit: LayerEmitter<DenseArgs> = {
     const f = x[x.length - 1]!;
     const rows = x.slice(0, -1).reduce((p, d) => p * d, 1);
     const k = c.offset("kernel");
-    const bias = a.bias
-      ? `
+    const bias = !a.bias
+      ? ""
+      : c.simdKernels
+        ? `\n${columnSumsByProduct(c, "dy", c.offset("bias"), a.units, rows)}`
+        : `
       for (let r = 0; r < m; r++) {
         const o = r * ${a.units};
         for (let q = 0; q < ${a.units}; q++) g[${c.offset("bias")} + q] += dy[o + q];
-      }`
-      : "";
+      }`;
     const dx = c.needsDx(0)
       ? `
       // dx[m×${f}] += dy[m×${a.units}] · kernelᵀ
       ${c.helper("matmulNT", f)}(dy, 0, w, ${k}, dx0, 0, m, ${a.units}, ${f});`
       : "";
-    return `
+    const gradient = `${c.helper("matmulTN", a.units)}(x0, 0, dy, 0, g, ${k}, ${f}, m, ${a.units});`;
+    const fold = c.foldedStep?.("kernel", a.units);
+    if (!fold) {
+      return `
       const m = n${rows === 1 ? "" : ` * ${rows}`};
       // dkernel[${f}×${a.units}] += xᵀ · dy
-      ${c.helper("matmulTN", a.units)}(x0, 0, dy, 0, g, ${k}, ${f}, m, ${a.units});${bias}${dx}`;
+      ${gradient}${bias}${dx}`;
+    }
+    return `
+      const m = n${rows === 1 ? "" : ` * ${rows}`};${bias}${dx}
+      // dkernel[${f}×${a.units}] += xᵀ · dy; given a rate (plain SGD), the kernel steps by it at once instead (dx above read it last)
+      if (rate === undefined) ${gradient}
+      else ${fold}(x0, 0, dy, 0, w, ${k}, ${f}, m, ${a.units}, rate);`;
   },
 };

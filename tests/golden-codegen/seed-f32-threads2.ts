@@ -937,6 +937,9 @@ const PER_SAMPLE: readonly (readonly [string, number])[] = [
   ["d4", 2],
   ["d5", 1],
   ["d6", 1],
+  ["s4_ones", 1],
+  ["s2_ones", 1],
+  ["s0_ones", 1],
   ["oneHot", 1],
 ];
 
@@ -996,6 +999,9 @@ export class Model {
   private readonly d4: Float32Array;
   private readonly d5: Float32Array;
   private readonly d6: Float32Array;
+  private readonly s4_ones: Float32Array;
+  private readonly s2_ones: Float32Array;
+  private readonly s0_ones: Float32Array;
   /** One-hot targets made from class indices by lossAndGrad. */
   private readonly oneHot: Float32Array;
   /** Optimizer state: SGD's velocity in v; Adam's moments in m and v. */
@@ -1027,7 +1033,7 @@ export class Model {
     const cap = Math.ceil(maxBatch / SHARDS);
     const rows = cap * SHARDS;
     const arena = new Arena(
-      rows * 24 + 85,
+      rows * 27 + 85,
       attach ? attach.options.kernels : (options.kernels ?? "wasm"),
       true,
       attach?.memory,
@@ -1049,6 +1055,9 @@ export class Model {
     this.d4 = arena.f32(rows * 2);
     this.d5 = arena.f32(rows * 1);
     this.d6 = arena.f32(rows * 1);
+    this.s4_ones = arena.f32(rows * 1);
+    this.s2_ones = arena.f32(rows * 1);
+    this.s0_ones = arena.f32(rows * 1);
     this.oneHot = arena.f32(rows * 1);
     this.m = arena.f32(WEIGHT_COUNT);
     this.v = arena.f32(WEIGHT_COUNT);
@@ -1335,15 +1344,15 @@ export class Model {
       const x0 = this.b4,
         y = this.b5,
         dy = this.d5,
-        dx0 = this.d4;
+        dx0 = this.d4,
+        ones = this.s4_ones;
 
       const m = n;
       // dkernel[2×1] += xᵀ · dy
       kern.tn_Md_Kd_N1_acc_t4x2(x0, 0, dy, 0, g, 14, 2, m, 1);
-      for (let r = 0; r < m; r++) {
-        const o = r * 1;
-        for (let q = 0; q < 1; q++) g[16 + q] += dy[o + q];
-      }
+      // bias gradient: the column sums of dy, as onesᵀ · dy
+      if (ones[0] !== 1) ones.fill(1);
+      kern.tn_Md_Kd_N1_acc_t4x2(ones, 0, dy, 0, g, 16, 1, n, 1);
       // dx[m×2] += dy[m×1] · kernelᵀ
       kern.nt_Md_Kd_N2_acc_t2x4(dy, 0, w, 14, dx0, 0, m, 1, 2);
     }
@@ -1362,15 +1371,15 @@ export class Model {
       const x0 = this.b2,
         y = this.b3,
         dy = this.d3,
-        dx0 = this.d2;
+        dx0 = this.d2,
+        ones = this.s2_ones;
 
       const m = n;
       // dkernel[2×2] += xᵀ · dy
       kern.tn_Md_Kd_N2_acc_t4x2(x0, 0, dy, 0, g, 8, 2, m, 2);
-      for (let r = 0; r < m; r++) {
-        const o = r * 2;
-        for (let q = 0; q < 2; q++) g[12 + q] += dy[o + q];
-      }
+      // bias gradient: the column sums of dy, as onesᵀ · dy
+      if (ones[0] !== 1) ones.fill(1);
+      kern.tn_Md_Kd_N2_acc_t4x2(ones, 0, dy, 0, g, 12, 1, n, 2);
       // dx[m×2] += dy[m×2] · kernelᵀ
       kern.nt_Md_Kd_N2_acc_t2x4(dy, 0, w, 8, dx0, 0, m, 2, 2);
     }
@@ -1388,25 +1397,25 @@ export class Model {
     {
       const x0 = this.b0,
         y = this.b1,
-        dy = this.d1;
+        dy = this.d1,
+        ones = this.s0_ones;
 
       const m = n;
       // dkernel[3×2] += xᵀ · dy
       kern.tn_Md_Kd_N2_acc_t4x2(x0, 0, dy, 0, g, 0, 3, m, 2);
-      for (let r = 0; r < m; r++) {
-        const o = r * 2;
-        for (let q = 0; q < 2; q++) g[6 + q] += dy[o + q];
-      }
+      // bias gradient: the column sums of dy, as onesᵀ · dy
+      if (ones[0] !== 1) ones.fill(1);
+      kern.tn_Md_Kd_N2_acc_t4x2(ones, 0, dy, 0, g, 6, 1, n, 2);
     }
   }
 
-  /** One optimizer step (sgd) on g; frozen layers and state are left alone. */
-  step(lr?: number): void {
+  /** One optimizer step (sgd) on g; frozen layers and state are left alone. `ranges`: the parts of the weights to step (all the trainable ones by default). */
+  step(lr?: number, ranges: readonly (readonly [number, number])[] = TRAINABLE): void {
     const o = this.optimizer;
     const rate = lr ?? o.lr;
     const kern = this.kern;
     if (o.kind === "sgd") {
-      for (const [start, end] of TRAINABLE) {
+      for (const [start, end] of ranges) {
         if (o.momentum === 0) kern.sgd(this.w, this.g, start, end - start, rate);
         else kern.sgdMomentum(this.w, this.g, this.v, start, end - start, rate, o.momentum);
       }
@@ -1415,7 +1424,7 @@ export class Model {
     this.t++;
     const c1 = 1 - o.beta1 ** this.t;
     const c2 = 1 - o.beta2 ** this.t;
-    for (const [start, end] of TRAINABLE)
+    for (const [start, end] of ranges)
       kern.adam(this.w, this.g, this.m, this.v, start, end - start, rate, o.beta1, o.beta2, c1, c2, o.eps);
   }
 

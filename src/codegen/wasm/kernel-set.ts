@@ -30,9 +30,14 @@ export class KernelSet {
   private readonly activations = new Map<ActivationKernel, string>();
   private readonly walks = new Map<string, { spec: ConvWalkSpec; js: string }>();
 
-  /** The table entry for this helper call shape (registered once). */
-  request(helper: MatmulHelper, n: number, accumulate: boolean): string {
-    const spec: MatmulSpec = { variant: VARIANT[helper], m: "dynamic", k: "dynamic", n, accumulate };
+  /**
+   * The table entry for this helper call shape (registered once). `step` (matmulTN only): the
+   * entry applies a plain SGD step to C instead of storing the product, `C −= rate·AᵀB`, called
+   * with `rate` after the helper's arguments.
+   */
+  request(helper: MatmulHelper, n: number, accumulate: boolean, step = false): string {
+    if (step && helper !== "matmulTN") throw new Error(`internal: a step kernel is a matmulTN, not ${helper}`);
+    const spec: MatmulSpec = step ? { variant: "tn", m: "dynamic", k: "dynamic", n, accumulate: false, step } : { variant: VARIANT[helper], m: "dynamic", k: "dynamic", n, accumulate };
     const name = kernelName(spec);
     if (!this.kernels.has(name)) this.kernels.set(name, { helper, spec });
     return name;
@@ -96,12 +101,14 @@ export class KernelSet {
     const bytes = mod.toBytes();
     const cellTypes = cells.map(([name, k]) => ` & { readonly ${name}: ${CELL_SIGNATURES[k.kind]} }`).join("");
     const js: string[] = entries.map(([name, k]) => {
+      if (k.spec.step) return `    ${name}: (a, ao, b, bo, c, co, m, k, _n, rate) => stepByProduct(a, ao, b, bo, c, co, m, k, ${k.spec.n}, rate),`;
       const tail = k.helper === "matmul" ? `, ${k.spec.n}, ${k.spec.accumulate}` : `, ${k.spec.n}`;
       return `    ${name}: (a, ao, b, bo, c, co, m, k) => ${k.helper}(a, ao, b, bo, c, co, m, k${tail}),`;
     });
-    const wasm: string[] = entries.map(([name]) => {
-      return `    ${name}: bindKernel(exports, ${JSON.stringify(name)}),`;
+    const wasm: string[] = entries.map(([name, k]) => {
+      return `    ${name}: ${k.spec.step ? "bindStep" : "bindKernel"}(exports, ${JSON.stringify(name)}),`;
     });
+    const steps = entries.filter(([, k]) => k.spec.step);
     for (const [name, k] of cells) {
       js.push(`    ${name}: ${k.js},`);
       wasm.push(`    ${name}: ${CELL_BINDINGS[k.kind](name)},`);
@@ -117,7 +124,8 @@ export class KernelSet {
     }
     const walkTypes = walks.map(([name]) => ` & { readonly ${name}: Walk }`).join("");
     const activationTypes = activations.map(([name]) => ` & { readonly ${name}: ${name.endsWith("Backward") ? "Backward" : "Forward"} }`).join("");
-    const matmulNames = entries.map(([name]) => JSON.stringify(name)).join(" | ");
+    const matmulNames = entries.filter(([, k]) => !k.spec.step).map(([name]) => JSON.stringify(name)).join(" | ");
+    const stepTypes = steps.map(([name]) => ` & { readonly ${name}: StepKernel }`).join("");
     return `
 ${WASM_DECODE_SOURCE}
 /**
@@ -128,7 +136,9 @@ const KERNEL_WASM = ${JSON.stringify(base64(bytes))};
 
 /** A matmul on typed arrays and element offsets, as the JS helpers take them (extra arguments ignored). */
 type Kernel = (a: Float32Array, ao: number, b: Float32Array, bo: number, c: Float32Array, co: number, m: number, k: number, n?: number, accumulate?: boolean) => void;
-type KernelTable = ${matmulNames ? `{ readonly [name in ${matmulNames}]: Kernel }` : "{}"}${cellTypes}${activationTypes}${walkTypes} & OptimizerKernels;
+type KernelTable = ${matmulNames ? `{ readonly [name in ${matmulNames}]: Kernel }` : "{}"}${stepTypes}${cellTypes}${activationTypes}${walkTypes} & OptimizerKernels;${steps.length > 0 ? `
+/** A weight gradient Aᵀ·B applied as a plain SGD step where it is made: c[co…] −= rate · Aᵀ·B (never stored); n as for matmulTN (fixed per kernel). */
+type StepKernel = (a: Float32Array, ao: number, b: Float32Array, bo: number, c: Float32Array, co: number, m: number, k: number, n: number, rate: number) => void;` : ""}
 /** An activation over a run of elements: y[yo + i] = f(x[xo + i]) for i < count. */
 type Forward = (x: Float32Array, xo: number, y: Float32Array, yo: number, count: number) => void;
 /** Its gradient: dx[dxo + i] += dy[dyo + i] · f′ from a[ao + i] (x for relu, y for tanh and sigmoid). */
@@ -167,7 +177,23 @@ ${js.join("\n")}
   };
 }
 
-/** A WebAssembly kernel export as a Kernel: arrays and element offsets → byte addresses. */
+${steps.length > 0 ? `/** The JS step kernels: the product into scratch, then the sgd kernel's JS update (w −= rate·g). */
+let stepScratch = new Float32Array(0);
+function stepByProduct(a: Float32Array, ao: number, b: Float32Array, bo: number, c: Float32Array, co: number, m: number, k: number, n: number, rate: number): void {
+  const size = m * n;
+  if (stepScratch.length < size) stepScratch = new Float32Array(size);
+  stepScratch.fill(0, 0, size);
+  matmulTN(a, ao, b, bo, stepScratch, 0, m, k, n);
+  for (let i = 0; i < size; i++) c[co + i] -= rate * stepScratch[i]!;
+}
+
+/** A step kernel's export as a StepKernel. */
+function bindStep(exports: Readonly<Record<string, unknown>>, name: string): StepKernel {
+  const run = exports[name] as (a: number, b: number, c: number, m: number, k: number, rate: number) => void;
+  return (a, ao, b, bo, c, co, m, k, _n, rate) => run(a.byteOffset + 4 * ao, b.byteOffset + 4 * bo, c.byteOffset + 4 * co, m, k, rate);
+}
+
+` : ""}/** A WebAssembly kernel export as a Kernel: arrays and element offsets → byte addresses. */
 function bindKernel(exports: Readonly<Record<string, unknown>>, name: string): Kernel {
   const run = exports[name] as (a: number, b: number, c: number, m: number, k: number) => void;
   return (a, ao, b, bo, c, co, m, k) => run(a.byteOffset + 4 * ao, b.byteOffset + 4 * bo, c.byteOffset + 4 * co, m, k);

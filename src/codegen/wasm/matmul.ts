@@ -9,6 +9,11 @@
  *   tn: C[M×N] (=|+=) Aᵀ · B, A stored [K×M], B [K×N]  (weight gradient: xᵀ · dy; K = batch)
  *   nt: C[M×N] (=|+=) A · Bᵀ, A [M×K], B stored [N×K]  (input gradient: dy · Wᵀ)
  *
+ * A tn kernel may instead end in a plain SGD step, C −= rate · Aᵀ·B (`step`: C is then the
+ * weights and `rate` an f32 parameter after the dimensions), so that a weight gradient used once
+ * is never stored: the product rounds to f32, is multiplied by the f32 rate and subtracted, as the
+ * `sgd` optimizer kernel does with a stored gradient, so the weights come out bit-identical.
+ *
  * nn and tn tile C in `rows` × `cols` blocks of v128 accumulators (`cols` vectors of 4 floats
  * across N): per step along K each block loads `cols` vectors of B once and one broadcast A
  * value per row, then does rows·cols vector multiply-adds. nt vectorises along K instead (both
@@ -41,6 +46,8 @@ export interface MatmulSpec {
   readonly n: number;
   /** C += product (true) or C = product (false). */
   readonly accumulate: boolean;
+  /** tn only, with `accumulate` false: C −= rate · product (a plain SGD step on C). */
+  readonly step?: boolean;
   /** Default: `DEFAULT_TILES[variant]`. */
   readonly tile?: MatmulTile;
   /**
@@ -62,6 +69,9 @@ export const DEFAULT_TILES: Readonly<Record<MatmulVariant, MatmulTile>> = {
 export function matmulParams(spec: MatmulSpec): string[] {
   return ["a", "b", "c", ...(spec.m === "dynamic" ? ["m"] : []), ...(spec.k === "dynamic" ? ["k"] : [])];
 }
+
+/** The f32 parameter after the i32 ones: the step's rate. */
+const STEP_RATE = "rate";
 
 /** Floats each operand spans for given M and K (A, B, C), e.g. to lay out memory. */
 export function matmulSizes(spec: MatmulSpec, m: number, k: number): { a: number; b: number; c: number } {
@@ -101,8 +111,9 @@ class Gen {
     }
     if (!Number.isInteger(tile.rows) || !Number.isInteger(tile.cols) || tile.rows < 1 || tile.cols < 1 || tile.rows * tile.cols > 32) throw new RangeError(`matmul: bad tile ${tile.rows}×${tile.cols}`);
     this.tile = tile;
+    if (spec.step && (spec.variant !== "tn" || spec.accumulate)) throw new RangeError("matmul: a step kernel is tn and does not accumulate");
     this.n = n;
-    this.f = new FunctionBuilder(matmulParams(spec).map((p) => [p, "i32"] as const));
+    this.f = new FunctionBuilder([...matmulParams(spec).map((p) => [p, "i32"] as const), ...(spec.step ? [[STEP_RATE, "f32"] as const] : [])]);
     const f = this.f;
     this.m = m === "dynamic" ? f.get("m") : m;
     this.k = k === "dynamic" ? f.get("k") : k;
@@ -299,6 +310,8 @@ function buildBroadcastKernel(g: Gen): void {
   const acc: Local[][] = Array.from({ length: tile.rows }, (_, r) => Array.from({ length: maxV }, (_, v) => f.local(`acc${r}_${v}`, "v128")));
   const bv: Local[] = Array.from({ length: maxV }, (_, v) => f.local(`b${v}`, "v128"));
   const av = f.local("aBcast", "v128");
+  const rate4 = spec.step ? f.local("rate4", "v128") : undefined;
+  if (rate4) f.localGet(STEP_RATE).f32x4Splat().localSet(rate4);
 
   const tileCode = (h: number, widths: readonly number[]): void => {
     const nv = widths.length;
@@ -328,6 +341,9 @@ function buildBroadcastKernel(g: Gen): void {
         if (spec.accumulate) {
           g.loadVec(at, widths[v]!);
           f.localGet(x).f32x4Add().localSet(x);
+        } else if (rate4) {
+          g.loadVec(at, widths[v]!);
+          f.localGet(x).localGet(rate4).f32x4Mul().f32x4Sub().localSet(x);
         }
         g.storeVec(at, x, widths[v]!);
       }
@@ -530,9 +546,9 @@ export function matmulModule(kernels: readonly NamedKernel[], memory: MemoryImpo
   return mod.toBytes();
 }
 
-/** A short name describing a spec, e.g. `nn_Md_K784_N128_acc_t4x2`. */
+/** A short name describing a spec, e.g. `nn_Md_K784_N128_acc_t4x2`, `tn_Md_Kd_N128_sgd_t4x2`. */
 export function kernelName(spec: MatmulSpec): string {
   const t = spec.tile ?? DEFAULT_TILES[spec.variant];
   const d = (x: Dim): string => (x === "dynamic" ? "d" : String(x));
-  return `${spec.variant}_M${d(spec.m)}_K${d(spec.k)}_N${spec.n}${spec.accumulate ? "_acc" : ""}_t${t.rows}x${t.cols}${spec.fma ? "_fma" : ""}`;
+  return `${spec.variant}_M${d(spec.m)}_K${d(spec.k)}_N${spec.n}${spec.accumulate ? "_acc" : ""}${spec.step ? "_sgd" : ""}_t${t.rows}x${t.cols}${spec.fma ? "_fma" : ""}`;
 }
