@@ -200,9 +200,9 @@ describeThreads("--threads: every example (smaller inputs), same weights on 1 an
 });
 
 describeThreads("--threads: examples with batchnorm match the interpreter after one step (f32 tolerance, 2 threads; dropout left out)", () => {
-  // Not googlenet.dl: after one step its conv1 gradient differs from the interpreter's by 2–20%
-  // in any f32 build, threads or not (the f64 build matches to 1e-9): its batchnorms over a few
-  // samples at 1×1 or 3×3 magnify float32 rounding. Its threads are checked for identity above.
+  // Not googlenet.dl: at 32x32, batch 3, its one-step result is too sensitive for float32 (even
+  // the interpreter on float32-rounded weights and input misses the tolerance 2.6×);
+  // tests/codegen-googlenet.test.ts checks it at 96x96. Its threads are checked for identity above.
   const examples: readonly [string, readonly number[]][] = [
     ["resnet18.dl", [32, 32, 3]],
     ["unet.dl", [16, 16, 1]],

@@ -4,7 +4,7 @@ import { base64 } from "../src/codegen/wasm/embed.js";
 import { FunctionBuilder, ModuleBuilder, sleb, uleb } from "../src/codegen/wasm/encoder.js";
 import { buildUnaryKernel } from "../src/codegen/wasm/cells.js";
 import { buildConvWalk, type ConvWalkSpec } from "../src/codegen/wasm/im2col.js";
-import { DEFAULT_TILES, kernelName, matmulModule, matmulParams, type MatmulSpec, type MatmulTile, type MatmulVariant } from "../src/codegen/wasm/matmul.js";
+import { DEFAULT_TILES, kernelName, NN_K_CHUNK, matmulModule, matmulParams, type MatmulSpec, type MatmulTile, type MatmulVariant } from "../src/codegen/wasm/matmul.js";
 
 /** Plain float64 reference: C (+)= op(A)·op(B) with the variant's storage. */
 function reference(variant: MatmulVariant, a: Float32Array, b: Float32Array, c0: Float32Array, m: number, k: number, n: number, accumulate: boolean): Float64Array {
@@ -201,6 +201,13 @@ describe("wasm SIMD matmul kernels", () => {
     check({ variant: "tn", m: 784, k: 32, n: 128, accumulate: true, dynM: false, dynK: true, tile: DEFAULT_TILES.tn, seed: 2 });
     check({ variant: "nt", m: 32, k: 128, n: 784, accumulate: true, dynM: true, dynK: false, tile: DEFAULT_TILES.nt, seed: 3 });
     check({ variant: "nn", m: 784, k: 25, n: 6, accumulate: false, dynM: false, dynK: false, tile: DEFAULT_TILES.nn, seed: 4 });
+  });
+
+  it(`nn takes a long K in chunks of ${NN_K_CHUNK}: every chunk boundary, static and dynamic K, stored and accumulated`, () => {
+    let seed = 40;
+    for (const k of [0, NN_K_CHUNK - 1, NN_K_CHUNK, NN_K_CHUNK + 1, 2 * NN_K_CHUNK + 3])
+      for (const dynK of [false, true])
+        for (const accumulate of [false, true]) check({ variant: "nn", m: 5, k, n: 13, accumulate, dynM: true, dynK, tile: DEFAULT_TILES.nn, seed: seed++ });
   });
 
   it("a dynamic-M kernel serves any batch up to its buffers, zero included", () => {

@@ -90,6 +90,9 @@ type Val = number | Local;
 
 const ALIGN_V128 = 2; // operands are only guaranteed 4-byte aligned
 
+/** Longest run of K an nn kernel takes in one pass (see buildBroadcastKernel). */
+export const NN_K_CHUNK = 256;
+
 class Gen {
   readonly f: FunctionBuilder;
   readonly tile: MatmulTile;
@@ -313,12 +316,13 @@ function buildBroadcastKernel(g: Gen): void {
   const rate4 = spec.step ? f.local("rate4", "v128") : undefined;
   if (rate4) f.localGet(STEP_RATE).f32x4Splat().localSet(rate4);
 
-  const tileCode = (h: number, widths: readonly number[]): void => {
+  /** One tile: `kCount` steps along K from pa0/pb, then C at pc stored, added to (`accumulate`) or stepped. */
+  const tileCode = (h: number, widths: readonly number[], kCount: Val = g.k, accumulate = spec.accumulate): void => {
     const nv = widths.length;
     for (let r = 0; r < h; r++) for (let v = 0; v < nv; v++) f.v128Const().localSet(acc[r]![v]!);
     f.localGet(pa0).localSet(paW);
     f.localGet(pb).localSet(pbW);
-    g.repeat(g.k, "kLeft", () => {
+    g.repeat(kCount, "kLeft", () => {
       for (let v = 0; v < nv; v++) {
         g.loadVec({ base: pbW, off: 16 * v }, widths[v]!);
         f.localSet(bv[v]!);
@@ -338,7 +342,7 @@ function buildBroadcastKernel(g: Gen): void {
       for (let v = 0; v < nv; v++) {
         const at: Addr = { base: pc, off: 4 * (r * n + 4 * v) };
         const x = acc[r]![v]!;
-        if (spec.accumulate) {
+        if (accumulate) {
           g.loadVec(at, widths[v]!);
           f.localGet(x).f32x4Add().localSet(x);
         } else if (rate4) {
@@ -352,31 +356,67 @@ function buildBroadcastKernel(g: Gen): void {
 
   const cols = columnBlocks(n, tile.cols);
   if (!tn) {
-    // nn: column strips outer, row blocks inner. A strip of B (K × one tile's columns) stays in
-    // L1 while every row block of A passes over it, so B — the weights, often the largest
-    // operand — is read from L2/L3 once rather than once per row block.
+    // nn: column strips outer, row blocks inner, so that a strip of B (one tile's columns) stays
+    // in L1 while every row block of A passes over it: B — the weights, often the largest
+    // operand — is read from L2/L3 once rather than once per row block. A long K would make the
+    // strip outgrow L1 (K cache lines of B, plus the row block's K floats of A per row), so K is
+    // taken in chunks of at most NN_K_CHUNK, C accumulating over the chunks.
     const pb0 = g.temp("i32", "pb0");
-    const strip = (widths: readonly number[]): void => {
-      f.localGet(a).localSet(pa0);
+    const chunked = typeof g.k !== "number" || g.k > NN_K_CHUNK;
+    const aBase = chunked ? g.temp("i32", "aBase") : a;
+    const bBase = chunked ? g.temp("i32", "bBase") : b;
+    const kc: Val = chunked ? g.temp("i32", "kChunk") : g.k;
+    const strip = (widths: readonly number[], accumulate: boolean): void => {
+      f.localGet(aBase).localSet(pa0);
       f.localGet(pc0).localSet(pc);
       f.localGet(pb0).localSet(pb);
       g.rowBlocks(
         tile.rows,
-        (h) => tileCode(h, widths),
+        (h) => tileCode(h, widths, kc, accumulate),
         (h) => {
           g.addTo(pa0, g.kBytes, h);
           g.addTo(pc, 4 * n * h);
         },
       );
     };
-    f.localGet(b).localSet(pb0);
-    f.localGet(c).localSet(pc0);
-    g.repeat(cols.full, "colStrips", () => {
-      strip(cols.fullWidths);
-      g.addTo(pb0, 16 * tile.cols);
-      g.addTo(pc0, 16 * tile.cols);
+    const strips = (accumulate: boolean): void => {
+      f.localGet(bBase).localSet(pb0);
+      f.localGet(c).localSet(pc0);
+      g.repeat(cols.full, "colStrips", () => {
+        strip(cols.fullWidths, accumulate);
+        g.addTo(pb0, 16 * tile.cols);
+        g.addTo(pc0, 16 * tile.cols);
+      });
+      if (cols.rest.length > 0) strip(cols.rest, accumulate);
+    };
+    if (!chunked) {
+      strips(spec.accumulate);
+      return;
+    }
+    const kLeft = g.temp("i32", "kLeftAll");
+    const chunk = (accumulate: boolean): void => {
+      // kc = min(kLeft, NN_K_CHUNK)
+      f.localGet(kLeft).localSet(kc as Local);
+      f.localGet(kLeft).i32Const(NN_K_CHUNK).i32GtU();
+      f.if(undefined, () => f.i32Const(NN_K_CHUNK).localSet(kc as Local));
+      strips(accumulate);
+      f.localGet(aBase).localGet(kc as Local).i32Const(2).i32Shl().i32Add().localSet(aBase as Local);
+      f.localGet(bBase).localGet(kc as Local).i32Const(4 * n).i32Mul().i32Add().localSet(bBase as Local);
+      f.localGet(kLeft).localGet(kc as Local).i32Sub().localSet(kLeft);
+    };
+    f.localGet(a).localSet(aBase as Local);
+    f.localGet(b).localSet(bBase as Local);
+    g.push(g.k);
+    f.localSet(kLeft);
+    // The first chunk stores C (K = 0 included: C = 0) unless the kernel accumulates.
+    if (!spec.accumulate) chunk(false);
+    f.block("chunks_done", () => {
+      f.loop("chunks", () => {
+        f.localGet(kLeft).i32Eqz().brIf("chunks_done");
+        chunk(true);
+        f.br("chunks");
+      });
     });
-    if (cols.rest.length > 0) strip(cols.rest);
     return;
   }
   const rowBlock = (h: number): void => {
