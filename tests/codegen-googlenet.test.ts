@@ -1,7 +1,8 @@
 /**
  * examples/googlenet.dl (57 batchnorms, `ceil` max pools, 3×3 stride-1 pools inside the
  * inception blocks, four-way concats) against the interpreter after one plain SGD step: the f32
- * build on its WebAssembly SIMD kernels, one thread, within 1e-4, and the f64 build within 1e-9.
+ * build on its WebAssembly SIMD kernels (one thread, and built with --threads 2 on two threads)
+ * within 1e-4, and the f64 build within 1e-9.
  *
  * The setup is chosen for its conditioning, not for speed. At --input 32x32x3, batch 3, the last
  * inception stages are 1×1, so each batchnorm normalises 3 values, and the gradient grows about
@@ -48,20 +49,33 @@ describe("googlenet.dl (--input 96x96x3, batch 3, dropout left out): one SGD ste
     expected = { loss: step.loss, weights: new Map([...interp.namedWeights()].map(([name, t]) => [name, Float64Array.from(t.data)])) };
   }, 120_000);
 
-  async function check(precision: Precision, compiled: Compiled): Promise<void> {
+  async function check(precision: Precision, compiled: Compiled, threads?: number): Promise<void> {
     const tol = TOLERANCE[precision];
-    const model = new compiled.mod.Model({ maxBatch: n, seed: 1 });
+    const model = new compiled.mod.Model({ maxBatch: n, seed: 1, ...(threads ? { threads } : {}) });
     if (precision === "f32") expect(model.kernels).toBe("wasm");
+    if (threads) {
+      await (model as { ready?(): Promise<void> }).ready?.();
+      expect(model.threads).toBe(threads);
+    }
     for (const [name, data] of initial) model.setWeight(name, data);
     model.optimizer = { ...model.optimizer, kind: "sgd", momentum: 0 };
     const loss = model.trainStep([x.data], Array.from(classes), n, lr);
     expectClose([loss], [expected.loss], tol, "loss");
     // Every weight and state after the step (the moving statistics of all 57 batchnorms included).
-    for (const [name, data] of expected.weights) expectClose(model.getWeight(name)!.data, data, tol, `${name} after the step`);
+    try {
+      for (const [name, data] of expected.weights) expectClose(model.getWeight(name)!.data, data, tol, `${name} after the step`);
+    } finally {
+      await model.close?.();
+    }
   }
 
   it("f32 on the wasm kernels, one thread: within 1e-4", async () => {
     await check("f32", f32);
+  }, 120_000);
+
+  // Worker threads need Node ≥ 20.16 (process.getBuiltinModule).
+  it.skipIf(typeof (process as { getBuiltinModule?: unknown }).getBuiltinModule !== "function")("f32 built with --threads 2, trained on 2 threads: within 1e-4", async () => {
+    await check("f32", await compileText(text, "f32", { inputShape: [...shape], threads: 2 }), 2);
   }, 120_000);
 
   it("f64: within 1e-9", async () => {
