@@ -56,7 +56,7 @@ export function instrument(js: string): string {
     // Plain SGD folded into the backward pass (module.ts): its branch of trainStep comes first.
     ["for (const [start, end] of UNFOLDED_GRADIENTS)", '__lap("clear weight gradients"); for (const [start, end] of UNFOLDED_GRADIENTS)', "folded"],
     ["this.backward(n, lr ?? o.lr);", '__lap("clear activation gradients"); this.backward(n, lr ?? o.lr);', "folded"],
-    ["this.step(lr, UNFOLDED_TRAINABLE);", '__lap("optimizer step (the weights not folded into backward)"); this.step(lr, UNFOLDED_TRAINABLE);', "folded"],
+    ["this.step(lr, UNFOLDED_TRAINABLE);", '__lap("optimizer step"); this.step(lr, UNFOLDED_TRAINABLE);', "folded"],
     ["return loss;", '__lap(""); return loss;', "folded"],
     ["this.g.fill(0);", '__lap("clear weight gradients"); this.g.fill(0);'],
     ["this.backward(n);", '__lap("clear activation gradients"); this.backward(n);'],
@@ -98,7 +98,7 @@ export async function profileCompiled(
   w: Workload,
   seconds: number,
   kernels: Kernels = "wasm",
-): Promise<{ steps: StepTime[]; samplesPerSecond: number; kernels: Kernels } | { why: string }> {
+): Promise<{ steps: StepTime[]; samplesPerSecond: number; kernels: Kernels; folded: boolean } | { why: string }> {
   const BATCH = w.batch;
   const checked = checkedWorkload(w);
   const missing = unsupportedKinds(checked);
@@ -142,7 +142,7 @@ export async function profileCompiled(
       if (node && macs > 0) flops = BATCH * (m![1] === "forward" ? 2 * macs : 2 * (2 * macs - skippedInputGradientMacs(checked, node)));
       return { label, msPerBatch: t / steps, share: t / total, flops };
     });
-    return { steps: out, samplesPerSecond: (steps * BATCH) / (elapsed / 1000), kernels: model.kernels ?? "js" };
+    return { steps: out, samplesPerSecond: (steps * BATCH) / (elapsed / 1000), kernels: model.kernels ?? "js", folded: js.includes("UNFOLDED_GRADIENTS") };
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
@@ -216,6 +216,9 @@ export async function profileSections(cases: readonly ProfileCase[], seconds = 3
           ? `% of SIMD peak: the block's GFLOP/s ÷ ${gflops(peak.gflops)} GFLOP/s, the best a dlc WebAssembly SIMD matmul kernel reached alone on this machine ` +
             `(${peak.shape}, tile ${peak.tile}${peak.quick ? ", default tiles only" : ""}: the matmul kernel section). A block does more than its matmuls (im2col, activations, gate arithmetic), so 100% is out of reach.`
           : "% of SIMD peak: not measured (no WebAssembly SIMD kernel ran here).",
+        ...(p.folded
+          ? ["Plain SGD is folded into the backward pass (the module's trainStep): each dense layer's kernel is stepped by the kernel that makes its gradient, inside that layer's backward block; “optimizer step” is the update of the other weights (biases, convolutions) and “clear weight gradients” clears only their gradients."]
+          : []),
       ],
     });
   }

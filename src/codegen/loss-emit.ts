@@ -3,8 +3,9 @@ import type { Plan } from "./plan.js";
 /**
  * The body of the generated `lossAndGrad`: the three losses of §6, summed over a sample's
  * outputs and divided by `over` (the batch size; a shard's batch when training on threads); fused with the final softmax/sigmoid when `this.fused`.
+ * `exp`: the function the fused softmax cross-entropy exponentiates with (f32 modules: expf).
  */
-export function lossCode(p: Plan, _arr: string): string {
+export function lossCode(p: Plan, _arr: string, exp = "Math.exp"): string {
   const out = p.buffers[p.outputBuffer]!;
   const width = out.shape[out.shape.length - 1]!;
   const logits = p.logitsBuffer;
@@ -48,7 +49,7 @@ export function lossCode(p: Plan, _arr: string): string {
             let max = -Infinity;
             for (let j = 0; j < width; j++) if (z[o + j]! > max) max = z[o + j]!;
             let sum = 0;
-            for (let j = 0; j < width; j++) sum += Math.exp(z[o + j]! - max);
+            for (let j = 0; j < width; j++) sum += ${exp}(z[o + j]! - max);
             const logSum = max + Math.log(sum);
             for (let j = 0; j < width; j++) {
               const target = y[o + j]!;

@@ -255,6 +255,8 @@ export function moduleParts(p: Plan, o: ModuleOptions): ModuleParts {
   }
   // float64 scratch (statistics summed in double precision) stays outside the arena: only JS reads it.
   allocations.push(...scratch.filter((x) => x.kind === "double").map((x) => `this.${x.field} = new Float64Array(${x.perSample ? `${rowsName} * ${x.size}` : x.size});`));
+  // The fused softmax cross-entropy exponentiates with expf in f32, as the softmax does.
+  const lossExp = o.precision === "f32" && finalKind === "softmax" ? (helpers.add("expf"), "expf") : "Math.exp";
   const foldedRanges = mergeRanges([...folded].sort(([a], [b]) => a - b) as Range[]);
   const folds = useArena && foldedRanges.length > 0;
   const zeroGrads = p.buffers.filter((b) => b.inputIndex === undefined && b.id !== p.outputBuffer && b.id !== p.logitsBuffer).map((b) => `this.d${b.id}.fill(0, 0, n * ${b.size});`);
@@ -445,7 +447,7 @@ ${chunked(forwardBlocks)}${synced ? "" : `
     const loss = this.loss;
     if (!loss) throw new Error("no loss: give one in the .dl file's train { } block or in new Model({ loss })");
     this.fused = ${fusedPossible ? `loss === ${literal(finalKind === "softmax" ? "cross_entropy" : "binary_cross_entropy")}` : "false"};
-${lossCode(p, arr)}
+${lossCode(p, arr, lossExp)}
   }
 
   /** Backpropagates the gradient lossAndGrad left, accumulating parameter gradients into g${folds ? " (given a \`rate\`, the weights whose step trainStep folds are stepped by plain SGD instead, and their gradients not written)" : ""}. */

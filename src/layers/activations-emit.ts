@@ -75,7 +75,7 @@ export const tanhEmit = elementwise(
 );
 export const linearEmit = elementwise((x) => x, () => "1");
 
-/** Softmax over the last axis, stable (the row maximum is subtracted first). */
+/** Softmax over the last axis, stable (the row maximum is subtracted first); f32 exponentiates with expf. */
 export const softmaxEmit: LayerEmitter<ActivationArgs> = {
   forward(_a, c) {
     const width = c.outShape[c.outShape.length - 1]!;
@@ -87,7 +87,7 @@ export const softmaxEmit: LayerEmitter<ActivationArgs> = {
         for (let j = 0; j < ${width}; j++) if (x0[o + j] > max) max = x0[o + j];
         let sum = 0;
         for (let j = 0; j < ${width}; j++) {
-          const e = Math.exp(x0[o + j] - max);
+          const e = ${exp("x0[o + j] - max", c)};
           y[o + j] = e;
           sum += e;
         }

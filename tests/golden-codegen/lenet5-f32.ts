@@ -1465,7 +1465,7 @@ export class Model {
         for (let j = 0; j < 10; j++) if (x0[o + j] > max) max = x0[o + j];
         let sum = 0;
         for (let j = 0; j < 10; j++) {
-          const e = Math.exp(x0[o + j] - max);
+          const e = expf(x0[o + j] - max);
           y[o + j] = e;
           sum += e;
         }
@@ -1533,7 +1533,7 @@ export class Model {
             let max = -Infinity;
             for (let j = 0; j < width; j++) if (z[o + j]! > max) max = z[o + j]!;
             let sum = 0;
-            for (let j = 0; j < width; j++) sum += Math.exp(z[o + j]! - max);
+            for (let j = 0; j < width; j++) sum += expf(z[o + j]! - max);
             const logSum = max + Math.log(sum);
             for (let j = 0; j < width; j++) {
               const target = y[o + j]!;
