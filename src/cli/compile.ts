@@ -18,6 +18,8 @@ export interface CompileFlags {
   readonly kernels?: "wasm" | "js";
   /** Shards of each training batch, trained on up to that many threads (1: no threads). */
   readonly threads?: number | true;
+  /** Also embed relaxed-SIMD (fused multiply-add) kernels, used where the engine has relaxed SIMD. */
+  readonly fma?: boolean;
   readonly input?: Shape;
   readonly network?: string;
   readonly json?: boolean;
@@ -40,17 +42,18 @@ export async function runCompile(file: string, flags: CompileFlags): Promise<num
   if (threads > 1) {
     if (flags.precision === "f64" || flags.kernels === "js") throw new UsageError(`--threads ${threads} needs the WebAssembly kernels (--precision f32 without --kernels js): the threads share one WebAssembly memory`);
   }
+  if (flags.fma && (flags.precision === "f64" || flags.kernels === "js")) throw new UsageError("--fma needs the WebAssembly kernels (--precision f32 without --kernels js)");
   const target = flags.target ?? (flags.output && /\.(m?js|cjs)$/.test(flags.output) ? "js" : "ts");
   const output = flags.output ?? basename(file, extname(file)) + (target === "js" ? ".mjs" : ".ts");
   const mapFile = `${output}.map`;
 
-  const parts = moduleParts(plan(analysis.selected), { file, precision: flags.precision, train: analysis.train, version: VERSION, kernels: flags.kernels, threads });
+  const parts = moduleParts(plan(analysis.selected), { file, precision: flags.precision, train: analysis.train, version: VERSION, kernels: flags.kernels, threads, fma: flags.fma ?? false });
   let code = await formatModule(parts, target);
   const map = buildSourceMap(code, basename(output), file, loaded.text);
   code += `//# sourceMappingURL=${basename(mapFile)}\n`;
   writeFileAtomic(output, code);
   writeFileAtomic(mapFile, map);
-  if (flags.json) process.stdout.write(JSON.stringify({ ok: true, output, map: mapFile, target, precision: flags.precision, kernels: flags.kernels ?? (flags.precision === "f32" ? "wasm" : "js"), threads }) + "\n");
+  if (flags.json) process.stdout.write(JSON.stringify({ ok: true, output, map: mapFile, target, precision: flags.precision, kernels: flags.kernels ?? (flags.precision === "f32" ? "wasm" : "js"), threads, fma: flags.fma ?? false }) + "\n");
   else process.stdout.write(`wrote ${output} and ${mapFile}\n`);
   return EXIT_OK;
 }

@@ -93,6 +93,7 @@ function program(setExit: (code: number) => void): Command {
     .addOption(new Option("--precision <p>", "number type of the generated arenas").choices(["f32", "f64"]).default("f32"))
     .addOption(new Option("--kernels <k>", "matrix products as generated WebAssembly SIMD (f32 default) or JavaScript (f64 always)").choices(["wasm", "js"]))
     .addOption(new Option("--threads [n]", "split each training batch into N shards, trained on up to N worker threads with the same results for any thread count (alone: this machine's cores; default 1)").argParser((v) => parsePositiveInt("--threads", v)))
+    .option("--fma", "also embed matmul kernels on relaxed SIMD's fused multiply-add, used where the engine has it (Node 22+, Chrome 114+; results may then differ in the last bits between engines)")
     .addOption(inputOption())
     .addOption(networkOption())
     .option("--json", "print the result as JSON")

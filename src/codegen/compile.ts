@@ -13,6 +13,8 @@ export interface CompileOptions {
   readonly kernels?: "wasm" | "js";
   /** Shards of each training batch (dlc compile --threads): > 1 trains on worker threads. */
   readonly threads?: number;
+  /** With the wasm kernels: also embed relaxed-SIMD (fused multiply-add) matmul kernels, used where the engine has them. */
+  readonly fma?: boolean;
 }
 
 /** Layer kinds the code generator cannot emit yet, for a clear message instead of a crash. */

@@ -27,6 +27,12 @@ export interface ModuleOptions {
    * Needs the wasm kernels' arena (f32) and a network without batch statistics (batchnorm).
    */
   readonly threads?: number;
+  /**
+   * With the wasm kernels: also embed the matmul kernels built on relaxed SIMD's fused
+   * multiply-add (`f32x4.relaxed_madd`), which the model uses where the engine has relaxed SIMD
+   * (the plain SIMD kernels elsewhere). Results may then differ in the last bits between engines.
+   */
+  readonly fma?: boolean;
 }
 
 /** The marker before each step's code; the source map is built from these after formatting. */
@@ -91,7 +97,7 @@ const CHUNK_SIZE = 24_000;
 export function moduleParts(p: Plan, o: ModuleOptions): ModuleParts {
   const { network } = p.checked;
   const helpers = new Set<string>();
-  const wasm = o.precision === "f32" && (o.kernels ?? "wasm") === "wasm" ? new KernelSet() : undefined;
+  const wasm = o.precision === "f32" && (o.kernels ?? "wasm") === "wasm" ? new KernelSet(o.fma ?? false) : undefined;
   const scratch: { field: string; local: string; size: number; perSample: boolean; kind: "float" | "int" | "double"; step: number; shared?: boolean }[] = [];
   const shards = o.threads ?? 1;
   const threaded = shards > 1;
@@ -248,7 +254,7 @@ export function moduleParts(p: Plan, o: ModuleOptions): ModuleParts {
         `const arena = new Arena(rows * ${perSample} + ${fixed + (shards - 1) * perShard}, attach ? attach.options.kernels : options.kernels ?? "wasm", true, attach?.memory);`,
       );
     } else allocations.push(`const arena = new Arena(maxBatch * ${perSample} + ${fixed}, options.kernels ?? "wasm");`);
-    allocations.push("this.kern = arena.kernels;", "this.kernels = arena.engine;");
+    allocations.push("this.kern = arena.kernels;", "this.kernels = arena.engine;", ...(o.fma ? ["this.fma = arena.fma;"] : []));
     allocations.push(...arrays.map((a) => `${a.target} = arena.${a.int ? "i32" : "f32"}(${countOf(a)});`));
   } else {
     allocations.push(...arrays.map((a) => `${a.target} = new ${a.int ? "Int32Array" : arr}(${countOf(a)});`));
@@ -349,7 +355,7 @@ export class Model {
   /** Gradients, at the same offsets as w. */
   readonly g: Arr;
   /** Where the matrix products run: ${useArena ? "f32x4 WebAssembly SIMD kernels, or JS where WebAssembly SIMD is missing (or asked for)" : "JS kernels"}. */
-  readonly kernels: "wasm" | "js"${useArena ? "" : ' = "js"'};${useArena ? "\n  private readonly kern: KernelTable;" : ""}
+  readonly kernels: "wasm" | "js"${useArena ? "" : ' = "js"'};${useArena ? "\n  private readonly kern: KernelTable;" : ""}${useArena && o.fma ? "\n  /** Whether the kernels multiply-add with relaxed SIMD (f32x4.relaxed_madd): built with --fma, in an engine that has it. */\n  readonly fma: boolean;" : ""}
   loss: LossKind | null;${threaded ? `
   /** How many threads trainStep runs on (this one and threads − 1 workers). */
   readonly threads: number;

@@ -67,10 +67,10 @@ export function tempDir(): string {
 }
 
 /** .dl text → checked network → generated module, written as .mjs and imported. Throws on errors in the text. */
-export async function compileText(text: string, precision: Precision, options: { network?: string; inputShape?: Shape; kernels?: "wasm" | "js"; threads?: number } = {}): Promise<Compiled> {
+export async function compileText(text: string, precision: Precision, options: { network?: string; inputShape?: Shape; kernels?: "wasm" | "js"; threads?: number; fma?: boolean } = {}): Promise<Compiled> {
   const a = analyze(text, options);
   if (a.hasErrors || !a.selected) throw new Error(`the test network has errors:\n${a.diagnostics.map((d) => d.message).join("\n")}`);
-  const code = generateModule(a.selected, { file: "test.dl", precision, train: a.train, version: "test", kernels: options.kernels, threads: options.threads });
+  const code = generateModule(a.selected, { file: "test.dl", precision, train: a.train, version: "test", kernels: options.kernels, threads: options.threads, fma: options.fma });
   const path = join(tempDir(), `model-${process.pid}-${++counter}.mjs`);
   writeFileSync(path, await toJavaScript(code));
   const mod = (await import(pathToFileURL(path).href)) as CompiledModule;

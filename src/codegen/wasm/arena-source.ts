@@ -15,13 +15,23 @@ interface WasmApi {
 
 /** Compiled once per module: the kernels, or why they cannot run here (said once, on first use). */
 let kernelModule: object | string | undefined;
+/** Whether kernelModule is the relaxed-SIMD build (KERNEL_WASM_FMA). */
+let kernelFma = false;
 
 function compiledKernels(): object | string {
   if (kernelModule === undefined) {
     const wasm = (globalThis as unknown as { WebAssembly?: WasmApi }).WebAssembly;
+    if (wasm && KERNEL_WASM_FMA !== undefined) {
+      try {
+        kernelModule = new wasm.Module(wasmBytes(KERNEL_WASM_FMA));
+        kernelFma = true;
+      } catch {
+        // No relaxed SIMD in this engine: the plain SIMD kernels, as a build without --fma.
+      }
+    }
     try {
       if (!wasm) throw new Error("this JavaScript environment has no WebAssembly");
-      kernelModule = new wasm.Module(wasmBytes(KERNEL_WASM));
+      kernelModule ??= new wasm.Module(wasmBytes(KERNEL_WASM));
     } catch (e) {
       kernelModule = \`WebAssembly SIMD kernels unavailable (\${e instanceof Error ? e.message : String(e)}); using the JavaScript kernels\`;
       warnOnce(kernelModule);
@@ -51,6 +61,8 @@ const WASM_MEMORY_LIMIT = 2 ** 31;
 class Arena {
   readonly kernels: KernelTable;
   readonly engine: "wasm" | "js";
+  /** The kernels multiply-add with relaxed SIMD (a --fma build in an engine that has it). */
+  readonly fma: boolean;
   /** Whether other threads can attach to this memory. */
   readonly shared: boolean;
   /** What a worker attaches to: the WebAssembly.Memory, or the SharedArrayBuffer (JS kernels). */
@@ -80,12 +92,14 @@ class Arena {
       this.memory = memory;
       this.kernels = wasmKernelTable(new wasm.Instance(compiled, { env: { memory } }).exports);
       this.engine = "wasm";
+      this.fma = kernelFma;
     } else {
       const canShare = shared && typeof SharedArrayBuffer === "function";
       this.buffer = attach !== undefined ? (attach as SharedArrayBuffer) : canShare ? new SharedArrayBuffer(bytes) : new ArrayBuffer(bytes);
       this.memory = this.buffer;
       this.kernels = jsKernelTable();
       this.engine = "js";
+      this.fma = false;
     }
     this.shared = shared && typeof SharedArrayBuffer === "function" && this.buffer instanceof SharedArrayBuffer;
   }

@@ -25,6 +25,9 @@ const VARIANT: Readonly<Record<MatmulHelper, MatmulVariant>> = { matmul: "nn", m
  * call (the batch size varies, and V8 runs a loop bound from a local as fast as a constant).
  */
 export class KernelSet {
+  /** `fma`: also build the module with its matmuls on f32x4.relaxed_madd (KERNEL_WASM_FMA). */
+  constructor(private readonly fma = false) {}
+
   private readonly kernels = new Map<string, { helper: MatmulHelper; spec: MatmulSpec }>();
   private readonly cells = new Map<string, { kind: CellKernel; units: number; js: string }>();
   private readonly activations = new Map<ActivationKernel, string>();
@@ -88,17 +91,22 @@ export class KernelSet {
   /** The module-level code: the embedded bytes, their one-time compilation and the two kernel tables. */
   code(shared = false): string {
     const entries = [...this.kernels].sort(([a], [b]) => a.localeCompare(b));
-    // A shared memory is declared with a maximum (the spec requires one): 2 GiB, the Arena's limit.
-    const mod = new ModuleBuilder().importMemory(shared ? { min: 1, max: 32768, shared: true } : { min: 1 });
-    for (const [name, k] of entries) mod.addFunction(name, buildMatmul(k.spec));
-    for (const name of OPTIMIZERS) mod.addFunction(name, buildOptimizer(name));
     const cells = [...this.cells].sort(([a], [b]) => a.localeCompare(b));
-    for (const [name, k] of cells) mod.addFunction(name, buildCellKernel(k.kind, k.units));
     const activations = [...this.activations].sort(([a], [b]) => a.localeCompare(b));
-    for (const [name] of activations) mod.addFunction(name, buildActivation(name));
     const walks = [...this.walks].sort(([a], [b]) => a.localeCompare(b));
-    for (const [name, k] of walks) mod.addFunction(name, buildConvWalk(k.spec));
-    const bytes = mod.toBytes();
+    /** The module's bytes; `fma`: its matmuls multiply-add with f32x4.relaxed_madd. */
+    const build = (fma: boolean): Uint8Array => {
+      // A shared memory is declared with a maximum (the spec requires one): 2 GiB, the Arena's limit.
+      const mod = new ModuleBuilder().importMemory(shared ? { min: 1, max: 32768, shared: true } : { min: 1 });
+      for (const [name, k] of entries) mod.addFunction(name, buildMatmul(fma ? { ...k.spec, fma } : k.spec));
+      for (const name of OPTIMIZERS) mod.addFunction(name, buildOptimizer(name));
+      for (const [name, k] of cells) mod.addFunction(name, buildCellKernel(k.kind, k.units));
+      for (const [name] of activations) mod.addFunction(name, buildActivation(name));
+      for (const [name, k] of walks) mod.addFunction(name, buildConvWalk(k.spec));
+      return mod.toBytes();
+    };
+    const bytes = build(false);
+    const fmaBytes = this.fma ? build(true) : undefined;
     const cellTypes = cells.map(([name, k]) => ` & { readonly ${name}: ${CELL_SIGNATURES[k.kind]} }`).join("");
     const js: string[] = entries.map(([name, k]) => {
       if (k.spec.step) return `    ${name}: (a, ao, b, bo, c, co, m, k, _n, rate) => stepByProduct(a, ao, b, bo, c, co, m, k, ${k.spec.n}, rate),`;
@@ -133,6 +141,10 @@ ${WASM_DECODE_SOURCE}
  * their shapes (${entries.length} kernels), ${cells.length > 0 ? `the recurrent cells' elementwise steps (${cells.map(([name]) => name).join(", ")}), ` : ""}${walks.length > 0 ? `the convolutions' window walks (${walks.map(([name]) => name).join(", ")}), ` : ""}and the optimizer's updates (${bytes.length} bytes in all). The module imports one memory, env.memory.
  */
 const KERNEL_WASM = ${JSON.stringify(base64(bytes))};
+/**
+ * ${fmaBytes ? `The same kernels with their matmuls on relaxed SIMD's fused multiply-add (f32x4.relaxed_madd: dlc compile --fma, ${fmaBytes.length} bytes), used where the engine has relaxed SIMD` : "No relaxed-SIMD kernels (dlc compile --fma embeds them)"}.
+ */
+const KERNEL_WASM_FMA: string | undefined = ${fmaBytes ? JSON.stringify(base64(fmaBytes)) : "undefined"};
 
 /** A matmul on typed arrays and element offsets, as the JS helpers take them (extra arguments ignored). */
 type Kernel = (a: Float32Array, ao: number, b: Float32Array, bo: number, c: Float32Array, co: number, m: number, k: number, n?: number, accumulate?: boolean) => void;
