@@ -2,20 +2,24 @@
  * One training case = one engine on one workload, measured once per process and shared by the
  * interpreter's and the compiler's sections. Cases run one after another, never in parallel.
  */
+import { spawnSync } from "node:child_process";
+import { fileURLToPath } from "node:url";
 import { cleanUpCompiled, compileWorkload, compiledFitTrainer, compiledTrainer } from "./compiled-engine.js";
 import { interpSetup, interpTrainer } from "./interp-engine.js";
 import { collector, measure, type Plan, type Throughput, type Trainer } from "./measure.js";
 import { pytorchCase } from "./pytorch.js";
 import { loadTf, tfTrainer } from "./tfjs.js";
 import { WORKLOADS, syntheticData, type WorkloadName } from "./workloads.js";
+import { matmulModule } from "../src/codegen/wasm/matmul.js";
 
-export type Engine = "compiled" | "compiled-threads2" | "compiled-fit" | "compiled-threads2-fit" | "compiled-js" | "interp" | "tfjs-cpu" | "tfjs-wasm" | "pytorch-1" | "pytorch-2";
+export type Engine = "compiled" | "compiled-fma" | "compiled-threads2" | "compiled-fit" | "compiled-threads2-fit" | "compiled-js" | "interp" | "tfjs-cpu" | "tfjs-wasm" | "pytorch-1" | "pytorch-2";
 
 /** Shards and threads of the "compiled-threads2" engine: `dlc compile --threads 2`, `new Model({ threads: 2 })`. */
 export const COMPILED_THREADS = 2;
 
 export const ENGINE_LABELS: Readonly<Record<Engine, string>> = {
   compiled: "dlc compiled (f32, wasm SIMD kernels)",
+  "compiled-fma": "dlc compiled (f32, wasm SIMD kernels, --fma: relaxed-SIMD multiply-add)",
   "compiled-threads2": `dlc compiled (f32, wasm SIMD kernels, --threads ${COMPILED_THREADS}: ${COMPILED_THREADS} threads)`,
   "compiled-fit": "dlc compiled (f32, wasm SIMD kernels), model.fit",
   "compiled-threads2-fit": `dlc compiled (f32, wasm SIMD kernels, --threads ${COMPILED_THREADS}: ${COMPILED_THREADS} threads), model.fit`,
@@ -76,6 +80,8 @@ async function measureCase(engine: Engine, name: WorkloadName): Promise<CaseResu
       if (r.status === "ok" && trainer.kernels !== kernels) return { ...r, note: `model.kernels is "${trainer.kernels}": ran on the JS kernels (no WebAssembly SIMD here)` };
       return r;
     }
+    case "compiled-fma":
+      return fmaCase(name);
     case "compiled-threads2": {
       // The default build compiled with `threads: 2` (each batch in 2 shards), its Model on 2
       // threads (the main one and a worker over shared WebAssembly memory).
@@ -146,4 +152,29 @@ async function timed(trainer: Trainer): Promise<CaseResult> {
 /** Removes temporary files the cases made. */
 export function cleanUpCases(): void {
   cleanUpCompiled();
+}
+
+/** Whether this process's engine has relaxed SIMD (Node 22+; Node 20 only with --experimental-wasm-relaxed-simd). */
+function relaxedSimdHere(): boolean {
+  const wasm = (globalThis as unknown as { WebAssembly: { validate(bytes: Uint8Array): boolean } }).WebAssembly;
+  return wasm.validate(matmulModule([{ name: "k", spec: { variant: "nn", m: 4, k: 4, n: 4, accumulate: false, fma: true } }]));
+}
+
+/**
+ * The `dlc compile --fma` build, trained in a child Node given relaxed SIMD (bench/fma-child.ts):
+ * this process cannot turn it on after starting.
+ */
+function fmaCase(name: WorkloadName): CaseResult {
+  const flags = relaxedSimdHere() ? [] : ["--experimental-wasm-relaxed-simd"];
+  const child = fileURLToPath(new URL("./fma-child.js", import.meta.url));
+  const r = spawnSync(process.execPath, [...flags, child, name, JSON.stringify({ plan: PLAN, dataSize: DATA_SIZE })], { encoding: "utf8", maxBuffer: 1 << 24 });
+  let out: { throughput?: Throughput; fma?: boolean; kernels?: string; why?: string };
+  try {
+    out = JSON.parse(r.stdout) as typeof out;
+  } catch {
+    return { status: "unavailable", why: `the child process failed (${r.error?.message ?? `exit ${r.status}`}): ${r.stderr.split("\n")[0]}` };
+  }
+  if (!out.throughput) return { status: "unavailable", why: out.why ?? "the child process measured nothing" };
+  const note = out.kernels !== "wasm" ? `model.kernels is "${out.kernels}": ran on the JS kernels` : out.fma ? undefined : "model.fma is false: no relaxed SIMD in the child's engine, so the plain SIMD kernels ran";
+  return { status: "ok", throughput: out.throughput, ...(note ? { note } : {}) };
 }

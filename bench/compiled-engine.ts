@@ -25,6 +25,8 @@ interface GeneratedModel {
   readonly kernels?: Kernels;
   /** Threads trainStep runs on (modules compiled with threads). */
   readonly threads?: number;
+  /** Whether the kernels multiply-add with relaxed SIMD (modules compiled with fma). */
+  readonly fma?: boolean;
   /** Stops the model's worker threads (modules compiled with threads). */
   close?(): Promise<void>;
   /** Resolves once the worker threads have started (modules compiled with threads). */
@@ -65,15 +67,16 @@ export function cleanUpCompiled(): void {
 
 /**
  * Compiles a workload, or says why it cannot be (a layer kind without an emitter yet, an emitter
- * error). `shards` > 1: `generateModule`'s `threads` (each batch split into that many shards).
+ * error). `shards` > 1: `generateModule`'s `threads` (each batch split into that many shards);
+ * `fma`: also the relaxed-SIMD kernels (`dlc compile --fma`).
  */
-export async function compileWorkload(w: Workload, precision: "f32" | "f64", kernels: Kernels = "wasm", shards = 1): Promise<Compiled> {
+export async function compileWorkload(w: Workload, precision: "f32" | "f64", kernels: Kernels = "wasm", shards = 1, fma = false): Promise<Compiled> {
   const checked = checkedWorkload(w);
   const missing = unsupportedKinds(checked);
   if (missing.length > 0) return { ok: false, why: `not compiled yet (no emitter for ${missing.join(", ")})` };
   try {
-    const code = generateModule(checked, { file: `${w.name}.dl`, precision, train: undefined, version: "bench", kernels, ...(shards > 1 ? { threads: shards } : {}) });
-    const jsPath = join(scratchDir(), `${w.name}-${precision}-${kernels}${shards > 1 ? `-threads${shards}` : ""}.mjs`);
+    const code = generateModule(checked, { file: `${w.name}.dl`, precision, train: undefined, version: "bench", kernels, ...(shards > 1 ? { threads: shards } : {}), fma });
+    const jsPath = join(scratchDir(), `${w.name}-${precision}-${kernels}${shards > 1 ? `-threads${shards}` : ""}${fma ? "-fma" : ""}.mjs`);
     writeFileSync(jsPath, await toJavaScript(code));
     const module = (await import(pathToFileURL(jsPath).href)) as GeneratedModule;
     return { ok: true, module, jsPath };
@@ -94,7 +97,7 @@ export function compiledTrainer(
   data: SyntheticData,
   precision: "f32" | "f64",
   options: { readonly threads?: number } = {},
-): Trainer & { readonly kernels: Kernels; readonly threads: number } {
+): Trainer & { readonly kernels: Kernels; readonly threads: number; readonly fma: boolean } {
   const Arr = precision === "f32" ? Float32Array : Float64Array;
   const BATCH = w.batch;
   const model = new compiled.Model({ maxBatch: BATCH, seed: 1, loss: w.loss, ...(options.threads !== undefined ? { threads: options.threads } : {}) });
@@ -114,7 +117,7 @@ export function compiledTrainer(
     await model.ready?.();
     return timeSteps(step, BATCH, ms);
   };
-  return { run, dispose: () => model.close?.(), kernels: model.kernels ?? "js", threads: model.threads ?? 1 };
+  return { run, dispose: () => model.close?.(), kernels: model.kernels ?? "js", threads: model.threads ?? 1, fma: model.fma ?? false };
 }
 
 /** One sample of the flat row-major `x` (at `offset`) as nested arrays of `shape`, as a JSON data file holds it. */

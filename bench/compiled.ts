@@ -25,13 +25,13 @@ import { BATCH, LEARNING_RATE, WORKLOADS, macsPerSample, trainFlopsPerSample, ty
 /** The throughput table's workloads and, for each, the engines that train it. */
 const ALL_ENGINES: readonly Engine[] = ["compiled", "compiled-js", "interp", "tfjs-cpu", "tfjs-wasm", "pytorch-1", "pytorch-2"];
 /** With the two-thread build (`--threads 2` on 2 threads) after the default one, then both trained by `model.fit`. */
-const WITH_THREADS: readonly Engine[] = ["compiled", "compiled-threads2", "compiled-fit", "compiled-threads2-fit", ...ALL_ENGINES.slice(1)];
+const WITH_THREADS: readonly Engine[] = ["compiled", "compiled-threads2", "compiled-fit", "compiled-threads2-fit", "compiled-fma", ...ALL_ENGINES.slice(1)];
 const CASES: readonly { network: WorkloadName; engines: readonly Engine[] }[] = [
   { network: "mlp", engines: WITH_THREADS },
   { network: "lenet5", engines: WITH_THREADS },
   { network: "lstm", engines: ALL_ENGINES },
   // Batch 16: for the fast-path issue's LSTM-vs-PyTorch ratio; TF.js wasm as information.
-  { network: "lstm16", engines: ["compiled", "compiled-threads2", "compiled-js", "tfjs-wasm", "pytorch-1", "pytorch-2"] },
+  { network: "lstm16", engines: ["compiled", "compiled-threads2", "compiled-fma", "compiled-js", "tfjs-wasm", "pytorch-1", "pytorch-2"] },
 ];
 
 /** The workloads the two-thread build trains (the fast-path issue's networks). */
@@ -87,6 +87,11 @@ const FAST_PATH_RATIOS: readonly RatioSpec[] = [
   ...THREADED_NETWORKS.map(
     (network): RatioSpec => ({ network, engine: "compiled-threads2", over: "compiled", label: `dlc wasm-kernel build, ${COMPILED_THREADS} threads (--threads ${COMPILED_THREADS}) ÷ 1 thread (no --threads)` }),
   ),
+  // Information: the opt-in relaxed-SIMD build (dlc compile --fma), which the targets may not rely on.
+  ...CASES.filter((c) => c.engines.includes("compiled-fma")).flatMap(({ network }): RatioSpec[] => [
+    { network, engine: "compiled-fma", over: "pytorch-1", label: "dlc wasm-kernel build with --fma (relaxed SIMD) ÷ PyTorch CPU, 1 thread" },
+    { network, engine: "compiled-fma", over: "compiled", label: "dlc wasm-kernel build with --fma (relaxed SIMD) ÷ without" },
+  ]),
   // Information: how much of trainStep's speed the module's own training loop keeps.
   ...CASES.filter((c) => c.engines.includes("compiled-fit")).map(
     ({ network }): RatioSpec => ({ network, engine: "compiled-fit", over: "compiled", label: "dlc wasm-kernel build, model.fit ÷ trainStep, 1 thread" }),
@@ -187,9 +192,12 @@ async function throughputSection(get: Lookup, loadText: string): Promise<Section
         "on the same samples with class-index targets (read once, before the timing): beyond trainStep, fit shuffles the samples every epoch, copies each batch's rows into its batch arrays, " +
         "saves the weights and checks the loss and every weight for NaN/infinity after each batch (to undo a diverging one), and yields to the event loop every 10 ms. " +
         "The warm-up calls fit one epoch at a time; each timed run is one fit call of as many epochs as should last the run time. " +
+        "dlc compiled, --fma (MLP, LeNet-5, batch-16 LSTM; information only: the targets may not rely on relaxed SIMD): the wasm build generated with `fma: true` (`dlc compile --fma`), " +
+        "trained as the default build is, in a child Node given relaxed SIMD (`--experimental-wasm-relaxed-simd` on Node 20; bench/fma-child.ts); `model.fma` is checked, and a note says if the plain kernels ran. " +
+        "Its plan is the same; its CPU columns are the child's own. " +
         "dlc interpreter: `train()` of src/interp, float64.",
       "LSTM: the last step's hidden state feeds dense 10 softmax; TF.js is given `recurrentActivation: 'sigmoid'` (its default is hardSigmoid), as dlc and PyTorch use. " +
-        "The batch-16 LSTM runs only the engines its ratios need (both dlc builds, TF.js wasm, PyTorch).",
+        "The batch-16 LSTM runs only the engines its ratios need (the dlc builds, TF.js wasm, PyTorch).",
       "TF.js: layers API (`tf.sequential`, `model.compile({optimizer: tf.train.sgd}, 'categoricalCrossentropy')`, `model.trainOnBatch` on tensors made beforehand). " +
         ("problem" in tf ? tf.problem : `@tensorflow/tfjs ${tf.version}; wasm backend: ${tf.wasmProblem ?? tf.wasmInfo ?? ""}, .wasm files loaded from node_modules.`),
       torch.ok

@@ -2,12 +2,18 @@
  * The training benchmarks' own pieces: the FLOP bases the tables divide by, the synthetic data,
  * the compiled-module instrumentation, and the claim that TF.js-wasm cannot train a convolution.
  */
+import { spawnSync } from "node:child_process";
 import { createRequire } from "node:module";
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
 import { afterAll, describe, expect, it } from "vitest";
 import { cleanUpCompiled, compileWorkload, compiledTrainer } from "../bench/compiled-engine.js";
 import { instrument, profileCompiled } from "../bench/profile-compiled.js";
 import { loadTf, tfTrainer } from "../bench/tfjs.js";
 import { WORKLOADS, macsPerSample, syntheticData, trainFlopsPerSample } from "../bench/workloads.js";
+import { matmulModule } from "../src/codegen/wasm/matmul.js";
+
+const root = fileURLToPath(new URL("..", import.meta.url));
 
 describe("workload MACs", () => {
   // Counted by hand from the layer sizes, not from dlc's summary.
@@ -75,6 +81,26 @@ describe("compiled engine", () => {
     // dense1 reads the network input: its backward is the weight gradient only, 2·MACs·32.
     expect(p.steps.find((s) => s.label === "backward dense1")!.flops).toBe(2 * 784 * 128 * 32);
     expect(p.steps.find((s) => s.label === "backward dense2")!.flops).toBe(4 * 128 * 10 * 32);
+  });
+});
+
+describe("the --fma case's child process (bench/fma-child.ts, built into dist/ by npm test's build)", () => {
+  it("trains the MLP's --fma build on the relaxed-SIMD kernels and reports its throughput", () => {
+    const child = join(root, "dist", "bench", "fma-child.js");
+    const plan = { warmupMs: 50, runMs: 100, runs: 2 };
+    const relaxedHere = WebAssembly.validate(matmulModule([{ name: "k", spec: { variant: "nn", m: 4, k: 4, n: 4, accumulate: false, fma: true } }]));
+    const r = spawnSync(process.execPath, [...(relaxedHere ? [] : ["--experimental-wasm-relaxed-simd"]), child, "mlp", JSON.stringify({ plan, dataSize: 64 })], { encoding: "utf8" });
+    expect(r.stderr).toBe("");
+    const out = JSON.parse(r.stdout) as { fma: boolean; kernels: string; throughput: { samplesPerSecond: number; perRun: number[]; samples: number } };
+    expect(out.kernels).toBe("wasm");
+    expect(out.fma).toBe(true);
+    expect(out.throughput.perRun).toHaveLength(2);
+    expect(out.throughput.samples % WORKLOADS.mlp.batch).toBe(0);
+    expect(out.throughput.samplesPerSecond).toBeGreaterThan(0);
+  });
+  it("says why when the workload is unknown", () => {
+    const r = spawnSync(process.execPath, [join(root, "dist", "bench", "fma-child.js"), "nope", "{}"], { encoding: "utf8" });
+    expect(JSON.parse(r.stdout)).toEqual({ why: "no workload nope" });
   });
 });
 
