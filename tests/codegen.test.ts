@@ -99,12 +99,13 @@ describe("dlc compile output", () => {
     expect(model.predict([[0.5, -0.5]], 1).length).toBe(1);
   });
 
-  it("--json says what was written, with the precision, the kernels and the shards (--threads)", () => {
-    for (const [args, precision, kernels, threads] of [[[], "f32", "wasm", 1], [["--kernels", "js"], "f32", "js", 1], [["--precision", "f64"], "f64", "js", 1], [["--threads", "3"], "f32", "wasm", 3]] as const) {
-      const out = join(tmp, `json-${precision}-${kernels}-${threads}.mjs`);
+  it("--json says what was written, with the precision, the kernels, the shards (--threads) and --fma", () => {
+    for (const [args, precision, kernels, threads, fma] of [[[], "f32", "wasm", 1, false], [["--kernels", "js"], "f32", "js", 1, false], [["--precision", "f64"], "f64", "js", 1, false], [["--threads", "3"], "f32", "wasm", 3, false], [["--fma"], "f32", "wasm", 1, true]] as const) {
+      const out = join(tmp, `json-${precision}-${kernels}-${threads}${fma ? "-fma" : ""}.mjs`);
       const r = compile([dl, "-o", out, "--json", ...args]);
       expect(r.status).toBe(0);
-      expect(JSON.parse(r.stdout)).toEqual({ ok: true, output: out, map: `${out}.map`, target: "js", precision, kernels, threads });
+      expect(JSON.parse(r.stdout)).toEqual({ ok: true, output: out, map: `${out}.map`, target: "js", precision, kernels, threads, fma });
+      expect(/const KERNEL_WASM_FMA =\s*"/.test(readFileSync(out, "utf8"))).toBe(fma);
       expect(readFileSync(out, "utf8").includes("KERNEL_WASM")).toBe(kernels === "wasm");
     }
   });

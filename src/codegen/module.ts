@@ -4,7 +4,8 @@ import { lossCode } from "./loss-emit.js";
 import { optimizerCode } from "./optimizer-emit.js";
 import type { Plan, Step } from "./plan.js";
 import { HELPERS } from "./helpers.js";
-import { KernelSet, type MatmulHelper } from "./wasm/kernel-set.js";
+import { activationEntry, cellEntry, convWalkEntry, matmulEntry, type MatmulHelper } from "./wasm/kernel-entries.js";
+import { KernelSet } from "./wasm/kernel-set.js";
 import { initRuntime } from "./runtime-init.js";
 import { runtimeApi, runtimeFixed, runtimeMethods } from "./runtime/inline.js";
 import { commentText, literal } from "./safe-text.js";
@@ -127,19 +128,19 @@ export function moduleParts(p: Plan, o: ModuleOptions): ModuleParts {
       helpers.add(name);
       if (!wasm || !(name === "matmul" || name === "matmulTN" || name === "matmulNT")) return name;
       if (n === undefined) throw new Error(`internal: ${s.node.name} calls ${name} without its N`);
-      return `kern.${wasm.request(name as MatmulHelper, n, accumulate ?? true)}`;
+      return `kern.${wasm.request(matmulEntry(name as MatmulHelper, n, accumulate ?? true))}`;
     },
     foldedStep(param, n) {
       const slot = p.weights.find((w) => w.node === s.node && w.spec.name === param);
       if (!wasm || threaded || !slot?.trainable) return undefined;
       helpers.add("matmulTN");
       folded.set(slot.offset, slot.offset + slot.size);
-      return `kern.${wasm.request("matmulTN", n, false, true)}`;
+      return `kern.${wasm.request(matmulEntry("matmulTN", n, false, true))}`;
     },
     simdKernels: wasm !== undefined,
-    cellKernel: (kind, units, js) => (wasm ? `kern.${wasm.requestCell(kind, units, js)}` : undefined),
-    activationKernel: (kernel, js) => (wasm ? `kern.${wasm.requestActivation(kernel, js)}` : undefined),
-    convWalk: (spec, js) => (wasm ? `kern.${wasm.requestConvWalk(spec, js)}` : undefined),
+    cellKernel: (kind, units, js) => (wasm ? `kern.${wasm.request(cellEntry(kind, units, js))}` : undefined),
+    activationKernel: (kernel, js) => (wasm ? `kern.${wasm.request(activationEntry(kernel, js))}` : undefined),
+    convWalk: (spec, js) => (wasm ? `kern.${wasm.request(convWalkEntry(spec, js))}` : undefined),
     shards: threaded
       ? {
           sync: () => {

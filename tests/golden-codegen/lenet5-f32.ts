@@ -639,6 +639,33 @@ const KERNEL_WASM =
  */
 const KERNEL_WASM_FMA: string | undefined = undefined;
 
+/** The model's kernels by name (each layer calls its own), and the optimizer's updates. */
+type KernelTable = {
+  readonly nn_Md_Kd_N10_acc_t4x2: Kernel;
+  readonly nn_Md_Kd_N120_acc_t4x2: Kernel;
+  readonly nn_Md_Kd_N16_acc_t4x2: Kernel;
+  readonly nn_Md_Kd_N6_acc_t4x2: Kernel;
+  readonly nn_Md_Kd_N84_acc_t4x2: Kernel;
+  readonly nt_Md_Kd_N120_acc_t2x4: Kernel;
+  readonly nt_Md_Kd_N150_acc_t2x4: Kernel;
+  readonly nt_Md_Kd_N25_acc_t2x4: Kernel;
+  readonly nt_Md_Kd_N400_acc_t2x4: Kernel;
+  readonly nt_Md_Kd_N84_acc_t2x4: Kernel;
+  readonly tn_Md_Kd_N10_acc_t4x2: Kernel;
+  readonly tn_Md_Kd_N10_sgd_t4x2: StepKernel;
+  readonly tn_Md_Kd_N120_acc_t4x2: Kernel;
+  readonly tn_Md_Kd_N120_sgd_t4x2: StepKernel;
+  readonly tn_Md_Kd_N16_acc_t4x2: Kernel;
+  readonly tn_Md_Kd_N6_acc_t4x2: Kernel;
+  readonly tn_Md_Kd_N84_acc_t4x2: Kernel;
+  readonly tn_Md_Kd_N84_sgd_t4x2: StepKernel;
+  readonly tanhBackward: Backward;
+  readonly tanhForward: Forward;
+  readonly col2im_14x14x6_k5x5_s1_p0x0_o10x10: Walk;
+  readonly im2col_14x14x6_k5x5_s1_p0x0_o10x10: Walk;
+  readonly im2col_28x28x1_k5x5_s1_p2x2_o28x28: Walk;
+} & OptimizerKernels;
+
 /** A matmul on typed arrays and element offsets, as the JS helpers take them (extra arguments ignored). */
 type Kernel = (
   a: Float32Array,
@@ -652,32 +679,14 @@ type Kernel = (
   n?: number,
   accumulate?: boolean,
 ) => void;
-type KernelTable = {
-  readonly [
-    name in
-      | "nn_Md_Kd_N10_acc_t4x2"
-      | "nn_Md_Kd_N120_acc_t4x2"
-      | "nn_Md_Kd_N16_acc_t4x2"
-      | "nn_Md_Kd_N6_acc_t4x2"
-      | "nn_Md_Kd_N84_acc_t4x2"
-      | "nt_Md_Kd_N120_acc_t2x4"
-      | "nt_Md_Kd_N150_acc_t2x4"
-      | "nt_Md_Kd_N25_acc_t2x4"
-      | "nt_Md_Kd_N400_acc_t2x4"
-      | "nt_Md_Kd_N84_acc_t2x4"
-      | "tn_Md_Kd_N10_acc_t4x2"
-      | "tn_Md_Kd_N120_acc_t4x2"
-      | "tn_Md_Kd_N16_acc_t4x2"
-      | "tn_Md_Kd_N6_acc_t4x2"
-      | "tn_Md_Kd_N84_acc_t4x2"
-  ]: Kernel;
-} & { readonly tn_Md_Kd_N10_sgd_t4x2: StepKernel } & { readonly tn_Md_Kd_N120_sgd_t4x2: StepKernel } & {
-  readonly tn_Md_Kd_N84_sgd_t4x2: StepKernel;
-} & { readonly tanhBackward: Backward } & { readonly tanhForward: Forward } & {
-  readonly col2im_14x14x6_k5x5_s1_p0x0_o10x10: Walk;
-} & { readonly im2col_14x14x6_k5x5_s1_p0x0_o10x10: Walk } & {
-  readonly im2col_28x28x1_k5x5_s1_p2x2_o28x28: Walk;
-} & OptimizerKernels;
+
+/** A WebAssembly kernel export as a Kernel: arrays and element offsets → byte addresses. */
+function bindKernel(exports: Readonly<Record<string, unknown>>, name: string): Kernel {
+  const run = exports[name] as (a: number, b: number, c: number, m: number, k: number) => void;
+  return (a, ao, b, bo, c, co, m, k) =>
+    run(a.byteOffset + 4 * ao, b.byteOffset + 4 * bo, c.byteOffset + 4 * co, m, k);
+}
+
 /** A weight gradient Aᵀ·B applied as a plain SGD step where it is made: c[co…] −= rate · Aᵀ·B (never stored); n as for matmulTN (fixed per kernel). */
 type StepKernel = (
   a: Float32Array,
@@ -691,6 +700,35 @@ type StepKernel = (
   n: number,
   rate: number,
 ) => void;
+
+/** The JS step kernels: the product into scratch, then the sgd kernel's JS update (w −= rate·g). */
+let stepScratch = new Float32Array(0);
+function stepByProduct(
+  a: Float32Array,
+  ao: number,
+  b: Float32Array,
+  bo: number,
+  c: Float32Array,
+  co: number,
+  m: number,
+  k: number,
+  n: number,
+  rate: number,
+): void {
+  const size = m * n;
+  if (stepScratch.length < size) stepScratch = new Float32Array(size);
+  stepScratch.fill(0, 0, size);
+  matmulTN(a, ao, b, bo, stepScratch, 0, m, k, n);
+  for (let i = 0; i < size; i++) c[co + i] -= rate * stepScratch[i]!;
+}
+
+/** A step kernel's export as a StepKernel. */
+function bindStep(exports: Readonly<Record<string, unknown>>, name: string): StepKernel {
+  const run = exports[name] as (a: number, b: number, c: number, m: number, k: number, rate: number) => void;
+  return (a, ao, b, bo, c, co, m, k, _n, rate) =>
+    run(a.byteOffset + 4 * ao, b.byteOffset + 4 * bo, c.byteOffset + 4 * co, m, k, rate);
+}
+
 /** An activation over a run of elements: y[yo + i] = f(x[xo + i]) for i < count. */
 type Forward = (x: Float32Array, xo: number, y: Float32Array, yo: number, count: number) => void;
 /** Its gradient: dx[dxo + i] += dy[dyo + i] · f′ from a[ao + i] (x for relu, y for tanh and sigmoid). */
@@ -703,8 +741,34 @@ type Backward = (
   dxo: number,
   count: number,
 ) => void;
+
+/** SIMD activation exports: four at a time there, the last count mod 4 by `js`. */
+function bindForward(exports: Readonly<Record<string, unknown>>, name: string, js: Forward): Forward {
+  const run = exports[name] as (x: number, y: number, count: number) => void;
+  return (x, xo, y, yo, count) => {
+    const vectors = count & ~3;
+    if (vectors > 0) run(x.byteOffset + 4 * xo, y.byteOffset + 4 * yo, vectors);
+    if (vectors < count) js(x, xo + vectors, y, yo + vectors, count - vectors);
+  };
+}
+
+function bindBackward(exports: Readonly<Record<string, unknown>>, name: string, js: Backward): Backward {
+  const run = exports[name] as (a: number, dy: number, dx: number, count: number) => void;
+  return (a, ao, dy, dyo, dx, dxo, count) => {
+    const vectors = count & ~3;
+    if (vectors > 0) run(a.byteOffset + 4 * ao, dy.byteOffset + 4 * dyo, dx.byteOffset + 4 * dxo, vectors);
+    if (vectors < count) js(a, ao + vectors, dy, dyo + vectors, dx, dxo + vectors, count - vectors);
+  };
+}
+
 /** A conv's im2col (col rows from x) or col2im (x += col rows) over output rows t0 … t1 − 1, col's rows from element co. */
 type Walk = (x: Float32Array, col: Float32Array, co: number, t0: number, t1: number) => void;
+
+/** A conv walk export (im2col.ts) as a Walk: byte addresses of x and of col's first row. */
+function bindWalk(exports: Readonly<Record<string, unknown>>, name: string): Walk {
+  const run = exports[name] as (x: number, col: number, t0: number, t1: number) => void;
+  return (x, col, co, t0, t1) => run(x.byteOffset, col.byteOffset + 4 * co, t0, t1);
+}
 
 /** The optimizer's updates over w[start, start + count) (the generated step's arithmetic). */
 interface OptimizerKernels {
@@ -843,66 +907,6 @@ function jsKernelTable(): KernelTable {
       }
     },
   };
-}
-
-/** The JS step kernels: the product into scratch, then the sgd kernel's JS update (w −= rate·g). */
-let stepScratch = new Float32Array(0);
-function stepByProduct(
-  a: Float32Array,
-  ao: number,
-  b: Float32Array,
-  bo: number,
-  c: Float32Array,
-  co: number,
-  m: number,
-  k: number,
-  n: number,
-  rate: number,
-): void {
-  const size = m * n;
-  if (stepScratch.length < size) stepScratch = new Float32Array(size);
-  stepScratch.fill(0, 0, size);
-  matmulTN(a, ao, b, bo, stepScratch, 0, m, k, n);
-  for (let i = 0; i < size; i++) c[co + i] -= rate * stepScratch[i]!;
-}
-
-/** A step kernel's export as a StepKernel. */
-function bindStep(exports: Readonly<Record<string, unknown>>, name: string): StepKernel {
-  const run = exports[name] as (a: number, b: number, c: number, m: number, k: number, rate: number) => void;
-  return (a, ao, b, bo, c, co, m, k, _n, rate) =>
-    run(a.byteOffset + 4 * ao, b.byteOffset + 4 * bo, c.byteOffset + 4 * co, m, k, rate);
-}
-
-/** A WebAssembly kernel export as a Kernel: arrays and element offsets → byte addresses. */
-function bindKernel(exports: Readonly<Record<string, unknown>>, name: string): Kernel {
-  const run = exports[name] as (a: number, b: number, c: number, m: number, k: number) => void;
-  return (a, ao, b, bo, c, co, m, k) =>
-    run(a.byteOffset + 4 * ao, b.byteOffset + 4 * bo, c.byteOffset + 4 * co, m, k);
-}
-
-/** SIMD activation exports: four at a time there, the last count mod 4 by `js`. */
-function bindForward(exports: Readonly<Record<string, unknown>>, name: string, js: Forward): Forward {
-  const run = exports[name] as (x: number, y: number, count: number) => void;
-  return (x, xo, y, yo, count) => {
-    const vectors = count & ~3;
-    if (vectors > 0) run(x.byteOffset + 4 * xo, y.byteOffset + 4 * yo, vectors);
-    if (vectors < count) js(x, xo + vectors, y, yo + vectors, count - vectors);
-  };
-}
-
-function bindBackward(exports: Readonly<Record<string, unknown>>, name: string, js: Backward): Backward {
-  const run = exports[name] as (a: number, dy: number, dx: number, count: number) => void;
-  return (a, ao, dy, dyo, dx, dxo, count) => {
-    const vectors = count & ~3;
-    if (vectors > 0) run(a.byteOffset + 4 * ao, dy.byteOffset + 4 * dyo, dx.byteOffset + 4 * dxo, vectors);
-    if (vectors < count) js(a, ao + vectors, dy, dyo + vectors, dx, dxo + vectors, count - vectors);
-  };
-}
-
-/** A conv walk export (im2col.ts) as a Walk: byte addresses of x and of col's first row. */
-function bindWalk(exports: Readonly<Record<string, unknown>>, name: string): Walk {
-  const run = exports[name] as (x: number, col: number, t0: number, t1: number) => void;
-  return (x, col, co, t0, t1) => run(x.byteOffset, col.byteOffset + 4 * co, t0, t1);
 }
 
 function wasmKernelTable(exports: Readonly<Record<string, unknown>>): KernelTable {

@@ -577,6 +577,19 @@ const KERNEL_WASM =
  */
 const KERNEL_WASM_FMA: string | undefined = undefined;
 
+/** The model's kernels by name (each layer calls its own), and the optimizer's updates. */
+type KernelTable = {
+  readonly nn_Md_Kd_N1_acc_t4x2: Kernel;
+  readonly nn_Md_Kd_N2_acc_t4x2: Kernel;
+  readonly nt_Md_Kd_N2_acc_t2x4: Kernel;
+  readonly tn_Md_Kd_N1_acc_t4x2: Kernel;
+  readonly tn_Md_Kd_N2_acc_t4x2: Kernel;
+  readonly reluBackward: Backward;
+  readonly reluForward: Forward;
+  readonly sigmoidBackward: Backward;
+  readonly sigmoidForward: Forward;
+} & OptimizerKernels;
+
 /** A matmul on typed arrays and element offsets, as the JS helpers take them (extra arguments ignored). */
 type Kernel = (
   a: Float32Array,
@@ -590,18 +603,14 @@ type Kernel = (
   n?: number,
   accumulate?: boolean,
 ) => void;
-type KernelTable = {
-  readonly [
-    name in
-      | "nn_Md_Kd_N1_acc_t4x2"
-      | "nn_Md_Kd_N2_acc_t4x2"
-      | "nt_Md_Kd_N2_acc_t2x4"
-      | "tn_Md_Kd_N1_acc_t4x2"
-      | "tn_Md_Kd_N2_acc_t4x2"
-  ]: Kernel;
-} & { readonly reluBackward: Backward } & { readonly reluForward: Forward } & {
-  readonly sigmoidBackward: Backward;
-} & { readonly sigmoidForward: Forward } & OptimizerKernels;
+
+/** A WebAssembly kernel export as a Kernel: arrays and element offsets → byte addresses. */
+function bindKernel(exports: Readonly<Record<string, unknown>>, name: string): Kernel {
+  const run = exports[name] as (a: number, b: number, c: number, m: number, k: number) => void;
+  return (a, ao, b, bo, c, co, m, k) =>
+    run(a.byteOffset + 4 * ao, b.byteOffset + 4 * bo, c.byteOffset + 4 * co, m, k);
+}
+
 /** An activation over a run of elements: y[yo + i] = f(x[xo + i]) for i < count. */
 type Forward = (x: Float32Array, xo: number, y: Float32Array, yo: number, count: number) => void;
 /** Its gradient: dx[dxo + i] += dy[dyo + i] · f′ from a[ao + i] (x for relu, y for tanh and sigmoid). */
@@ -614,6 +623,25 @@ type Backward = (
   dxo: number,
   count: number,
 ) => void;
+
+/** SIMD activation exports: four at a time there, the last count mod 4 by `js`. */
+function bindForward(exports: Readonly<Record<string, unknown>>, name: string, js: Forward): Forward {
+  const run = exports[name] as (x: number, y: number, count: number) => void;
+  return (x, xo, y, yo, count) => {
+    const vectors = count & ~3;
+    if (vectors > 0) run(x.byteOffset + 4 * xo, y.byteOffset + 4 * yo, vectors);
+    if (vectors < count) js(x, xo + vectors, y, yo + vectors, count - vectors);
+  };
+}
+
+function bindBackward(exports: Readonly<Record<string, unknown>>, name: string, js: Backward): Backward {
+  const run = exports[name] as (a: number, dy: number, dx: number, count: number) => void;
+  return (a, ao, dy, dyo, dx, dxo, count) => {
+    const vectors = count & ~3;
+    if (vectors > 0) run(a.byteOffset + 4 * ao, dy.byteOffset + 4 * dyo, dx.byteOffset + 4 * dxo, vectors);
+    if (vectors < count) js(a, ao + vectors, dy, dyo + vectors, dx, dxo + vectors, count - vectors);
+  };
+}
 
 /** The optimizer's updates over w[start, start + count) (the generated step's arithmetic). */
 interface OptimizerKernels {
@@ -692,32 +720,6 @@ function jsKernelTable(): KernelTable {
         w[i] -= (rate * (m[i]! / c1)) / (Math.sqrt(v[i]! / c2) + eps);
       }
     },
-  };
-}
-
-/** A WebAssembly kernel export as a Kernel: arrays and element offsets → byte addresses. */
-function bindKernel(exports: Readonly<Record<string, unknown>>, name: string): Kernel {
-  const run = exports[name] as (a: number, b: number, c: number, m: number, k: number) => void;
-  return (a, ao, b, bo, c, co, m, k) =>
-    run(a.byteOffset + 4 * ao, b.byteOffset + 4 * bo, c.byteOffset + 4 * co, m, k);
-}
-
-/** SIMD activation exports: four at a time there, the last count mod 4 by `js`. */
-function bindForward(exports: Readonly<Record<string, unknown>>, name: string, js: Forward): Forward {
-  const run = exports[name] as (x: number, y: number, count: number) => void;
-  return (x, xo, y, yo, count) => {
-    const vectors = count & ~3;
-    if (vectors > 0) run(x.byteOffset + 4 * xo, y.byteOffset + 4 * yo, vectors);
-    if (vectors < count) js(x, xo + vectors, y, yo + vectors, count - vectors);
-  };
-}
-
-function bindBackward(exports: Readonly<Record<string, unknown>>, name: string, js: Backward): Backward {
-  const run = exports[name] as (a: number, dy: number, dx: number, count: number) => void;
-  return (a, ao, dy, dyo, dx, dxo, count) => {
-    const vectors = count & ~3;
-    if (vectors > 0) run(a.byteOffset + 4 * ao, dy.byteOffset + 4 * dyo, dx.byteOffset + 4 * dxo, vectors);
-    if (vectors < count) js(a, ao + vectors, dy, dyo + vectors, dx, dxo + vectors, count - vectors);
   };
 }
 
