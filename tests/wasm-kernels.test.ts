@@ -3,6 +3,7 @@ import { describe, expect, it } from "vitest";
 import { base64 } from "../src/codegen/wasm/embed.js";
 import { FunctionBuilder, ModuleBuilder, sleb, uleb } from "../src/codegen/wasm/encoder.js";
 import { buildUnaryKernel } from "../src/codegen/wasm/cells.js";
+import { buildFinite } from "../src/codegen/wasm/finite.js";
 import { buildConvWalk, type ConvWalkSpec } from "../src/codegen/wasm/im2col.js";
 import { DEFAULT_TILES, kernelName, NN_K_CHUNK, matmulModule, matmulParams, type MatmulSpec, type MatmulTile, type MatmulVariant } from "../src/codegen/wasm/matmul.js";
 
@@ -235,6 +236,38 @@ describe("wasm SIMD matmul kernels", () => {
   it("rejects bad specs", () => {
     expect(() => matmulModule([{ name: "x", spec: { variant: "nn", m: -1, k: 2, n: 2, accumulate: false } }])).toThrow(RangeError);
     expect(() => matmulModule([{ name: "x", spec: { variant: "nn", m: 2, k: 2, n: 2, accumulate: false, tile: { rows: 0, cols: 2 } } }])).toThrow(RangeError);
+  });
+});
+
+describe("the weights' finiteness check (finite.ts, fit's check after each batch)", () => {
+  const mod = new ModuleBuilder().importMemory({ min: 1 });
+  mod.addFunction("finite", buildFinite());
+  const memory = new WebAssembly.Memory({ initial: 1 });
+  const finite = (new WebAssembly.Instance(new WebAssembly.Module(mod.toBytes()), { env: { memory } }).exports as { finite: (w: number, count: number) => number }).finite;
+  const w = new Float32Array(memory.buffer);
+
+  it("is 0 for finite weights (huge, tiny, −0, subnormal) of any length, the tail past the last four included", () => {
+    for (let count = 0; count <= 13; count++) {
+      w.fill(0);
+      for (let i = 0; i < count; i++) w[1 + i] = [3.4e38, -3.4e38, 1e-45, -0, 1, -7.5][i % 6]!;
+      expect(Object.is(finite(4, count) + 0, 0), `count ${count}`).toBe(true);
+    }
+  });
+
+  it("is NaN when any weight in the range is NaN or ±Infinity, and ignores what lies outside it", () => {
+    for (let count = 1; count <= 13; count++) {
+      for (let at = 0; at < count; at++) {
+        for (const bad of [NaN, Infinity, -Infinity]) {
+          w.fill(0.5);
+          w[1 + at] = bad;
+          w[0] = NaN; // just before the range
+          w[1 + count] = NaN; // just after it
+          expect(Number.isNaN(finite(4, count)), `count ${count}, ${bad} at ${at}`).toBe(true);
+          w[1 + at] = 0.5;
+          expect(finite(4, count), `count ${count}, restored`).toBe(0);
+        }
+      }
+    }
   });
 });
 

@@ -485,7 +485,12 @@ ${optimizerCode.step(config, useArena)}
 
   resetOptimizer(): void {
 ${optimizerCode.reset()}
-  }${threaded ? `
+  }${useArena ? `
+
+  /** @internal Whether every weight is finite (fit's check after each batch), on the model's kernels. */
+  weightsFinite(): boolean {
+    return this.kern.finite(this.w, 0, WEIGHT_COUNT);
+  }` : ""}${threaded ? `
 
   /** @internal step()'s update of weights [from, to) only, with the settings given (kind 0: sgd, 1: adam; t after this step). */
   stepRange(from: number, to: number, kind: number, rate: number, momentum: number, beta1: number, beta2: number, eps: number, t: number): void {

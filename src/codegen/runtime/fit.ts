@@ -72,7 +72,7 @@ export async function fitModel(model: ModelLike, weights: readonly WeightInfo[],
         model.w.set(saved);
         return { status: "diverged", epochs: reports, epoch, batch: b + 1, loss };
       }
-      const broken = firstNonFinite(model.w, weights);
+      const broken = model.weightsFinite?.() === true ? undefined : firstNonFinite(model.w, weights);
       if (broken !== undefined) {
         model.w.set(saved);
         return { status: "diverged", epochs: reports, epoch, batch: b + 1, loss, weight: broken };

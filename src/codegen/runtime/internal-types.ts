@@ -15,6 +15,8 @@ export interface ModelLike {
   readonly optimizer: { lr: number };
   trainStep(inputs: readonly ArrayLike<number>[], targets: ArrayLike<number>, n: number, lr?: number): number;
   predict(inputs: readonly ArrayLike<number>[], n: number): Float32Array | Float64Array;
+  /** Whether every weight is finite, on the model's kernels (f32 modules with WebAssembly kernels). */
+  weightsFinite?(): boolean;
 }
 
 export interface WeightInfo {
