@@ -95,6 +95,43 @@ process.stdout.write(JSON.stringify({ fma: m.fma, kernels: m.kernels, loss, weig
     }, 60_000);
   }
 
+  it.skipIf(typeof (process as { getBuiltinModule?: unknown }).getBuiltinModule !== "function")("with --threads 2: the workers run the FMA kernels too, and 1 and 2 threads give the same weights", () => {
+    const dir = tempDir();
+    const source = join(dir, "fma-threads.dl");
+    const out = join(dir, "fma-threads.mjs");
+    writeFileSync(source, NETWORKS[0]!.text);
+    const compiled = spawnSync(process.execPath, [dlc, "compile", source, "--fma", "--threads", "2", "-o", out], { encoding: "utf8" });
+    expect(compiled.status).toBe(0);
+    const script = join(dir, "fma-threads-run.mjs");
+    writeFileSync(
+      script,
+      `const { Model } = await import(${JSON.stringify(new URL(`file://${out}`).href)});
+const x = Float32Array.from({ length: 8 * 37 }, (_, i) => Math.sin(i * 0.7));
+const y = Array.from({ length: 8 }, (_, i) => i % 5);
+const weights = [];
+const report = [];
+for (const threads of [1, 2]) {
+  const m = new Model({ maxBatch: 8, seed: 3, threads });
+  await m.ready();
+  for (let step = 0; step < 4; step++) m.trainStep(x, y, 8, 0.1);
+  report.push({ threads: m.threads, ran: m.shardThreads.lastThreads, fma: m.fma });
+  weights.push(Array.from(m.w));
+  await m.close();
+}
+const same = weights[0].every((v, i) => Object.is(v, weights[1][i]));
+process.stdout.write(JSON.stringify({ report, same }));
+`,
+    );
+    const run = spawnSync(process.execPath, [...(relaxedHere ? [] : ["--experimental-wasm-relaxed-simd"]), script], { encoding: "utf8" });
+    expect(run.stderr).toBe("");
+    const got = JSON.parse(run.stdout) as { report: { threads: number; ran: number; fma: boolean }[]; same: boolean };
+    expect(got.report.map((r) => [r.threads, r.ran, r.fma])).toEqual([
+      [1, 1, true],
+      [2, 2, true],
+    ]);
+    expect(got.same).toBe(true);
+  }, 60_000);
+
   it("is a usage error with --precision f64 or --kernels js", () => {
     for (const extra of [["--precision", "f64"], ["--kernels", "js"]]) {
       const r = spawnSync(process.execPath, [dlc, "compile", join(root, "examples", "seed.dl"), "--fma", ...extra, "-o", join(tempDir(), "x.mjs")], { encoding: "utf8", env: { ...process.env, NO_COLOR: "1" } });
