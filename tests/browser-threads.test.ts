@@ -2,7 +2,8 @@
  * A `--threads` module in a real browser (headless Chromium, when installed: Debian's `chromium`
  * package, or DLC_CHROMIUM): inside a module Web Worker on a cross-origin isolated page it trains
  * on two Web Workers with the same weights as on one; on the page's main thread, which may not
- * block, it trains on one thread and says why. Skipped where no Chromium is found.
+ * block, it trains on one thread and says why. A `--fma` build runs its relaxed-SIMD kernels there.
+ * Skipped where no Chromium is found.
  */
 import { spawn, type ChildProcess } from "node:child_process";
 import { existsSync, mkdtempSync, rmSync } from "node:fs";
@@ -11,7 +12,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
 import { toJavaScript } from "../src/codegen/format.js";
-import { compileText } from "./helpers/compiled.js";
+import { compileText, TOLERANCE } from "./helpers/compiled.js";
 
 const chromium = [process.env.DLC_CHROMIUM, "/usr/bin/chromium", "/usr/bin/chromium-browser"].find((p): p is string => p !== undefined && existsSync(p));
 
@@ -39,16 +40,19 @@ const DRIVER = `
 const out = { isolated: globalThis.crossOriginIsolated, warnings: [] };
 console.warn = (t) => out.warnings.push(String(t));
 try {
-  const m = await import("./net.mjs");
-  for (const threads of [1, 2]) {
-    const model = new m.Model({ maxBatch: 8, seed: 3, threads });
-    await model.ready();
-    for (let step = 0; step < 5; step++) {
-      const x = Array.from({ length: 96 }, (_, i) => Math.sin(i * 0.7 + step));
-      model.trainStep([x], [0, 1, 2, 0, 1, 2, 0, 1], 8);
+  // net.mjs, and the same network built with --fma (its relaxed-SIMD kernels: Chromium has them)
+  for (const [file, key] of [["./net.mjs", "t"], ["./net-fma.mjs", "fma"]]) {
+    const m = await import(file);
+    for (const threads of [1, 2]) {
+      const model = new m.Model({ maxBatch: 8, seed: 3, threads });
+      await model.ready();
+      for (let step = 0; step < 5; step++) {
+        const x = Array.from({ length: 96 }, (_, i) => Math.sin(i * 0.7 + step));
+        model.trainStep([x], [0, 1, 2, 0, 1, 2, 0, 1], 8);
+      }
+      out[key + threads] = { threads: model.threads, kernels: model.kernels, fma: model.fma, w: Array.from(model.w) };
+      await model.close();
     }
-    out["t" + threads] = { threads: model.threads, kernels: model.kernels, w: Array.from(model.w) };
-    await model.close();
   }
 } catch (e) {
   out.error = String(e && e.stack || e);
@@ -58,7 +62,7 @@ postMessage(out);
 
 interface Results {
   page: { threads?: number; warnings?: string[]; error?: string };
-  worker: { isolated?: boolean; warnings?: string[]; error?: string; t1?: { threads: number; kernels: string; w: number[] }; t2?: { threads: number; kernels: string; w: number[] } };
+  worker: { isolated?: boolean; warnings?: string[]; error?: string } & Partial<Record<"t1" | "t2" | "fma1" | "fma2", { threads: number; kernels: string; fma?: boolean; w: number[] }>>;
 }
 
 let server: Server | undefined;
@@ -117,7 +121,8 @@ describe("a --threads module in headless Chromium", () => {
   // The last comparison trains in Node too, on worker_threads (Node ≥ 20.16).
   it.skipIf(!chromium || typeof (process as { getBuiltinModule?: unknown }).getBuiltinModule !== "function")("trains on Web Workers inside a worker (same weights as one thread), and on one thread on the page", async () => {
     const compiled = await compileText(NETWORK, "f32", { threads: 2 });
-    const { url, results } = await serve({ "index.html": PAGE, "driver.mjs": DRIVER, "net.mjs": await toJavaScript(compiled.code) });
+    const fma = await compileText(NETWORK, "f32", { threads: 2, fma: true });
+    const { url, results } = await serve({ "index.html": PAGE, "driver.mjs": DRIVER, "net.mjs": await toJavaScript(compiled.code), "net-fma.mjs": await toJavaScript(fma.code) });
     dir = mkdtempSync(join(tmpdir(), "dlc-chromium-"));
     browser = spawn(chromium!, ["--headless=new", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking", "--disable-component-update", "--disable-sync", `--user-data-dir=${dir}`, url], { stdio: "ignore", detached: true });
     const r = await Promise.race([results, new Promise<never>((_, reject) => setTimeout(() => reject(new Error("no result from the browser within 60 s")), 60_000))]);
@@ -135,5 +140,11 @@ describe("a --threads module in headless Chromium", () => {
     for (let step = 0; step < 5; step++) m.trainStep([Array.from({ length: 96 }, (_, i) => Math.sin(i * 0.7 + step))], [0, 1, 2, 0, 1, 2, 0, 1], 8);
     expect(Array.from(m.w)).toEqual(r.worker.t1!.w);
     await m.close?.();
+    // --fma: Chromium has relaxed SIMD, so its FMA kernels run, on the workers too (same weights
+    // for 1 and 2 threads); they round differently, within the f32 tolerance of the plain build.
+    expect(r.worker.fma1!.fma).toBe(true);
+    expect(r.worker.fma2!.threads).toBe(2);
+    expect(r.worker.fma2!.w).toEqual(r.worker.fma1!.w);
+    expect(r.worker.fma1!.w.every((v, i) => Math.abs(v - r.worker.t1!.w[i]!) <= TOLERANCE.f32 * Math.max(1, Math.abs(v)))).toBe(true);
   }, 90_000);
 });
