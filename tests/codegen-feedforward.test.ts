@@ -95,6 +95,8 @@ cases("pools", [
   { name: "minpool 3 stride 2 pad 1 ceil", text: "input 8x7x2\nconv 2 1x1\nminpool 3 stride 2 pad 1 ceil\nflatten\ndense 2\n", inputs: [[8, 7, 2]] },
   { name: "minpool 2x3 pad same", text: "input 5x7x2\nconv 2 1x1 tanh\nminpool 2x3 pad same\nflatten\ndense 2\n", inputs: [[5, 7, 2]] },
   { name: "avgpool 2 stride 2", text: "input 6x6x2\nconv 3 3x3 pad 1 tanh\navgpool 2 stride 2\nflatten\ndense 2\n", inputs: [[6, 6, 2]] },
+  { name: "avgpool 3 stride 1 (overlapping windows, each written out cell by cell)", text: "input 6x5x3\nconv 2 1x1\navgpool 3 stride 1\nflatten\ndense 2\n", inputs: [[6, 5, 3]] },
+  { name: "avgpool 5 stride 1 (25 cells: the window loops)", text: "input 7x6x2\nconv 2 1x1\navgpool 5 stride 1\nflatten\ndense 2\n", inputs: [[7, 6, 2]] },
   { name: "avgpool 3 stride 2 pad 1 (pad cells not counted)", text: "input 7x7x2\nconv 2 1x1\navgpool 3 stride 2 pad 1\nflatten\ndense 2\n", inputs: [[7, 7, 2]] },
   { name: "avgpool 3 stride 2 ceil (partial windows)", text: "input 8x6x2\nconv 2 1x1\navgpool 3 stride 2 ceil\nflatten\ndense 2\n", inputs: [[8, 6, 2]] },
   { name: "padding at least as wide as the window (empty windows give 0)", text: "input 5x5x1\nconv 2 1x1\nmaxpool 2 stride 2 pad 2\nflatten\ndense 2\n", inputs: [[5, 5, 1]] },
@@ -116,7 +118,8 @@ function tiedInput(_k: number, shape: readonly number[]): Tensor {
 const tieWeights = { "conv1.kernel": [1, 0], "conv1.bias": [0] };
 cases("pool ties go to the first extreme cell", [
   { name: "maxpool", text: "input 6x6x2\nconv 1 1x1\nmaxpool 3 stride 2 pad 1\nflatten\ndense 2\n", inputs: [[6, 6, 2]], inputData: tiedInput, weights: tieWeights },
-  { name: "minpool", text: "input 6x6x2\nconv 1 1x1\nminpool 2\nflatten\ndense 2\n", inputs: [[6, 6, 2]], inputData: tiedInput, weights: tieWeights },
+  { name: "minpool (no window clipped: each written out cell by cell)", text: "input 6x6x2\nconv 1 1x1\nminpool 2\nflatten\ndense 2\n", inputs: [[6, 6, 2]], inputData: tiedInput, weights: tieWeights },
+  { name: "maxpool 3 stride 1 (overlapping windows written out cell by cell)", text: "input 6x6x2\nconv 1 1x1\nmaxpool 3 stride 1\nflatten\ndense 2\n", inputs: [[6, 6, 2]], inputData: tiedInput, weights: tieWeights },
 ]);
 
 describe("pool ties: the routing matters to the kernel gradient", () => {

@@ -16,6 +16,11 @@ import { planWindow } from "./window-plan.js";
 export const poolEmit: LayerEmitter<PoolArgs> = {
   forward(a, c) {
     const g = geometry(a, c);
+    if (a.mode === "avg" && g.cells) {
+      return loops(g, `
+            const base = xb + (${g.r0} * ${g.w} + ${g.s0}) * ${g.c};
+            for (let ch = 0; ch < ${g.c}; ch++) y[yo + ch] = (${g.cells.map((o) => `x0[base + ${plus(String(o), "ch")}]`).join(" + ")}) / ${g.count};`);
+    }
     if (a.mode === "avg") {
       return loops(g, `
             ${g.emptyGuard(`{
@@ -33,6 +38,28 @@ export const poolEmit: LayerEmitter<PoolArgs> = {
     }
     const picked = c.scratch("picked", g.outSize, true, "int");
     const better = a.mode === "max" ? ">" : "<";
+    if (g.cells) {
+      const rest = g.cells.slice(1).map(
+        (o) => `{
+                const xi = at0 + ${o};
+                const v = x0[xi];
+                if (v ${better} best) {
+                  best = v;
+                  at = xi;
+                }
+              }`,
+      );
+      return loops(g, `
+            const base = xb + (${g.r0} * ${g.w} + ${g.s0}) * ${g.c};
+            for (let ch = 0; ch < ${g.c}; ch++) {
+              const at0 = base + ch;
+              let best = x0[at0];
+              let at = at0;
+              ${rest.join("\n              ")}
+              y[yo + ch] = best;
+              ${picked}[yo + ch] = at;
+            }`);
+    }
     return loops(g, `
             ${g.emptyGuard(`{
               for (let ch = 0; ch < ${g.c}; ch++) {
@@ -63,6 +90,14 @@ export const poolEmit: LayerEmitter<PoolArgs> = {
   backward(a, c) {
     if (!c.needsDx(0)) return "";
     const g = geometry(a, c);
+    if (a.mode === "avg" && g.cells) {
+      return loops(g, `
+            const base = xb + (${g.r0} * ${g.w} + ${g.s0}) * ${g.c};
+            for (let ch = 0; ch < ${g.c}; ch++) {
+              const d = dy[yo + ch] * (1 / ${g.count});
+              ${g.cells.map((o) => `dx0[base + ${plus(String(o), "ch")}] += d;`).join("\n              ")}
+            }`);
+    }
     if (a.mode === "avg") {
       return loops(g, `
             ${g.emptyGuard("continue;")}
@@ -83,6 +118,9 @@ export const poolEmit: LayerEmitter<PoolArgs> = {
   },
 };
 
+/** Largest window written out cell by cell (3×3 and 4×4 pools included). */
+const UNROLLED_CELLS = 16;
+
 interface PoolGeometry {
   readonly h: number;
   readonly w: number;
@@ -100,6 +138,12 @@ interface PoolGeometry {
   /** The number of real cells: an expression (a constant where no window is clipped). */
   readonly count: string;
   readonly mayBeEmpty: boolean;
+  /**
+   * Where no window is clipped and a window has at most UNROLLED_CELLS cells: each cell's offset
+   * from the window's first (r0, s0) in input elements, row-major, so the window is written out
+   * cell by cell with constant offsets instead of two loops. Undefined otherwise.
+   */
+  readonly cells?: readonly number[];
   /** `if (window empty) then` where an empty window is possible, else nothing. */
   emptyGuard(then: string): string;
 }
@@ -121,6 +165,7 @@ function geometry(a: PoolArgs, c: EmitContext): PoolGeometry {
   const colDecl = clippedCols ? `${cols.decl}\nconst sa = ${plus(cols.start, cols.lo)};\nconst sb = ${plus(cols.start, cols.hi)};` : cols.decl;
   const count = clippedRows || clippedCols ? `(${clippedRows ? "rb - ra" : kh}) * (${clippedCols ? "sb - sa" : kw})` : `${kh * kw}`;
   const mayBeEmpty = rows.mayBeEmpty || cols.mayBeEmpty;
+  const cells = clippedRows || clippedCols || kh * kw > UNROLLED_CELLS ? undefined : Array.from({ length: kh * kw }, (_, k) => (Math.floor(k / kw) * w + (k % kw)) * ch);
   return {
     h,
     w,
@@ -136,6 +181,7 @@ function geometry(a: PoolArgs, c: EmitContext): PoolGeometry {
     s1,
     count,
     mayBeEmpty,
+    ...(cells ? { cells } : {}),
     emptyGuard: (then) => (mayBeEmpty ? `if (${r1} <= ${r0} || ${s1} <= ${s0}) ${then}` : ""),
   };
 }

@@ -1364,14 +1364,10 @@ export class Model {
             const s0 = j * 2;
             const yo = ((b * 14 + i) * 14 + j) * 6;
 
-            const count = 4;
-            for (let ch = 0; ch < 6; ch++) {
-              let sum = 0;
-              for (let r = r0; r < r0 + 2; r++) {
-                for (let s = s0; s < s0 + 2; s++) sum += x0[xb + (r * 28 + s) * 6 + ch];
-              }
-              y[yo + ch] = sum / count;
-            }
+            const base = xb + (r0 * 28 + s0) * 6;
+            for (let ch = 0; ch < 6; ch++)
+              y[yo + ch] =
+                (x0[base + ch] + x0[base + 6 + ch] + x0[base + 168 + ch] + x0[base + 174 + ch]) / 4;
           }
         }
       }
@@ -1415,14 +1411,10 @@ export class Model {
             const s0 = j * 2;
             const yo = ((b * 5 + i) * 5 + j) * 16;
 
-            const count = 4;
-            for (let ch = 0; ch < 16; ch++) {
-              let sum = 0;
-              for (let r = r0; r < r0 + 2; r++) {
-                for (let s = s0; s < s0 + 2; s++) sum += x0[xb + (r * 10 + s) * 16 + ch];
-              }
-              y[yo + ch] = sum / count;
-            }
+            const base = xb + (r0 * 10 + s0) * 16;
+            for (let ch = 0; ch < 16; ch++)
+              y[yo + ch] =
+                (x0[base + ch] + x0[base + 16 + ch] + x0[base + 160 + ch] + x0[base + 176 + ch]) / 4;
           }
         }
       }
@@ -1739,12 +1731,13 @@ export class Model {
             const s0 = j * 2;
             const yo = ((b * 5 + i) * 5 + j) * 16;
 
-            const scale = 1 / 4;
+            const base = xb + (r0 * 10 + s0) * 16;
             for (let ch = 0; ch < 16; ch++) {
-              const d = dy[yo + ch] * scale;
-              for (let r = r0; r < r0 + 2; r++) {
-                for (let s = s0; s < s0 + 2; s++) dx0[xb + (r * 10 + s) * 16 + ch] += d;
-              }
+              const d = dy[yo + ch] * (1 / 4);
+              dx0[base + ch] += d;
+              dx0[base + 16 + ch] += d;
+              dx0[base + 160 + ch] += d;
+              dx0[base + 176 + ch] += d;
             }
           }
         }
@@ -1800,12 +1793,13 @@ export class Model {
             const s0 = j * 2;
             const yo = ((b * 14 + i) * 14 + j) * 6;
 
-            const scale = 1 / 4;
+            const base = xb + (r0 * 28 + s0) * 6;
             for (let ch = 0; ch < 6; ch++) {
-              const d = dy[yo + ch] * scale;
-              for (let r = r0; r < r0 + 2; r++) {
-                for (let s = s0; s < s0 + 2; s++) dx0[xb + (r * 28 + s) * 6 + ch] += d;
-              }
+              const d = dy[yo + ch] * (1 / 4);
+              dx0[base + ch] += d;
+              dx0[base + 6 + ch] += d;
+              dx0[base + 168 + ch] += d;
+              dx0[base + 174 + ch] += d;
             }
           }
         }
