@@ -284,6 +284,16 @@ describe("SIMD exp, sigmoid and tanh (LSTM cell kernels)", () => {
     return new Float32Array(memory.buffer, 4 * count, xs.length).slice();
   }
 
+  it("keep NaN as NaN and clamp ±Infinity (the clamps are pmin/pmax with x first)", () => {
+    const special = [NaN, Infinity, -Infinity, 0, 0, 0, 0, 0];
+    for (const fn of ["exp", "sigmoid", "tanh"] as const) expect(Number.isNaN(run(fn, special)[0]!), fn).toBe(true);
+    expect(Array.from(run("tanh", special).slice(1, 3))).toEqual([1, -1]);
+    expect(Array.from(run("sigmoid", special).slice(1, 3))).toEqual([1, Math.fround(1 / (1 + Math.fround(Math.exp(87))))]);
+    const e = run("exp", special);
+    expect(e[1]).toBeCloseTo(Math.fround(Math.exp(87)), -31);
+    expect(e[2]! > 0 && e[2]! < 1e-37).toBe(true);
+  });
+
   // a wide range: a fine grid, ±100, 0, tiny and subnormal values, and the clamp edges
   const xs: number[] = [0, -0, 1e-30, -1e-30, 1e-40, 1e-7, -1e-7, 1e-4, -3e-4, 100, -100, 87, -87, 86.9, -86.9, 7.9, -7.9, 9, -9, 20, -20];
   for (let x = -90; x <= 90; x += 0.0137) xs.push(x);

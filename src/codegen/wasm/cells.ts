@@ -48,7 +48,8 @@ function mathLocals(f: FunctionBuilder): void {
 
 /** Stack: x → e^x (f32x4). */
 export function emitExp(f: FunctionBuilder): void {
-  f.f32x4Const(EXP_CLAMP).f32x4Min().f32x4Const(-EXP_CLAMP).f32x4Max().localTee("mx");
+  // pmin/pmax with x first keep a NaN x (and are one instruction each, where min/max are several)
+  f.f32x4Const(EXP_CLAMP).f32x4Pmin().f32x4Const(-EXP_CLAMP).f32x4Pmax().localTee("mx");
   f.f32x4Const(Math.LOG2E).f32x4Mul().f32x4Nearest().localSet("mk");
   // r = x − k·ln2_hi − k·ln2_lo
   f.localGet("mx").localGet("mk").f32x4Const(LN2_HI).f32x4Mul().f32x4Sub();
@@ -72,7 +73,7 @@ export function emitSigmoid(f: FunctionBuilder): void {
 
 /** Stack: x → tanh(x). */
 export function emitTanh(f: FunctionBuilder): void {
-  f.f32x4Const(TANH_CLAMP).f32x4Min().f32x4Const(-TANH_CLAMP).f32x4Max().localTee("mx");
+  f.f32x4Const(TANH_CLAMP).f32x4Pmin().f32x4Const(-TANH_CLAMP).f32x4Pmax().localTee("mx");
   f.localGet("mx").f32x4Mul().localSet("mr"); // x²
   f.f32x4Const(TANH_ALPHA[0]!);
   for (const c of TANH_ALPHA.slice(1)) f.localGet("mr").f32x4Mul().f32x4Const(c).f32x4Add();

@@ -316,6 +316,8 @@ export class FunctionBuilder {
   f32x4Min(): this { return this.simd(0xe8); }
   /** Lane-wise maximum (NaN if either lane is NaN). */
   f32x4Max(): this { return this.simd(0xe9); }
+  /** `f32x4.pmin` of (a, b): b < a ? b : a per lane (one instruction, where min is several), so pmin(NaN, c) is NaN. */
+  f32x4Pmin(): this { return this.simd(0xea); }
   /** `f32x4.pmax` of (a, b): a < b ? b : a per lane, so pmax(0, NaN) is 0 (as JS `v > 0 ? v : 0`). */
   f32x4Pmax(): this { return this.simd(0xeb); }
   f32x4Gt(): this { return this.simd(0x44); }
