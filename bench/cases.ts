@@ -4,13 +4,13 @@
  */
 import { spawnSync } from "node:child_process";
 import { fileURLToPath } from "node:url";
-import { cleanUpCompiled, compileWorkload, compiledFitTrainer, compiledTrainer } from "./compiled-engine.js";
+import { cleanUpCompiled, compileWorkload, compiledFitTrainer, compiledTrainer, type Compiled } from "./compiled-engine.js";
 import { interpSetup, interpTrainer } from "./interp-engine.js";
 import { collector, measure, type Plan, type Throughput, type Trainer } from "./measure.js";
 import { pytorchCase } from "./pytorch.js";
 import { loadTf, tfTrainer } from "./tfjs.js";
-import { WORKLOADS, syntheticData, type WorkloadName } from "./workloads.js";
-import { matmulModule } from "../src/codegen/wasm/matmul.js";
+import { WORKLOADS, syntheticData, type Workload, type WorkloadName } from "./workloads.js";
+import { relaxedSimdSupported } from "../src/codegen/wasm/matmul.js";
 
 export type Engine = "compiled" | "compiled-fma" | "compiled-threads2" | "compiled-fit" | "compiled-threads2-fit" | "compiled-js" | "interp" | "tfjs-cpu" | "tfjs-wasm" | "pytorch-1" | "pytorch-2";
 
@@ -82,44 +82,16 @@ async function measureCase(engine: Engine, name: WorkloadName): Promise<CaseResu
     }
     case "compiled-fma":
       return fmaCase(name);
-    case "compiled-threads2": {
+    case "compiled-threads2":
       // The default build compiled with `threads: 2` (each batch in 2 shards), its Model on 2
       // threads (the main one and a worker over shared WebAssembly memory).
-      const c = await compileWorkload(w, "f32", "wasm", COMPILED_THREADS);
-      if (!c.ok) return { status: "unavailable", why: c.why };
-      let trainer: ReturnType<typeof compiledTrainer>;
-      let r: CaseResult;
-      try {
-        trainer = compiledTrainer(w, c.module, data, "f32", { threads: COMPILED_THREADS });
-        r = await timed(trainer);
-      } catch (e) {
-        // Worker threads that cannot start (Node < 20.16, no worker_threads) fail the first trainStep.
-        return { status: "unavailable", why: `cannot train on ${COMPILED_THREADS} threads: ${(e instanceof Error ? e.message : String(e)).split("\n")[0]}` };
-      }
-      const notes: string[] = [];
-      if (trainer.threads !== COMPILED_THREADS) notes.push(`model.threads is ${trainer.threads}, not ${COMPILED_THREADS}`);
-      if (trainer.kernels !== "wasm") notes.push(`model.kernels is "${trainer.kernels}": ran on the JS kernels (no WebAssembly SIMD here)`);
-      return r.status === "ok" && notes.length > 0 ? { ...r, note: notes.join("; ") } : r;
-    }
+      return compiledCase(w, COMPILED_THREADS, `on ${COMPILED_THREADS} threads`, async (module) => compiledTrainer(w, module, data, "f32", { threads: COMPILED_THREADS }));
     case "compiled-fit":
     case "compiled-threads2-fit": {
       // The same builds as "compiled" and "compiled-threads2", trained by the module's own
       // loop: model.fit(readData({ x, y }), { epochs, batch, lr }) instead of trainStep.
       const threads = engine === "compiled-fit" ? 1 : COMPILED_THREADS;
-      const c = await compileWorkload(w, "f32", "wasm", threads);
-      if (!c.ok) return { status: "unavailable", why: c.why };
-      let trainer: Awaited<ReturnType<typeof compiledFitTrainer>>;
-      let r: CaseResult;
-      try {
-        trainer = await compiledFitTrainer(w, c.module, data, threads > 1 ? { threads } : {});
-        r = await timed(trainer);
-      } catch (e) {
-        return { status: "unavailable", why: `cannot train with model.fit${threads > 1 ? ` on ${threads} threads` : ""}: ${(e instanceof Error ? e.message : String(e)).split("\n")[0]}` };
-      }
-      const notes: string[] = [];
-      if (trainer.threads !== threads) notes.push(`model.threads is ${trainer.threads}, not ${threads}`);
-      if (trainer.kernels !== "wasm") notes.push(`model.kernels is "${trainer.kernels}": ran on the JS kernels (no WebAssembly SIMD here)`);
-      return r.status === "ok" && notes.length > 0 ? { ...r, note: notes.join("; ") } : r;
+      return compiledCase(w, threads, `with model.fit${threads > 1 ? ` on ${threads} threads` : ""}`, (module) => compiledFitTrainer(w, module, data, threads > 1 ? { threads } : {}));
     }
     case "tfjs-cpu":
     case "tfjs-wasm": {
@@ -141,6 +113,30 @@ async function measureCase(engine: Engine, name: WorkloadName): Promise<CaseResu
   }
 }
 
+type CompiledModule = Extract<Compiled, { ok: true }>["module"];
+
+/**
+ * The default (wasm-kernel) build compiled with `threads` shards, trained by the trainer `make`
+ * gives; notes say where `model.threads` or `model.kernels` is not what was asked. A trainer that
+ * cannot start (worker threads failing on Node < 20.16, say) makes the case unavailable, saying `what` failed.
+ */
+async function compiledCase(w: Workload, threads: number, what: string, make: (module: CompiledModule) => Promise<Trainer & { readonly threads: number; readonly kernels: string }>): Promise<CaseResult> {
+  const c = await compileWorkload(w, "f32", "wasm", threads);
+  if (!c.ok) return { status: "unavailable", why: c.why };
+  let trainer: Awaited<ReturnType<typeof make>>;
+  let r: CaseResult;
+  try {
+    trainer = await make(c.module);
+    r = await timed(trainer);
+  } catch (e) {
+    return { status: "unavailable", why: `cannot train ${what}: ${(e instanceof Error ? e.message : String(e)).split("\n")[0]}` };
+  }
+  const notes: string[] = [];
+  if (trainer.threads !== threads) notes.push(`model.threads is ${trainer.threads}, not ${threads}`);
+  if (trainer.kernels !== "wasm") notes.push(`model.kernels is "${trainer.kernels}": ran on the JS kernels (no WebAssembly SIMD here)`);
+  return r.status === "ok" && notes.length > 0 ? { ...r, note: notes.join("; ") } : r;
+}
+
 async function timed(trainer: Trainer): Promise<CaseResult> {
   try {
     return { status: "ok", throughput: await measure(trainer, PLAN) };
@@ -154,18 +150,12 @@ export function cleanUpCases(): void {
   cleanUpCompiled();
 }
 
-/** Whether this process's engine has relaxed SIMD (Node 22+; Node 20 only with --experimental-wasm-relaxed-simd). */
-function relaxedSimdHere(): boolean {
-  const wasm = (globalThis as unknown as { WebAssembly: { validate(bytes: Uint8Array): boolean } }).WebAssembly;
-  return wasm.validate(matmulModule([{ name: "k", spec: { variant: "nn", m: 4, k: 4, n: 4, accumulate: false, fma: true } }]));
-}
-
 /**
  * The `dlc compile --fma` build, trained in a child Node given relaxed SIMD (bench/fma-child.ts):
  * this process cannot turn it on after starting.
  */
 function fmaCase(name: WorkloadName): CaseResult {
-  const flags = relaxedSimdHere() ? [] : ["--experimental-wasm-relaxed-simd"];
+  const flags = relaxedSimdSupported() ? [] : ["--experimental-wasm-relaxed-simd"];
   const child = fileURLToPath(new URL("./fma-child.js", import.meta.url));
   const r = spawnSync(process.execPath, [...flags, child, name, JSON.stringify({ plan: PLAN, dataSize: DATA_SIZE })], { encoding: "utf8", maxBuffer: 1 << 24 });
   let out: { throughput?: Throughput; fma?: boolean; kernels?: string; why?: string };

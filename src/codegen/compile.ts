@@ -1,21 +1,9 @@
 import type { CheckedNetwork } from "../check/infer.js";
-import type { TrainConfig } from "../ir/types.js";
-import { moduleCode } from "./module.js";
+import { moduleCode, type ModuleOptions } from "./module.js";
 import { plan } from "./plan.js";
 
-export interface CompileOptions {
-  /** The .dl file's name as the generated comments and source map give it. */
-  readonly file: string;
-  readonly precision: "f32" | "f64";
-  readonly train?: TrainConfig;
-  readonly version: string;
-  /** f32: WebAssembly SIMD matmul kernels (default) or JS only; f64 always uses JS kernels. */
-  readonly kernels?: "wasm" | "js";
-  /** Shards of each training batch (dlc compile --threads): > 1 trains on worker threads. */
-  readonly threads?: number;
-  /** With the wasm kernels: also embed relaxed-SIMD (fused multiply-add) matmul kernels, used where the engine has them. */
-  readonly fma?: boolean;
-}
+/** What `generateModule` needs: the .dl file's name for comments and the source map, the precision, the kernels, the shards, --fma (ModuleOptions documents each). */
+export type CompileOptions = ModuleOptions;
 
 /** Layer kinds the code generator cannot emit yet, for a clear message instead of a crash. */
 export function unsupportedKinds(checked: CheckedNetwork): string[] {

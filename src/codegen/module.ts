@@ -2,7 +2,7 @@ import type { LossKind, TrainConfig } from "../ir/types.js";
 import type { EmitContext } from "./emit-types.js";
 import { lossCode } from "./loss-emit.js";
 import { optimizerCode } from "./optimizer-emit.js";
-import type { Plan, Step } from "./plan.js";
+import type { Plan, Step, WeightSlot } from "./plan.js";
 import { HELPERS } from "./helpers.js";
 import { activationEntry, cellEntry, convWalkEntry, matmulEntry, type MatmulHelper } from "./wasm/kernel-entries.js";
 import { KernelSet } from "./wasm/kernel-set.js";
@@ -25,7 +25,7 @@ export interface ModuleOptions {
   /**
    * Shards of each training batch (`dlc compile --threads S`, default 1): S > 1 trains on up to S
    * threads sharing one memory, with the same arithmetic for any thread count (runtime/threads.ts).
-   * Needs the wasm kernels' arena (f32) and a network without batch statistics (batchnorm).
+   * Needs the wasm kernels' arena (f32); batchnorm's shards meet at its statistics (EmitContext.shards).
    */
   readonly threads?: number;
   /**
@@ -106,58 +106,61 @@ export function moduleParts(p: Plan, o: ModuleOptions): ModuleParts {
   let syncPoints = 0;
   /** Weights whose plain-SGD step their layer makes in the backward pass ([start, end) by start). */
   const folded = new Map<number, number>();
-  const contextFor = (s: Step): EmitContext => ({
-    inShapes: s.inputs.map((b) => p.buffers[b]!.shape),
-    outShape: p.buffers[s.output]!.shape,
-    precision: o.precision,
-    bptt: o.train?.bptt,
-    offset(param: string) {
+  const contextFor = (s: Step): EmitContext => {
+    const slotOf = (param: string): WeightSlot => {
       const slot = p.weights.find((w) => w.node === s.node && w.spec.name === param);
       if (!slot) throw new Error(`internal: ${s.node.name} has no weight '${param}'`);
-      return slot.offset;
-    },
-    scratch(name, size, perSample = false, kind = "float") {
-      const local = name;
-      const field = `s${s.index}_${name}`;
-      if (!scratch.some((x) => x.field === field)) scratch.push({ field, local, size, perSample, kind, step: s.index });
-      return local;
-    },
-    needsDx: (i: number) => p.buffers[s.inputs[i]!]!.inputIndex === undefined,
-    frozen: s.node.frozen,
-    helper(name, n, accumulate) {
-      helpers.add(name);
-      if (!wasm || !(name === "matmul" || name === "matmulTN" || name === "matmulNT")) return name;
-      if (n === undefined) throw new Error(`internal: ${s.node.name} calls ${name} without its N`);
-      return `kern.${wasm.request(matmulEntry(name as MatmulHelper, n, accumulate ?? true))}`;
-    },
-    foldedStep(param, n) {
-      const slot = p.weights.find((w) => w.node === s.node && w.spec.name === param);
-      if (!wasm || threaded || !slot?.trainable) return undefined;
-      helpers.add("matmulTN");
-      folded.set(slot.offset, slot.offset + slot.size);
-      return `kern.${wasm.request(matmulEntry("matmulTN", n, false, true))}`;
-    },
-    simdKernels: wasm !== undefined,
-    cellKernel: (kind, units, js) => (wasm ? `kern.${wasm.request(cellEntry(kind, units, js))}` : undefined),
-    activationKernel: (kernel, js) => (wasm ? `kern.${wasm.request(activationEntry(kernel, js))}` : undefined),
-    convWalk: (spec, js) => (wasm ? `kern.${wasm.request(convWalkEntry(spec, js))}` : undefined),
-    shards: threaded
-      ? {
-          sync: () => {
-            syncPoints++;
-            return "yield;";
-          },
-          index: "this.shardIndex",
-          count: "this.shardCount",
-          batch: "this.batchRows",
-          table(name, size) {
-            const field = `s${s.index}_${name}`;
-            if (!scratch.some((x) => x.field === field)) scratch.push({ field, local: name, size: shards * size, perSample: false, kind: "float", step: s.index, shared: true });
-            return name;
-          },
-        }
-      : undefined,
-  });
+      return slot;
+    };
+    return {
+      inShapes: s.inputs.map((b) => p.buffers[b]!.shape),
+      outShape: p.buffers[s.output]!.shape,
+      precision: o.precision,
+      bptt: o.train?.bptt,
+      offset: (param: string) => slotOf(param).offset,
+      scratch(name, size, perSample = false, kind = "float") {
+        const local = name;
+        const field = `s${s.index}_${name}`;
+        if (!scratch.some((x) => x.field === field)) scratch.push({ field, local, size, perSample, kind, step: s.index });
+        return local;
+      },
+      needsDx: (i: number) => p.buffers[s.inputs[i]!]!.inputIndex === undefined,
+      frozen: s.node.frozen,
+      helper(name, n, accumulate) {
+        helpers.add(name);
+        if (!wasm || !(name === "matmul" || name === "matmulTN" || name === "matmulNT")) return name;
+        if (n === undefined) throw new Error(`internal: ${s.node.name} calls ${name} without its N`);
+        return `kern.${wasm.request(matmulEntry(name as MatmulHelper, n, accumulate ?? true))}`;
+      },
+      foldedStep(param, n) {
+        const slot = slotOf(param);
+        if (!wasm || threaded || !slot.trainable) return undefined;
+        helpers.add("matmulTN");
+        folded.set(slot.offset, slot.offset + slot.size);
+        return `kern.${wasm.request(matmulEntry("matmulTN", n, false, true))}`;
+      },
+      simdKernels: wasm !== undefined,
+      cellKernel: (kind, units, js) => (wasm ? `kern.${wasm.request(cellEntry(kind, units, js))}` : undefined),
+      activationKernel: (kernel, js) => (wasm ? `kern.${wasm.request(activationEntry(kernel, js))}` : undefined),
+      convWalk: (spec, js) => (wasm ? `kern.${wasm.request(convWalkEntry(spec, js))}` : undefined),
+      shards: threaded
+        ? {
+            sync: () => {
+              syncPoints++;
+              return "yield;";
+            },
+            index: "this.shardIndex",
+            count: "this.shardCount",
+            batch: "this.batchRows",
+            table(name, size) {
+              const field = `s${s.index}_${name}`;
+              if (!scratch.some((x) => x.field === field)) scratch.push({ field, local: name, size: shards * size, perSample: false, kind: "float", step: s.index, shared: true });
+              return name;
+            },
+          }
+        : undefined,
+    };
+  };
 
   const marker = (s: Step, phase: string): string => {
     const n = s.node;
@@ -263,7 +266,8 @@ export function moduleParts(p: Plan, o: ModuleOptions): ModuleParts {
   // float64 scratch (statistics summed in double precision) stays outside the arena: only JS reads it.
   allocations.push(...scratch.filter((x) => x.kind === "double").map((x) => `this.${x.field} = new Float64Array(${x.perSample ? `${rowsName} * ${x.size}` : x.size});`));
   // The fused softmax cross-entropy exponentiates with expf in f32, as the softmax does.
-  const lossExp = o.precision === "f32" && finalKind === "softmax" ? (helpers.add("expf"), "expf") : "Math.exp";
+  const lossExp = o.precision === "f32" && finalKind === "softmax" ? "expf" : "Math.exp";
+  if (lossExp === "expf") helpers.add("expf");
   const foldedRanges = mergeRanges([...folded].sort(([a], [b]) => a - b) as Range[]);
   const folds = useArena && foldedRanges.length > 0;
   const zeroGrads = p.buffers.filter((b) => b.inputIndex === undefined && b.id !== p.outputBuffer && b.id !== p.logitsBuffer).map((b) => `this.d${b.id}.fill(0, 0, n * ${b.size});`);

@@ -20,7 +20,7 @@ const SUM_BLOCK = 16;
  * SUM_BLOCK columns per pass keep their running sums in locals (s0, s1, …), so g is written once
  * per column rather than once per element.
  */
-export function addColumnSums(source: string, offset: number, width: number, total: string): string {
+function addColumnSums(source: string, offset: number, width: number, total: string): string {
   // Wide rows: a compact loop (unrolled blocks would grow the module by the width).
   if (width > 2 * SUM_BLOCK) {
     return `      // bias gradient: the column sums of ${source}
@@ -46,9 +46,14 @@ export function addColumnSums(source: string, offset: number, width: number, tot
  * with M = 1 whose K runs over every row (n · `rowsPerSample` of them): several times faster
  * than the JS loop. `ones` is a per-row scratch of 1s, filled on first use (nothing else writes it).
  */
-export function columnSumsByProduct(c: EmitContext, source: string, offset: number, width: number, rowsPerSample: number): string {
+function columnSumsByProduct(c: EmitContext, source: string, offset: number, width: number, rowsPerSample: number): string {
   const ones = c.scratch("ones", rowsPerSample, true);
   return `      // bias gradient: the column sums of ${source}, as onesᵀ · ${source}
       if (${ones}[0] !== 1) ${ones}.fill(1);
       ${c.helper("matmulTN", width)}(${ones}, 0, ${source}, 0, g, ${offset}, 1, n${rowsPerSample === 1 ? "" : ` * ${rowsPerSample}`}, ${width});`;
+}
+
+/** The bias gradient g[offset …) += the column sums of `source` (n · rowsPerSample rows of `width`): one product on SIMD kernels, JS sums otherwise. */
+export function biasGradient(c: EmitContext, source: string, offset: number, width: number, rowsPerSample: number): string {
+  return c.simdKernels ? columnSumsByProduct(c, source, offset, width, rowsPerSample) : addColumnSums(source, offset, width, `n * ${rowsPerSample * width}`);
 }

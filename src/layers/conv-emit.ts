@@ -1,6 +1,6 @@
 import type { EmitContext, LayerEmitter } from "../codegen/emit-types.js";
 import type { ConvArgs } from "./conv.js";
-import { addColumnSums, columnSumsByProduct, fillRows } from "./bias-emit.js";
+import { biasGradient, fillRows } from "./bias-emit.js";
 import { times, windowAxis, type WindowAxis } from "./window-emit.js";
 import { planWindow } from "./window-plan.js";
 
@@ -49,7 +49,7 @@ export const convEmit: LayerEmitter<ConvArgs> = {
     const matmulNT = c.helper("matmulNT", g.k);
     const bias = a.bias
       ? `
-${c.simdKernels ? columnSumsByProduct(c, "dy", c.offset("bias"), f, g.cells) : addColumnSums("dy", c.offset("bias"), f, `n * ${g.cells * f}`)}`
+${biasGradient(c, "dy", c.offset("bias"), f, g.cells)}`
       : "";
     if (g.pointwise) {
       return `${bias}

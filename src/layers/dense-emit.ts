@@ -1,6 +1,6 @@
 import type { LayerEmitter } from "../codegen/emit-types.js";
 import type { DenseArgs } from "./dense.js";
-import { columnSumsByProduct, fillRows } from "./bias-emit.js";
+import { biasGradient, fillRows } from "./bias-emit.js";
 
 /**
  * y = x·kernel + bias on the last axis, as one matrix product over all rows (batch × leading
@@ -25,15 +25,7 @@ export const denseEmit: LayerEmitter<DenseArgs> = {
     const f = x[x.length - 1]!;
     const rows = x.slice(0, -1).reduce((p, d) => p * d, 1);
     const k = c.offset("kernel");
-    const bias = !a.bias
-      ? ""
-      : c.simdKernels
-        ? `\n${columnSumsByProduct(c, "dy", c.offset("bias"), a.units, rows)}`
-        : `
-      for (let r = 0; r < m; r++) {
-        const o = r * ${a.units};
-        for (let q = 0; q < ${a.units}; q++) g[${c.offset("bias")} + q] += dy[o + q];
-      }`;
+    const bias = a.bias ? `\n${biasGradient(c, "dy", c.offset("bias"), a.units, rows)}` : "";
     const dx = c.needsDx(0)
       ? `
       // dx[m×${f}] += dy[m×${a.units}] · kernelᵀ

@@ -874,9 +874,13 @@ export class Model {
       const m = n;
       // dkernel[2×1] += xᵀ · dy
       matmulTN(x0, 0, dy, 0, g, 14, 2, m, 1);
-      for (let r = 0; r < m; r++) {
-        const o = r * 1;
-        for (let q = 0; q < 1; q++) g[16 + q] += dy[o + q];
+      // bias gradient: the column sums of dy
+      {
+        let s0 = 0;
+        for (let o = 0; o < n * 1; o += 1) {
+          s0 += dy[o];
+        }
+        g[16] += s0;
       }
       // dx[m×2] += dy[m×1] · kernelᵀ
       matmulNT(dy, 0, w, 14, dx0, 0, m, 1, 2);
@@ -904,9 +908,16 @@ export class Model {
       const m = n;
       // dkernel[2×2] += xᵀ · dy
       matmulTN(x0, 0, dy, 0, g, 8, 2, m, 2);
-      for (let r = 0; r < m; r++) {
-        const o = r * 2;
-        for (let q = 0; q < 2; q++) g[12 + q] += dy[o + q];
+      // bias gradient: the column sums of dy
+      {
+        let s0 = 0;
+        let s1 = 0;
+        for (let o = 0; o < n * 2; o += 2) {
+          s0 += dy[o];
+          s1 += dy[o + 1];
+        }
+        g[12] += s0;
+        g[13] += s1;
       }
       // dx[m×2] += dy[m×2] · kernelᵀ
       matmulNT(dy, 0, w, 8, dx0, 0, m, 2, 2);
@@ -933,9 +944,16 @@ export class Model {
       const m = n;
       // dkernel[3×2] += xᵀ · dy
       matmulTN(x0, 0, dy, 0, g, 0, 3, m, 2);
-      for (let r = 0; r < m; r++) {
-        const o = r * 2;
-        for (let q = 0; q < 2; q++) g[6 + q] += dy[o + q];
+      // bias gradient: the column sums of dy
+      {
+        let s0 = 0;
+        let s1 = 0;
+        for (let o = 0; o < n * 2; o += 2) {
+          s0 += dy[o];
+          s1 += dy[o + 1];
+        }
+        g[6] += s0;
+        g[7] += s1;
       }
     }
   }

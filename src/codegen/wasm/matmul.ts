@@ -592,3 +592,9 @@ export function kernelName(spec: MatmulSpec): string {
   const d = (x: Dim): string => (x === "dynamic" ? "d" : String(x));
   return `${spec.variant}_M${d(spec.m)}_K${d(spec.k)}_N${spec.n}${spec.accumulate ? "_acc" : ""}${spec.step ? "_sgd" : ""}_t${t.rows}x${t.cols}${spec.fma ? "_fma" : ""}`;
 }
+
+/** Whether this JavaScript engine takes relaxed-SIMD kernels (Node 22+, Chrome 114+; Node 20 with --experimental-wasm-relaxed-simd). */
+export function relaxedSimdSupported(): boolean {
+  const wasm = (globalThis as unknown as { WebAssembly?: { validate(bytes: Uint8Array): boolean } }).WebAssembly;
+  return wasm?.validate(matmulModule([{ name: "k", spec: { variant: "nn", m: 4, k: 4, n: 4, accumulate: false, fma: true } }])) ?? false;
+}
