@@ -6,10 +6,10 @@ import { spawnSync } from "node:child_process";
 import { fileURLToPath } from "node:url";
 import { cleanUpCompiled, compileWorkload, compiledFitTrainer, compiledTrainer, type Compiled } from "./compiled-engine.js";
 import { interpSetup, interpTrainer } from "./interp-engine.js";
-import { collector, measure, type Plan, type Throughput, type Trainer } from "./measure.js";
-import { pytorchCase } from "./pytorch.js";
+import { collector, measure, measureInTurns, type Plan, type Throughput, type Trainer } from "./measure.js";
+import { pytorchCase, pytorchTrainer } from "./pytorch.js";
 import { loadTf, tfTrainer } from "./tfjs.js";
-import { WORKLOADS, syntheticData, type Workload, type WorkloadName } from "./workloads.js";
+import { WORKLOADS, syntheticData, type SyntheticData, type Workload, type WorkloadName } from "./workloads.js";
 import { relaxedSimdSupported } from "../src/codegen/wasm/matmul.js";
 
 export type Engine = "compiled" | "compiled-fma" | "compiled-threads2" | "compiled-fit" | "compiled-threads2-fit" | "compiled-js" | "interp" | "tfjs-cpu" | "tfjs-wasm" | "pytorch-1" | "pytorch-2";
@@ -41,19 +41,82 @@ export const DATA_SIZE = 512;
 /** Warm up 1 s, then the median of 3 runs of 2 s; the slow cases still train at least one batch each. */
 export const PLAN: Plan = { warmupMs: 1000, runMs: 2000, runs: 3 };
 
+/**
+ * Engines measured together on a network, taking turns run by run (measureInTurns) rather than
+ * one case after another: the two sides of each of the fast-path issue's PyTorch targets. A slow
+ * spell on the machine then lands on both sides of a ratio, so it cannot decide a verdict.
+ */
+export const IN_TURNS: Readonly<Partial<Record<WorkloadName, readonly TurnEngine[]>>> = {
+  mlp: ["compiled", "pytorch-1"],
+  lenet5: ["compiled", "compiled-threads2", "pytorch-1"],
+  lstm16: ["compiled", "pytorch-1"],
+};
+type TurnEngine = "compiled" | "compiled-threads2" | "pytorch-1";
+
+/** The engines taking turns run more runs than PLAN: their ratios carry the targets. */
+export const TURNS_PLAN: Plan = { ...PLAN, runs: 5 };
+
 const results = new Map<string, Promise<CaseResult>>();
 let queue: Promise<unknown> = Promise.resolve();
 
-/** The case's result, measured the first time it is asked for (after every earlier case has finished). */
+/**
+ * The case's result, measured the first time it is asked for (after every earlier case has
+ * finished) — with the other engines of its IN_TURNS group, if it has one.
+ */
 export function runCase(engine: Engine, workload: WorkloadName): Promise<CaseResult> {
   const key = `${engine}/${workload}`;
-  let r = results.get(key);
-  if (!r) {
-    r = queue.then(() => measureCase(engine, workload));
-    queue = r.catch(() => undefined);
-    results.set(key, r);
+  const cached = results.get(key);
+  if (cached) return cached;
+  const group = IN_TURNS[workload];
+  if (group?.includes(engine as TurnEngine)) {
+    const all = queue.then(() => measureGroup(group, workload));
+    queue = all.catch(() => undefined);
+    for (const [i, e] of group.entries()) results.set(`${e}/${workload}`, all.then((r) => r[i]!));
+    return results.get(key)!;
   }
+  const r = queue.then(() => measureCase(engine, workload));
+  queue = r.catch(() => undefined);
+  results.set(key, r);
   return r;
+}
+
+/** A trainer set up and ready to time, with the notes to add once it has run; or why there is none. */
+type Prepared = { readonly ok: true; readonly trainer: Trainer; notes(): string[] } | { readonly ok: false; readonly why: string };
+
+async function prepareTurn(engine: TurnEngine, w: Workload, data: SyntheticData): Promise<Prepared> {
+  if (engine === "pytorch-1") return pytorchTrainer(w, data, 1).then((p) => (p.ok ? { ok: true, trainer: p.trainer, notes: () => [] } : p));
+  const threads = engine === "compiled" ? 1 : COMPILED_THREADS;
+  return prepareCompiled(w, threads, threads > 1 ? `on ${threads} threads` : "", async (module) => compiledTrainer(w, module, data, "f32", threads > 1 ? { threads } : {}));
+}
+
+/** The engines of an IN_TURNS group, each warmed up, then taking turns run by run. */
+async function measureGroup(group: readonly TurnEngine[], name: WorkloadName): Promise<CaseResult[]> {
+  const w = WORKLOADS[name];
+  const data = syntheticData(w, DATA_SIZE);
+  process.stderr.write(`  training ${w.label} with ${group.map((e) => ENGINE_LABELS[e]).join(", ")}, taking turns…\n`);
+  const prepared: Prepared[] = [];
+  try {
+    for (const e of group) prepared.push(await prepareTurn(e, w, data));
+    const ready = prepared.flatMap((p) => (p.ok ? [p] : []));
+    let measured: Throughput[];
+    try {
+      measured = await measureInTurns(
+        ready.map((p) => p.trainer),
+        TURNS_PLAN,
+      );
+    } catch (e) {
+      const why = `cannot train: ${(e instanceof Error ? e.message : String(e)).split("\n")[0]}`;
+      return prepared.map((p) => ({ status: "unavailable", why: p.ok ? why : p.why }));
+    }
+    return prepared.map((p): CaseResult => {
+      if (!p.ok) return { status: "unavailable", why: p.why };
+      const notes = p.notes();
+      const throughput = measured[ready.indexOf(p)]!;
+      return notes.length > 0 ? { status: "ok", throughput, note: notes.join("; ") } : { status: "ok", throughput };
+    });
+  } finally {
+    for (const p of prepared) if (p.ok) await p.trainer.dispose?.();
+  }
 }
 
 async function measureCase(engine: Engine, name: WorkloadName): Promise<CaseResult> {
@@ -68,30 +131,25 @@ async function measureCase(engine: Engine, name: WorkloadName): Promise<CaseResu
       return { status: "ok", throughput, peakRss: setup.memory.rss, peakHeapUsed: setup.memory.heapUsed };
     }
     case "compiled":
+    case "compiled-threads2":
+      // The default build (WebAssembly SIMD matmul kernels); compiled with `threads: 2` (each
+      // batch in 2 shards), its Model on 2 threads (the main one and a worker over shared
+      // WebAssembly memory). Where they take turns with PyTorch (IN_TURNS), measureGroup times them.
+      return timedPrepared(await prepareTurn(engine, w, data));
     case "compiled-js": {
-      // Two builds of the same network: the default (WebAssembly SIMD matmul kernels) and
-      // `kernels: "js"` (the pure-TypeScript module, no WebAssembly at all).
-      const kernels = engine === "compiled" ? "wasm" : "js";
-      const c = await compileWorkload(w, "f32", kernels);
+      // `kernels: "js"`: the pure-TypeScript module, no WebAssembly at all.
+      const c = await compileWorkload(w, "f32", "js");
       if (!c.ok) return { status: "unavailable", why: c.why };
-      const trainer = compiledTrainer(w, c.module, data, "f32");
-      const r = await timed(trainer);
-      // The wasm build falls back to the JS kernels where the engine lacks WebAssembly SIMD: say so.
-      if (r.status === "ok" && trainer.kernels !== kernels) return { ...r, note: `model.kernels is "${trainer.kernels}": ran on the JS kernels (no WebAssembly SIMD here)` };
-      return r;
+      return timed(compiledTrainer(w, c.module, data, "f32"));
     }
     case "compiled-fma":
       return fmaCase(name);
-    case "compiled-threads2":
-      // The default build compiled with `threads: 2` (each batch in 2 shards), its Model on 2
-      // threads (the main one and a worker over shared WebAssembly memory).
-      return compiledCase(w, COMPILED_THREADS, `on ${COMPILED_THREADS} threads`, async (module) => compiledTrainer(w, module, data, "f32", { threads: COMPILED_THREADS }));
     case "compiled-fit":
     case "compiled-threads2-fit": {
       // The same builds as "compiled" and "compiled-threads2", trained by the module's own
       // loop: model.fit(readData({ x, y }), { epochs, batch, lr }) instead of trainStep.
       const threads = engine === "compiled-fit" ? 1 : COMPILED_THREADS;
-      return compiledCase(w, threads, `with model.fit${threads > 1 ? ` on ${threads} threads` : ""}`, (module) => compiledFitTrainer(w, module, data, threads > 1 ? { threads } : {}));
+      return timedPrepared(await prepareCompiled(w, threads, `with model.fit${threads > 1 ? ` on ${threads} threads` : ""}`, (module) => compiledFitTrainer(w, module, data, threads > 1 ? { threads } : {})));
     }
     case "tfjs-cpu":
     case "tfjs-wasm": {
@@ -116,30 +174,43 @@ async function measureCase(engine: Engine, name: WorkloadName): Promise<CaseResu
 type CompiledModule = Extract<Compiled, { ok: true }>["module"];
 
 /**
- * The default (wasm-kernel) build compiled with `threads` shards, trained by the trainer `make`
- * gives; notes say where `model.threads` or `model.kernels` is not what was asked. A trainer that
- * cannot start (worker threads failing on Node < 20.16, say) makes the case unavailable, saying `what` failed.
+ * The default (wasm-kernel) build compiled with `threads` shards and the trainer `make` gives,
+ * started (its worker threads loaded); its notes say where `model.threads` or
+ * `model.kernels` is not what was asked (the wasm build falls back to the JS kernels where the
+ * engine lacks WebAssembly SIMD). A trainer that cannot start (worker threads failing on
+ * Node < 20.16, say) makes the case unavailable, saying `what` failed.
  */
-async function compiledCase(w: Workload, threads: number, what: string, make: (module: CompiledModule) => Promise<Trainer & { readonly threads: number; readonly kernels: string }>): Promise<CaseResult> {
+async function prepareCompiled(w: Workload, threads: number, what: string, make: (module: CompiledModule) => Promise<Trainer & { readonly threads: number; readonly kernels: string; ready?(): Promise<void> }>): Promise<Prepared> {
   const c = await compileWorkload(w, "f32", "wasm", threads);
-  if (!c.ok) return { status: "unavailable", why: c.why };
-  let trainer: Awaited<ReturnType<typeof make>>;
-  let r: CaseResult;
+  if (!c.ok) return { ok: false, why: c.why };
+  let trainer: Awaited<ReturnType<typeof make>> | undefined;
   try {
     trainer = await make(c.module);
-    r = await timed(trainer);
+    await trainer.ready?.();
   } catch (e) {
-    return { status: "unavailable", why: `cannot train ${what}: ${(e instanceof Error ? e.message : String(e)).split("\n")[0]}` };
+    await trainer?.dispose?.();
+    return { ok: false, why: `cannot train${what ? ` ${what}` : ""}: ${(e instanceof Error ? e.message : String(e)).split("\n")[0]}` };
   }
-  const notes: string[] = [];
-  if (trainer.threads !== threads) notes.push(`model.threads is ${trainer.threads}, not ${threads}`);
-  if (trainer.kernels !== "wasm") notes.push(`model.kernels is "${trainer.kernels}": ran on the JS kernels (no WebAssembly SIMD here)`);
+  const started = trainer;
+  const notes = (): string[] => [
+    ...(started.threads !== threads ? [`model.threads is ${started.threads}, not ${threads}`] : []),
+    ...(started.kernels !== "wasm" ? [`model.kernels is "${started.kernels}": ran on the JS kernels (no WebAssembly SIMD here)`] : []),
+  ];
+  return { ok: true, trainer, notes };
+}
+
+async function timedPrepared(p: Prepared): Promise<CaseResult> {
+  if (!p.ok) return { status: "unavailable", why: p.why };
+  const r = await timed(p.trainer);
+  const notes = p.notes();
   return r.status === "ok" && notes.length > 0 ? { ...r, note: notes.join("; ") } : r;
 }
 
 async function timed(trainer: Trainer): Promise<CaseResult> {
   try {
     return { status: "ok", throughput: await measure(trainer, PLAN) };
+  } catch (e) {
+    return { status: "unavailable", why: `cannot train: ${(e instanceof Error ? e.message : String(e)).split("\n")[0]}` };
   } finally {
     await trainer.dispose?.();
   }

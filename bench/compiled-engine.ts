@@ -97,7 +97,7 @@ export function compiledTrainer(
   data: SyntheticData,
   precision: "f32" | "f64",
   options: { readonly threads?: number } = {},
-): Trainer & { readonly kernels: Kernels; readonly threads: number; readonly fma: boolean } {
+): Trainer & { readonly kernels: Kernels; readonly threads: number; readonly fma: boolean; ready(): Promise<void> } {
   const Arr = precision === "f32" ? Float32Array : Float64Array;
   const BATCH = w.batch;
   const model = new compiled.Model({ maxBatch: BATCH, seed: 1, loss: w.loss, ...(options.threads !== undefined ? { threads: options.threads } : {}) });
@@ -117,7 +117,7 @@ export function compiledTrainer(
     await model.ready?.();
     return timeSteps(step, BATCH, ms);
   };
-  return { run, dispose: () => model.close?.(), kernels: model.kernels ?? "js", threads: model.threads ?? 1, fma: model.fma ?? false };
+  return { run, ready: async () => model.ready?.(), dispose: () => model.close?.(), kernels: model.kernels ?? "js", threads: model.threads ?? 1, fma: model.fma ?? false };
 }
 
 /** One sample of the flat row-major `x` (at `offset`) as nested arrays of `shape`, as a JSON data file holds it. */

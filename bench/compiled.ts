@@ -13,7 +13,7 @@ import { moduleParts } from "../src/codegen/module.js";
 import { plan } from "../src/codegen/plan.js";
 import { buildSourceMap } from "../src/codegen/sourcemap.js";
 import { analyze } from "../src/index.js";
-import { COMPILED_THREADS, DATA_SIZE, ENGINE_LABELS, PLAN, runCase, type CaseResult, type Engine } from "./cases.js";
+import { COMPILED_THREADS, DATA_SIZE, ENGINE_LABELS, IN_TURNS, PLAN, TURNS_PLAN, runCase, type CaseResult, type Engine } from "./cases.js";
 import { CPU_NOTE, cpuColumns, gflops, perSecond, spread } from "./measure.js";
 import { pytorchAvailable } from "./pytorch.js";
 import { count, load, ms, ratio, type Section } from "./report.js";
@@ -167,7 +167,9 @@ async function throughputSection(get: Lookup, loadText: string): Promise<Section
     intro:
       `Each engine trains the same layers on the same ${DATA_SIZE} synthetic samples (uniform in [−1, 1), random labels), ` +
       `batch ${BATCH} (16 in the \"batch 16\" rows), plain SGD (lr ${LEARNING_RATE}), cross-entropy on a softmax output, cycling through the batches. ` +
-      `Warm-up ${PLAN.warmupMs / 1000} s, then the median of ${PLAN.runs} runs of ${PLAN.runMs / 1000} s (at least one batch each); cases run one after another. ${loadText} ` +
+      `Warm-up ${PLAN.warmupMs / 1000} s, then the median of ${PLAN.runs} runs of ${PLAN.runMs / 1000} s (at least one batch each); cases run one after another, ` +
+      `except the two sides of each PyTorch target (${inTurnsText()}): those engines take turns — each warms up, then run by run each trains ${TURNS_PLAN.runMs / 1000} s, ` +
+      `${TURNS_PLAN.runs} runs each, the median reported — so that a slower spell on the machine lands on both sides of the ratio instead of deciding it. ${loadText} ` +
       "Timings on a loaded machine are noisy: compare the CPU columns.",
     table: {
       headers: ["network", "MACs / sample", "engine", "samples/s", "spread", "samples / CPU-s", "CPU share", "GFLOP/s", "wasm-kernel build ×", "note"],
@@ -205,6 +207,13 @@ async function throughputSection(get: Lookup, loadText: string): Promise<Section
         : `PyTorch columns skipped: ${torch.why}.`,
     ],
   };
+}
+
+/** "MLP 784-128-10: dlc compiled (…) with PyTorch CPU, 1 thread; …" from IN_TURNS. */
+function inTurnsText(): string {
+  return Object.entries(IN_TURNS)
+    .map(([n, engines]) => `${WORKLOADS[n as WorkloadName].label}: ${engines.map((e) => ENGINE_LABELS[e]).join(" with ")}`)
+    .join("; ");
 }
 
 const SHORT_LABELS: Partial<Record<Engine, string>> = {

@@ -11,6 +11,8 @@ export interface Trainer {
   run(ms: number): Promise<{ samples: number; seconds: number }>;
   /** Frees what the engine holds (TensorFlow.js tensors, a compiled model's worker threads). */
   dispose?(): void | Promise<void>;
+  /** Trains in another process (PyTorch): this process's CPU time says nothing about it. */
+  readonly cpuElsewhere?: boolean;
 }
 
 export interface Plan {
@@ -48,24 +50,37 @@ export async function timeSteps(step: () => unknown, samplesPerStep: number, ms:
 }
 
 export async function measure(trainer: Trainer, plan: Plan): Promise<Throughput> {
-  await trainer.run(plan.warmupMs);
-  const perRun: number[] = [];
-  const perCpu: number[] = [];
-  let samples = 0;
-  let wall = 0;
-  let cpu = 0;
+  return (await measureInTurns([trainer], plan))[0]!;
+}
+
+/**
+ * Several trainers taking turns: each warms up, then run by run each trains `plan.runMs` in
+ * order, so that all of them meet the same machine — a slower spell (another process, a busy
+ * neighbour on a shared host) lands on every one of them, not on whichever ran then, and their
+ * ratio stays put.
+ */
+export async function measureInTurns(trainers: readonly Trainer[], plan: Plan): Promise<Throughput[]> {
+  for (const t of trainers) await t.run(plan.warmupMs);
+  const tallies = trainers.map(() => ({ perRun: [] as number[], perCpu: [] as number[], samples: 0, wall: 0, cpu: 0 }));
   for (let i = 0; i < plan.runs; i++) {
-    const before = process.cpuUsage();
-    const r = await trainer.run(plan.runMs);
-    const used = process.cpuUsage(before);
-    const cpuSeconds = (used.user + used.system) / 1e6;
-    perRun.push(r.samples / r.seconds);
-    perCpu.push(r.samples / cpuSeconds);
-    samples += r.samples;
-    wall += r.seconds;
-    cpu += cpuSeconds;
+    for (const [j, trainer] of trainers.entries()) {
+      const tally = tallies[j]!;
+      const before = process.cpuUsage();
+      const r = await trainer.run(plan.runMs);
+      const used = process.cpuUsage(before);
+      const cpuSeconds = (used.user + used.system) / 1e6;
+      tally.perRun.push(r.samples / r.seconds);
+      tally.perCpu.push(r.samples / cpuSeconds);
+      tally.samples += r.samples;
+      tally.wall += r.seconds;
+      tally.cpu += cpuSeconds;
+    }
   }
-  return { samplesPerSecond: median(perRun), perRun, samples, samplesPerCpuSecond: median(perCpu), cpuShare: cpu / wall };
+  return trainers.map((trainer, j) => {
+    const { perRun, perCpu, samples, wall, cpu } = tallies[j]!;
+    const base = { samplesPerSecond: median(perRun), perRun, samples };
+    return trainer.cpuElsewhere ? base : { ...base, samplesPerCpuSecond: median(perCpu), cpuShare: cpu / wall };
+  });
 }
 
 /** Spread of the runs around the median, for the tables: ±x% covers the slowest and fastest run. */

@@ -4,13 +4,14 @@
  * OMP_NUM_THREADS (and OpenBLAS/MKL) pinned to 1 or 2 threads — unpinned it oversubscribes a
  * small machine's cores and reads slower than it is.
  */
-import { spawnSync } from "node:child_process";
+import { spawn, spawnSync } from "node:child_process";
+import { createInterface } from "node:readline";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import type { CaseResult } from "./cases.js";
-import type { Plan } from "./measure.js";
+import type { Plan, Trainer } from "./measure.js";
 import { median } from "./stats.js";
 import { LEARNING_RATE, type SyntheticData, type Workload } from "./workloads.js";
 
@@ -89,29 +90,84 @@ export function pytorchAvailable(): PytorchProbe {
   return (probe = { ok: false, why: `no python imports torch (${failures.join("; ")}; ${hint})` });
 }
 
-export function pytorchCase(w: Workload, data: SyntheticData, threads: 1 | 2, plan: Plan): CaseResult {
-  const available = pytorchAvailable();
-  if (!available.ok) return { status: "unavailable", why: `skipped: ${available.why}` };
-  if (w.loss !== "cross_entropy") return { status: "unavailable", why: "not part of the comparison" };
+/** The samples written where bench/pytorch_train.py reads them, and its config; `remove` deletes the files. */
+function scriptInput(w: Workload, data: SyntheticData, threads: 1 | 2): { config: Record<string, unknown>; env: NodeJS.ProcessEnv; remove(): void } {
   const dir = mkdtempSync(join(tmpdir(), "dlc-bench-torch-"));
+  const x = join(dir, "x.f32");
+  const labels = join(dir, "labels.i32");
+  const xf = Float32Array.from(data.x);
+  writeFileSync(x, new Uint8Array(xf.buffer, xf.byteOffset, xf.byteLength));
+  writeFileSync(labels, new Uint8Array(data.labels.buffer, data.labels.byteOffset, data.labels.byteLength));
+  const n = String(threads);
+  return {
+    config: { network: w.layers, threads, x, labels, size: data.size, inputShape: w.inputShape, batch: w.batch, lr: LEARNING_RATE },
+    env: { ...process.env, OMP_NUM_THREADS: n, OPENBLAS_NUM_THREADS: n, MKL_NUM_THREADS: n },
+    remove: () => rmSync(dir, { recursive: true, force: true }),
+  };
+}
+
+/** Why PyTorch cannot train `w` here, if it cannot. */
+function unavailable(w: Workload): { python: string; why?: undefined } | { why: string } {
+  const available = pytorchAvailable();
+  if (!available.ok) return { why: `skipped: ${available.why}` };
+  if (w.loss !== "cross_entropy") return { why: "not part of the comparison" };
+  return { python: available.python };
+}
+
+/** PyTorch trains `w` in one child process: warm-up, then the plan's runs. */
+export function pytorchCase(w: Workload, data: SyntheticData, threads: 1 | 2, plan: Plan): CaseResult {
+  const u = unavailable(w);
+  if (u.why !== undefined) return { status: "unavailable", why: u.why };
+  const input = scriptInput(w, data, threads);
   try {
-    const x = join(dir, "x.f32");
-    const labels = join(dir, "labels.i32");
-    const xf = Float32Array.from(data.x);
-    writeFileSync(x, new Uint8Array(xf.buffer, xf.byteOffset, xf.byteLength));
-    writeFileSync(labels, new Uint8Array(data.labels.buffer, data.labels.byteOffset, data.labels.byteLength));
-    const config = { network: w.layers, threads, x, labels, size: data.size, inputShape: w.inputShape, batch: w.batch, lr: LEARNING_RATE, ...plan };
-    const n = String(threads);
-    const r = spawnSync(available.python, [SCRIPT, JSON.stringify(config)], {
-      encoding: "utf8",
-      timeout: 300_000,
-      env: { ...process.env, OMP_NUM_THREADS: n, OPENBLAS_NUM_THREADS: n, MKL_NUM_THREADS: n },
-    });
+    const r = spawnSync(u.python, [SCRIPT, JSON.stringify({ ...input.config, ...plan })], { encoding: "utf8", timeout: 300_000, env: input.env });
     if (r.status !== 0) return { status: "unavailable", why: `failed: ${(r.stderr || r.error?.message || "").trim().split("\n").pop()}` };
     const out = JSON.parse(r.stdout.trim().split("\n").pop()!) as { perRun: number[] };
     const samples = out.perRun.reduce((a, b) => a + b, 0) * (plan.runMs / 1000);
     return { status: "ok", throughput: { samplesPerSecond: median(out.perRun), perRun: out.perRun, samples } };
   } finally {
-    rmSync(dir, { recursive: true, force: true });
+    input.remove();
   }
+}
+
+/**
+ * PyTorch as a Trainer that takes turns with the bench's own engines: one child process, set up
+ * once, trains for `ms` at each `run` (a line on its stdin) and answers with what it trained.
+ */
+export async function pytorchTrainer(w: Workload, data: SyntheticData, threads: 1 | 2): Promise<{ ok: true; trainer: Trainer } | { ok: false; why: string }> {
+  const u = unavailable(w);
+  if (u.why !== undefined) return { ok: false, why: u.why };
+  const input = scriptInput(w, data, threads);
+  const child = spawn(u.python, [SCRIPT, JSON.stringify({ ...input.config, serve: true })], { env: input.env, stdio: ["pipe", "pipe", "pipe"] });
+  let stderr = "";
+  child.stderr.setEncoding("utf8").on("data", (s: string) => (stderr = (stderr + s).slice(-4000)));
+  const lines = createInterface({ input: child.stdout })[Symbol.asyncIterator]();
+  const failure = (): string => `failed: ${stderr.trim().split("\n").pop() || "the python process ended"}`;
+  const nextLine = async (): Promise<Record<string, unknown>> => {
+    const next = await lines.next();
+    if (next.done) throw new Error(failure());
+    return JSON.parse(next.value) as Record<string, unknown>;
+  };
+  const stop = (): void => {
+    child.stdin.end("quit\n");
+    child.kill();
+    input.remove();
+  };
+  child.on("error", () => undefined); // reported as the end of stdout
+  try {
+    await nextLine(); // "ready": torch imported, the samples read, the model built
+  } catch (e) {
+    stop();
+    return { ok: false, why: e instanceof Error ? e.message : String(e) };
+  }
+  const trainer: Trainer = {
+    cpuElsewhere: true,
+    async run(ms) {
+      child.stdin.write(`run ${ms}\n`);
+      const r = await nextLine();
+      return { samples: Number(r["samples"]), seconds: Number(r["seconds"]) };
+    },
+    dispose: stop,
+  };
+  return { ok: true, trainer };
 }

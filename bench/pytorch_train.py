@@ -8,7 +8,9 @@ Usage: python3 bench/pytorch_train.py '{"network": "mlp", "threads": 1, "x": PAT
 Trains the same layers as bench/workloads.ts on the same samples (x: float32 little-endian,
 size x input values; labels: int32 class indices), the config's batch (32; 16 for the batch-16
 LSTM), plain SGD, cross-entropy on the logits (PyTorch fuses the softmax into the loss). Prints
-one JSON object: samples/s per run.
+one JSON object: samples/s per run. With "serve": true in the config it prints a "ready" line,
+then trains for each `run MS` line read from stdin and answers with the samples and seconds of
+that run, until `quit` or the end of stdin (the bench's engines taking turns run by run).
 """
 import json
 import sys
@@ -75,11 +77,26 @@ def main():
             samples += batch
             elapsed = time.perf_counter() - start
             if elapsed * 1000 >= ms:
-                return samples / elapsed
+                return samples, elapsed
 
+    about = {"torch": torch.__version__, "threads": torch.get_num_threads()}
+    if cfg.get("serve"):
+        # Taking turns with other engines: train for as long as each "run MS" line on stdin asks.
+        print(json.dumps({"ready": True, **about}), flush=True)
+        for line in sys.stdin:
+            words = line.split()
+            if len(words) == 2 and words[0] == "run":
+                samples, seconds = run(float(words[1]))
+                print(json.dumps({"samples": samples, "seconds": seconds}), flush=True)
+            elif words == ["quit"]:
+                break
+        return
     run(cfg["warmupMs"])
-    per_run = [run(cfg["runMs"]) for _ in range(cfg["runs"])]
-    print(json.dumps({"perRun": per_run, "torch": torch.__version__, "threads": torch.get_num_threads()}))
+    per_run = []
+    for _ in range(cfg["runs"]):
+        samples, seconds = run(cfg["runMs"])
+        per_run.append(samples / seconds)
+    print(json.dumps({"perRun": per_run, **about}))
 
 
 if __name__ == "__main__":

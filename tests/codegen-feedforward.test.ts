@@ -294,6 +294,23 @@ const kitchenSink = `network everything {
 }
 `;
 const kitchenIds = ids(7);
+/**
+ * The fused softmax cross-entropy takes −log of the softmax the forward pass left, except for a
+ * target on an output whose probability is too small for that (1e-30 and below; in f32 these
+ * round to 0): that row's loss comes from the stable log-softmax of its logits. Sample s has
+ * input e_s and the kernel 300·I, so class s leads by 300 and the others get e^−300.
+ */
+const oneHotRows = (_k: number, shape: readonly number[]): Tensor => {
+  const t = tensor(shape, new Float64Array(shape.reduce((a, b) => a * b, 1)));
+  for (let s = 0; s < shape[0]!; s++) t.data[s * shape[1]! + (s % 3)] = 1;
+  return t;
+};
+const leadBy300 = { "dense1.kernel": [300, 0, 0, 0, 300, 0, 0, 0, 300, 0, 0, 0], "dense1.bias": [0, 0, 0] };
+cases("fused softmax cross-entropy on vanishing probabilities", [
+  { name: "class targets", text: "input 4\ndense 3 softmax\n", inputs: [[4]], inputData: oneHotRows, weights: leadBy300, loss: "cross_entropy", classes: 3 },
+  { name: "soft targets on every output", text: "input 4\ndense 3 softmax\n", inputs: [[4]], inputData: oneHotRows, weights: leadBy300, loss: "cross_entropy" },
+]);
+
 cases("every feed-forward kind in one graph", [
   { name: "two inputs, all kinds", text: kitchenSink, inputs: [[6, 6, 2], [5]], inputData: (k, shape) => (k === 1 ? kitchenIds(k, shape) : undefined), loss: "cross_entropy", classes: 2 },
 ]);

@@ -105,6 +105,25 @@ const tiles = fc.constantFrom<MatmulTile>({ rows: 2, cols: 4 }, { rows: 4, cols:
 const caseArb = (variant: MatmulVariant): fc.Arbitrary<Case> =>
   fc.record({ variant: fc.constant(variant), m: small, k: small, n: small, accumulate: fc.boolean(), dynM: fc.boolean(), dynK: fc.boolean(), tile: tiles, seed: fc.integer({ min: 1, max: 1e9 }) });
 
+/** The entry count of section `id` of a module's bytes (undefined without one). */
+function sectionEntries(bin: Uint8Array, id: number): number | undefined {
+  const uleb = (at: number): [number, number] => {
+    let value = 0;
+    for (let shift = 0; ; shift += 7) {
+      const byte = bin[at++]!;
+      value += (byte & 0x7f) * 2 ** shift;
+      if (byte < 0x80) return [value, at];
+    }
+  };
+  for (let at = 8; at < bin.length; ) {
+    const sectionId = bin[at]!;
+    const [size, body] = uleb(at + 1);
+    if (sectionId === id) return uleb(body)[0];
+    at = body + size;
+  }
+  return undefined;
+}
+
 describe("wasm encoder", () => {
   it("writes LEB128", () => {
     expect(uleb(0)).toEqual([0]);
@@ -172,6 +191,45 @@ describe("wasm encoder", () => {
         expect(Uint8Array.from(atob(base64(bytes)), (ch) => ch.charCodeAt(0))).toEqual(bytes);
       }),
     );
+  });
+
+  it("pools splat constants in module globals: one per distinct value, loaded by each function that uses it", () => {
+    const fill = (values: readonly number[], asInt = false): FunctionBuilder => {
+      const f = new FunctionBuilder([["p", "i32"]]);
+      values.forEach((v, i) => {
+        f.localGet("p");
+        if (asInt) f.splatConstantI32(v);
+        else f.splatConstant(v);
+        f.v128Store({ offset: 16 * i, align: 2 });
+      });
+      return f;
+    };
+    const a = fill([1.5, -0.1, 1.5]);
+    const b = fill([-0.1, 7]);
+    const c = fill([127], true);
+    expect(a.pooledConstants()).toHaveLength(2);
+    const mod = new ModuleBuilder().importMemory({ min: 1 });
+    mod.addFunction("a", a);
+    mod.addFunction("b", b);
+    mod.addFunction("c", c);
+    const bin = mod.toBytes();
+    expect(WebAssembly.validate(bin)).toBe(true);
+    const compiled = new WebAssembly.Module(bin);
+    expect(WebAssembly.Module.exports(compiled).map((e) => e.kind)).toEqual(["function", "function", "function"]);
+    const memory = new WebAssembly.Memory({ initial: 1 });
+    const inst = new WebAssembly.Instance(compiled, { env: { memory } });
+    const call = (name: string, p: number): void => (inst.exports[name] as (p: number) => void)(p);
+    call("a", 0);
+    call("b", 64);
+    call("c", 128);
+    const f32 = new Float32Array(memory.buffer);
+    expect([...f32.subarray(0, 12)]).toEqual([1.5, 1.5, 1.5, 1.5, ...new Array<number>(4).fill(Math.fround(-0.1)), 1.5, 1.5, 1.5, 1.5]);
+    expect([...f32.subarray(16, 24)]).toEqual([...new Array<number>(4).fill(Math.fround(-0.1)), 7, 7, 7, 7]);
+    expect([...new Int32Array(memory.buffer, 128, 4)]).toEqual([127, 127, 127, 127]);
+    // four distinct lanes (1.5, −0.1, 7, 127): the global section holds four entries
+    expect(sectionEntries(bin, 6)).toBe(4);
+    // a function using pooled constants needs its module to find them
+    expect(() => fill([2]).encodeBody()).toThrow(/encoded by its module/);
   });
 
   it("rejects unclosed blocks and unknown labels", () => {

@@ -5,6 +5,12 @@ import type { Plan } from "./plan.js";
  * outputs and divided by `over` (the batch size; a shard's batch when training on threads); fused with the final softmax/sigmoid when `this.fused`.
  * `exp`: the function the fused softmax cross-entropy exponentiates with (f32 modules: expf).
  */
+/**
+ * Below this a softmax output (f32: normal down to 1.2e-38) no longer carries a logarithm to
+ * its full precision, and the fused cross-entropy recomputes that row's log-softmax.
+ */
+const TINY_PROBABILITY = "1e-30";
+
 export function lossCode(p: Plan, _arr: string, exp = "Math.exp"): string {
   const out = p.buffers[p.outputBuffer]!;
   const width = out.shape[out.shape.length - 1]!;
@@ -45,7 +51,20 @@ export function lossCode(p: Plan, _arr: string, exp = "Math.exp"): string {
         break;
       case "cross_entropy":
         if (this.fused) {
+          // −log of the softmax the forward pass left in a; a row with a target on an output too
+          // small for its logarithm to be exact takes the stable log-softmax of its logits instead
           for (let o = 0; o < size; o += width) {
+            let tiny = false;
+            for (let j = 0; j < width; j++) {
+              const target = y[o + j]!;
+              const q = a[o + j]!;
+              if (target !== 0) {
+                if (q > ${TINY_PROBABILITY}) total -= target * Math.log(q);
+                else tiny = true;
+              }
+              dz[o + j] = (q - target) / over;
+            }
+            if (!tiny) continue;
             let max = -Infinity;
             for (let j = 0; j < width; j++) if (z[o + j]! > max) max = z[o + j]!;
             let sum = 0;
@@ -53,8 +72,7 @@ export function lossCode(p: Plan, _arr: string, exp = "Math.exp"): string {
             const logSum = max + Math.log(sum);
             for (let j = 0; j < width; j++) {
               const target = y[o + j]!;
-              if (target !== 0) total -= target * (z[o + j]! - logSum);
-              dz[o + j] = (a[o + j]! - target) / over;
+              if (target !== 0 && !(a[o + j]! > ${TINY_PROBABILITY})) total -= target * (z[o + j]! - logSum);
             }
           }
         } else {

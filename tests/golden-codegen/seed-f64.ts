@@ -794,7 +794,20 @@ export class Model {
         break;
       case "cross_entropy":
         if (this.fused) {
+          // −log of the softmax the forward pass left in a; a row with a target on an output too
+          // small for its logarithm to be exact takes the stable log-softmax of its logits instead
           for (let o = 0; o < size; o += width) {
+            let tiny = false;
+            for (let j = 0; j < width; j++) {
+              const target = y[o + j]!;
+              const q = a[o + j]!;
+              if (target !== 0) {
+                if (q > 1e-30) total -= target * Math.log(q);
+                else tiny = true;
+              }
+              dz[o + j] = (q - target) / over;
+            }
+            if (!tiny) continue;
             let max = -Infinity;
             for (let j = 0; j < width; j++) if (z[o + j]! > max) max = z[o + j]!;
             let sum = 0;
@@ -802,8 +815,7 @@ export class Model {
             const logSum = max + Math.log(sum);
             for (let j = 0; j < width; j++) {
               const target = y[o + j]!;
-              if (target !== 0) total -= target * (z[o + j]! - logSum);
-              dz[o + j] = (a[o + j]! - target) / over;
+              if (target !== 0 && !(a[o + j]! > 1e-30)) total -= target * (z[o + j]! - logSum);
             }
           }
         } else {

@@ -28,9 +28,9 @@ export function buildActivation(kernel: ActivationKernel): FunctionBuilder {
       // dy where x > 0 (a lane mask of all ones), else 0
       f.localGet("a").v128Load({ align: 2 }).v128Const().f32x4Gt().v128And();
     } else if (fn === "tanh") {
-      f.f32x4Const(1).localGet("a").v128Load({ align: 2 }).localGet("a").v128Load({ align: 2 }).f32x4Mul().f32x4Sub().f32x4Mul();
+      f.splatConstant(1).localGet("a").v128Load({ align: 2 }).localGet("a").v128Load({ align: 2 }).f32x4Mul().f32x4Sub().f32x4Mul();
     } else {
-      f.localGet("a").v128Load({ align: 2 }).f32x4Const(1).localGet("a").v128Load({ align: 2 }).f32x4Sub().f32x4Mul().f32x4Mul();
+      f.localGet("a").v128Load({ align: 2 }).splatConstant(1).localGet("a").v128Load({ align: 2 }).f32x4Sub().f32x4Mul().f32x4Mul();
     }
     f.f32x4Add().v128Store({ align: 2 });
   });

@@ -49,17 +49,17 @@ function mathLocals(f: FunctionBuilder): void {
 /** Stack: x → e^x (f32x4). */
 export function emitExp(f: FunctionBuilder): void {
   // pmin/pmax with x first keep a NaN x (and are one instruction each, where min/max are several)
-  f.f32x4Const(EXP_CLAMP).f32x4Pmin().f32x4Const(-EXP_CLAMP).f32x4Pmax().localTee("mx");
-  f.f32x4Const(Math.LOG2E).f32x4Mul().f32x4Nearest().localSet("mk");
+  f.splatConstant(EXP_CLAMP).f32x4Pmin().splatConstant(-EXP_CLAMP).f32x4Pmax().localTee("mx");
+  f.splatConstant(Math.LOG2E).f32x4Mul().f32x4Nearest().localSet("mk");
   // r = x − k·ln2_hi − k·ln2_lo
-  f.localGet("mx").localGet("mk").f32x4Const(LN2_HI).f32x4Mul().f32x4Sub();
-  f.localGet("mk").f32x4Const(LN2_LO).f32x4Mul().f32x4Sub().localSet("mr");
-  f.f32x4Const(EXP_POLY[0]!);
-  for (const c of EXP_POLY.slice(1)) f.localGet("mr").f32x4Mul().f32x4Const(c).f32x4Add();
+  f.localGet("mx").localGet("mk").splatConstant(LN2_HI).f32x4Mul().f32x4Sub();
+  f.localGet("mk").splatConstant(LN2_LO).f32x4Mul().f32x4Sub().localSet("mr");
+  f.splatConstant(EXP_POLY[0]!);
+  for (const c of EXP_POLY.slice(1)) f.localGet("mr").f32x4Mul().splatConstant(c).f32x4Add();
   // p·r² + r + 1
-  f.localGet("mr").localGet("mr").f32x4Mul().f32x4Mul().localGet("mr").f32x4Add().f32x4Const(1).f32x4Add();
+  f.localGet("mr").localGet("mr").f32x4Mul().f32x4Mul().localGet("mr").f32x4Add().splatConstant(1).f32x4Add();
   // · 2^k
-  f.localGet("mk").i32x4TruncSatF32x4S().i32x4Const(127).i32x4Add().i32Const(23).i32x4Shl();
+  f.localGet("mk").i32x4TruncSatF32x4S().splatConstantI32(127).i32x4Add().i32Const(23).i32x4Shl();
   f.f32x4Mul();
 }
 
@@ -67,18 +67,18 @@ export function emitExp(f: FunctionBuilder): void {
 export function emitSigmoid(f: FunctionBuilder): void {
   f.f32x4Neg();
   emitExp(f);
-  f.f32x4Const(1).f32x4Add().localSet("mp");
-  f.f32x4Const(1).localGet("mp").f32x4Div();
+  f.splatConstant(1).f32x4Add().localSet("mp");
+  f.splatConstant(1).localGet("mp").f32x4Div();
 }
 
 /** Stack: x → tanh(x). */
 export function emitTanh(f: FunctionBuilder): void {
-  f.f32x4Const(TANH_CLAMP).f32x4Pmin().f32x4Const(-TANH_CLAMP).f32x4Pmax().localTee("mx");
+  f.splatConstant(TANH_CLAMP).f32x4Pmin().splatConstant(-TANH_CLAMP).f32x4Pmax().localTee("mx");
   f.localGet("mx").f32x4Mul().localSet("mr"); // x²
-  f.f32x4Const(TANH_ALPHA[0]!);
-  for (const c of TANH_ALPHA.slice(1)) f.localGet("mr").f32x4Mul().f32x4Const(c).f32x4Add();
-  f.f32x4Const(TANH_BETA[0]!);
-  for (const c of TANH_BETA.slice(1)) f.localGet("mr").f32x4Mul().f32x4Const(c).f32x4Add();
+  f.splatConstant(TANH_ALPHA[0]!);
+  for (const c of TANH_ALPHA.slice(1)) f.localGet("mr").f32x4Mul().splatConstant(c).f32x4Add();
+  f.splatConstant(TANH_BETA[0]!);
+  for (const c of TANH_BETA.slice(1)) f.localGet("mr").f32x4Mul().splatConstant(c).f32x4Add();
   // x·(α/β), not (x·α)/β: x·α would lose bits below f32's normal range
   f.f32x4Div().localGet("mx").f32x4Mul();
 }
@@ -232,7 +232,7 @@ export function buildLstmBackward(units: number): FunctionBuilder {
     { name: "dgh", width: 4 },
     { name: "dcp", width: 1 },
   ];
-  const one = (): void => void f.f32x4Const(1);
+  const one = (): void => void f.splatConstant(1);
   rowLoop(f, units, pointers, "dcp", (a) => {
     ["ig", "fg", "gg", "og", "tc"].forEach((v, gate) => {
       a.load("ac", gate);

@@ -1,7 +1,8 @@
 /**
  * A small WebAssembly binary writer: just what dlc's generated kernels need (one imported
  * memory, exported functions of i32 parameters, structured control flow, i32/f32 scalar code
- * and the fixed-width SIMD (`v128`, 0xFD-prefixed) loads, stores and f32x4 arithmetic).
+ * and the fixed-width SIMD (`v128`, 0xFD-prefixed) loads, stores and f32x4 arithmetic; the only
+ * globals are the mutable v128 ones holding pooled splat constants, see `splatConstant`).
  *
  *   const mod = new ModuleBuilder().importMemory({ min: 1 });
  *   const f = new FunctionBuilder([["dst", "i32"]]);
@@ -57,6 +58,19 @@ function vec(items: readonly number[][]): number[] {
   return [...uleb(items.length), ...items.flat()];
 }
 
+/** The bits of x rounded to f32 (as a key: equal constants share one global). */
+function f32Bits(x: number): number {
+  const view = new DataView(new ArrayBuffer(4));
+  view.setFloat32(0, x, true);
+  return view.getUint32(0, true);
+}
+
+/** A mutable v128 global initialised to four copies of the f32 with these bits. */
+function splatGlobal(bits: number): number[] {
+  const lane = [bits & 0xff, (bits >>> 8) & 0xff, (bits >>> 16) & 0xff, bits >>> 24];
+  return [VALTYPE.v128, 0x01, 0xfd, ...uleb(0x0c), ...lane, ...lane, ...lane, ...lane, 0x0b];
+}
+
 function section(id: number, content: readonly number[]): number[] {
   return [id, ...uleb(content.length), ...content];
 }
@@ -94,6 +108,8 @@ export class FunctionBuilder {
   /** Open control frames, innermost last (name, or undefined for an anonymous one). */
   private readonly labels: (string | undefined)[] = [];
   private ended = false;
+  /** splatConstant's locals by the 32 bits of their lane, in first-use order. */
+  private readonly pooled = new Map<number, Local>();
 
   constructor(params: readonly (readonly [string, ValType])[] = [], results: readonly ValType[] = []) {
     this.params = params.map(([name, type], index) => this.register({ index, name, type }));
@@ -331,6 +347,36 @@ export class FunctionBuilder {
     for (let i = 0; i < 4; i++) view.setFloat32(4 * i, x, true);
     return this.v128Const([...b]);
   }
+  /**
+   * Four copies of one f32, like f32x4Const, but from a local that the function's prologue loads
+   * once from a mutable global of the module (ModuleBuilder adds one per distinct value).
+   * V8 rebuilds a `v128.const` at every use inside a loop (three instructions, even from a
+   * local it was stored in): a value it cannot assume constant stays in a register or a
+   * stack slot instead. For constants used in hot loops.
+   */
+  splatConstant(x: number): this {
+    return this.pooledSplat(f32Bits(x));
+  }
+
+  /** Four copies of one i32 from a pooled local, as splatConstant. */
+  splatConstantI32(n: number): this {
+    return this.pooledSplat(n >>> 0);
+  }
+
+  private pooledSplat(bits: number): this {
+    let l = this.pooled.get(bits);
+    if (!l) {
+      l = this.local(`pooled_${this.pooled.size}`, "v128");
+      this.pooled.set(bits, l);
+    }
+    return this.localGet(l);
+  }
+
+  /** The 32-bit lane of every pooled constant, in first-use order. */
+  pooledConstants(): number[] {
+    return [...this.pooled.keys()];
+  }
+
   /** Four copies of one i32 as a `v128.const`. */
   i32x4Const(n: number): this {
     const b = new Uint8Array(16);
@@ -356,10 +402,18 @@ export class FunctionBuilder {
     return lane;
   }
 
-  /** The encoded body (locals declaration and code), closing it with `end` if still open. */
-  encodeBody(): number[] {
+  /**
+   * The encoded body (locals declaration and code), closing it with `end` if still open.
+   * `globalOf` gives the module's global holding each pooled constant (by its f32 bits).
+   */
+  encodeBody(globalOf?: (bits: number) => number): number[] {
     if (this.labels.length > 0) throw new Error(`wasm: ${this.labels.length} unclosed block(s)`);
     if (!this.ended) this.end();
+    const prologue: number[] = [];
+    for (const [bits, l] of this.pooled) {
+      if (!globalOf) throw new Error("wasm: a function with pooled constants is encoded by its module");
+      prologue.push(0x23, ...uleb(globalOf(bits)), 0x21, ...uleb(l.index));
+    }
     const groups: number[][] = [];
     for (const l of this.locals) {
       const last = groups[groups.length - 1];
@@ -367,7 +421,7 @@ export class FunctionBuilder {
       else groups.push([1, VALTYPE[l.type]]);
     }
     const decl = vec(groups.map(([n, t]) => [...uleb(n!), t!]));
-    const body = [...decl, ...this.code];
+    const body = [...decl, ...prologue, ...this.code];
     return [...uleb(body.length), ...body];
   }
 
@@ -432,8 +486,12 @@ export class ModuleBuilder {
       out.push(...section(2, vec([entry])));
     }
     out.push(...section(3, vec(typeOf.map((t) => uleb(t)))));
+    // One global per distinct pooled constant, shared by the functions using it.
+    const globals = new Map<number, number>();
+    for (const { fn } of this.functions) for (const bits of fn.pooledConstants()) if (!globals.has(bits)) globals.set(bits, globals.size);
+    if (globals.size > 0) out.push(...section(6, vec([...globals.keys()].map(splatGlobal))));
     out.push(...section(7, vec(this.functions.map(({ name }, i) => [...utf8Name(name), 0x00, ...uleb(i)]))));
-    out.push(...section(10, vec(this.functions.map(({ fn }) => fn.encodeBody()))));
+    out.push(...section(10, vec(this.functions.map(({ fn }) => fn.encodeBody((bits) => globals.get(bits)!)))));
     return Uint8Array.from(out);
   }
 }
