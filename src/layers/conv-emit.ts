@@ -1,6 +1,7 @@
 import type { EmitContext, LayerEmitter } from "../codegen/emit-types.js";
 import type { ConvArgs } from "./conv.js";
 import { biasGradient, fillRows } from "./bias-emit.js";
+import { kernelTProduct } from "./input-gradient-emit.js";
 import { times, windowAxis, type WindowAxis } from "./window-emit.js";
 import { planWindow } from "./window-plan.js";
 
@@ -46,26 +47,25 @@ export const convEmit: LayerEmitter<ConvArgs> = {
     const g = geometry(a, c);
     const f = a.filters;
     const matmulTN = c.helper("matmulTN", f);
-    const matmulNT = c.helper("matmulNT", g.k);
+    const dxProduct = c.needsDx(0) ? kernelTProduct(c, "kernelT", g.kernel, g.k, f) : undefined;
     const bias = a.bias
       ? `
 ${biasGradient(c, "dy", c.offset("bias"), f, g.cells)}`
       : "";
     if (g.pointwise) {
       return `${bias}
-      // kernel gradient += xᵀ · dy${c.needsDx(0) ? "; dx += dy · kernelᵀ" : ""}
-      ${matmulTN}(x0, 0, dy, 0, g, ${g.kernel}, ${g.k}, n * ${g.cells}, ${f});
-      ${c.needsDx(0) ? `${matmulNT}(dy, 0, w, ${g.kernel}, dx0, 0, n * ${g.cells}, ${f}, ${g.k});` : ""}`;
+      // kernel gradient += xᵀ · dy${dxProduct ? "; dx += dy · kernelᵀ" : ""}
+      ${matmulTN}(x0, 0, dy, 0, g, ${g.kernel}, ${g.k}, n * ${g.cells}, ${f});${dxProduct ? `${dxProduct.prepare}
+      ${dxProduct.product({ a: "dy", aOffset: "0", out: "dx0", outOffset: "0", rows: `n * ${g.cells}`, accumulate: true })}` : ""}`;
     }
     // With col kept from forward, dcol needs a buffer of its own (one chunk); else it reuses col's.
-    const dcol = !c.needsDx(0) ? "" : g.keep ? c.scratch("dcol", g.chunk * g.ow * g.k) : "col";
-    const dx = dcol
+    const dcol = !dxProduct ? "" : g.keep ? c.scratch("dcol", g.chunk * g.ow * g.k) : "col";
+    const dx = dxProduct
       ? `
         // dcol = dy · kernelᵀ, then col2im adds it onto the windows in dx
-        ${dcol}.fill(0, 0, (t1 - t0) * ${g.ow * g.k});
-        ${matmulNT}(dy, t0 * ${g.ow * f}, w, ${g.kernel}, ${dcol}, 0, (t1 - t0) * ${g.ow}, ${f}, ${g.k});${g.col2im(dcol)}`
+        ${dxProduct.product({ a: "dy", aOffset: `t0 * ${g.ow * f}`, out: dcol, outOffset: "0", rows: `(t1 - t0) * ${g.ow}`, accumulate: false })}${g.col2im(dcol)}`
       : "";
-    return `${bias}${chunks(g, c, `${g.keep ? "" : g.im2col()}
+    return `${bias}${dxProduct?.prepare ?? ""}${chunks(g, c, `${g.keep ? "" : g.im2col()}
         // kernel gradient += colᵀ · dy
         ${matmulTN}(col, ${g.colAt}, dy, t0 * ${g.ow * f}, g, ${g.kernel}, ${g.k}, (t1 - t0) * ${g.ow}, ${f});${dx}`)}`;
   },

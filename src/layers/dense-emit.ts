@@ -1,6 +1,7 @@
 import type { LayerEmitter } from "../codegen/emit-types.js";
 import type { DenseArgs } from "./dense.js";
 import { biasGradient, fillRows } from "./bias-emit.js";
+import { kernelTProduct } from "./input-gradient-emit.js";
 
 /**
  * y = x·kernel + bias on the last axis, as one matrix product over all rows (batch × leading
@@ -26,10 +27,11 @@ export const denseEmit: LayerEmitter<DenseArgs> = {
     const rows = x.slice(0, -1).reduce((p, d) => p * d, 1);
     const k = c.offset("kernel");
     const bias = a.bias ? `\n${biasGradient(c, "dy", c.offset("bias"), a.units, rows)}` : "";
-    const dx = c.needsDx(0)
-      ? `
+    const dxProduct = c.needsDx(0) ? kernelTProduct(c, "kernelT", k, f, a.units) : undefined;
+    const dx = dxProduct
+      ? `${dxProduct.prepare}
       // dx[m×${f}] += dy[m×${a.units}] · kernelᵀ
-      ${c.helper("matmulNT", f)}(dy, 0, w, ${k}, dx0, 0, m, ${a.units}, ${f});`
+      ${dxProduct.product({ a: "dy", aOffset: "0", out: "dx0", outOffset: "0", rows: "m", accumulate: true })}`
       : "";
     const gradient = `${c.helper("matmulTN", a.units)}(x0, 0, dy, 0, g, ${k}, ${f}, m, ${a.units});`;
     const fold = c.foldedStep?.("kernel", a.units);
