@@ -5,7 +5,7 @@ import { FunctionBuilder, ModuleBuilder, sleb, uleb } from "../src/codegen/wasm/
 import { buildUnaryKernel } from "../src/codegen/wasm/cells.js";
 import { buildFinite } from "../src/codegen/wasm/finite.js";
 import { buildConvWalk, type ConvWalkSpec } from "../src/codegen/wasm/im2col.js";
-import { DEFAULT_TILES, kernelName, NN_K_CHUNK, matmulModule, matmulParams, type MatmulSpec, type MatmulTile, type MatmulVariant } from "../src/codegen/wasm/matmul.js";
+import { DEFAULT_TILES, kernelName, NN_K_CHUNK, TN_K_CHUNK, matmulModule, matmulParams, type MatmulSpec, type MatmulTile, type MatmulVariant } from "../src/codegen/wasm/matmul.js";
 
 /** Plain float64 reference: C (+)= op(A)·op(B) with the variant's storage. */
 function reference(variant: MatmulVariant, a: Float32Array, b: Float32Array, c0: Float32Array, m: number, k: number, n: number, accumulate: boolean): Float64Array {
@@ -267,6 +267,13 @@ describe("wasm SIMD matmul kernels", () => {
     for (const k of [0, NN_K_CHUNK - 1, NN_K_CHUNK, NN_K_CHUNK + 1, 2 * NN_K_CHUNK + 3])
       for (const dynK of [false, true])
         for (const accumulate of [false, true]) check({ variant: "nn", m: 5, k, n: 13, accumulate, dynM: true, dynK, tile: DEFAULT_TILES.nn, seed: seed++ });
+  });
+
+  it(`tn takes a long K in chunks of ${TN_K_CHUNK}: every chunk boundary, static and dynamic K, stored and accumulated, rows and columns left over`, () => {
+    let seed = 60;
+    for (const k of [0, TN_K_CHUNK - 1, TN_K_CHUNK, TN_K_CHUNK + 1, 3 * TN_K_CHUNK + 5])
+      for (const dynK of [false, true])
+        for (const accumulate of [false, true]) check({ variant: "tn", m: 7, k, n: 13, accumulate, dynM: true, dynK, tile: DEFAULT_TILES.tn, seed: seed++ });
   });
 
   it("a dynamic-M kernel serves any batch up to its buffers, zero included", () => {

@@ -92,6 +92,8 @@ const ALIGN_V128 = 2; // operands are only guaranteed 4-byte aligned
 
 /** Longest run of K an nn kernel takes in one pass (see buildBroadcastKernel). */
 export const NN_K_CHUNK = 256;
+/** Longest run of K a tn kernel other than a step takes in one pass (see buildBroadcastKernel). */
+export const TN_K_CHUNK = 64;
 
 class Gen {
   readonly f: FunctionBuilder;
@@ -419,25 +421,69 @@ function buildBroadcastKernel(g: Gen): void {
     });
     return;
   }
-  const rowBlock = (h: number): void => {
-    f.localGet(b).localSet(pb);
+  // tn: row blocks outer, column tiles inner, each tile running along K. A long K (a conv's
+  // kernel gradient sums over every output cell of a chunk: thousands) is taken in chunks of at
+  // most TN_K_CHUNK, every tile of C accumulating over them, so that the chunk's rows of A — read
+  // a few floats each by every row block — stay in L1 instead of streaming from L2 once per row
+  // block. A step kernel (a dense kernel's gradient: K is the batch) takes K whole.
+  const chunked = !spec.step && (typeof g.k !== "number" || g.k > TN_K_CHUNK);
+  const aBase = chunked ? g.temp("i32", "aBase") : a;
+  const bBase = chunked ? g.temp("i32", "bBase") : b;
+  const kc: Val = chunked ? g.temp("i32", "kChunk") : g.k;
+  const rowBlock = (h: number, accumulate: boolean): void => {
+    f.localGet(bBase).localSet(pb);
     f.localGet(pc0).localSet(pc);
     const advance = (floats: number): void => {
       g.addTo(pb, 4 * floats);
       g.addTo(pc, 4 * floats);
     };
     g.repeat(cols.full, "colTiles", () => {
-      tileCode(h, cols.fullWidths);
+      tileCode(h, cols.fullWidths, kc, accumulate);
       advance(4 * tile.cols);
     });
-    if (cols.rest.length > 0) tileCode(h, cols.rest);
+    if (cols.rest.length > 0) tileCode(h, cols.rest, kc, accumulate);
   };
-
-  f.localGet(a).localSet(pa0);
-  f.localGet(c).localSet(pc0);
-  g.rowBlocks(tile.rows, rowBlock, (h) => {
-    g.addTo(pa0, 4, h);
-    g.addTo(pc0, 4 * n * h);
+  const pass = (accumulate: boolean): void => {
+    f.localGet(aBase).localSet(pa0);
+    f.localGet(c).localSet(pc0);
+    g.rowBlocks(
+      tile.rows,
+      (h) => rowBlock(h, accumulate),
+      (h) => {
+        g.addTo(pa0, 4, h);
+        g.addTo(pc0, 4 * n * h);
+      },
+    );
+  };
+  if (!chunked) {
+    pass(spec.accumulate);
+    return;
+  }
+  const kLeft = g.temp("i32", "kLeftAll");
+  const chunk = (accumulate: boolean): void => {
+    // kc = min(kLeft, TN_K_CHUNK)
+    f.localGet(kLeft).localSet(kc as Local);
+    f.localGet(kLeft).i32Const(TN_K_CHUNK).i32GtU();
+    f.if(undefined, () => f.i32Const(TN_K_CHUNK).localSet(kc as Local));
+    pass(accumulate);
+    f.localGet(aBase as Local).localGet(kc as Local);
+    g.push(g.mBytes);
+    f.i32Mul().i32Add().localSet(aBase as Local);
+    f.localGet(bBase as Local).localGet(kc as Local).i32Const(4 * n).i32Mul().i32Add().localSet(bBase as Local);
+    f.localGet(kLeft).localGet(kc as Local).i32Sub().localSet(kLeft);
+  };
+  f.localGet(a).localSet(aBase as Local);
+  f.localGet(b).localSet(bBase as Local);
+  g.push(g.k);
+  f.localSet(kLeft);
+  // The first chunk stores C (K = 0 included: C = 0) unless the kernel accumulates.
+  if (!spec.accumulate) chunk(false);
+  f.block("chunks_done", () => {
+    f.loop("chunks", () => {
+      f.localGet(kLeft).i32Eqz().brIf("chunks_done");
+      chunk(true);
+      f.br("chunks");
+    });
   });
 }
 
