@@ -83,7 +83,7 @@ export function runCase(engine: Engine, workload: WorkloadName): Promise<CaseRes
 /** A trainer set up and ready to time, with the notes to add once it has run; or why there is none. */
 type Prepared = { readonly ok: true; readonly trainer: Trainer; notes(): string[] } | { readonly ok: false; readonly why: string };
 
-async function prepareTurn(engine: TurnEngine, w: Workload, data: SyntheticData): Promise<Prepared> {
+async function prepareTrainer(engine: TurnEngine, w: Workload, data: SyntheticData): Promise<Prepared> {
   if (engine === "pytorch-1") return pytorchTrainer(w, data, 1).then((p) => (p.ok ? { ok: true, trainer: p.trainer, notes: () => [] } : p));
   const threads = engine === "compiled" ? 1 : COMPILED_THREADS;
   return prepareCompiled(w, threads, threads > 1 ? `on ${threads} threads` : "", async (module) => compiledTrainer(w, module, data, "f32", threads > 1 ? { threads } : {}));
@@ -96,7 +96,7 @@ async function measureGroup(group: readonly TurnEngine[], name: WorkloadName): P
   process.stderr.write(`  training ${w.label} with ${group.map((e) => ENGINE_LABELS[e]).join(", ")}, taking turns…\n`);
   const prepared: Prepared[] = [];
   try {
-    for (const e of group) prepared.push(await prepareTurn(e, w, data));
+    for (const e of group) prepared.push(await prepareTrainer(e, w, data));
     const ready = prepared.flatMap((p) => (p.ok ? [p] : []));
     let measured: Throughput[];
     try {
@@ -135,7 +135,7 @@ async function measureCase(engine: Engine, name: WorkloadName): Promise<CaseResu
       // The default build (WebAssembly SIMD matmul kernels); compiled with `threads: 2` (each
       // batch in 2 shards), its Model on 2 threads (the main one and a worker over shared
       // WebAssembly memory). Where they take turns with PyTorch (IN_TURNS), measureGroup times them.
-      return timedPrepared(await prepareTurn(engine, w, data));
+      return timedPrepared(await prepareTrainer(engine, w, data));
     case "compiled-js": {
       // `kernels: "js"`: the pure-TypeScript module, no WebAssembly at all.
       const c = await compileWorkload(w, "f32", "js");
