@@ -243,6 +243,41 @@ class Gen {
   }
 
   /**
+   * K in chunks of at most `limit`: each chunk sets `kc` to its length, runs `pass` (which takes
+   * kc steps along K from aBase and bBase; the first chunk stores C unless the kernel
+   * accumulates — K = 0 included, C = 0 — the others add to it), then moves aBase on by kc
+   * steps of A (`aStep` bytes each) and bBase by kc rows of B.
+   */
+  chunksAlongK(o: { limit: number; kc: Local; a: Local; aBase: Local; aStep: Val; b: Local; bBase: Local }, pass: (accumulate: boolean) => void): void {
+    const f = this.f;
+    const kLeft = this.temp("i32", "kLeftAll");
+    const chunk = (accumulate: boolean): void => {
+      // kc = min(kLeft, limit)
+      f.localGet(kLeft).localSet(o.kc);
+      f.localGet(kLeft).i32Const(o.limit).i32GtU();
+      f.if(undefined, () => f.i32Const(o.limit).localSet(o.kc));
+      pass(accumulate);
+      f.localGet(o.aBase).localGet(o.kc);
+      this.push(o.aStep);
+      f.i32Mul().i32Add().localSet(o.aBase);
+      f.localGet(o.bBase).localGet(o.kc).i32Const(4 * this.n).i32Mul().i32Add().localSet(o.bBase);
+      f.localGet(kLeft).localGet(o.kc).i32Sub().localSet(kLeft);
+    };
+    f.localGet(o.a).localSet(o.aBase);
+    f.localGet(o.b).localSet(o.bBase);
+    this.push(this.k);
+    f.localSet(kLeft);
+    if (!this.spec.accumulate) chunk(false);
+    f.block("chunks_done", () => {
+      f.loop("chunks", () => {
+        f.localGet(kLeft).i32Eqz().brIf("chunks_done");
+        chunk(true);
+        f.br("chunks");
+      });
+    });
+  }
+
+  /**
    * Runs `block(h)` over row blocks: full tiles of `rows` while they fit, then halving heights
    * for the rest. `advance(h)` moves the row pointers on by h rows.
    */
@@ -395,30 +430,7 @@ function buildBroadcastKernel(g: Gen): void {
       strips(spec.accumulate);
       return;
     }
-    const kLeft = g.temp("i32", "kLeftAll");
-    const chunk = (accumulate: boolean): void => {
-      // kc = min(kLeft, NN_K_CHUNK)
-      f.localGet(kLeft).localSet(kc as Local);
-      f.localGet(kLeft).i32Const(NN_K_CHUNK).i32GtU();
-      f.if(undefined, () => f.i32Const(NN_K_CHUNK).localSet(kc as Local));
-      strips(accumulate);
-      f.localGet(aBase).localGet(kc as Local).i32Const(2).i32Shl().i32Add().localSet(aBase as Local);
-      f.localGet(bBase).localGet(kc as Local).i32Const(4 * n).i32Mul().i32Add().localSet(bBase as Local);
-      f.localGet(kLeft).localGet(kc as Local).i32Sub().localSet(kLeft);
-    };
-    f.localGet(a).localSet(aBase as Local);
-    f.localGet(b).localSet(bBase as Local);
-    g.push(g.k);
-    f.localSet(kLeft);
-    // The first chunk stores C (K = 0 included: C = 0) unless the kernel accumulates.
-    if (!spec.accumulate) chunk(false);
-    f.block("chunks_done", () => {
-      f.loop("chunks", () => {
-        f.localGet(kLeft).i32Eqz().brIf("chunks_done");
-        chunk(true);
-        f.br("chunks");
-      });
-    });
+    g.chunksAlongK({ limit: NN_K_CHUNK, kc: kc as Local, a, aBase: aBase as Local, aStep: 4, b, bBase: bBase as Local }, strips);
     return;
   }
   // tn: row blocks outer, column tiles inner, each tile running along K. A long K (a conv's
@@ -459,32 +471,7 @@ function buildBroadcastKernel(g: Gen): void {
     pass(spec.accumulate);
     return;
   }
-  const kLeft = g.temp("i32", "kLeftAll");
-  const chunk = (accumulate: boolean): void => {
-    // kc = min(kLeft, TN_K_CHUNK)
-    f.localGet(kLeft).localSet(kc as Local);
-    f.localGet(kLeft).i32Const(TN_K_CHUNK).i32GtU();
-    f.if(undefined, () => f.i32Const(TN_K_CHUNK).localSet(kc as Local));
-    pass(accumulate);
-    f.localGet(aBase as Local).localGet(kc as Local);
-    g.push(g.mBytes);
-    f.i32Mul().i32Add().localSet(aBase as Local);
-    f.localGet(bBase as Local).localGet(kc as Local).i32Const(4 * n).i32Mul().i32Add().localSet(bBase as Local);
-    f.localGet(kLeft).localGet(kc as Local).i32Sub().localSet(kLeft);
-  };
-  f.localGet(a).localSet(aBase as Local);
-  f.localGet(b).localSet(bBase as Local);
-  g.push(g.k);
-  f.localSet(kLeft);
-  // The first chunk stores C (K = 0 included: C = 0) unless the kernel accumulates.
-  if (!spec.accumulate) chunk(false);
-  f.block("chunks_done", () => {
-    f.loop("chunks", () => {
-      f.localGet(kLeft).i32Eqz().brIf("chunks_done");
-      chunk(true);
-      f.br("chunks");
-    });
-  });
+  g.chunksAlongK({ limit: TN_K_CHUNK, kc: kc as Local, a, aBase: aBase as Local, aStep: g.mBytes, b, bBase: bBase as Local }, pass);
 }
 
 /** Byte lanes of an i8x16.shuffle picking f32 lanes (0–3 first operand, 4–7 second). */
