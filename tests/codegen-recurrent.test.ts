@@ -156,6 +156,15 @@ describe("compiled rnn, lstm and gru match the interpreter", () => {
   });
 });
 
+describe("wide recurrent layers: the forward pass reads the kernels packed in column strips (G·H ≥ 256)", () => {
+  // G·H = 256 (whole strips of 8), 258 (a last strip of 2: one partial vector), 260 (of 4)
+  for (const layer of ["lstm 64 bidirectional layers 2", "gru 86 sequences", "rnn 260 sequences"]) {
+    it(layer, async () => {
+      await expectParity({ text: recurrentNet(layer).replace("5x3", "3x3") });
+    }, 60_000);
+  }
+});
+
 describe("compiled recurrent layers on a batch smaller than maxBatch (buffers are time-major [T, n, ·])", () => {
   const cases: [string, string, string, number, number][] = [
     ["lstm, 2 of 7 rows", "lstm 5 sequences bidirectional layers 2", "", 2, 7],

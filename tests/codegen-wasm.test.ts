@@ -29,6 +29,7 @@ const networks: [string, string, number, number][] = [
   ["LeNet-5 (conv, avgpool, dense)", readFileSync(join(root, "examples", "lenet5.dl"), "utf8"), 784, 10],
   ["LSTM, then dense", "input 12x5\nlstm 9\ndense 3 softmax\ntrain { loss cross_entropy }\n", 60, 3],
   ["bidirectional GRU, 2 layers, sequences", "input 6x4\ngru 5 bidirectional layers 2 sequences\nflatten\ndense 3 softmax\ntrain { loss cross_entropy }\n", 24, 3],
+  ["wide GRU (kernels packed in column strips, a partial last strip; the JS fallback reads the same strips)", "input 3x4\ngru 86\ndense 3 softmax\ntrain { loss cross_entropy }\n", 12, 3],
   ["MLP, SGD with momentum", "input 10\ndense 6 relu\ndense 2 sigmoid\ntrain { loss binary_cross_entropy; optimizer sgd lr 0.3 momentum 0.9 }\n", 10, 2],
   ["activations only (SIMD tanh and sigmoid, odd counts, no matmul)", "input 7\ntanh\ndense 5 sigmoid\nsigmoid\ntrain { loss squared }\n", 7, 5],
   ["odd convs (im2col/col2im kernels: stride 2 pad 1 on 3 channels, 2x2 pad same, dx through both)", "input 9x7x3\nconv 5 3x3 stride 2 pad 1 relu\nconv 4 2x2 pad same tanh\nflatten\ndense 3 softmax\ntrain { loss cross_entropy }\n", 189, 3],

@@ -5,7 +5,7 @@ import { FunctionBuilder, ModuleBuilder, sleb, uleb } from "../src/codegen/wasm/
 import { buildUnaryKernel } from "../src/codegen/wasm/cells.js";
 import { buildFinite } from "../src/codegen/wasm/finite.js";
 import { buildConvWalk, type ConvWalkSpec } from "../src/codegen/wasm/im2col.js";
-import { DEFAULT_TILES, kernelName, NN_K_CHUNK, TN_K_CHUNK, matmulModule, matmulParams, type MatmulSpec, type MatmulTile, type MatmulVariant } from "../src/codegen/wasm/matmul.js";
+import { DEFAULT_TILES, kernelName, NN_K_CHUNK, TN_K_CHUNK, matmulModule, packedLength, packedStripWidths, matmulParams, type MatmulSpec, type MatmulTile, type MatmulVariant } from "../src/codegen/wasm/matmul.js";
 
 /** Plain float64 reference: C (+)= op(A)·op(B) with the variant's storage. */
 function reference(variant: MatmulVariant, a: Float32Array, b: Float32Array, c0: Float32Array, m: number, k: number, n: number, accumulate: boolean): Float64Array {
@@ -41,6 +41,20 @@ interface Case {
   tile: MatmulTile;
   seed: number;
   fma?: boolean;
+  /** nn: B passed packed in column strips (packedStripWidths' layout). */
+  packedB?: boolean;
+}
+
+/** B [k×n] in the packed-B kernels' column strips, as the generated modules' packStrips writes it. */
+function packStripsReference(b: Float32Array, k: number, n: number): Float32Array {
+  const out = new Float32Array(packedLength(k, n));
+  let o = 0;
+  let s = 0;
+  for (const width of packedStripWidths(n)) {
+    for (let p = 0; p < k; p++) for (let j = 0; j < width; j++, o++) out[o] = s + j < n ? b[p * n + s + j]! : 0;
+    s += width;
+  }
+  return out;
 }
 
 function rand(seed: number): () => number {
@@ -57,13 +71,13 @@ function rand(seed: number): () => number {
 
 /** Runs one kernel at misaligned, padded offsets and checks result and guard floats. */
 function check(cs: Case): void {
-  const spec: MatmulSpec = { variant: cs.variant, m: cs.dynM ? "dynamic" : cs.m, k: cs.dynK ? "dynamic" : cs.k, n: cs.n, accumulate: cs.accumulate, tile: cs.tile, fma: cs.fma ?? false };
+  const spec: MatmulSpec = { variant: cs.variant, m: cs.dynM ? "dynamic" : cs.m, k: cs.dynK ? "dynamic" : cs.k, n: cs.n, accumulate: cs.accumulate, tile: cs.tile, fma: cs.fma ?? false, ...(cs.packedB ? { packedB: true } : {}) };
   const bytes = matmulModule([{ name: "mm", spec }]);
   if (cs.fma && !WebAssembly.validate(bytes)) return; // engine without relaxed SIMD (Node 20 without its flag)
   expect(WebAssembly.validate(bytes)).toBe(true);
   const { m, k, n } = cs;
   const pad = 5; // guard floats around each operand; offsets only 4-byte aligned
-  const sizes = [m * k, k * n, m * n];
+  const sizes = [m * k, cs.packedB ? packedLength(k, n) : k * n, m * n];
   const offs: number[] = [];
   let at = 1 + pad;
   for (const s of sizes) {
@@ -78,11 +92,13 @@ function check(cs: Case): void {
   const views = sizes.map((s, i) => f32.subarray(offs[i]!, offs[i]! + s));
   for (const v of views) for (let i = 0; i < v.length; i++) v[i] = r() * 4;
   const [a, b, c] = views as [Float32Array, Float32Array, Float32Array];
+  const unpacked = cs.packedB ? Float32Array.from({ length: k * n }, () => r() * 4) : b;
+  if (cs.packedB) b.set(packStripsReference(unpacked, k, n));
   const c0 = c.slice();
   const a0 = a.slice();
   const b0 = b.slice();
-  const want = reference(cs.variant, a, b, c0, m, k, n, cs.accumulate);
-  const scale = magnitude(cs.variant, a, b, c0, m, k, n, cs.accumulate);
+  const want = reference(cs.variant, a, unpacked, c0, m, k, n, cs.accumulate);
+  const scale = magnitude(cs.variant, a, unpacked, c0, m, k, n, cs.accumulate);
   const args = [offs[0]! * 4, offs[1]! * 4, offs[2]! * 4, ...(cs.dynM ? [m] : []), ...(cs.dynK ? [k] : [])];
   expect(args.length).toBe(matmulParams(spec).length);
   (exports["mm"] as (...x: number[]) => void)(...args);
@@ -274,6 +290,15 @@ describe("wasm SIMD matmul kernels", () => {
     for (const k of [0, TN_K_CHUNK - 1, TN_K_CHUNK, TN_K_CHUNK + 1, 3 * TN_K_CHUNK + 5])
       for (const dynK of [false, true])
         for (const accumulate of [false, true]) check({ variant: "tn", m: 7, k, n: 13, accumulate, dynM: true, dynK, tile: DEFAULT_TILES.tn, seed: seed++ });
+  });
+
+  it("nn with B packed in column strips: full and partial strips, static and dynamic dims, stored and accumulated", () => {
+    let seed = 80;
+    for (const n of [1, 3, 8, 13, 20, 512])
+      for (const k of [0, 1, 5, 130])
+        for (const [m, dynM] of [[0, true], [1, true], [6, true], [5, false]] as const)
+          check({ variant: "nn", m, k, n, accumulate: (n + k) % 2 === 0, dynM, dynK: k !== 5, tile: DEFAULT_TILES.nn, seed: seed++, packedB: true });
+    expect(() => matmulModule([{ name: "mm", spec: { variant: "tn", m: 4, k: 4, n: 4, accumulate: false, packedB: true } }])).toThrow(/packed B/);
   });
 
   it("a dynamic-M kernel serves any batch up to its buffers, zero included", () => {

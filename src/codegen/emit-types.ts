@@ -73,6 +73,14 @@ export interface EmitContext {
    * Undefined where the module does not fold.
    */
   foldedStep?(param: string, n: number): string | undefined;
+  /**
+   * f32 with wasm kernels: C (+)= A·B where B [k×n] is first copied into column strips (for a
+   * B multiplied many times, as a recurrent kernel at every step: its rows of 2 KiB and more
+   * would evict each other from L1 between row blocks). `length(k)` floats of scratch hold the
+   * strips; `pack(b, bo, dst, k)` is the statement that writes them; `kernel` is called as the
+   * matmul helper is, with the strips as B (offset 0). Undefined where the module has no wasm kernels.
+   */
+  packedMatmul?(n: number, accumulate: boolean): PackedMatmul | undefined;
   /** The build's matmuls run on WebAssembly SIMD kernels (f32, `--kernels wasm`), where a product is cheaper than a JS loop. */
   readonly simdKernels?: boolean;
   /** The node's truncated-BPTT window, when training uses one. */
@@ -82,6 +90,12 @@ export interface EmitContext {
    * batch (batchnorm's statistics) uses to meet the batch's other shards. Undefined otherwise.
    */
   readonly shards?: ShardContext;
+}
+
+export interface PackedMatmul {
+  readonly kernel: string;
+  length(k: number): number;
+  pack(b: string, bo: string | number, dst: string, k: number): string;
 }
 
 export interface ShardContext {

@@ -177,5 +177,45 @@ function expf(v: number): number {
 }
 `;
 
-export const HELPERS: Readonly<Record<string, string>> = { matmul, matmulTN, matmulNT, expf, ...BATCHNORM_HELPERS };
+/**
+ * B [K×N] in column strips for the packed-B nn kernels (src/codegen/wasm/matmul.ts, packedB):
+ * strips of `strip` columns, each strip's K rows one after another, the last strip's rows
+ * rounded up to whole vectors of four (zeros past column N).
+ */
+const packStrips = `
+function packStrips(b: Arr, bo: number, dst: Arr, k: number, n: number, strip: number): void {
+  let o = 0;
+  for (let s = 0; s < n; s += strip) {
+    const cols = Math.min(strip, n - s);
+    const width = Math.ceil(cols / 4) * 4;
+    for (let p = 0; p < k; p++) {
+      const from = bo + p * n + s;
+      for (let j = 0; j < cols; j++) dst[o + j] = b[from + j]!;
+      for (let j = cols; j < width; j++) dst[o + j] = 0;
+      o += width;
+    }
+  }
+}
+`;
+
+/** C[M×N] (+)= A[M×K] · B, B packed by packStrips: the packed-B kernels' JS fallback. */
+const matmulPacked = `
+function matmulPacked(a: Arr, ao: number, b: Arr, bo: number, c: Arr, co: number, m: number, k: number, n: number, accumulate: boolean, strip: number): void {
+  for (let s = 0, base = bo; s < n; s += strip) {
+    const cols = Math.min(strip, n - s);
+    const width = Math.ceil(cols / 4) * 4;
+    for (let i = 0; i < m; i++) {
+      for (let j = 0; j < cols; j++) {
+        let sum = 0;
+        for (let p = 0; p < k; p++) sum += a[ao + i * k + p]! * b[base + p * width + j]!;
+        const at = co + i * n + s + j;
+        c[at] = accumulate ? c[at]! + sum : sum;
+      }
+    }
+    base += k * width;
+  }
+}
+`;
+
+export const HELPERS: Readonly<Record<string, string>> = { matmul, matmulTN, matmulNT, matmulPacked, packStrips, expf, ...BATCHNORM_HELPERS };
 export type HelperName = keyof typeof HELPERS;

@@ -4,7 +4,8 @@ import { lossCode } from "./loss-emit.js";
 import { optimizerCode } from "./optimizer-emit.js";
 import type { Plan, Step, WeightSlot } from "./plan.js";
 import { HELPERS } from "./helpers.js";
-import { activationEntry, cellEntry, convWalkEntry, matmulEntry, type MatmulHelper } from "./wasm/kernel-entries.js";
+import { activationEntry, cellEntry, convWalkEntry, matmulEntry, packedMatmulEntry, PACKED_STRIP, type MatmulHelper } from "./wasm/kernel-entries.js";
+import { packedLength } from "./wasm/matmul.js";
 import { KernelSet } from "./wasm/kernel-set.js";
 import { initRuntime } from "./runtime-init.js";
 import { runtimeApi, runtimeFixed, runtimeMethods } from "./runtime/inline.js";
@@ -138,6 +139,16 @@ export function moduleParts(p: Plan, o: ModuleOptions): ModuleParts {
         helpers.add("matmulTN");
         folded.set(slot.offset, slot.offset + slot.size);
         return `kern.${wasm.request(matmulEntry("matmulTN", n, false, true))}`;
+      },
+      packedMatmul(n, accumulate) {
+        if (!wasm) return undefined;
+        helpers.add("packStrips");
+        helpers.add("matmulPacked");
+        return {
+          kernel: `kern.${wasm.request(packedMatmulEntry(n, accumulate))}`,
+          length: (k) => packedLength(k, n),
+          pack: (b, bo, dst, k) => `packStrips(${b}, ${bo}, ${dst}, ${k}, ${n}, ${PACKED_STRIP});`,
+        };
       },
       simdKernels: wasm !== undefined,
       cellKernel: (kind, units, js) => (wasm ? `kern.${wasm.request(cellEntry(kind, units, js))}` : undefined),

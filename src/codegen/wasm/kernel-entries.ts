@@ -8,7 +8,7 @@ import type { FunctionBuilder } from "./encoder.js";
 import { buildActivation, type ActivationKernel } from "./activations.js";
 import { buildCellKernel, cellKernelName, type CellKernel } from "./cells.js";
 import { buildConvWalk, convWalkName, type ConvWalkSpec } from "./im2col.js";
-import { buildMatmul, kernelName, type MatmulSpec, type MatmulVariant } from "./matmul.js";
+import { DEFAULT_TILES, buildMatmul, kernelName, type MatmulSpec, type MatmulVariant } from "./matmul.js";
 
 /** Module-level code some entries need (a type, a binder), emitted once whatever the number of entries using it. */
 export interface Support {
@@ -85,6 +85,28 @@ function bindStep(exports: Readonly<Record<string, unknown>>, name: string): Ste
 export function matmulEntry(helper: MatmulHelper, n: number, accumulate: boolean, step = false): KernelEntry {
   if (step && helper !== "matmulTN") throw new Error(`internal: a step kernel is a matmulTN, not ${helper}`);
   const spec: MatmulSpec = step ? { variant: "tn", m: "dynamic", k: "dynamic", n, accumulate: false, step } : { variant: VARIANT[helper], m: "dynamic", k: "dynamic", n, accumulate };
+  return broadcastEntry(spec, helper, n, accumulate);
+}
+
+/** An nn kernel whose B comes packed in column strips (packStrips), called as `matmul` is; its JS fallback reads the same layout. */
+export function packedMatmulEntry(n: number, accumulate: boolean): KernelEntry {
+  const spec: MatmulSpec = { variant: "nn", m: "dynamic", k: "dynamic", n, accumulate, packedB: true };
+  return {
+    name: kernelName(spec),
+    kind: "matmul",
+    build: (fma) => buildMatmul(fma ? { ...spec, fma } : spec),
+    js: `(a, ao, b, bo, c, co, m, k) => matmulPacked(a, ao, b, bo, c, co, m, k, ${n}, ${accumulate}, ${PACKED_STRIP})`,
+    wasm: `bindKernel(exports, ${JSON.stringify(kernelName(spec))})`,
+    type: "Kernel",
+    support: [KERNEL],
+  };
+}
+
+/** Columns per strip of a packed B: the nn kernels' default tile width. */
+export const PACKED_STRIP = 4 * DEFAULT_TILES.nn.cols;
+
+function broadcastEntry(spec: MatmulSpec, helper: MatmulHelper, n: number, accumulate: boolean): KernelEntry {
+  const step = spec.step ?? false;
   const name = kernelName(spec);
   const build = (fma: boolean): FunctionBuilder => buildMatmul(fma ? { ...spec, fma } : spec);
   if (step) {

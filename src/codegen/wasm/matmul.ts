@@ -56,6 +56,13 @@ export interface MatmulSpec {
    * last bit between engines. Default false.
    */
   readonly fma?: boolean;
+  /**
+   * nn only: B comes packed in column strips (packStrips' layout, `packedLength` floats), each
+   * strip's K rows contiguous, so that a strip read by every row block is one run of memory. B
+   * rows of 2 KiB and more (N ≥ 512) map a strip's rows onto a few L1 sets, which evicts it
+   * between row blocks (an LSTM's h·recurrent_kernel: 33 against 42 GFLOP/s packed).
+   */
+  readonly packedB?: boolean;
 }
 
 /** Tiles measured fastest on x64 V8 (see bench/wasm-matmul.ts). */
@@ -64,6 +71,21 @@ export const DEFAULT_TILES: Readonly<Record<MatmulVariant, MatmulTile>> = {
   tn: { rows: 4, cols: 2 },
   nt: { rows: 2, cols: 4 },
 };
+
+/**
+ * The floats per row of each column strip of a packed B (N columns, nn's default tile): full
+ * strips of the tile's width, then the rest rounded up to whole vectors (zeros past column N).
+ */
+export function packedStripWidths(n: number): number[] {
+  const { full, fullWidths, rest } = columnBlocks(n, DEFAULT_TILES.nn.cols);
+  const strip = fullWidths.length * 4;
+  return [...new Array<number>(full).fill(strip), ...(rest.length > 0 ? [rest.length * 4] : [])];
+}
+
+/** Floats of a packed B of K rows and N columns. */
+export function packedLength(k: number, n: number): number {
+  return k * packedStripWidths(n).reduce((a, b) => a + b, 0);
+}
 
 /** The kernel's parameter names in order: byte offsets, then the dynamic dimensions. */
 export function matmulParams(spec: MatmulSpec): string[] {
@@ -117,6 +139,7 @@ class Gen {
     if (!Number.isInteger(tile.rows) || !Number.isInteger(tile.cols) || tile.rows < 1 || tile.cols < 1 || tile.rows * tile.cols > 32) throw new RangeError(`matmul: bad tile ${tile.rows}×${tile.cols}`);
     this.tile = tile;
     if (spec.step && (spec.variant !== "tn" || spec.accumulate)) throw new RangeError("matmul: a step kernel is tn and does not accumulate");
+    if (spec.packedB && (spec.variant !== "nn" || (spec.tile && (spec.tile.rows !== DEFAULT_TILES.nn.rows || spec.tile.cols !== DEFAULT_TILES.nn.cols)))) throw new RangeError("matmul: a packed B is for nn kernels with the default tile");
     this.n = n;
     this.f = new FunctionBuilder([...matmulParams(spec).map((p) => [p, "i32"] as const), ...(spec.step ? [[STEP_RATE, "f32"] as const] : [])]);
     const f = this.f;
@@ -373,7 +396,7 @@ function buildBroadcastKernel(g: Gen): void {
         }
       }
       g.addTo(paW, aStep);
-      g.addTo(pbW, 4 * n);
+      g.addTo(pbW, spec.packedB ? 16 * nv : 4 * n);
     });
     for (let r = 0; r < h; r++) {
       for (let v = 0; v < nv; v++) {
@@ -399,7 +422,8 @@ function buildBroadcastKernel(g: Gen): void {
     // strip outgrow L1 (K cache lines of B, plus the row block's K floats of A per row), so K is
     // taken in chunks of at most NN_K_CHUNK, C accumulating over the chunks.
     const pb0 = g.temp("i32", "pb0");
-    const chunked = typeof g.k !== "number" || g.k > NN_K_CHUNK;
+    // A packed strip is contiguous: it stays in L1 without chunks (up to K ≈ 1000).
+    const chunked = !spec.packedB && (typeof g.k !== "number" || g.k > NN_K_CHUNK);
     const aBase = chunked ? g.temp("i32", "aBase") : a;
     const bBase = chunked ? g.temp("i32", "bBase") : b;
     const kc: Val = chunked ? g.temp("i32", "kChunk") : g.k;
@@ -421,7 +445,8 @@ function buildBroadcastKernel(g: Gen): void {
       f.localGet(c).localSet(pc0);
       g.repeat(cols.full, "colStrips", () => {
         strip(cols.fullWidths, accumulate);
-        g.addTo(pb0, 16 * tile.cols);
+        if (spec.packedB) g.addTo(pb0, g.kBytes, 4 * tile.cols);
+        else g.addTo(pb0, 16 * tile.cols);
         g.addTo(pc0, 16 * tile.cols);
       });
       if (cols.rest.length > 0) strip(cols.rest, accumulate);
@@ -623,7 +648,7 @@ export function matmulModule(kernels: readonly NamedKernel[], memory: MemoryImpo
 export function kernelName(spec: MatmulSpec): string {
   const t = spec.tile ?? DEFAULT_TILES[spec.variant];
   const d = (x: Dim): string => (x === "dynamic" ? "d" : String(x));
-  return `${spec.variant}_M${d(spec.m)}_K${d(spec.k)}_N${spec.n}${spec.accumulate ? "_acc" : ""}${spec.step ? "_sgd" : ""}_t${t.rows}x${t.cols}${spec.fma ? "_fma" : ""}`;
+  return `${spec.variant}_M${d(spec.m)}_K${d(spec.k)}_N${spec.n}${spec.accumulate ? "_acc" : ""}${spec.step ? "_sgd" : ""}_t${t.rows}x${t.cols}${spec.packedB ? "_pB" : ""}${spec.fma ? "_fma" : ""}`;
 }
 
 /** Whether this JavaScript engine takes relaxed-SIMD kernels (Node 22+, Chrome 114+; Node 20 with --experimental-wasm-relaxed-simd). */
