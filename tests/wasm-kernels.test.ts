@@ -248,6 +248,18 @@ describe("wasm encoder", () => {
     expect(() => fill([2]).encodeBody()).toThrow(/encoded by its module/);
   });
 
+  it("writes a module with a code section of hundreds of thousands of bytes (no spread-argument limit)", () => {
+    const f = new FunctionBuilder([], ["i32"]);
+    f.i32Const(0);
+    for (let i = 0; i < 60_000; i++) f.i32Const(1000).i32Add();
+    const mod = new ModuleBuilder();
+    mod.addFunction("sum", f);
+    const bin = mod.toBytes();
+    expect(bin.length).toBeGreaterThan(200_000);
+    const inst = new WebAssembly.Instance(new WebAssembly.Module(bin));
+    expect((inst.exports["sum"] as () => number)()).toBe(60_000_000);
+  });
+
   it("rejects unclosed blocks and unknown labels", () => {
     const f = new FunctionBuilder();
     f.block("x");

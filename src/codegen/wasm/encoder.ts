@@ -477,21 +477,23 @@ export class ModuleBuilder {
       }
       return i;
     });
-    const out: number[] = [0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00];
-    out.push(...section(1, vec(types)));
+    // Sections are joined at the end, not pushed as spread arguments: a large code section
+    // (hundreds of thousands of bytes) would exceed the engine's argument limit.
+    const sections: number[][] = [[0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00]];
+    sections.push(section(1, vec(types)));
     if (this.memory) {
       const m = this.memory;
       const limits = m.shared ? [0x03, ...uleb(m.min), ...uleb(m.max!)] : m.max !== undefined ? [0x01, ...uleb(m.min), ...uleb(m.max)] : [0x00, ...uleb(m.min)];
       const entry = [...utf8Name(m.module ?? "env"), ...utf8Name(m.name ?? "memory"), 0x02, ...limits];
-      out.push(...section(2, vec([entry])));
+      sections.push(section(2, vec([entry])));
     }
-    out.push(...section(3, vec(typeOf.map((t) => uleb(t)))));
+    sections.push(section(3, vec(typeOf.map((t) => uleb(t)))));
     // One global per distinct pooled constant, shared by the functions using it.
     const globals = new Map<number, number>();
     for (const { fn } of this.functions) for (const bits of fn.pooledConstants()) if (!globals.has(bits)) globals.set(bits, globals.size);
-    if (globals.size > 0) out.push(...section(6, vec([...globals.keys()].map(splatGlobal))));
-    out.push(...section(7, vec(this.functions.map(({ name }, i) => [...utf8Name(name), 0x00, ...uleb(i)]))));
-    out.push(...section(10, vec(this.functions.map(({ fn }) => fn.encodeBody((bits) => globals.get(bits)!)))));
-    return Uint8Array.from(out);
+    if (globals.size > 0) sections.push(section(6, vec([...globals.keys()].map(splatGlobal))));
+    sections.push(section(7, vec(this.functions.map(({ name }, i) => [...utf8Name(name), 0x00, ...uleb(i)]))));
+    sections.push(section(10, vec(this.functions.map(({ fn }) => fn.encodeBody((bits) => globals.get(bits)!)))));
+    return Uint8Array.from(sections.flat());
   }
 }
