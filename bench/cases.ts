@@ -46,12 +46,13 @@ export const PLAN: Plan = { warmupMs: 1000, runMs: 2000, runs: 3 };
  * one case after another: the two sides of each of the fast-path issue's PyTorch targets. A slow
  * spell on the machine then lands on both sides of a ratio, so it cannot decide a verdict.
  */
-export const IN_TURNS: Readonly<Partial<Record<WorkloadName, readonly TurnEngine[]>>> = {
+export const IN_TURNS: Readonly<Partial<Record<WorkloadName, readonly PreparedEngine[]>>> = {
   mlp: ["compiled", "pytorch-1"],
   lenet5: ["compiled", "compiled-threads2", "pytorch-1"],
   lstm16: ["compiled", "pytorch-1"],
 };
-type TurnEngine = "compiled" | "compiled-threads2" | "pytorch-1";
+/** The engines prepareTrainer sets up, alone or taking turns. */
+type PreparedEngine = "compiled" | "compiled-threads2" | "pytorch-1";
 
 /** The engines taking turns run more runs than PLAN: their ratios carry the targets. */
 export const TURNS_PLAN: Plan = { ...PLAN, runs: 5 };
@@ -68,7 +69,7 @@ export function runCase(engine: Engine, workload: WorkloadName): Promise<CaseRes
   const cached = results.get(key);
   if (cached) return cached;
   const group = IN_TURNS[workload];
-  if (group?.includes(engine as TurnEngine)) {
+  if (group?.includes(engine as PreparedEngine)) {
     const all = queue.then(() => measureGroup(group, workload));
     queue = all.catch(() => undefined);
     for (const [i, e] of group.entries()) results.set(`${e}/${workload}`, all.then((r) => r[i]!));
@@ -83,14 +84,14 @@ export function runCase(engine: Engine, workload: WorkloadName): Promise<CaseRes
 /** A trainer set up and ready to time, with the notes to add once it has run; or why there is none. */
 type Prepared = { readonly ok: true; readonly trainer: Trainer; notes(): string[] } | { readonly ok: false; readonly why: string };
 
-async function prepareTrainer(engine: TurnEngine, w: Workload, data: SyntheticData): Promise<Prepared> {
+async function prepareTrainer(engine: PreparedEngine, w: Workload, data: SyntheticData): Promise<Prepared> {
   if (engine === "pytorch-1") return pytorchTrainer(w, data, 1).then((p) => (p.ok ? { ok: true, trainer: p.trainer, notes: () => [] } : p));
   const threads = engine === "compiled" ? 1 : COMPILED_THREADS;
   return prepareCompiled(w, threads, threads > 1 ? `on ${threads} threads` : "", async (module) => compiledTrainer(w, module, data, "f32", threads > 1 ? { threads } : {}));
 }
 
 /** The engines of an IN_TURNS group, each warmed up, then taking turns run by run. */
-async function measureGroup(group: readonly TurnEngine[], name: WorkloadName): Promise<CaseResult[]> {
+async function measureGroup(group: readonly PreparedEngine[], name: WorkloadName): Promise<CaseResult[]> {
   const w = WORKLOADS[name];
   const data = syntheticData(w, DATA_SIZE);
   process.stderr.write(`  training ${w.label} with ${group.map((e) => ENGINE_LABELS[e]).join(", ")}, taking turns…\n`);

@@ -1,16 +1,16 @@
 import type { Plan } from "./plan.js";
 
 /**
- * The body of the generated `lossAndGrad`: the three losses of §6, summed over a sample's
- * outputs and divided by `over` (the batch size; a shard's batch when training on threads); fused with the final softmax/sigmoid when `this.fused`.
- * `exp`: the function the fused softmax cross-entropy exponentiates with (f32 modules: expf).
- */
-/**
  * Below this a softmax output (f32: normal down to 1.2e-38) no longer carries a logarithm to
  * its full precision, and the fused cross-entropy recomputes that row's log-softmax.
  */
 const TINY_PROBABILITY = "1e-30";
 
+/**
+ * The body of the generated `lossAndGrad`: the three losses of §6, summed over a sample's
+ * outputs and divided by `over` (the batch size; a shard's batch when training on threads); fused with the final softmax/sigmoid when `this.fused`.
+ * `exp`: the function the fused softmax cross-entropy exponentiates with (f32 modules: expf).
+ */
 export function lossCode(p: Plan, _arr: string, exp = "Math.exp"): string {
   const out = p.buffers[p.outputBuffer]!;
   const width = out.shape[out.shape.length - 1]!;

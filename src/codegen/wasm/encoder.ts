@@ -328,10 +328,6 @@ export class FunctionBuilder {
   f32x4Sqrt(): this { return this.simd(0xe3); }
   f32x4Abs(): this { return this.simd(0xe0); }
   f32x4Neg(): this { return this.simd(0xe1); }
-  /** Lane-wise minimum (NaN if either lane is NaN). */
-  f32x4Min(): this { return this.simd(0xe8); }
-  /** Lane-wise maximum (NaN if either lane is NaN). */
-  f32x4Max(): this { return this.simd(0xe9); }
   /** `f32x4.pmin` of (a, b): b < a ? b : a per lane (one instruction, where min is several), so pmin(NaN, c) is NaN. */
   f32x4Pmin(): this { return this.simd(0xea); }
   /** `f32x4.pmax` of (a, b): a < b ? b : a per lane, so pmax(0, NaN) is 0 (as JS `v > 0 ? v : 0`). */
@@ -340,15 +336,9 @@ export class FunctionBuilder {
   v128And(): this { return this.simd(0x4e); }
   /** Rounds each lane to the nearest integer, ties to even. */
   f32x4Nearest(): this { return this.simd(0x6a); }
-  /** Four copies of one f32 as a `v128.const`. */
-  f32x4Const(x: number): this {
-    const b = new Uint8Array(16);
-    const view = new DataView(b.buffer);
-    for (let i = 0; i < 4; i++) view.setFloat32(4 * i, x, true);
-    return this.v128Const([...b]);
-  }
+
   /**
-   * Four copies of one f32, like f32x4Const, but from a local that the function's prologue loads
+   * Four copies of one f32 from a local that the function's prologue loads
    * once from a mutable global of the module (ModuleBuilder adds one per distinct value).
    * V8 rebuilds a `v128.const` at every use inside a loop (three instructions, even from a
    * local it was stored in): a value it cannot assume constant stays in a register or a
@@ -377,13 +367,7 @@ export class FunctionBuilder {
     return [...this.pooled.keys()];
   }
 
-  /** Four copies of one i32 as a `v128.const`. */
-  i32x4Const(n: number): this {
-    const b = new Uint8Array(16);
-    const view = new DataView(b.buffer);
-    for (let i = 0; i < 4; i++) view.setInt32(4 * i, n, true);
-    return this.v128Const([...b]);
-  }
+
   i32x4Splat(): this { return this.simd(0x11); }
   i32x4Add(): this { return this.simd(0xae); }
   /** Stack: vector, i32 shift count → each lane shifted left (count mod 32). */
@@ -404,7 +388,7 @@ export class FunctionBuilder {
 
   /**
    * The encoded body (locals declaration and code), closing it with `end` if still open.
-   * `globalOf` gives the module's global holding each pooled constant (by its f32 bits).
+   * `globalOf` gives the module's global holding each pooled constant (by its lane's 32 bits).
    */
   encodeBody(globalOf?: (bits: number) => number): number[] {
     if (this.labels.length > 0) throw new Error(`wasm: ${this.labels.length} unclosed block(s)`);

@@ -8,7 +8,7 @@ import type { FunctionBuilder } from "./encoder.js";
 import { buildActivation, type ActivationKernel } from "./activations.js";
 import { buildCellKernel, cellKernelName, type CellKernel } from "./cells.js";
 import { buildConvWalk, convWalkName, type ConvWalkSpec } from "./im2col.js";
-import { DEFAULT_TILES, buildMatmul, kernelName, type MatmulSpec, type MatmulVariant } from "./matmul.js";
+import { PACKED_STRIP, buildMatmul, kernelName, type MatmulSpec, type MatmulVariant } from "./matmul.js";
 
 /** Module-level code some entries need (a type, a binder), emitted once whatever the number of entries using it. */
 export interface Support {
@@ -84,36 +84,13 @@ function bindStep(exports: Readonly<Record<string, unknown>>, name: string): Ste
  */
 export function matmulEntry(helper: MatmulHelper, n: number, accumulate: boolean, step = false): KernelEntry {
   if (step && helper !== "matmulTN") throw new Error(`internal: a step kernel is a matmulTN, not ${helper}`);
-  const spec: MatmulSpec = step ? { variant: "tn", m: "dynamic", k: "dynamic", n, accumulate: false, step } : { variant: VARIANT[helper], m: "dynamic", k: "dynamic", n, accumulate };
-  return broadcastEntry(spec, helper, n, accumulate);
-}
-
-/** An nn kernel whose B comes packed in column strips (packStrips), called as `matmul` is; its JS fallback reads the same layout. */
-export function packedMatmulEntry(n: number, accumulate: boolean): KernelEntry {
-  const spec: MatmulSpec = { variant: "nn", m: "dynamic", k: "dynamic", n, accumulate, packedB: true };
-  return {
-    name: kernelName(spec),
-    kind: "matmul",
-    build: (fma) => buildMatmul(fma ? { ...spec, fma } : spec),
-    js: `(a, ao, b, bo, c, co, m, k) => matmulPacked(a, ao, b, bo, c, co, m, k, ${n}, ${accumulate}, ${PACKED_STRIP})`,
-    wasm: `bindKernel(exports, ${JSON.stringify(kernelName(spec))})`,
-    type: "Kernel",
-    support: [KERNEL],
-  };
-}
-
-/** Columns per strip of a packed B: the nn kernels' default tile width. */
-export const PACKED_STRIP = 4 * DEFAULT_TILES.nn.cols;
-
-function broadcastEntry(spec: MatmulSpec, helper: MatmulHelper, n: number, accumulate: boolean): KernelEntry {
-  const step = spec.step ?? false;
-  const name = kernelName(spec);
-  const build = (fma: boolean): FunctionBuilder => buildMatmul(fma ? { ...spec, fma } : spec);
   if (step) {
+    const spec: MatmulSpec = { variant: "tn", m: "dynamic", k: "dynamic", n, accumulate: false, step };
+    const name = kernelName(spec);
     return {
       name,
       kind: "matmul",
-      build,
+      build: builder(spec),
       js: `(a, ao, b, bo, c, co, m, k, _n, rate) => stepByProduct(a, ao, b, bo, c, co, m, k, ${n}, rate)`,
       wasm: `bindStep(exports, ${JSON.stringify(name)})`,
       type: "StepKernel",
@@ -121,15 +98,26 @@ function broadcastEntry(spec: MatmulSpec, helper: MatmulHelper, n: number, accum
     };
   }
   const tail = helper === "matmul" ? `, ${n}, ${accumulate}` : `, ${n}`;
-  return {
-    name,
-    kind: "matmul",
-    build,
-    js: `(a, ao, b, bo, c, co, m, k) => ${helper}(a, ao, b, bo, c, co, m, k${tail})`,
-    wasm: `bindKernel(exports, ${JSON.stringify(name)})`,
-    type: "Kernel",
-    support: [KERNEL],
-  };
+  return kernelEntry({ variant: VARIANT[helper], m: "dynamic", k: "dynamic", n, accumulate }, `(a, ao, b, bo, c, co, m, k) => ${helper}(a, ao, b, bo, c, co, m, k${tail})`);
+}
+
+/** An nn kernel whose B comes packed in column strips (packStrips), called as `matmul` is; its JS fallback reads the same layout. */
+export function packedMatmulEntry(n: number, accumulate: boolean): KernelEntry {
+  return kernelEntry(
+    { variant: "nn", m: "dynamic", k: "dynamic", n, accumulate, packedB: true },
+    `(a, ao, b, bo, c, co, m, k) => matmulPacked(a, ao, b, bo, c, co, m, k, ${n}, ${accumulate}, ${PACKED_STRIP})`,
+  );
+}
+
+/** The wasm function of a matmul spec, plain or with relaxed-SIMD multiply-adds. */
+function builder(spec: MatmulSpec): (fma: boolean) => FunctionBuilder {
+  return (fma) => buildMatmul(fma ? { ...spec, fma } : spec);
+}
+
+/** A matmul entry called as the JS helpers are (a Kernel), `js` its fallback. */
+function kernelEntry(spec: MatmulSpec, js: string): KernelEntry {
+  const name = kernelName(spec);
+  return { name, kind: "matmul", build: builder(spec), js, wasm: `bindKernel(exports, ${JSON.stringify(name)})`, type: "Kernel", support: [KERNEL] };
 }
 
 /** The JS-side signatures of the cell kernels (typed arrays and element offsets, n rows). */

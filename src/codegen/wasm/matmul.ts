@@ -77,10 +77,12 @@ export const DEFAULT_TILES: Readonly<Record<MatmulVariant, MatmulTile>> = {
  * strips of the tile's width, then the rest rounded up to whole vectors (zeros past column N).
  */
 export function packedStripWidths(n: number): number[] {
-  const { full, fullWidths, rest } = columnBlocks(n, DEFAULT_TILES.nn.cols);
-  const strip = fullWidths.length * 4;
-  return [...new Array<number>(full).fill(strip), ...(rest.length > 0 ? [rest.length * 4] : [])];
+  const { full, rest } = columnBlocks(n, DEFAULT_TILES.nn.cols);
+  return [...new Array<number>(full).fill(PACKED_STRIP), ...(rest.length > 0 ? [rest.length * 4] : [])];
 }
+
+/** Columns per full strip of a packed B: the nn kernels' default tile width. */
+export const PACKED_STRIP = 4 * DEFAULT_TILES.nn.cols;
 
 /** Floats of a packed B of K rows and N columns. */
 export function packedLength(k: number, n: number): number {
@@ -266,38 +268,47 @@ class Gen {
   }
 
   /**
-   * K in chunks of at most `limit`: each chunk sets `kc` to its length, runs `pass` (which takes
-   * kc steps along K from aBase and bBase; the first chunk stores C unless the kernel
-   * accumulates — K = 0 included, C = 0 — the others add to it), then moves aBase on by kc
-   * steps of A (`aStep` bytes each) and bBase by kc rows of B.
+   * K whole (`limit` undefined: one pass from operands a and b over all K) or in chunks of at most
+   * `limit`. `aBase` and `bBase` are where a pass starts in A and B, `kc` how many steps along K
+   * it takes; `passes(aStep, pass)` runs the passes: the first stores C unless the kernel
+   * accumulates (K = 0 included: C = 0), later ones add to it, and between them aBase moves on
+   * by kc steps of A (`aStep` bytes each) and bBase by kc rows of B.
    */
-  chunksAlongK(o: { limit: number; kc: Local; a: Local; aBase: Local; aStep: Val; b: Local; bBase: Local }, pass: (accumulate: boolean) => void): void {
+  chunking(limit: number | undefined): { aBase: Local; bBase: Local; kc: Val; passes(aStep: Val, pass: (accumulate: boolean) => void): void } {
     const f = this.f;
-    const kLeft = this.temp("i32", "kLeftAll");
-    const chunk = (accumulate: boolean): void => {
-      // kc = min(kLeft, limit)
-      f.localGet(kLeft).localSet(o.kc);
-      f.localGet(kLeft).i32Const(o.limit).i32GtU();
-      f.if(undefined, () => f.i32Const(o.limit).localSet(o.kc));
-      pass(accumulate);
-      f.localGet(o.aBase).localGet(o.kc);
-      this.push(o.aStep);
-      f.i32Mul().i32Add().localSet(o.aBase);
-      f.localGet(o.bBase).localGet(o.kc).i32Const(4 * this.n).i32Mul().i32Add().localSet(o.bBase);
-      f.localGet(kLeft).localGet(o.kc).i32Sub().localSet(kLeft);
-    };
-    f.localGet(o.a).localSet(o.aBase);
-    f.localGet(o.b).localSet(o.bBase);
-    this.push(this.k);
-    f.localSet(kLeft);
-    if (!this.spec.accumulate) chunk(false);
-    f.block("chunks_done", () => {
-      f.loop("chunks", () => {
-        f.localGet(kLeft).i32Eqz().brIf("chunks_done");
-        chunk(true);
-        f.br("chunks");
+    const [a, b] = [f.get("a"), f.get("b")];
+    if (limit === undefined) return { aBase: a, bBase: b, kc: this.k, passes: (_aStep, pass) => pass(this.spec.accumulate) };
+    const aBase = this.temp("i32", "aBase");
+    const bBase = this.temp("i32", "bBase");
+    const kc = this.temp("i32", "kChunk");
+    const passes = (aStep: Val, pass: (accumulate: boolean) => void): void => {
+      const kLeft = this.temp("i32", "kLeftAll");
+      const chunk = (accumulate: boolean): void => {
+        // kc = min(kLeft, limit)
+        f.localGet(kLeft).localSet(kc);
+        f.localGet(kLeft).i32Const(limit).i32GtU();
+        f.if(undefined, () => f.i32Const(limit).localSet(kc));
+        pass(accumulate);
+        f.localGet(aBase).localGet(kc);
+        this.push(aStep);
+        f.i32Mul().i32Add().localSet(aBase);
+        f.localGet(bBase).localGet(kc).i32Const(4 * this.n).i32Mul().i32Add().localSet(bBase);
+        f.localGet(kLeft).localGet(kc).i32Sub().localSet(kLeft);
+      };
+      f.localGet(a).localSet(aBase);
+      f.localGet(b).localSet(bBase);
+      this.push(this.k);
+      f.localSet(kLeft);
+      if (!this.spec.accumulate) chunk(false);
+      f.block("chunks_done", () => {
+        f.loop("chunks", () => {
+          f.localGet(kLeft).i32Eqz().brIf("chunks_done");
+          chunk(true);
+          f.br("chunks");
+        });
       });
-    });
+    };
+    return { aBase, bBase, kc, passes };
   }
 
   /**
@@ -359,7 +370,7 @@ function columnBlocks(n: number, vecs: number): { full: number; fullWidths: numb
 function buildBroadcastKernel(g: Gen): void {
   const { f, spec, n, tile } = g;
   const tn = spec.variant === "tn";
-  const [a, b, c] = [f.get("a"), f.get("b"), f.get("c")];
+  const c = f.get("c");
   const pa0 = g.temp("i32", "pa0"); // A at the block's first row
   const pc0 = g.temp("i32", "pc0"); // C at the block's first row
   const pb = g.temp("i32", "pb"); // B at the tile's first column
@@ -423,10 +434,7 @@ function buildBroadcastKernel(g: Gen): void {
     // taken in chunks of at most NN_K_CHUNK, C accumulating over the chunks.
     const pb0 = g.temp("i32", "pb0");
     // A packed strip is contiguous: it stays in L1 without chunks (up to K ≈ 1000).
-    const chunked = !spec.packedB && (typeof g.k !== "number" || g.k > NN_K_CHUNK);
-    const aBase = chunked ? g.temp("i32", "aBase") : a;
-    const bBase = chunked ? g.temp("i32", "bBase") : b;
-    const kc: Val = chunked ? g.temp("i32", "kChunk") : g.k;
+    const { aBase, bBase, kc, passes } = g.chunking(!spec.packedB && (typeof g.k !== "number" || g.k > NN_K_CHUNK) ? NN_K_CHUNK : undefined);
     const strip = (widths: readonly number[], accumulate: boolean): void => {
       f.localGet(aBase).localSet(pa0);
       f.localGet(pc0).localSet(pc);
@@ -451,11 +459,7 @@ function buildBroadcastKernel(g: Gen): void {
       });
       if (cols.rest.length > 0) strip(cols.rest, accumulate);
     };
-    if (!chunked) {
-      strips(spec.accumulate);
-      return;
-    }
-    g.chunksAlongK({ limit: NN_K_CHUNK, kc: kc as Local, a, aBase: aBase as Local, aStep: 4, b, bBase: bBase as Local }, strips);
+    passes(4, strips);
     return;
   }
   // tn: row blocks outer, column tiles inner, each tile running along K. A long K (a conv's
@@ -463,10 +467,7 @@ function buildBroadcastKernel(g: Gen): void {
   // most TN_K_CHUNK, every tile of C accumulating over them, so that the chunk's rows of A — read
   // a few floats each by every row block — stay in L1 instead of streaming from L2 once per row
   // block. A step kernel (a dense kernel's gradient: K is the batch) takes K whole.
-  const chunked = !spec.step && (typeof g.k !== "number" || g.k > TN_K_CHUNK);
-  const aBase = chunked ? g.temp("i32", "aBase") : a;
-  const bBase = chunked ? g.temp("i32", "bBase") : b;
-  const kc: Val = chunked ? g.temp("i32", "kChunk") : g.k;
+  const { aBase, bBase, kc, passes } = g.chunking(!spec.step && (typeof g.k !== "number" || g.k > TN_K_CHUNK) ? TN_K_CHUNK : undefined);
   const rowBlock = (h: number, accumulate: boolean): void => {
     f.localGet(bBase).localSet(pb);
     f.localGet(pc0).localSet(pc);
@@ -492,11 +493,7 @@ function buildBroadcastKernel(g: Gen): void {
       },
     );
   };
-  if (!chunked) {
-    pass(spec.accumulate);
-    return;
-  }
-  g.chunksAlongK({ limit: TN_K_CHUNK, kc: kc as Local, a, aBase: aBase as Local, aStep: g.mBytes, b, bBase: bBase as Local }, pass);
+  passes(g.mBytes, pass);
 }
 
 /** Byte lanes of an i8x16.shuffle picking f32 lanes (0–3 first operand, 4–7 second). */

@@ -153,8 +153,9 @@ function recurrentForward(a: RecurrentArgs, c: EmitContext, prefix: PartPrefix):
   if (z.fast) c.helper("expf");
   const cellKernel = forwardKernel(c, z);
   // Wide kernels go to the products packed in column strips, copied once per pass (see packedMatmul).
-  const packed = gw >= PACK_FROM_WIDTH ? c.packedMatmul?.(gw, true) : undefined;
-  const strips = packed ? c.scratch("strips", Math.max(packed.length(h), ...dirs.flat().map((d) => packed.length(d.features)))) : undefined;
+  const product = gw >= PACK_FROM_WIDTH ? c.packedMatmul?.(gw, true) : undefined;
+  // One scratch of strips for every direction in turn: its input kernel, then its recurrent kernel.
+  const packed = product && { ...product, strips: c.scratch("strips", Math.max(product.length(h), ...dirs.flat().map((d) => product.length(d.features)))) };
   blocks.push(
     `
     // the input, time-major: xSeq[t, b] = x0[b, t]
@@ -185,20 +186,19 @@ function recurrentForward(a: RecurrentArgs, c: EmitContext, prefix: PartPrefix):
         for (let b = 0; b < n; b++) for (let j = 0; j < ${h}; j++) y[b * ${width}${col} + j] = st[${rows(steps * h)} + b * ${h} + j];`;
       }
       // h·recurrent_kernel: from the strips packed before the loop, or from w
-      const [rk, rkAt] = packed && strips ? [packed.kernel, `${strips}, 0`] : [matmul, `w, ${dir.recurrent}`];
+      const [rk, rkAt] = packed ? [packed.kernel, `${packed.strips}, 0`] : [matmul, `w, ${dir.recurrent}`];
       const recurrent = gh
         ? `// gh = recurrent bias + h·recurrent_kernel for the whole batch (the state before the first step is zero)
 ${fillRows("gh", dir.bias + gw, gw, rows(gw))}
           if (k > 0) ${rk}(st, hb, ${rkAt}, gh, 0, n, ${h}, ${gw}, true);`
         : `// + h·recurrent_kernel for the whole batch (the state before the first step is zero)
           if (k > 0) ${rk}(st, hb, ${rkAt}, gx, gb, n, ${h}, ${gw}, true);`;
-      const projection =
-        packed && strips
-          ? `${packed.pack("w", dir.kernel, strips, dir.features)}
-        ${packed.kernel}(${inputOf(c, z, dir.layer)}, 0, ${strips}, 0, gx, 0, ${rows(steps)}, ${dir.features}, ${gw}, true);
+      const projection = packed
+        ? `${packed.pack("w", dir.kernel, packed.strips, dir.features)}
+        ${packed.kernel}(${inputOf(c, z, dir.layer)}, 0, ${packed.strips}, 0, gx, 0, ${rows(steps)}, ${dir.features}, ${gw}, true);
         // the recurrent kernel in column strips, for every step's product
-        ${packed.pack("w", dir.recurrent, strips, h)}`
-          : `${matmul}(${inputOf(c, z, dir.layer)}, 0, w, ${dir.kernel}, gx, 0, ${rows(steps)}, ${dir.features}, ${gw}, true);`;
+        ${packed.pack("w", dir.recurrent, packed.strips, h)}`
+        : `${matmul}(${inputOf(c, z, dir.layer)}, 0, w, ${dir.kernel}, gx, 0, ${rows(steps)}, ${dir.features}, ${gw}, true);`;
       blocks.push(`
       // layer ${dir.layer + 1}, ${dir.reverse ? "backward (t = T down to 1)" : "forward"} direction
       {
