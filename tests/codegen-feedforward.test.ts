@@ -88,6 +88,12 @@ cases("conv", [
   { name: "a kept col in 2 chunks (batch of 10)", text: "input 16x16x3\nconv 14 1x1\nconv 2 3x3 pad 1 relu\nflatten\ndense 2\n", inputs: [[16, 16, 3]], batch: 10 },
 ]);
 
+// src/codegen/wasm/matmul.ts, stageB: N a multiple of 64 and at least STAGE_FROM_ROWS rows stage B's strips in scratch.
+cases("products that stage the kernel's column strips", [
+  { name: "dense 128 and 64 on a batch of 20, 600 features (K past a chunk of 512)", text: "input 600\ndense 128 relu\ndense 64 tanh\ndense 3\n", inputs: [[600]], batch: 20 },
+  { name: "conv 64 over 60 channels (K = 540: two chunks), 25 cells a sample, then conv 64 with dx", text: "input 7x7x60\nconv 64 3x3 relu\nconv 64 2x2 stride 2\nflatten\ndense 2\n", inputs: [[7, 7, 60]] },
+]);
+
 cases("pools", [
   { name: "maxpool 2", text: "input 6x6x2\nconv 3 3x3 pad 1 tanh\nmaxpool 2\nflatten\ndense 2\n", inputs: [[6, 6, 2]] },
   { name: "maxpool 3 stride 2 pad 1 (padded cells ignored)", text: "input 7x6x2\nconv 2 3x3 pad 1\nmaxpool 3 stride 2 pad 1\nflatten\ndense 2\n", inputs: [[7, 6, 2]] },

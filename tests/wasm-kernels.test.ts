@@ -5,7 +5,7 @@ import { FunctionBuilder, ModuleBuilder, sleb, uleb } from "../src/codegen/wasm/
 import { buildUnaryKernel } from "../src/codegen/wasm/cells.js";
 import { buildFinite } from "../src/codegen/wasm/finite.js";
 import { buildConvWalk, type ConvWalkSpec } from "../src/codegen/wasm/im2col.js";
-import { DEFAULT_TILES, kernelName, NN_K_CHUNK, TN_K_CHUNK, matmulModule, packedLength, packedStripWidths, matmulParams, type MatmulSpec, type MatmulTile, type MatmulVariant } from "../src/codegen/wasm/matmul.js";
+import { DEFAULT_TILES, kernelName, NN_K_CHUNK, TN_K_CHUNK, PACKED_STRIP, STAGE_FROM_ROWS, matmulModule, packedLength, packedStripWidths, matmulParams, stageLength, type MatmulSpec, type MatmulTile, type MatmulVariant } from "../src/codegen/wasm/matmul.js";
 
 /** Plain float64 reference: C (+)= op(A)·op(B) with the variant's storage. */
 function reference(variant: MatmulVariant, a: Float32Array, b: Float32Array, c0: Float32Array, m: number, k: number, n: number, accumulate: boolean): Float64Array {
@@ -43,6 +43,8 @@ interface Case {
   fma?: boolean;
   /** nn: B passed packed in column strips (packedStripWidths' layout). */
   packedB?: boolean;
+  /** nn: the kernel stages B's strips in scratch (a fourth operand). */
+  stageB?: boolean;
 }
 
 /** B [k×n] in the packed-B kernels' column strips, as the generated modules' packStrips writes it. */
@@ -71,13 +73,13 @@ function rand(seed: number): () => number {
 
 /** Runs one kernel at misaligned, padded offsets and checks result and guard floats. */
 function check(cs: Case): void {
-  const spec: MatmulSpec = { variant: cs.variant, m: cs.dynM ? "dynamic" : cs.m, k: cs.dynK ? "dynamic" : cs.k, n: cs.n, accumulate: cs.accumulate, tile: cs.tile, fma: cs.fma ?? false, ...(cs.packedB ? { packedB: true } : {}) };
+  const spec: MatmulSpec = { variant: cs.variant, m: cs.dynM ? "dynamic" : cs.m, k: cs.dynK ? "dynamic" : cs.k, n: cs.n, accumulate: cs.accumulate, tile: cs.tile, fma: cs.fma ?? false, ...(cs.packedB ? { packedB: true } : {}), ...(cs.stageB ? { stageB: true } : {}) };
   const bytes = matmulModule([{ name: "mm", spec }]);
   if (cs.fma && !WebAssembly.validate(bytes)) return; // engine without relaxed SIMD (Node 20 without its flag)
   expect(WebAssembly.validate(bytes)).toBe(true);
   const { m, k, n } = cs;
   const pad = 5; // guard floats around each operand; offsets only 4-byte aligned
-  const sizes = [m * k, cs.packedB ? packedLength(k, n) : k * n, m * n];
+  const sizes = [m * k, cs.packedB ? packedLength(k, n) : k * n, m * n, ...(cs.stageB ? [stageLength(k)] : [])];
   const offs: number[] = [];
   let at = 1 + pad;
   for (const s of sizes) {
@@ -97,9 +99,10 @@ function check(cs: Case): void {
   const c0 = c.slice();
   const a0 = a.slice();
   const b0 = b.slice();
+  const s0 = views[3]?.slice();
   const want = reference(cs.variant, a, unpacked, c0, m, k, n, cs.accumulate);
   const scale = magnitude(cs.variant, a, unpacked, c0, m, k, n, cs.accumulate);
-  const args = [offs[0]! * 4, offs[1]! * 4, offs[2]! * 4, ...(cs.dynM ? [m] : []), ...(cs.dynK ? [k] : [])];
+  const args = [offs[0]! * 4, offs[1]! * 4, offs[2]! * 4, ...(cs.stageB ? [offs[3]! * 4] : []), ...(cs.dynM ? [m] : []), ...(cs.dynK ? [k] : [])];
   expect(args.length).toBe(matmulParams(spec).length);
   (exports["mm"] as (...x: number[]) => void)(...args);
   for (let i = 0; i < m * n; i++) {
@@ -109,6 +112,22 @@ function check(cs: Case): void {
   // A and B untouched, nothing outside the operands written
   expect(a).toEqual(a0);
   expect(b).toEqual(b0);
+  if (cs.stageB) {
+    // Staged (enough rows, a full strip): the scratch holds the last full strip's rows of the last chunk of K; else it is untouched.
+    const scratch = views[3]!;
+    const strips = Math.floor(n / PACKED_STRIP);
+    if (m >= STAGE_FROM_ROWS && strips > 0 && k > 0) {
+      const k0 = Math.floor((k - 1) / NN_K_CHUNK) * NN_K_CHUNK;
+      for (let p = 0; p < k - k0; p++)
+        for (let j = 0; j < PACKED_STRIP; j++) expect(scratch[p * PACKED_STRIP + j]).toBe(b[(k0 + p) * n + (strips - 1) * PACKED_STRIP + j]);
+    } else expect(scratch).toEqual(s0);
+    // The same sums in the same order as the kernel reading B in place: equal bit for bit.
+    const inPlace = matmulModule([{ name: "mm", spec: { ...spec, stageB: false } }]);
+    const staged = c.slice();
+    c.set(c0);
+    (new WebAssembly.Instance(new WebAssembly.Module(inPlace), { env: { memory } }).exports["mm"] as (...x: number[]) => void)(...args.filter((_, i) => i !== 3));
+    expect(staged).toEqual(c);
+  }
   for (let i = 0; i < f32.length && i < at + 8; i++) {
     const inside = offs.some((o, j) => i >= o && i < o + sizes[j]!);
     if (!inside && f32[i] !== 12345) throw new Error(`${kernelName(spec)}: wrote outside its operands at float ${i}`);
@@ -310,7 +329,16 @@ describe("wasm SIMD matmul kernels", () => {
       for (const k of [0, 1, 5, 130])
         for (const [m, dynM] of [[0, true], [1, true], [6, true], [5, false]] as const)
           check({ variant: "nn", m, k, n, accumulate: (n + k) % 2 === 0, dynM, dynK: k !== 5, tile: DEFAULT_TILES.nn, seed: seed++, packedB: true });
-    expect(() => matmulModule([{ name: "mm", spec: { variant: "tn", m: 4, k: 4, n: 4, accumulate: false, packedB: true } }])).toThrow(/packed B/);
+    expect(() => matmulModule([{ name: "mm", spec: { variant: "tn", m: 4, k: 4, n: 4, accumulate: false, packedB: true } }])).toThrow(/packed or staged B/);
+  });
+
+  it("nn staging B's strips in scratch: below and at the rows that stage, every chunk boundary of K, full and partial strips, static and dynamic dims", () => {
+    let seed = 120;
+    for (const n of [7, 8, 13, 64])
+      for (const k of [0, 1, 9, NN_K_CHUNK - 1, NN_K_CHUNK, NN_K_CHUNK + 1, 2 * NN_K_CHUNK + 3])
+        for (const m of [0, 3, STAGE_FROM_ROWS - 1, STAGE_FROM_ROWS, STAGE_FROM_ROWS + 7])
+          check({ variant: "nn", m, k, n, accumulate: (m + k + n) % 2 === 0, dynM: (m + n) % 3 !== 0, dynK: (k + n) % 2 === 0, tile: DEFAULT_TILES.nn, seed: seed++, stageB: true });
+    expect(() => matmulModule([{ name: "mm", spec: { variant: "nn", m: 4, k: 4, n: 4, accumulate: false, stageB: true, packedB: true } }])).toThrow(/packed or staged/);
   });
 
   it("a dynamic-M kernel serves any batch up to its buffers, zero included", () => {

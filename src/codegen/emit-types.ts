@@ -81,6 +81,13 @@ export interface EmitContext {
    * matmul helper is, with the strips as B (offset 0). Undefined where the module has no wasm kernels.
    */
   packedMatmul?(n: number, accumulate: boolean): PackedMatmul | undefined;
+  /**
+   * f32 with wasm kernels, where B's rows would map its column strips onto few L1 sets (N a
+   * multiple of STAGE_COLUMNS): the kernel for C (+)= A·B [k×n] that copies each strip of B into
+   * scratch as it first reads it (matmul.ts, stageB). Called as the matmul helper is, plus two
+   * last arguments: `scratch` (a local of the step) and 0. Undefined otherwise: use `helper`.
+   */
+  stagedMatmul?(n: number, accumulate: boolean, k: number): StagedMatmul | undefined;
   /** The build's matmuls run on WebAssembly SIMD kernels (f32, `--kernels wasm`), where a product is cheaper than a JS loop. */
   readonly simdKernels?: boolean;
   /** The node's truncated-BPTT window, when training uses one. */
@@ -90,6 +97,11 @@ export interface EmitContext {
    * batch (batchnorm's statistics) uses to meet the batch's other shards. Undefined otherwise.
    */
   readonly shards?: ShardContext;
+}
+
+export interface StagedMatmul {
+  readonly kernel: string;
+  readonly scratch: string;
 }
 
 export interface PackedMatmul {

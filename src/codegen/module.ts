@@ -4,8 +4,8 @@ import { lossCode } from "./loss-emit.js";
 import { optimizerCode } from "./optimizer-emit.js";
 import type { Plan, Step, WeightSlot } from "./plan.js";
 import { HELPERS } from "./helpers.js";
-import { activationEntry, cellEntry, convWalkEntry, matmulEntry, packedMatmulEntry, type MatmulHelper } from "./wasm/kernel-entries.js";
-import { PACKED_STRIP, packedLength } from "./wasm/matmul.js";
+import { activationEntry, cellEntry, convWalkEntry, matmulEntry, packedMatmulEntry, stagedMatmulEntry, type MatmulHelper } from "./wasm/kernel-entries.js";
+import { PACKED_STRIP, STAGE_COLUMNS, packedLength, stageLength } from "./wasm/matmul.js";
 import { KernelSet } from "./wasm/kernel-set.js";
 import { initRuntime } from "./runtime-init.js";
 import { runtimeApi, runtimeFixed, runtimeMethods } from "./runtime/inline.js";
@@ -113,18 +113,20 @@ export function moduleParts(p: Plan, o: ModuleOptions): ModuleParts {
       if (!slot) throw new Error(`internal: ${s.node.name} has no weight '${param}'`);
       return slot;
     };
+    const stepScratch: EmitContext["scratch"] = (name, size, perSample = false, kind = "float") => {
+      const field = `s${s.index}_${name}`;
+      const known = scratch.find((x) => x.field === field);
+      if (!known) scratch.push({ field, local: name, size, perSample, kind, step: s.index });
+      else if (known.size < size) known.size = size;
+      return name;
+    };
     return {
       inShapes: s.inputs.map((b) => p.buffers[b]!.shape),
       outShape: p.buffers[s.output]!.shape,
       precision: o.precision,
       bptt: o.train?.bptt,
       offset: (param: string) => slotOf(param).offset,
-      scratch(name, size, perSample = false, kind = "float") {
-        const local = name;
-        const field = `s${s.index}_${name}`;
-        if (!scratch.some((x) => x.field === field)) scratch.push({ field, local, size, perSample, kind, step: s.index });
-        return local;
-      },
+      scratch: stepScratch,
       needsDx: (i: number) => p.buffers[s.inputs[i]!]!.inputIndex === undefined,
       frozen: s.node.frozen,
       helper(name, n, accumulate) {
@@ -149,6 +151,11 @@ export function moduleParts(p: Plan, o: ModuleOptions): ModuleParts {
           length: (k) => packedLength(k, n),
           pack: (b, bo, dst, k) => `packStrips(${b}, ${bo}, ${dst}, ${k}, ${n}, ${PACKED_STRIP});`,
         };
+      },
+      stagedMatmul(n, accumulate, k) {
+        if (!wasm || n % STAGE_COLUMNS !== 0) return undefined;
+        helpers.add("matmul");
+        return { kernel: `kern.${wasm.request(stagedMatmulEntry(n, accumulate))}`, scratch: stepScratch("stageB", stageLength(k)) };
       },
       simdKernels: wasm !== undefined,
       cellKernel: (kind, units, js) => (wasm ? `kern.${wasm.request(cellEntry(kind, units, js))}` : undefined),

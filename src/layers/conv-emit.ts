@@ -31,16 +31,18 @@ export const convEmit: LayerEmitter<ConvArgs> = {
     const f = a.filters;
     // With a bias, y starts as the bias in every row (one row, then copied natively) and the
     // product accumulates onto it.
-    const matmul = c.helper("matmul", f, a.bias);
+    const staged = c.stagedMatmul?.(f, a.bias, g.k);
+    const matmul = staged?.kernel ?? c.helper("matmul", f, a.bias);
+    const stage = staged ? `, ${staged.scratch}, 0` : "";
     const bias = a.bias ? `\n${fillRows("y", c.offset("bias"), f, `n * ${g.cells * f}`)}` : "";
     if (g.pointwise) {
       return `${bias}
       // y ${a.bias ? "+" : ""}= x · kernel: a 1x1 conv is a matrix product over the n·H·W cells
-      ${matmul}(x0, 0, w, ${g.kernel}, y, 0, n * ${g.cells}, ${g.k}, ${f}, ${a.bias});`;
+      ${matmul}(x0, 0, w, ${g.kernel}, y, 0, n * ${g.cells}, ${g.k}, ${f}, ${a.bias}${stage});`;
     }
     return `${bias}${chunks(g, c, `${g.im2col()}
         // y rows ${a.bias ? "+" : ""}= col · kernel ([${g.k}, ${f}])
-        ${matmul}(col, ${g.colAt}, w, ${g.kernel}, y, t0 * ${g.ow * f}, (t1 - t0) * ${g.ow}, ${g.k}, ${f}, ${a.bias});`)}`;
+        ${matmul}(col, ${g.colAt}, w, ${g.kernel}, y, t0 * ${g.ow * f}, (t1 - t0) * ${g.ow}, ${g.k}, ${f}, ${a.bias}${stage});`)}`;
   },
 
   backward(a, c) {

@@ -15,11 +15,12 @@ export const denseEmit: LayerEmitter<DenseArgs> = {
     const f = x[x.length - 1]!;
     const rows = x.slice(0, -1).reduce((p, d) => p * d, 1);
     // With a bias, y starts as the bias in every row and the product accumulates onto it.
-    const matmul = c.helper("matmul", a.units, a.bias);
+    const staged = c.stagedMatmul?.(a.units, a.bias, f);
+    const matmul = staged?.kernel ?? c.helper("matmul", a.units, a.bias);
     return `
       const m = n${rows === 1 ? "" : ` * ${rows}`};${a.bias ? `\n${fillRows("y", c.offset("bias"), a.units, `m * ${a.units}`)}` : ""}
       // y[m×${a.units}] ${a.bias ? "+" : ""}= x[m×${f}] · kernel[${f}×${a.units}]
-      ${matmul}(x0, 0, w, ${c.offset("kernel")}, y, 0, m, ${f}, ${a.units}, ${a.bias});`;
+      ${matmul}(x0, 0, w, ${c.offset("kernel")}, y, 0, m, ${f}, ${a.units}, ${a.bias}${staged ? `, ${staged.scratch}, 0` : ""});`;
   },
   backward(a, c) {
     const x = c.inShapes[0]!;

@@ -109,6 +109,33 @@ export function packedMatmulEntry(n: number, accumulate: boolean): KernelEntry {
   );
 }
 
+const STAGED_KERNEL: Support = {
+  name: "StagedKernel",
+  code: `/** A Kernel given scratch for the column strips of B it copies (stageLength(k) floats at s[so…]); the JS fallback ignores it. */
+type StagedKernel = (a: Float32Array, ao: number, b: Float32Array, bo: number, c: Float32Array, co: number, m: number, k: number, n: number, accumulate: boolean, s: Float32Array, so: number) => void;
+
+/** A stageB kernel's export as a StagedKernel. */
+function bindStaged(exports: Readonly<Record<string, unknown>>, name: string): StagedKernel {
+  const run = exports[name] as (a: number, b: number, c: number, s: number, m: number, k: number) => void;
+  return (a, ao, b, bo, c, co, m, k, _n, _accumulate, s, so) => run(a.byteOffset + 4 * ao, b.byteOffset + 4 * bo, c.byteOffset + 4 * co, s.byteOffset + 4 * so, m, k);
+}`,
+};
+
+/** An nn kernel that stages B's column strips in scratch (matmul.ts, stageB), called as `matmul` is plus the scratch array and offset. */
+export function stagedMatmulEntry(n: number, accumulate: boolean): KernelEntry {
+  const spec: MatmulSpec = { variant: "nn", m: "dynamic", k: "dynamic", n, accumulate, stageB: true };
+  const name = kernelName(spec);
+  return {
+    name,
+    kind: "matmul",
+    build: builder(spec),
+    js: `(a, ao, b, bo, c, co, m, k) => matmul(a, ao, b, bo, c, co, m, k, ${n}, ${accumulate})`,
+    wasm: `bindStaged(exports, ${JSON.stringify(name)})`,
+    type: "StagedKernel",
+    support: [STAGED_KERNEL],
+  };
+}
+
 /** The wasm function of a matmul spec, plain or with relaxed-SIMD multiply-adds. */
 function builder(spec: MatmulSpec): (fma: boolean) => FunctionBuilder {
   return (fma) => buildMatmul(fma ? { ...spec, fma } : spec);

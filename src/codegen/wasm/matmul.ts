@@ -63,6 +63,16 @@ export interface MatmulSpec {
    * between row blocks (an LSTM's h·recurrent_kernel: 33 against 42 GFLOP/s packed).
    */
   readonly packedB?: boolean;
+  /**
+   * nn only, B in its plain layout: where M ≥ STAGE_FROM_ROWS, the first row block copies each
+   * full column strip of B it reads into scratch at byte offset `s` (stageLength(K) floats, a
+   * parameter after `c`) and the other row blocks read that contiguous copy. B rows whose length
+   * is a multiple of a large power of two (N = 32, 64, 128, …) map a strip onto a few L1 sets
+   * and evict it between row blocks: an MLP's x·kernel at N = 128 runs at 40 GFLOP/s read in
+   * place, 45 staged. Below STAGE_FROM_ROWS rows the kernel reads B in place (too few row blocks
+   * to reuse the copy).
+   */
+  readonly stageB?: boolean;
 }
 
 /** Tiles measured fastest on x64 V8 (see bench/wasm-matmul.ts). */
@@ -91,7 +101,7 @@ export function packedLength(k: number, n: number): number {
 
 /** The kernel's parameter names in order: byte offsets, then the dynamic dimensions. */
 export function matmulParams(spec: MatmulSpec): string[] {
-  return ["a", "b", "c", ...(spec.m === "dynamic" ? ["m"] : []), ...(spec.k === "dynamic" ? ["k"] : [])];
+  return ["a", "b", "c", ...(spec.stageB ? ["s"] : []), ...(spec.m === "dynamic" ? ["m"] : []), ...(spec.k === "dynamic" ? ["k"] : [])];
 }
 
 /** The f32 parameter after the i32 ones: the step's rate. */
@@ -119,6 +129,24 @@ export const NN_K_CHUNK = 256;
 /** Longest run of K a tn kernel other than a step takes in one pass (see buildBroadcastKernel). */
 export const TN_K_CHUNK = 64;
 
+/**
+ * N for which staging B pays: a multiple of this many columns (rows of 256 bytes and more that are
+ * a power of two times 256 conflict in L1; N = 32, 96 or 120 barely gain or lose).
+ */
+export const STAGE_COLUMNS = 64;
+
+/** Rows from which a stageB kernel copies B's strips (a copy read by fewer row blocks costs more than it saves). */
+export const STAGE_FROM_ROWS = 16;
+
+/**
+ * Floats of a stageB kernel's scratch: a strip's rows of one pass along K. A staged kernel takes
+ * K in the in-place kernel's chunks of NN_K_CHUNK, so that its sums run in the same order, bit for
+ * bit (chunks of 512 were no faster, and GoogLeNet's f32 step drifted past 1e-4 of the f64 one).
+ */
+export function stageLength(k: number): number {
+  return Math.min(k, NN_K_CHUNK) * PACKED_STRIP;
+}
+
 class Gen {
   readonly f: FunctionBuilder;
   readonly tile: MatmulTile;
@@ -141,7 +169,8 @@ class Gen {
     if (!Number.isInteger(tile.rows) || !Number.isInteger(tile.cols) || tile.rows < 1 || tile.cols < 1 || tile.rows * tile.cols > 32) throw new RangeError(`matmul: bad tile ${tile.rows}×${tile.cols}`);
     this.tile = tile;
     if (spec.step && (spec.variant !== "tn" || spec.accumulate)) throw new RangeError("matmul: a step kernel is tn and does not accumulate");
-    if (spec.packedB && (spec.variant !== "nn" || (spec.tile && (spec.tile.rows !== DEFAULT_TILES.nn.rows || spec.tile.cols !== DEFAULT_TILES.nn.cols)))) throw new RangeError("matmul: a packed B is for nn kernels with the default tile");
+    if ((spec.packedB || spec.stageB) && (spec.variant !== "nn" || (spec.tile && (spec.tile.rows !== DEFAULT_TILES.nn.rows || spec.tile.cols !== DEFAULT_TILES.nn.cols)))) throw new RangeError("matmul: a packed or staged B is for nn kernels with the default tile");
+    if (spec.packedB && spec.stageB) throw new RangeError("matmul: B is packed or staged, not both");
     this.n = n;
     this.f = new FunctionBuilder([...matmulParams(spec).map((p) => [p, "i32"] as const), ...(spec.step ? [[STEP_RATE, "f32"] as const] : [])]);
     const f = this.f;
@@ -312,20 +341,20 @@ class Gen {
   }
 
   /**
-   * Runs `block(h)` over row blocks: full tiles of `rows` while they fit, then halving heights
-   * for the rest. `advance(h)` moves the row pointers on by h rows.
+   * Runs `block(h)` over the row blocks of `m` rows (default M): full tiles of `rows` while they
+   * fit, then halving heights for the rest. `advance(h)` moves the row pointers on by h rows.
    */
-  rowBlocks(rows: number, block: (h: number) => void, advance: (h: number) => void): void {
+  rowBlocks(rows: number, block: (h: number) => void, advance: (h: number) => void, m: Val = this.m): void {
     const f = this.f;
     const heights: number[] = [];
     for (let h = 1; h < rows; h *= 2) heights.unshift(h);
-    if (typeof this.m === "number") {
-      const full = Math.floor(this.m / rows);
+    if (typeof m === "number") {
+      const full = Math.floor(m / rows);
       this.repeat(full, "rowTiles", () => {
         block(rows);
         advance(rows);
       });
-      let left = this.m - full * rows;
+      let left = m - full * rows;
       for (const h of heights) {
         if (left >= h) {
           block(h);
@@ -336,7 +365,7 @@ class Gen {
       return;
     }
     const left = this.temp("i32", "rowsLeft");
-    f.localGet(this.m).localSet(left);
+    f.localGet(m).localSet(left);
     f.block("rows_done", () => {
       f.loop("rows", () => {
         f.localGet(left).i32Const(rows).i32LtU().brIf("rows_done");
@@ -387,8 +416,14 @@ function buildBroadcastKernel(g: Gen): void {
   const rate4 = spec.step ? f.local("rate4", "v128") : undefined;
   if (rate4) f.localGet(STEP_RATE).f32x4Splat().localSet(rate4);
 
-  /** One tile: `kCount` steps along K from pa0/pb, then C at pc stored, added to (`accumulate`) or stepped. */
-  const tileCode = (h: number, widths: readonly number[], kCount: Val = g.k, accumulate = spec.accumulate): void => {
+  /** Bytes between B's rows as a tile reads them: a packed strip's width, or N floats. */
+  const bRow = (nv: number, packed: boolean): number => (packed ? 16 * nv : 4 * n);
+  /**
+   * One tile: `kCount` steps along K from pa0/pb (B's rows `bStride` bytes apart), then C at pc
+   * stored, added to (`accumulate`) or stepped. `stage`: also copies the B rows it reads there, one
+   * after another.
+   */
+  const tileCode = (h: number, widths: readonly number[], kCount: Val, accumulate: boolean, bStride: number, stage?: Local): void => {
     const nv = widths.length;
     for (let r = 0; r < h; r++) for (let v = 0; v < nv; v++) f.v128Const().localSet(acc[r]![v]!);
     f.localGet(pa0).localSet(paW);
@@ -397,6 +432,7 @@ function buildBroadcastKernel(g: Gen): void {
       for (let v = 0; v < nv; v++) {
         g.loadVec({ base: pbW, off: 16 * v }, widths[v]!);
         f.localSet(bv[v]!);
+        if (stage) g.storeVec({ base: stage, off: 16 * v }, bv[v]!, 4);
       }
       for (let r = 0; r < h; r++) {
         f.v128Load32Splat(g.pushAddr(g.at(paW, aRow(r))));
@@ -407,7 +443,8 @@ function buildBroadcastKernel(g: Gen): void {
         }
       }
       g.addTo(paW, aStep);
-      g.addTo(pbW, spec.packedB ? 16 * nv : 4 * n);
+      g.addTo(pbW, bStride);
+      if (stage) g.addTo(stage, 16 * nv);
     });
     for (let r = 0; r < h; r++) {
       for (let v = 0; v < nv; v++) {
@@ -435,31 +472,50 @@ function buildBroadcastKernel(g: Gen): void {
     const pb0 = g.temp("i32", "pb0");
     // A packed strip is contiguous: it stays in L1 without chunks (up to K ≈ 1000).
     const { aBase, bBase, kc, passes } = g.chunking(!spec.packedB && (typeof g.k !== "number" || g.k > NN_K_CHUNK) ? NN_K_CHUNK : undefined);
-    const strip = (widths: readonly number[], accumulate: boolean): void => {
+    const nextRows = (h: number): void => {
+      g.addTo(pa0, g.kBytes, h);
+      g.addTo(pc, 4 * n * h);
+    };
+    const firstRows = (): void => {
       f.localGet(aBase).localSet(pa0);
       f.localGet(pc0).localSet(pc);
       f.localGet(pb0).localSet(pb);
-      g.rowBlocks(
-        tile.rows,
-        (h) => tileCode(h, widths, kc, accumulate),
-        (h) => {
-          g.addTo(pa0, g.kBytes, h);
-          g.addTo(pc, 4 * n * h);
-        },
-      );
     };
-    const strips = (accumulate: boolean): void => {
+    const strip = (widths: readonly number[], accumulate: boolean): void => {
+      firstRows();
+      g.rowBlocks(tile.rows, (h) => tileCode(h, widths, kc, accumulate, bRow(widths.length, spec.packedB === true)), nextRows);
+    };
+    // Staged (stageB): the first row block, always a full one, reads the strip's rows of this
+    // pass from B and leaves them at s; the other row blocks read them there.
+    const stage = spec.stageB ? g.temp("i32", "stage") : undefined;
+    const mRest: Val = typeof g.m === "number" ? g.m - tile.rows : spec.stageB ? g.temp("i32", "mRest") : 0;
+    const stagedStrip = (accumulate: boolean): void => {
+      firstRows();
+      f.localGet(f.get("s")).localSet(stage!);
+      tileCode(tile.rows, cols.fullWidths, kc, accumulate, 4 * n, stage);
+      nextRows(tile.rows);
+      f.localGet(f.get("s")).localSet(pb);
+      g.rowBlocks(tile.rows, (h) => tileCode(h, cols.fullWidths, kc, accumulate, bRow(tile.cols, true)), nextRows, mRest);
+    };
+    const strips = (staged: boolean) => (accumulate: boolean): void => {
       f.localGet(bBase).localSet(pb0);
       f.localGet(c).localSet(pc0);
       g.repeat(cols.full, "colStrips", () => {
-        strip(cols.fullWidths, accumulate);
+        if (staged) stagedStrip(accumulate);
+        else strip(cols.fullWidths, accumulate);
         if (spec.packedB) g.addTo(pb0, g.kBytes, 4 * tile.cols);
         else g.addTo(pb0, 16 * tile.cols);
         g.addTo(pc0, 16 * tile.cols);
       });
       if (cols.rest.length > 0) strip(cols.rest, accumulate);
     };
-    passes(4, strips);
+    if (!spec.stageB || cols.full === 0 || (typeof g.m === "number" && g.m < STAGE_FROM_ROWS)) passes(4, strips(false));
+    else if (typeof g.m === "number") passes(4, strips(true));
+    else {
+      f.localGet(g.m).i32Const(tile.rows).i32Sub().localSet(mRest as Local);
+      f.localGet(g.m).i32Const(STAGE_FROM_ROWS).i32GeU();
+      f.if(undefined, () => passes(4, strips(true)), () => passes(4, strips(false)));
+    }
     return;
   }
   // tn: row blocks outer, column tiles inner, each tile running along K. A long K (a conv's
@@ -476,10 +532,10 @@ function buildBroadcastKernel(g: Gen): void {
       g.addTo(pc, 4 * floats);
     };
     g.repeat(cols.full, "colTiles", () => {
-      tileCode(h, cols.fullWidths, kc, accumulate);
+      tileCode(h, cols.fullWidths, kc, accumulate, 4 * n);
       advance(4 * tile.cols);
     });
-    if (cols.rest.length > 0) tileCode(h, cols.rest, kc, accumulate);
+    if (cols.rest.length > 0) tileCode(h, cols.rest, kc, accumulate, 4 * n);
   };
   const pass = (accumulate: boolean): void => {
     f.localGet(aBase).localSet(pa0);
@@ -645,7 +701,7 @@ export function matmulModule(kernels: readonly NamedKernel[], memory: MemoryImpo
 export function kernelName(spec: MatmulSpec): string {
   const t = spec.tile ?? DEFAULT_TILES[spec.variant];
   const d = (x: Dim): string => (x === "dynamic" ? "d" : String(x));
-  return `${spec.variant}_M${d(spec.m)}_K${d(spec.k)}_N${spec.n}${spec.accumulate ? "_acc" : ""}${spec.step ? "_sgd" : ""}_t${t.rows}x${t.cols}${spec.packedB ? "_pB" : ""}${spec.fma ? "_fma" : ""}`;
+  return `${spec.variant}_M${d(spec.m)}_K${d(spec.k)}_N${spec.n}${spec.accumulate ? "_acc" : ""}${spec.step ? "_sgd" : ""}_t${t.rows}x${t.cols}${spec.packedB ? "_pB" : ""}${spec.stageB ? "_sB" : ""}${spec.fma ? "_fma" : ""}`;
 }
 
 /** Whether this JavaScript engine takes relaxed-SIMD kernels (Node 22+, Chrome 114+; Node 20 with --experimental-wasm-relaxed-simd). */
