@@ -77,8 +77,9 @@ export interface EmitContext {
    * f32 with wasm kernels: C (+)= A·B where B [k×n] is first copied into column strips (for a
    * B multiplied many times, as a recurrent kernel at every step: its rows of 2 KiB and more
    * would evict each other from L1 between row blocks). `length(k)` floats of scratch hold the
-   * strips; `pack(b, bo, dst, k)` is the statement that writes them; `kernel` is called as the
-   * matmul helper is, with the strips as B (offset 0). Undefined where the module has no wasm kernels.
+   * strips; `pack(b, bo, dst, k)` is the statement that writes them; `kernel(k)`, the kernel for
+   * that K, is called as the matmul helper is, with the strips as B (offset 0). Undefined where
+   * the module has no wasm kernels.
    */
   packedMatmul?(n: number, accumulate: boolean): PackedMatmul | undefined;
   /**
@@ -105,7 +106,7 @@ export interface StagedMatmul {
 }
 
 export interface PackedMatmul {
-  readonly kernel: string;
+  kernel(k: number): string;
   length(k: number): number;
   pack(b: string, bo: string | number, dst: string, k: number): string;
 }

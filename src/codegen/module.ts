@@ -147,7 +147,7 @@ export function moduleParts(p: Plan, o: ModuleOptions): ModuleParts {
         helpers.add("packStrips");
         helpers.add("matmulPacked");
         return {
-          kernel: `kern.${wasm.request(packedMatmulEntry(n, accumulate))}`,
+          kernel: (k) => `kern.${wasm.request(packedMatmulEntry(n, accumulate, k))}`,
           length: (k) => packedLength(k, n),
           pack: (b, bo, dst, k) => `packStrips(${b}, ${bo}, ${dst}, ${k}, ${n}, ${PACKED_STRIP});`,
         };

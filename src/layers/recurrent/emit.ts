@@ -186,7 +186,7 @@ function recurrentForward(a: RecurrentArgs, c: EmitContext, prefix: PartPrefix):
         for (let b = 0; b < n; b++) for (let j = 0; j < ${h}; j++) y[b * ${width}${col} + j] = st[${rows(steps * h)} + b * ${h} + j];`;
       }
       // h·recurrent_kernel: from the strips packed before the loop, or from w
-      const [rk, rkAt] = packed ? [packed.kernel, `${packed.strips}, 0`] : [matmul, `w, ${dir.recurrent}`];
+      const [rk, rkAt] = packed ? [packed.kernel(h), `${packed.strips}, 0`] : [matmul, `w, ${dir.recurrent}`];
       const recurrent = gh
         ? `// gh = recurrent bias + h·recurrent_kernel for the whole batch (the state before the first step is zero)
 ${fillRows("gh", dir.bias + gw, gw, rows(gw))}
@@ -195,7 +195,7 @@ ${fillRows("gh", dir.bias + gw, gw, rows(gw))}
           if (k > 0) ${rk}(st, hb, ${rkAt}, gx, gb, n, ${h}, ${gw}, true);`;
       const projection = packed
         ? `${packed.pack("w", dir.kernel, packed.strips, dir.features)}
-        ${packed.kernel}(${inputOf(c, z, dir.layer)}, 0, ${packed.strips}, 0, gx, 0, ${rows(steps)}, ${dir.features}, ${gw}, true);
+        ${packed.kernel(dir.features)}(${inputOf(c, z, dir.layer)}, 0, ${packed.strips}, 0, gx, 0, ${rows(steps)}, ${dir.features}, ${gw}, true);
         // the recurrent kernel in column strips, for every step's product
         ${packed.pack("w", dir.recurrent, packed.strips, h)}`
         : `${matmul}(${inputOf(c, z, dir.layer)}, 0, w, ${dir.kernel}, gx, 0, ${rows(steps)}, ${dir.features}, ${gw}, true);`;
