@@ -14,7 +14,7 @@
 import { pathToFileURL } from "node:url";
 import ts from "typescript";
 import { HELPERS } from "../src/codegen/helpers.js";
-import { DEFAULT_TILES, matmulModule, type MatmulSpec, type MatmulTile, type MatmulVariant } from "../src/codegen/wasm/matmul.js";
+import { DEFAULT_TILES, STAGE_COLUMNS, matmulModule, stageLength, type MatmulSpec, type MatmulTile, type MatmulVariant } from "../src/codegen/wasm/matmul.js";
 import { renderSection, type Section } from "./report.js";
 
 export interface Shape {
@@ -147,17 +147,19 @@ export function measureWasmMatmul(o: Options = {}): Row[] {
 
     const simd: Record<string, number> = {};
     const tiles = o.quick ? [DEFAULT_TILES[variant]] : TILES[variant];
-    const kinds: { tile: MatmulTile; fma: boolean }[] = tiles.map((tile) => ({ tile, fma: false }));
+    const kinds: { tile: MatmulTile; fma: boolean; staged?: boolean }[] = tiles.map((tile) => ({ tile, fma: false }));
     if (o.fma) kinds.push({ tile: DEFAULT_TILES[variant], fma: true });
-    for (const { tile, fma } of kinds) {
-      const spec: MatmulSpec = { variant, m: sh.dynamic === "m" ? "dynamic" : m, k: sh.dynamic === "k" ? "dynamic" : k, n, accumulate, tile, fma };
+    // The kernel the generated modules call for this product: B staged where N is a multiple of STAGE_COLUMNS.
+    if (variant === "nn" && n % STAGE_COLUMNS === 0) kinds.push({ tile: DEFAULT_TILES[variant], fma: false, staged: true });
+    for (const { tile, fma, staged } of kinds) {
+      const spec: MatmulSpec = { variant, m: sh.dynamic === "m" ? "dynamic" : m, k: sh.dynamic === "k" ? "dynamic" : k, n, accumulate, tile, fma, ...(staged ? { stageB: true } : {}) };
       const bytes = matmulModule([{ name: "mm", spec }]);
-      const label = `${tile.rows}x${tile.cols}${fma ? " fma" : ""}`;
+      const label = `${tile.rows}x${tile.cols}${fma ? " fma" : ""}${staged ? " staged" : ""}`;
       if (!wasm.validate(bytes)) {
         simd[label] = NaN;
         continue;
       }
-      const floats = sizes.reduce((s, x) => s + x + 16, 16);
+      const floats = sizes.reduce((s, x) => s + x + 16, 16) + (staged ? stageLength(k) + 16 : 0);
       const memory = new wasm.Memory({ initial: Math.ceil((floats * 4) / 65536) });
       const inst = new wasm.Instance(new wasm.Module(bytes), { env: { memory } });
       const f32 = new Float32Array(memory.buffer);
@@ -169,6 +171,7 @@ export function measureWasmMatmul(o: Options = {}): Row[] {
         f32.set([ja, jb, jc][i]!, at);
         at += Math.ceil((s + 4) / 4) * 4;
       }
+      if (staged) offs.push(at * 4);
       const mm = inst.exports["mm"] as Kernel;
       const args = [...offs, ...(sh.dynamic === "m" ? [m] : sh.dynamic === "k" ? [k] : [])];
       simd[label] = gflopsOf(() => mm(...args), flops, ms, samples);
@@ -235,6 +238,7 @@ export function wasmMatmulSections(o: Options = {}): Section[] {
       notes: [
         `default tiles: ${(Object.keys(DEFAULT_TILES) as MatmulVariant[]).map((v) => `${v} ${DEFAULT_TILES[v].rows}x${DEFAULT_TILES[v].cols}`).join(", ")} (rows × v128 columns for nn/tn, rows × C columns for nt)` +
           (o.quick ? "; only the default tiles were timed (quick mode: `node dist/bench/wasm-matmul.js` sweeps them all)." : "."),
+        `"staged": the nn kernel that copies B's column strips into scratch as its first row block reads them (matmul.ts, stageB), which the generated modules call where N is a multiple of ${STAGE_COLUMNS}.`,
         peak
           ? `The machine's SIMD matmul peak, as the per-block profiles use it: ${g(peak.gflops)} GFLOP/s (${peak.shape}, tile ${peak.tile}), the best SIMD figure in this table.`
           : "No SIMD kernel ran here (WebAssembly SIMD missing?): no peak for the per-block profiles.",

@@ -27,7 +27,8 @@ export interface EmitContext {
    * A buffer kept from forward to backward (a dropout mask, batch statistics, gate values),
    * allocated once at construction: `size` elements, times maxBatch when `perSample`; "double"
    * is float64 in any precision, for sums that float32 would round (JS code only: not a kernel's).
-   * Returns the local name bound to it in both the forward and the backward code.
+   * Returns the local name bound to it in both the forward and the backward code. Asked again
+   * under the same name, it is the same buffer, sized for the largest request.
    */
   scratch(name: string, size: number, perSample?: boolean, kind?: "float" | "int" | "double"): string;
   needsDx(input: number): boolean;
