@@ -149,8 +149,9 @@ export function measureWasmMatmul(o: Options = {}): Row[] {
     const tiles = o.quick ? [DEFAULT_TILES[variant]] : TILES[variant];
     const kinds: { tile: MatmulTile; fma: boolean; staged?: boolean }[] = tiles.map((tile) => ({ tile, fma: false }));
     if (o.fma) kinds.push({ tile: DEFAULT_TILES[variant], fma: true });
-    // The kernel the generated modules call for this product: B staged where N is a multiple of STAGE_COLUMNS.
-    if (variant === "nn" && n % STAGE_COLUMNS === 0) kinds.push({ tile: DEFAULT_TILES[variant], fma: false, staged: true });
+    // The kernel the generated modules call for this product where they stage its operands (module.ts: stagedMatmul, stagedMatmulTN).
+    const stages = variant === "nn" ? n % STAGE_COLUMNS === 0 : variant === "tn" && n >= 8 && (m % STAGE_COLUMNS === 0 || n % STAGE_COLUMNS === 0);
+    if (stages) kinds.push({ tile: DEFAULT_TILES[variant], fma: false, staged: true });
     for (const { tile, fma, staged } of kinds) {
       const spec: MatmulSpec = { variant, m: sh.dynamic === "m" ? "dynamic" : m, k: sh.dynamic === "k" ? "dynamic" : k, n, accumulate, tile, fma, ...(staged ? { stageB: true } : {}) };
       const bytes = matmulModule([{ name: "mm", spec }]);
@@ -159,7 +160,7 @@ export function measureWasmMatmul(o: Options = {}): Row[] {
         simd[label] = NaN;
         continue;
       }
-      const floats = sizes.reduce((s, x) => s + x + 16, 16) + (staged ? stageLength(k) + 16 : 0);
+      const floats = sizes.reduce((s, x) => s + x + 16, 16) + (staged ? stageLength(variant === "tn" ? "tn" : "nn", k, n) + 16 : 0);
       const memory = new wasm.Memory({ initial: Math.ceil((floats * 4) / 65536) });
       const inst = new wasm.Instance(new wasm.Module(bytes), { env: { memory } });
       const f32 = new Float32Array(memory.buffer);
@@ -238,7 +239,7 @@ export function wasmMatmulSections(o: Options = {}): Section[] {
       notes: [
         `default tiles: ${(Object.keys(DEFAULT_TILES) as MatmulVariant[]).map((v) => `${v} ${DEFAULT_TILES[v].rows}x${DEFAULT_TILES[v].cols}`).join(", ")} (rows × v128 columns for nn/tn, rows × C columns for nt)` +
           (o.quick ? "; only the default tiles were timed (quick mode: `node dist/bench/wasm-matmul.js` sweeps them all)." : "."),
-        `"staged": the nn kernel that copies B's column strips into scratch as its first row block reads them (matmul.ts, stageB), which the generated modules call where N is a multiple of ${STAGE_COLUMNS}.`,
+        `"staged": the kernel that reads its operands through copies in scratch (matmul.ts, stageB), which the generated modules call where rows of B (nn), or of A or B (tn), are a multiple of ${STAGE_COLUMNS} floats.`,
         peak
           ? `The machine's SIMD matmul peak, as the per-block profiles use it: ${g(peak.gflops)} GFLOP/s (${peak.shape}, tile ${peak.tile}), the best SIMD figure in this table.`
           : "No SIMD kernel ran here (WebAssembly SIMD missing?): no peak for the per-block profiles.",

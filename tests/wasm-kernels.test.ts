@@ -79,7 +79,7 @@ function check(cs: Case): void {
   expect(WebAssembly.validate(bytes)).toBe(true);
   const { m, k, n } = cs;
   const pad = 5; // guard floats around each operand; offsets only 4-byte aligned
-  const sizes = [m * k, cs.packedB ? packedLength(k, n) : k * n, m * n, ...(cs.stageB ? [stageLength(k)] : [])];
+  const sizes = [m * k, cs.packedB ? packedLength(k, n) : k * n, m * n, ...(cs.stageB ? [stageLength(cs.variant === "tn" ? "tn" : "nn", k, n)] : [])];
   const offs: number[] = [];
   let at = 1 + pad;
   for (const s of sizes) {
@@ -113,14 +113,17 @@ function check(cs: Case): void {
   expect(a).toEqual(a0);
   expect(b).toEqual(b0);
   if (cs.stageB) {
-    // Staged (enough rows, a full strip): the scratch holds the last full strip's rows of the last chunk of K; else it is untouched.
+    // Staged (a full strip; nn: enough rows): the scratch holds the last full strip's rows of the
+    // last chunk of K (tn: after a row block's columns of A); else it is untouched.
     const scratch = views[3]!;
     const strips = Math.floor(n / PACKED_STRIP);
-    if (m >= STAGE_FROM_ROWS && strips > 0 && k > 0) {
-      const k0 = Math.floor((k - 1) / NN_K_CHUNK) * NN_K_CHUNK;
+    const chunk = cs.variant === "tn" ? TN_K_CHUNK : NN_K_CHUNK;
+    if ((cs.variant === "tn" || m >= STAGE_FROM_ROWS) && strips > 0 && k > 0 && m > 0) {
+      const k0 = Math.floor((k - 1) / chunk) * chunk;
+      const at = cs.variant === "tn" ? 4 * TN_K_CHUNK + (strips - 1) * (k - k0) * PACKED_STRIP : 0;
       for (let p = 0; p < k - k0; p++)
-        for (let j = 0; j < PACKED_STRIP; j++) expect(scratch[p * PACKED_STRIP + j]).toBe(b[(k0 + p) * n + (strips - 1) * PACKED_STRIP + j]);
-    } else expect(scratch).toEqual(s0);
+        for (let j = 0; j < PACKED_STRIP; j++) expect(scratch[at + p * PACKED_STRIP + j]).toBe(b[(k0 + p) * n + (strips - 1) * PACKED_STRIP + j]);
+    } else if (cs.variant === "nn") expect(scratch).toEqual(s0);
     // The same sums in the same order as the kernel reading B in place: equal bit for bit.
     const inPlace = matmulModule([{ name: "mm", spec: { ...spec, stageB: false } }]);
     const staged = c.slice();
@@ -329,7 +332,7 @@ describe("wasm SIMD matmul kernels", () => {
       for (const k of [0, 1, 5, 130])
         for (const [m, dynM] of [[0, true], [1, true], [6, true], [5, false]] as const)
           check({ variant: "nn", m, k, n, accumulate: (n + k) % 2 === 0, dynM, dynK: k !== 5, tile: DEFAULT_TILES.nn, seed: seed++, packedB: true });
-    expect(() => matmulModule([{ name: "mm", spec: { variant: "tn", m: 4, k: 4, n: 4, accumulate: false, packedB: true } }])).toThrow(/packed or staged B/);
+    expect(() => matmulModule([{ name: "mm", spec: { variant: "tn", m: 4, k: 4, n: 4, accumulate: false, packedB: true } }])).toThrow(/packed B/);
   });
 
   it("nn staging B's strips in scratch: below and at the rows that stage, every chunk boundary of K, full and partial strips, static and dynamic dims", () => {
@@ -339,6 +342,16 @@ describe("wasm SIMD matmul kernels", () => {
         for (const m of [0, 3, STAGE_FROM_ROWS - 1, STAGE_FROM_ROWS, STAGE_FROM_ROWS + 7])
           check({ variant: "nn", m, k, n, accumulate: (m + k + n) % 2 === 0, dynM: (m + n) % 3 !== 0, dynK: (k + n) % 2 === 0, tile: DEFAULT_TILES.nn, seed: seed++, stageB: true });
     expect(() => matmulModule([{ name: "mm", spec: { variant: "nn", m: 4, k: 4, n: 4, accumulate: false, stageB: true, packedB: true } }])).toThrow(/packed or staged/);
+  });
+
+  it("tn staging A's columns and B's strips in scratch: every chunk boundary of K, full and partial strips and row blocks, static and dynamic dims", () => {
+    let seed = 300;
+    for (const n of [7, 8, 13, 64])
+      for (const k of [0, 1, 9, TN_K_CHUNK - 1, TN_K_CHUNK, TN_K_CHUNK + 1, 2 * TN_K_CHUNK + 3])
+        for (const m of [1, 4, 7, 64])
+          check({ variant: "tn", m, k, n, accumulate: (m + k + n) % 2 === 0, dynM: (m + n) % 3 !== 0, dynK: (k + n) % 2 === 0, tile: DEFAULT_TILES.tn, seed: seed++, stageB: true });
+    expect(() => matmulModule([{ name: "mm", spec: { variant: "tn", m: 4, k: 4, n: 4, accumulate: false, step: true, stageB: true } }])).toThrow(/staged B/);
+    expect(() => matmulModule([{ name: "mm", spec: { variant: "nt", m: 4, k: 4, n: 4, accumulate: false, stageB: true } }])).toThrow(/staged B/);
   });
 
   it("a dynamic-M kernel serves any batch up to its buffers, zero included", () => {

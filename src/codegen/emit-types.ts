@@ -86,10 +86,16 @@ export interface EmitContext {
   /**
    * f32 with wasm kernels, where B's rows would map its column strips onto few L1 sets (N a
    * multiple of STAGE_COLUMNS): the kernel for C (+)= A·B [k×n] that copies each strip of B into
-   * scratch as it first reads it (matmul.ts, stageB). Called as the matmul helper is, plus two
-   * last arguments: `scratch` (a local of the step) and 0. Undefined otherwise: use `helper`.
+   * scratch as it first reads it (matmul.ts, stageB). Called as the matmul helper is, then
+   * `args`. Undefined otherwise: use `helper`.
    */
   stagedMatmul?(n: number, accumulate: boolean, k: number): StagedMatmul | undefined;
+  /**
+   * The same for matmulTN, C [m×n] += AᵀB, where A's or B's rows (m or n floats) are a multiple
+   * of STAGE_COLUMNS: the kernel copies each pass's rows of B and of A into scratch. Called as
+   * matmulTN is, then `args`. Undefined otherwise.
+   */
+  stagedMatmulTN?(m: number, n: number): StagedMatmul | undefined;
   /** The build's matmuls run on WebAssembly SIMD kernels (f32, `--kernels wasm`), where a product is cheaper than a JS loop. */
   readonly simdKernels?: boolean;
   /** The node's truncated-BPTT window, when training uses one. */
@@ -103,7 +109,8 @@ export interface EmitContext {
 
 export interface StagedMatmul {
   readonly kernel: string;
-  readonly scratch: string;
+  /** The call's last arguments, after the helper's own: `, …`. */
+  readonly args: string;
 }
 
 export interface PackedMatmul {

@@ -5,7 +5,7 @@ import { optimizerCode } from "./optimizer-emit.js";
 import type { Plan, Step, WeightSlot } from "./plan.js";
 import { HELPERS } from "./helpers.js";
 import { activationEntry, cellEntry, convWalkEntry, matmulEntry, packedMatmulEntry, stagedMatmulEntry, type MatmulHelper } from "./wasm/kernel-entries.js";
-import { PACKED_STRIP, STAGE_COLUMNS, packedLength, stageLength } from "./wasm/matmul.js";
+import { PACKED_STRIP, STAGE_COLUMNS, TN_K_CHUNK, packedLength, stageLength } from "./wasm/matmul.js";
 import { KernelSet } from "./wasm/kernel-set.js";
 import { initRuntime } from "./runtime-init.js";
 import { runtimeApi, runtimeFixed, runtimeMethods } from "./runtime/inline.js";
@@ -155,7 +155,12 @@ export function moduleParts(p: Plan, o: ModuleOptions): ModuleParts {
       stagedMatmul(n, accumulate, k) {
         if (!wasm || n % STAGE_COLUMNS !== 0) return undefined;
         helpers.add("matmul");
-        return { kernel: `kern.${wasm.request(stagedMatmulEntry(n, accumulate))}`, scratch: stepScratch("stageB", stageLength(k)) };
+        return { kernel: `kern.${wasm.request(stagedMatmulEntry("matmul", n, accumulate))}`, args: `, ${stepScratch("stage", stageLength("nn", k, n))}, 0` };
+      },
+      stagedMatmulTN(m, n) {
+        if (!wasm || n < PACKED_STRIP || (m % STAGE_COLUMNS !== 0 && n % STAGE_COLUMNS !== 0)) return undefined;
+        helpers.add("matmulTN");
+        return { kernel: `kern.${wasm.request(stagedMatmulEntry("matmulTN", n, true))}`, args: `, true, ${stepScratch("stage", stageLength("tn", TN_K_CHUNK, n))}, 0` };
       },
       simdKernels: wasm !== undefined,
       cellKernel: (kind, units, js) => (wasm ? `kern.${wasm.request(cellEntry(kind, units, js))}` : undefined),

@@ -33,7 +33,7 @@ export const convEmit: LayerEmitter<ConvArgs> = {
     // product accumulates onto it.
     const staged = c.stagedMatmul?.(f, a.bias, g.k);
     const matmul = staged?.kernel ?? c.helper("matmul", f, a.bias);
-    const stage = staged ? `, ${staged.scratch}, 0` : "";
+    const stage = staged?.args ?? "";
     const bias = a.bias ? `\n${fillRows("y", c.offset("bias"), f, `n * ${g.cells * f}`)}` : "";
     if (g.pointwise) {
       return `${bias}
@@ -48,7 +48,9 @@ export const convEmit: LayerEmitter<ConvArgs> = {
   backward(a, c) {
     const g = geometry(a, c);
     const f = a.filters;
-    const matmulTN = c.helper("matmulTN", f);
+    const stagedTN = c.stagedMatmulTN?.(g.k, f);
+    const matmulTN = stagedTN?.kernel ?? c.helper("matmulTN", f);
+    const stage = stagedTN?.args ?? "";
     const dxProduct = c.needsDx(0) ? kernelTProduct(c, "kernelT", g.kernel, g.k, f) : undefined;
     const bias = a.bias
       ? `
@@ -57,7 +59,7 @@ ${biasGradient(c, "dy", c.offset("bias"), f, g.cells)}`
     if (g.pointwise) {
       return `${bias}
       // kernel gradient += xᵀ · dy${dxProduct ? "; dx += dy · kernelᵀ" : ""}
-      ${matmulTN}(x0, 0, dy, 0, g, ${g.kernel}, ${g.k}, n * ${g.cells}, ${f});${dxProduct ? `${dxProduct.prepare}
+      ${matmulTN}(x0, 0, dy, 0, g, ${g.kernel}, ${g.k}, n * ${g.cells}, ${f}${stage});${dxProduct ? `${dxProduct.prepare}
       ${dxProduct.product({ a: "dy", aOffset: "0", out: "dx0", outOffset: "0", rows: `n * ${g.cells}`, accumulate: true })}` : ""}`;
     }
     // With col kept from forward, dcol needs a buffer of its own (one chunk); else it reuses col's.
@@ -69,7 +71,7 @@ ${biasGradient(c, "dy", c.offset("bias"), f, g.cells)}`
       : "";
     return `${bias}${dxProduct?.prepare ?? ""}${chunks(g, c, `${g.keep ? "" : g.im2col()}
         // kernel gradient += colᵀ · dy
-        ${matmulTN}(col, ${g.colAt}, dy, t0 * ${g.ow * f}, g, ${g.kernel}, ${g.k}, (t1 - t0) * ${g.ow}, ${f});${dx}`)}`;
+        ${matmulTN}(col, ${g.colAt}, dy, t0 * ${g.ow * f}, g, ${g.kernel}, ${g.k}, (t1 - t0) * ${g.ow}, ${f}${stage});${dx}`)}`;
   },
 };
 

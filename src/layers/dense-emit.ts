@@ -20,7 +20,7 @@ export const denseEmit: LayerEmitter<DenseArgs> = {
     return `
       const m = n${rows === 1 ? "" : ` * ${rows}`};${a.bias ? `\n${fillRows("y", c.offset("bias"), a.units, `m * ${a.units}`)}` : ""}
       // y[m×${a.units}] ${a.bias ? "+" : ""}= x[m×${f}] · kernel[${f}×${a.units}]
-      ${matmul}(x0, 0, w, ${c.offset("kernel")}, y, 0, m, ${f}, ${a.units}, ${a.bias}${staged ? `, ${staged.scratch}, 0` : ""});`;
+      ${matmul}(x0, 0, w, ${c.offset("kernel")}, y, 0, m, ${f}, ${a.units}, ${a.bias}${staged?.args ?? ""});`;
   },
   backward(a, c) {
     const x = c.inShapes[0]!;
@@ -34,7 +34,8 @@ export const denseEmit: LayerEmitter<DenseArgs> = {
       // dx[m×${f}] += dy[m×${a.units}] · kernelᵀ
       ${dxProduct.product({ a: "dy", aOffset: "0", out: "dx0", outOffset: "0", rows: "m", accumulate: true })}`
       : "";
-    const gradient = `${c.helper("matmulTN", a.units)}(x0, 0, dy, 0, g, ${k}, ${f}, m, ${a.units});`;
+    const stagedTN = c.stagedMatmulTN?.(f, a.units);
+    const gradient = `${stagedTN?.kernel ?? c.helper("matmulTN", a.units)}(x0, 0, dy, 0, g, ${k}, ${f}, m, ${a.units}${stagedTN?.args ?? ""});`;
     const fold = c.foldedStep?.("kernel", a.units);
     if (!fold) {
       return `

@@ -115,7 +115,7 @@ export function packedMatmulEntry(n: number, accumulate: boolean, k: number): Ke
 
 const STAGED_KERNEL: Support = {
   name: "StagedKernel",
-  code: `/** A Kernel given scratch for the column strips of B it copies (stageLength(k) floats at s[so…]); the JS fallback ignores it. */
+  code: `/** A Kernel given scratch for the copies of its operands (stageLength floats at s[so…]); the JS fallback ignores it. */
 type StagedKernel = (a: Float32Array, ao: number, b: Float32Array, bo: number, c: Float32Array, co: number, m: number, k: number, n: number, accumulate: boolean, s: Float32Array, so: number) => void;
 
 /** A stageB kernel's export as a StagedKernel. */
@@ -125,15 +125,19 @@ function bindStaged(exports: Readonly<Record<string, unknown>>, name: string): S
 }`,
 };
 
-/** An nn kernel that stages B's column strips in scratch (matmul.ts, stageB), called as `matmul` is plus the scratch array and offset. */
-export function stagedMatmulEntry(n: number, accumulate: boolean): KernelEntry {
-  const spec: MatmulSpec = { variant: "nn", m: "dynamic", k: "dynamic", n, accumulate, stageB: true };
+/**
+ * A matmul (nn) or matmulTN (tn, accumulating) kernel that reads its operands through copies in
+ * scratch (matmul.ts, stageB), called as the helper is plus `accumulate` where the helper has
+ * none, the scratch array and its offset.
+ */
+export function stagedMatmulEntry(helper: "matmul" | "matmulTN", n: number, accumulate: boolean): KernelEntry {
+  const spec: MatmulSpec = { variant: VARIANT[helper], m: "dynamic", k: "dynamic", n, accumulate, stageB: true };
   const name = kernelName(spec);
   return {
     name,
     kind: "matmul",
     build: builder(spec),
-    js: `(a, ao, b, bo, c, co, m, k) => matmul(a, ao, b, bo, c, co, m, k, ${n}, ${accumulate})`,
+    js: `(a, ao, b, bo, c, co, m, k) => ${helper}(a, ao, b, bo, c, co, m, k, ${n}${helper === "matmul" ? `, ${accumulate}` : ""})`,
     wasm: `bindStaged(exports, ${JSON.stringify(name)})`,
     type: "StagedKernel",
     support: [STAGED_KERNEL],

@@ -64,12 +64,19 @@ export interface MatmulSpec {
    */
   readonly packedB?: boolean;
   /**
-   * nn only, B in its plain layout: where M ≥ STAGE_FROM_ROWS, the first row block copies each
-   * full column strip of B it reads into scratch at byte offset `s` (stageLength(K) floats, a
-   * parameter after `c`) and the other row blocks read that contiguous copy. B rows a multiple
-   * of 256 bytes long map a strip onto a few L1 sets, which evicts it between row blocks: an
-   * MLP's x·kernel (K = 784, N = 128) runs at 40.9 GFLOP/s read in place, 44.3 staged. Below
-   * STAGE_FROM_ROWS rows the kernel reads B in place (too few row blocks reuse the copy).
+   * nn, and tn other than a step: operands read through contiguous copies in scratch at byte
+   * offset `s` (stageLength floats, a parameter after `c`). Rows a multiple of 256 bytes long map
+   * the rows a tile reads onto a few L1 sets, which evicts them before they are read again.
+   *
+   * nn: where M ≥ STAGE_FROM_ROWS, the first row block copies each full column strip of B it
+   * reads, and the other row blocks read that copy (below, B is read in place: too few row
+   * blocks reuse it). An MLP's x·kernel (K = 784, N = 128): 40.9 GFLOP/s in place, 44.3 staged.
+   *
+   * tn: each pass along K first copies its rows of B's full column strips, strip after strip,
+   * and each row block its columns of A. An LSTM's recurrent-kernel gradient (M = 128, K = 1568,
+   * N = 512): 34.4 GFLOP/s in place, 41.9 staged.
+   *
+   * Both take K in the in-place kernel's chunks: the sums are the in-place kernel's, bit for bit.
    */
   readonly stageB?: boolean;
 }
@@ -138,12 +145,14 @@ export const STAGE_COLUMNS = 64;
 export const STAGE_FROM_ROWS = 16;
 
 /**
- * Floats of a stageB kernel's scratch: a strip's rows of one pass along K. A staged kernel takes
- * K in the in-place kernel's chunks of NN_K_CHUNK, so that its sums run in the same order, bit for
- * bit (chunks of 512 were no faster, and GoogLeNet's f32 step drifted past 1e-4 of the f64 one).
+ * Floats of a stageB kernel's scratch. nn: a strip's rows of one pass along K (K in the in-place
+ * kernel's chunks of NN_K_CHUNK, so that the sums run in the same order, bit for bit: chunks of
+ * 512 were no faster, and GoogLeNet's f32 step drifted past 1e-4 of the f64 one). tn: a row
+ * block's 4 columns of A for TN_K_CHUNK rows, then every full strip of B for a pass's rows.
  */
-export function stageLength(k: number): number {
-  return Math.min(k, NN_K_CHUNK) * PACKED_STRIP;
+export function stageLength(variant: "nn" | "tn", k: number, n: number): number {
+  if (variant === "nn") return Math.min(k, NN_K_CHUNK) * PACKED_STRIP;
+  return TN_K_CHUNK * 4 + Math.min(k, TN_K_CHUNK) * Math.floor(n / PACKED_STRIP) * PACKED_STRIP;
 }
 
 class Gen {
@@ -168,7 +177,9 @@ class Gen {
     if (!Number.isInteger(tile.rows) || !Number.isInteger(tile.cols) || tile.rows < 1 || tile.cols < 1 || tile.rows * tile.cols > 32) throw new RangeError(`matmul: bad tile ${tile.rows}×${tile.cols}`);
     this.tile = tile;
     if (spec.step && (spec.variant !== "tn" || spec.accumulate)) throw new RangeError("matmul: a step kernel is tn and does not accumulate");
-    if ((spec.packedB || spec.stageB) && (spec.variant !== "nn" || (spec.tile && (spec.tile.rows !== DEFAULT_TILES.nn.rows || spec.tile.cols !== DEFAULT_TILES.nn.cols)))) throw new RangeError("matmul: a packed or staged B is for nn kernels with the default tile");
+    if (spec.stageB && (spec.variant === "nt" || spec.step)) throw new RangeError("matmul: a staged B is for nn and tn kernels other than a step");
+    if ((spec.packedB || spec.stageB) && (spec.variant === "nt" || (spec.tile && (spec.tile.rows !== DEFAULT_TILES.nn.rows || spec.tile.cols !== DEFAULT_TILES.nn.cols)))) throw new RangeError("matmul: a packed or staged B is for nn kernels with the default tile");
+    if (spec.packedB && spec.variant !== "nn") throw new RangeError("matmul: a packed B is for nn kernels");
     if (spec.packedB && spec.stageB) throw new RangeError("matmul: B is packed or staged, not both");
     this.n = n;
     this.f = new FunctionBuilder([...matmulParams(spec).map((p) => [p, "i32"] as const), ...(spec.step ? [[STEP_RATE, "f32"] as const] : [])]);
@@ -422,10 +433,11 @@ function buildBroadcastKernel(g: Gen): void {
    * stored, added to (`accumulate`) or stepped. `stage`: also copies the B rows it reads there, one
    * after another.
    */
-  const tileCode = (h: number, widths: readonly number[], kCount: Val, accumulate: boolean, bStride: number, stage?: Local): void => {
+  const tileCode = (h: number, widths: readonly number[], kCount: Val, accumulate: boolean, bStride: number, stage?: Local, aStaged = false): void => {
+    // A staged (tn): its h columns of the pass's rows, 4 floats a row, at s.
     const nv = widths.length;
     for (let r = 0; r < h; r++) for (let v = 0; v < nv; v++) f.v128Const().localSet(acc[r]![v]!);
-    f.localGet(pa0).localSet(paW);
+    f.localGet(aStaged ? f.get("s") : pa0).localSet(paW);
     f.localGet(pb).localSet(pbW);
     g.repeat(kCount, "kLeft", () => {
       for (let v = 0; v < nv; v++) {
@@ -434,14 +446,14 @@ function buildBroadcastKernel(g: Gen): void {
         if (stage) g.storeVec({ base: stage, off: 16 * v }, bv[v]!, 4);
       }
       for (let r = 0; r < h; r++) {
-        f.v128Load32Splat(g.pushAddr(g.at(paW, aRow(r))));
+        f.v128Load32Splat(g.pushAddr(g.at(paW, aStaged ? 4 * r : aRow(r))));
         f.localSet(av);
         for (let v = 0; v < nv; v++) {
           f.localGet(av).localGet(bv[v]!);
           g.madd(acc[r]![v]!);
         }
       }
-      g.addTo(paW, aStep);
+      g.addTo(paW, aStaged ? 16 : aStep);
       g.addTo(pbW, bStride);
       if (stage) g.addTo(stage, 16 * nv);
     });
@@ -523,20 +535,67 @@ function buildBroadcastKernel(g: Gen): void {
   // a few floats each by every row block — stay in L1 instead of streaming from L2 once per row
   // block. A step kernel (a dense kernel's gradient: K is the batch) takes K whole.
   const { aBase, bBase, kc, passes } = g.chunking(!spec.step && (typeof g.k !== "number" || g.k > TN_K_CHUNK) ? TN_K_CHUNK : undefined);
-  const rowBlock = (h: number, accumulate: boolean): void => {
-    f.localGet(bBase).localSet(pb);
-    f.localGet(pc0).localSet(pc);
-    const advance = (floats: number): void => {
-      g.addTo(pb, 4 * floats);
-      g.addTo(pc, 4 * floats);
-    };
-    g.repeat(cols.full, "colTiles", () => {
-      tileCode(h, cols.fullWidths, kc, accumulate, 4 * n);
-      advance(4 * tile.cols);
+  // Staged (stageB): each pass first copies its rows of B's full column strips into s, strip
+  // after strip, and the tiles read them there (contiguous rows instead of rows N floats apart).
+  const staged = spec.stageB === true && cols.full > 0;
+  const stageRows = (): void => {
+    const from = g.temp("i32", "stageFrom");
+    const fromW = g.temp("i32", "stageFromW");
+    const to = g.temp("i32", "stageTo");
+    const v = g.temp("v128", "stageV");
+    f.localGet(bBase).localSet(from);
+    f.localGet(f.get("s")).i32Const(16 * TN_K_CHUNK).i32Add().localSet(to);
+    g.repeat(cols.full, "stageStrips", () => {
+      f.localGet(from).localSet(fromW);
+      g.repeat(kc, "stageRows", () => {
+        for (let c4 = 0; c4 < tile.cols; c4++) {
+          g.loadVec({ base: fromW, off: 16 * c4 }, 4);
+          f.localSet(v);
+          g.storeVec({ base: to, off: 16 * c4 }, v, 4);
+        }
+        g.addTo(fromW, 4 * n);
+        g.addTo(to, 16 * tile.cols);
+      });
+      g.addTo(from, 16 * tile.cols);
     });
-    if (cols.rest.length > 0) tileCode(h, cols.rest, kc, accumulate, 4 * n);
+  };
+  // ... and each row block first copies its h columns of the pass's rows of A to s (A's rows M
+  // floats apart map them onto a few L1 sets, evicted while the column tiles run).
+  const stageColumns = (h: number): void => {
+    const from = g.temp("i32", "stageAFrom");
+    const to = g.temp("i32", "stageATo");
+    const v = g.temp("v128", "stageAV");
+    f.localGet(pa0).localSet(from);
+    f.localGet(f.get("s")).localSet(to);
+    g.repeat(kc, "stageARows", () => {
+      g.loadVec({ base: from, off: 0 }, h);
+      f.localSet(v);
+      g.storeVec({ base: to, off: 0 }, v, 4);
+      g.addTo(from, g.mBytes);
+      g.addTo(to, 16);
+    });
+  };
+  const rowBlock = (h: number, accumulate: boolean): void => {
+    if (staged) stageColumns(h);
+    f.localGet(bBase).localSet(pb);
+    if (staged) f.localGet(f.get("s")).i32Const(16 * TN_K_CHUNK).i32Add().localSet(pb);
+    f.localGet(pc0).localSet(pc);
+    g.repeat(cols.full, "colTiles", () => {
+      tileCode(h, cols.fullWidths, kc, accumulate, staged ? 16 * tile.cols : 4 * n, undefined, staged);
+      if (staged) g.addTo(pb, kc, 16 * tile.cols);
+      else g.addTo(pb, 16 * tile.cols);
+      g.addTo(pc, 16 * tile.cols);
+    });
+    if (cols.rest.length > 0) {
+      if (staged) {
+        f.localGet(bBase).localSet(pb);
+        g.addTo(pb, 16 * tile.cols * cols.full);
+      }
+      tileCode(h, cols.rest, kc, accumulate, 4 * n, undefined, staged);
+    }
   };
   const pass = (accumulate: boolean): void => {
+    if (staged) stageRows();
     f.localGet(aBase).localSet(pa0);
     f.localGet(c).localSet(pc0);
     g.rowBlocks(

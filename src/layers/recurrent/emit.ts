@@ -300,7 +300,8 @@ interface DirectionBackward {
   readonly dcp?: string;
   readonly dhd?: string;
   /** The matmul helpers by N (the columns of their result). */
-  readonly helpers: { matmulTN(n: number): string; matmulNT(n: number): string };
+  /** The matmul helpers by N (the columns of their result); weightGradient(m, n): a matmulTN call's kernel and last arguments (staged where the module stages it). */
+  readonly helpers: { matmulNT(n: number): string; weightGradient(m: number, n: number): { kernel: string; args: string } };
   /** The cell's backward step over all rows as a kernel (backwardKernel), where there is one. */
   readonly cellKernel?: string;
 }
@@ -318,7 +319,10 @@ function recurrentBackward(a: RecurrentArgs, c: EmitContext, prefix: PartPrefix)
     dGatesRec: code.directPath || a.bidirectional ? c.scratch("dGatesRec", steps * gw, true) : "",
     dcp: code.carriesCell ? c.scratch("stepDcp", h, true) : undefined,
     dhd: code.directPath ? c.scratch("stepDhd", h, true) : undefined,
-    helpers: { matmulTN: (n: number) => c.helper("matmulTN", n), matmulNT: (n: number) => c.helper("matmulNT", n) },
+    helpers: {
+      matmulNT: (n: number) => c.helper("matmulNT", n),
+      weightGradient: (m: number, n: number) => c.stagedMatmulTN?.(m, n) ?? { kernel: c.helper("matmulTN", n), args: "" },
+    },
     cellKernel: backwardKernel(c, z),
   };
   const layers: string[] = [];
@@ -367,6 +371,8 @@ function finish(x: DirectionBackward): string {
   const { gw, steps, units: h, code } = z;
   const dRec = sameDg ? dGates : x.dGatesRec;
   const all = rows(steps);
+  const kernelGradient = x.helpers.weightGradient(dir.features, gw);
+  const recurrentGradient = x.helpers.weightGradient(h, gw);
   // column sums over every row, `width` adjacent columns per pass (a pass reads whole cache lines)
   const width = [16, 8, 4, 2, 1].find((b) => gw % b === 0)!;
   const cols = Array.from({ length: width }, (_, i) => i);
@@ -385,8 +391,8 @@ function finish(x: DirectionBackward): string {
         // after the loop, from every step's gate gradients at once: the biases, kernel += inputᵀ·dGates,
         // recurrent_kernel += (states before steps 1 … T−1; before step 0 it is zero)ᵀ·dGates${sameDg ? "" : "Rec"}${dIn ? ",\n        // input gradient += dGates·kernelᵀ" : ""}
         ${bias}
-        ${x.helpers.matmulTN(gw)}(${input}, 0, ${dGates}, 0, g, ${dir.kernel}, ${dir.features}, ${all}, ${gw});
-        ${x.helpers.matmulTN(gw)}(st, ${rows(h)}, ${dRec}, ${rows(gw)}, g, ${dir.recurrent}, ${h}, ${rows(steps - 1)}, ${gw});
+        ${kernelGradient.kernel}(${input}, 0, ${dGates}, 0, g, ${dir.kernel}, ${dir.features}, ${all}, ${gw}${kernelGradient.args});
+        ${recurrentGradient.kernel}(st, ${rows(h)}, ${dRec}, ${rows(gw)}, g, ${dir.recurrent}, ${h}, ${rows(steps - 1)}, ${gw}${recurrentGradient.args});
         ${dIn ? `${x.helpers.matmulNT(dir.features)}(${dGates}, 0, w, ${dir.kernel}, ${dIn}, 0, ${all}, ${gw}, ${dir.features});` : ""}`;
 }
 
