@@ -14,7 +14,7 @@
 import { pathToFileURL } from "node:url";
 import ts from "typescript";
 import { HELPERS } from "../src/codegen/helpers.js";
-import { DEFAULT_TILES, STAGE_COLUMNS, matmulModule, stageLength, type MatmulSpec, type MatmulTile, type MatmulVariant } from "../src/codegen/wasm/matmul.js";
+import { DEFAULT_TILES, STAGE_COLUMNS, matmulModule, stageLength, stagingPays, type MatmulSpec, type MatmulTile, type MatmulVariant } from "../src/codegen/wasm/matmul.js";
 import { renderSection, type Section } from "./report.js";
 
 export interface Shape {
@@ -150,8 +150,7 @@ export function measureWasmMatmul(o: Options = {}): Row[] {
     const kinds: { tile: MatmulTile; fma: boolean; staged?: boolean }[] = tiles.map((tile) => ({ tile, fma: false }));
     if (o.fma) kinds.push({ tile: DEFAULT_TILES[variant], fma: true });
     // The kernel the generated modules call for this product where they stage its operands (module.ts: stagedMatmul, stagedMatmulTN).
-    const stages = variant === "nn" ? n % STAGE_COLUMNS === 0 : variant === "tn" && n >= 8 && (m % STAGE_COLUMNS === 0 || n % STAGE_COLUMNS === 0);
-    if (stages) kinds.push({ tile: DEFAULT_TILES[variant], fma: false, staged: true });
+    if (stagingPays(variant, m, n)) kinds.push({ tile: DEFAULT_TILES[variant], fma: false, staged: true });
     for (const { tile, fma, staged } of kinds) {
       const spec: MatmulSpec = { variant, m: sh.dynamic === "m" ? "dynamic" : m, k: sh.dynamic === "k" ? "dynamic" : k, n, accumulate, tile, fma, ...(staged ? { stageB: true } : {}) };
       const bytes = matmulModule([{ name: "mm", spec }]);

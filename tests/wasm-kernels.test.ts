@@ -5,7 +5,7 @@ import { FunctionBuilder, ModuleBuilder, sleb, uleb } from "../src/codegen/wasm/
 import { buildUnaryKernel } from "../src/codegen/wasm/cells.js";
 import { buildFinite } from "../src/codegen/wasm/finite.js";
 import { buildConvWalk, type ConvWalkSpec } from "../src/codegen/wasm/im2col.js";
-import { DEFAULT_TILES, kernelName, NN_K_CHUNK, TN_K_CHUNK, PACKED_STRIP, STAGE_FROM_ROWS, matmulModule, packedLength, packedStripWidths, matmulParams, stageLength, type MatmulSpec, type MatmulTile, type MatmulVariant } from "../src/codegen/wasm/matmul.js";
+import { DEFAULT_TILES, kernelName, NN_K_CHUNK, TN_K_CHUNK, PACKED_STRIP, STAGE_FROM_ROWS, TN_STAGE_A, matmulModule, packedLength, packedStripWidths, matmulParams, stageLength, type MatmulSpec, type MatmulTile, type MatmulVariant } from "../src/codegen/wasm/matmul.js";
 
 /** Plain float64 reference: C (+)= op(A)·op(B) with the variant's storage. */
 function reference(variant: MatmulVariant, a: Float32Array, b: Float32Array, c0: Float32Array, m: number, k: number, n: number, accumulate: boolean): Float64Array {
@@ -120,7 +120,7 @@ function check(cs: Case): void {
     const chunk = cs.variant === "tn" ? TN_K_CHUNK : NN_K_CHUNK;
     if ((cs.variant === "tn" || m >= STAGE_FROM_ROWS) && strips > 0 && k > 0 && m > 0) {
       const k0 = Math.floor((k - 1) / chunk) * chunk;
-      const at = cs.variant === "tn" ? 4 * TN_K_CHUNK + (strips - 1) * (k - k0) * PACKED_STRIP : 0;
+      const at = cs.variant === "tn" ? TN_STAGE_A + (strips - 1) * (k - k0) * PACKED_STRIP : 0;
       for (let p = 0; p < k - k0; p++)
         for (let j = 0; j < PACKED_STRIP; j++) expect(scratch[at + p * PACKED_STRIP + j]).toBe(b[(k0 + p) * n + (strips - 1) * PACKED_STRIP + j]);
     } else if (cs.variant === "nn") expect(scratch).toEqual(s0);

@@ -84,18 +84,17 @@ export interface EmitContext {
    */
   packedMatmul?(n: number, accumulate: boolean): PackedMatmul | undefined;
   /**
-   * f32 with wasm kernels, where B's rows would map its column strips onto few L1 sets (N a
-   * multiple of STAGE_COLUMNS): the kernel for C (+)= A·B [k×n] that copies each strip of B into
-   * scratch as it first reads it (matmul.ts, stageB). Called as the matmul helper is, then
-   * `args`. Undefined otherwise: use `helper`.
+   * C (+)= A·B [k×n] as the matmul helper computes it: the kernel to call, as the helper is
+   * called and then `args`. With wasm kernels, where B's rows would map its column strips onto
+   * few L1 sets (matmul.ts, stagingPays), a kernel that first copies them into scratch
+   * (matmul.ts, stageB); otherwise `helper("matmul", n, accumulate)` and no `args`.
    */
-  stagedMatmul?(n: number, accumulate: boolean, k: number): StagedMatmul | undefined;
+  matmulCall(n: number, accumulate: boolean, k: number): MatmulCall;
   /**
-   * The same for matmulTN, C [m×n] += AᵀB, where A's or B's rows (m or n floats) are a multiple
-   * of STAGE_COLUMNS: the kernel copies each pass's rows of B and of A into scratch. Called as
-   * matmulTN is, then `args`. Undefined otherwise.
+   * The same for matmulTN, C [m×n] += AᵀB: staged where A's or B's rows (m or n floats) are a
+   * multiple of 64 (stagingPays), the kernel copying each pass's rows of B and of A into scratch.
    */
-  stagedMatmulTN?(m: number, n: number): StagedMatmul | undefined;
+  matmulTNCall(m: number, n: number): MatmulCall;
   /** The build's matmuls run on WebAssembly SIMD kernels (f32, `--kernels wasm`), where a product is cheaper than a JS loop. */
   readonly simdKernels?: boolean;
   /** The node's truncated-BPTT window, when training uses one. */
@@ -107,9 +106,9 @@ export interface EmitContext {
   readonly shards?: ShardContext;
 }
 
-export interface StagedMatmul {
+export interface MatmulCall {
   readonly kernel: string;
-  /** The call's last arguments, after the helper's own: `, …`. */
+  /** The call's last arguments after the helper's own (`, …`), or "". */
   readonly args: string;
 }
 

@@ -5,7 +5,7 @@ import { optimizerCode } from "./optimizer-emit.js";
 import type { Plan, Step, WeightSlot } from "./plan.js";
 import { HELPERS } from "./helpers.js";
 import { activationEntry, cellEntry, convWalkEntry, matmulEntry, packedMatmulEntry, stagedMatmulEntry, type MatmulHelper } from "./wasm/kernel-entries.js";
-import { PACKED_STRIP, STAGE_COLUMNS, TN_K_CHUNK, packedLength, stageLength } from "./wasm/matmul.js";
+import { PACKED_STRIP, TN_K_CHUNK, packedLength, stageLength, stagingPays } from "./wasm/matmul.js";
 import { KernelSet } from "./wasm/kernel-set.js";
 import { initRuntime } from "./runtime-init.js";
 import { runtimeApi, runtimeFixed, runtimeMethods } from "./runtime/inline.js";
@@ -113,6 +113,12 @@ export function moduleParts(p: Plan, o: ModuleOptions): ModuleParts {
       if (!slot) throw new Error(`internal: ${s.node.name} has no weight '${param}'`);
       return slot;
     };
+    const helper: EmitContext["helper"] = (name, n, accumulate) => {
+      helpers.add(name);
+      if (!wasm || !(name === "matmul" || name === "matmulTN" || name === "matmulNT")) return name;
+      if (n === undefined) throw new Error(`internal: ${s.node.name} calls ${name} without its N`);
+      return `kern.${wasm.request(matmulEntry(name as MatmulHelper, n, accumulate ?? true))}`;
+    };
     const stepScratch: EmitContext["scratch"] = (name, size, perSample = false, kind = "float") => {
       const field = `s${s.index}_${name}`;
       const known = scratch.find((x) => x.field === field);
@@ -129,12 +135,7 @@ export function moduleParts(p: Plan, o: ModuleOptions): ModuleParts {
       scratch: stepScratch,
       needsDx: (i: number) => p.buffers[s.inputs[i]!]!.inputIndex === undefined,
       frozen: s.node.frozen,
-      helper(name, n, accumulate) {
-        helpers.add(name);
-        if (!wasm || !(name === "matmul" || name === "matmulTN" || name === "matmulNT")) return name;
-        if (n === undefined) throw new Error(`internal: ${s.node.name} calls ${name} without its N`);
-        return `kern.${wasm.request(matmulEntry(name as MatmulHelper, n, accumulate ?? true))}`;
-      },
+      helper,
       foldedStep(param, n) {
         const slot = slotOf(param);
         if (!wasm || threaded || !slot.trainable) return undefined;
@@ -152,13 +153,13 @@ export function moduleParts(p: Plan, o: ModuleOptions): ModuleParts {
           pack: (b, bo, dst, k) => `packStrips(${b}, ${bo}, ${dst}, ${k}, ${n}, ${PACKED_STRIP});`,
         };
       },
-      stagedMatmul(n, accumulate, k) {
-        if (!wasm || n % STAGE_COLUMNS !== 0) return undefined;
+      matmulCall(n, accumulate, k) {
+        if (!wasm || !stagingPays("nn", 0, n)) return { kernel: helper("matmul", n, accumulate), args: "" };
         helpers.add("matmul");
         return { kernel: `kern.${wasm.request(stagedMatmulEntry("matmul", n, accumulate))}`, args: `, ${stepScratch("stage", stageLength("nn", k, n))}, 0` };
       },
-      stagedMatmulTN(m, n) {
-        if (!wasm || n < PACKED_STRIP || (m % STAGE_COLUMNS !== 0 && n % STAGE_COLUMNS !== 0)) return undefined;
+      matmulTNCall(m, n) {
+        if (!wasm || !stagingPays("tn", m, n)) return { kernel: helper("matmulTN", n), args: "" };
         helpers.add("matmulTN");
         return { kernel: `kern.${wasm.request(stagedMatmulEntry("matmulTN", n, true))}`, args: `, true, ${stepScratch("stage", stageLength("tn", TN_K_CHUNK, n))}, 0` };
       },

@@ -31,26 +31,22 @@ export const convEmit: LayerEmitter<ConvArgs> = {
     const f = a.filters;
     // With a bias, y starts as the bias in every row (one row, then copied natively) and the
     // product accumulates onto it.
-    const staged = c.stagedMatmul?.(f, a.bias, g.k);
-    const matmul = staged?.kernel ?? c.helper("matmul", f, a.bias);
-    const stage = staged?.args ?? "";
+    const product = c.matmulCall(f, a.bias, g.k);
     const bias = a.bias ? `\n${fillRows("y", c.offset("bias"), f, `n * ${g.cells * f}`)}` : "";
     if (g.pointwise) {
       return `${bias}
       // y ${a.bias ? "+" : ""}= x · kernel: a 1x1 conv is a matrix product over the n·H·W cells
-      ${matmul}(x0, 0, w, ${g.kernel}, y, 0, n * ${g.cells}, ${g.k}, ${f}, ${a.bias}${stage});`;
+      ${product.kernel}(x0, 0, w, ${g.kernel}, y, 0, n * ${g.cells}, ${g.k}, ${f}, ${a.bias}${product.args});`;
     }
     return `${bias}${chunks(g, c, `${g.im2col()}
         // y rows ${a.bias ? "+" : ""}= col · kernel ([${g.k}, ${f}])
-        ${matmul}(col, ${g.colAt}, w, ${g.kernel}, y, t0 * ${g.ow * f}, (t1 - t0) * ${g.ow}, ${g.k}, ${f}, ${a.bias}${stage});`)}`;
+        ${product.kernel}(col, ${g.colAt}, w, ${g.kernel}, y, t0 * ${g.ow * f}, (t1 - t0) * ${g.ow}, ${g.k}, ${f}, ${a.bias}${product.args});`)}`;
   },
 
   backward(a, c) {
     const g = geometry(a, c);
     const f = a.filters;
-    const stagedTN = c.stagedMatmulTN?.(g.k, f);
-    const matmulTN = stagedTN?.kernel ?? c.helper("matmulTN", f);
-    const stage = stagedTN?.args ?? "";
+    const gradient = c.matmulTNCall(g.k, f);
     const dxProduct = c.needsDx(0) ? kernelTProduct(c, "kernelT", g.kernel, g.k, f) : undefined;
     const bias = a.bias
       ? `
@@ -59,7 +55,7 @@ ${biasGradient(c, "dy", c.offset("bias"), f, g.cells)}`
     if (g.pointwise) {
       return `${bias}
       // kernel gradient += xᵀ · dy${dxProduct ? "; dx += dy · kernelᵀ" : ""}
-      ${matmulTN}(x0, 0, dy, 0, g, ${g.kernel}, ${g.k}, n * ${g.cells}, ${f}${stage});${dxProduct ? `${dxProduct.prepare}
+      ${gradient.kernel}(x0, 0, dy, 0, g, ${g.kernel}, ${g.k}, n * ${g.cells}, ${f}${gradient.args});${dxProduct ? `${dxProduct.prepare}
       ${dxProduct.product({ a: "dy", aOffset: "0", out: "dx0", outOffset: "0", rows: `n * ${g.cells}`, accumulate: true })}` : ""}`;
     }
     // With col kept from forward, dcol needs a buffer of its own (one chunk); else it reuses col's.
@@ -71,7 +67,7 @@ ${biasGradient(c, "dy", c.offset("bias"), f, g.cells)}`
       : "";
     return `${bias}${dxProduct?.prepare ?? ""}${chunks(g, c, `${g.keep ? "" : g.im2col()}
         // kernel gradient += colᵀ · dy
-        ${matmulTN}(col, ${g.colAt}, dy, t0 * ${g.ow * f}, g, ${g.kernel}, ${g.k}, (t1 - t0) * ${g.ow}, ${f}${stage});${dx}`)}`;
+        ${gradient.kernel}(col, ${g.colAt}, dy, t0 * ${g.ow * f}, g, ${g.kernel}, ${g.k}, (t1 - t0) * ${g.ow}, ${f}${gradient.args});${dx}`)}`;
   },
 };
 

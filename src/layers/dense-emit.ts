@@ -15,12 +15,11 @@ export const denseEmit: LayerEmitter<DenseArgs> = {
     const f = x[x.length - 1]!;
     const rows = x.slice(0, -1).reduce((p, d) => p * d, 1);
     // With a bias, y starts as the bias in every row and the product accumulates onto it.
-    const staged = c.stagedMatmul?.(a.units, a.bias, f);
-    const matmul = staged?.kernel ?? c.helper("matmul", a.units, a.bias);
+    const product = c.matmulCall(a.units, a.bias, f);
     return `
       const m = n${rows === 1 ? "" : ` * ${rows}`};${a.bias ? `\n${fillRows("y", c.offset("bias"), a.units, `m * ${a.units}`)}` : ""}
       // y[m×${a.units}] ${a.bias ? "+" : ""}= x[m×${f}] · kernel[${f}×${a.units}]
-      ${matmul}(x0, 0, w, ${c.offset("kernel")}, y, 0, m, ${f}, ${a.units}, ${a.bias}${staged?.args ?? ""});`;
+      ${product.kernel}(x0, 0, w, ${c.offset("kernel")}, y, 0, m, ${f}, ${a.units}, ${a.bias}${product.args});`;
   },
   backward(a, c) {
     const x = c.inShapes[0]!;
@@ -34,8 +33,8 @@ export const denseEmit: LayerEmitter<DenseArgs> = {
       // dx[m×${f}] += dy[m×${a.units}] · kernelᵀ
       ${dxProduct.product({ a: "dy", aOffset: "0", out: "dx0", outOffset: "0", rows: "m", accumulate: true })}`
       : "";
-    const stagedTN = c.stagedMatmulTN?.(f, a.units);
-    const gradient = `${stagedTN?.kernel ?? c.helper("matmulTN", a.units)}(x0, 0, dy, 0, g, ${k}, ${f}, m, ${a.units}${stagedTN?.args ?? ""});`;
+    const product = c.matmulTNCall(f, a.units);
+    const gradient = `${product.kernel}(x0, 0, dy, 0, g, ${k}, ${f}, m, ${a.units}${product.args});`;
     const fold = c.foldedStep?.("kernel", a.units);
     if (!fold) {
       return `

@@ -141,6 +141,15 @@ export const TN_K_CHUNK = 64;
  */
 export const STAGE_COLUMNS = 64;
 
+/**
+ * Whether a product pays for staging (stageB): nn where B's rows (n floats) are a multiple of
+ * STAGE_COLUMNS; tn where A's rows (m floats) or B's are, and B has a full strip to stage.
+ */
+export function stagingPays(variant: MatmulVariant, m: number, n: number): boolean {
+  if (variant === "nn") return n % STAGE_COLUMNS === 0;
+  return variant === "tn" && n >= PACKED_STRIP && (m % STAGE_COLUMNS === 0 || n % STAGE_COLUMNS === 0);
+}
+
 /** Rows from which a stageB kernel copies B's strips (a copy read by fewer row blocks costs more than it saves). */
 export const STAGE_FROM_ROWS = 16;
 
@@ -152,8 +161,11 @@ export const STAGE_FROM_ROWS = 16;
  */
 export function stageLength(variant: "nn" | "tn", k: number, n: number): number {
   if (variant === "nn") return Math.min(k, NN_K_CHUNK) * PACKED_STRIP;
-  return TN_K_CHUNK * 4 + Math.min(k, TN_K_CHUNK) * Math.floor(n / PACKED_STRIP) * PACKED_STRIP;
+  return TN_STAGE_A + Math.min(k, TN_K_CHUNK) * Math.floor(n / PACKED_STRIP) * PACKED_STRIP;
 }
+
+/** Floats of a staged tn kernel's scratch that hold A's columns; B's strips follow. */
+export const TN_STAGE_A = 4 * TN_K_CHUNK;
 
 class Gen {
   readonly f: FunctionBuilder;
@@ -272,6 +284,26 @@ class Gen {
       const m = this.pushAddr({ ...a, off: a.off + 4 * lane });
       f.localGet(v).v128Store32Lane(lane, m);
     }
+  }
+
+  /**
+   * Copies `rows` rows of vectors (`widths`, floats 1–4 each) from `from`, rows `stride` bytes
+   * apart, to `to`, one row after another (4 floats a vector). Leaves `from` as it was and `to`
+   * past the copy.
+   */
+  copyRows(from: Local, stride: Val, to: Local, rows: Val, widths: readonly number[]): void {
+    const at = this.temp("i32", "copyFrom");
+    const v = this.temp("v128", "copyV");
+    this.f.localGet(from).localSet(at);
+    this.repeat(rows, "copyRows", () => {
+      widths.forEach((width, i) => {
+        this.loadVec({ base: at, off: 16 * i }, width);
+        this.f.localSet(v);
+        this.storeVec({ base: to, off: 16 * i }, v, 4);
+      });
+      this.addTo(at, stride);
+      this.addTo(to, 16 * widths.length);
+    });
   }
 
   /** acc = acc + x·y, with x and y on the stack (x pushed first). */
@@ -426,15 +458,21 @@ function buildBroadcastKernel(g: Gen): void {
   const rate4 = spec.step ? f.local("rate4", "v128") : undefined;
   if (rate4) f.localGet(STEP_RATE).f32x4Splat().localSet(rate4);
 
-  /** Bytes between B's rows as a tile reads them: a packed strip's width, or N floats. */
-  const bRow = (nv: number, packed: boolean): number => (packed ? 16 * nv : 4 * n);
   /**
-   * One tile: `kCount` steps along K from pa0/pb (B's rows `bStride` bytes apart), then C at pc
-   * stored, added to (`accumulate`) or stepped. `stage`: also copies the B rows it reads there, one
-   * after another.
+   * How a tile reads its operands: B's rows `bStride` bytes apart from pb (N floats in place, a
+   * strip's width where packed or staged); `copyB`, also copying the B rows it reads there, one
+   * after another; `stagedA` (tn), A's h columns from s, a row of 4 floats per step.
    */
-  const tileCode = (h: number, widths: readonly number[], kCount: Val, accumulate: boolean, bStride: number, stage?: Local, aStaged = false): void => {
-    // A staged (tn): its h columns of the pass's rows, 4 floats a row, at s.
+  interface TileReads {
+    readonly bStride: number;
+    readonly copyB?: Local;
+    readonly stagedA?: boolean;
+  }
+  const inPlace: TileReads = { bStride: 4 * n };
+  const contiguous = (nv: number): TileReads => ({ bStride: 16 * nv });
+  /** One tile: `kCount` steps along K from pa0 (or s) and pb, then C at pc stored, added to (`accumulate`) or stepped. */
+  const tileCode = (h: number, widths: readonly number[], kCount: Val, accumulate: boolean, reads: TileReads): void => {
+    const { bStride, copyB: stage, stagedA: aStaged } = reads;
     const nv = widths.length;
     for (let r = 0; r < h; r++) for (let v = 0; v < nv; v++) f.v128Const().localSet(acc[r]![v]!);
     f.localGet(aStaged ? f.get("s") : pa0).localSet(paW);
@@ -494,7 +532,7 @@ function buildBroadcastKernel(g: Gen): void {
     };
     const strip = (widths: readonly number[], accumulate: boolean): void => {
       firstRows();
-      g.rowBlocks(tile.rows, (h) => tileCode(h, widths, kc, accumulate, bRow(widths.length, spec.packedB === true)), nextRows);
+      g.rowBlocks(tile.rows, (h) => tileCode(h, widths, kc, accumulate, spec.packedB ? contiguous(widths.length) : inPlace), nextRows);
     };
     // Staged (stageB): the first row block, always a full one, reads the strip's rows of this
     // pass from B and leaves them at s; the other row blocks read them there.
@@ -503,10 +541,10 @@ function buildBroadcastKernel(g: Gen): void {
     const stagedStrip = (accumulate: boolean): void => {
       firstRows();
       f.localGet(f.get("s")).localSet(stage!);
-      tileCode(tile.rows, cols.fullWidths, kc, accumulate, 4 * n, stage);
+      tileCode(tile.rows, cols.fullWidths, kc, accumulate, { ...inPlace, copyB: stage! });
       nextRows(tile.rows);
       f.localGet(f.get("s")).localSet(pb);
-      g.rowBlocks(tile.rows, (h) => tileCode(h, cols.fullWidths, kc, accumulate, bRow(tile.cols, true)), nextRows, mRest);
+      g.rowBlocks(tile.rows, (h) => tileCode(h, cols.fullWidths, kc, accumulate, contiguous(tile.cols)), nextRows, mRest);
     };
     const strips = (staged: boolean) => (accumulate: boolean): void => {
       f.localGet(bBase).localSet(pb0);
@@ -535,53 +573,34 @@ function buildBroadcastKernel(g: Gen): void {
   // a few floats each by every row block — stay in L1 instead of streaming from L2 once per row
   // block. A step kernel (a dense kernel's gradient: K is the batch) takes K whole.
   const { aBase, bBase, kc, passes } = g.chunking(!spec.step && (typeof g.k !== "number" || g.k > TN_K_CHUNK) ? TN_K_CHUNK : undefined);
-  // Staged (stageB): each pass first copies its rows of B's full column strips into s, strip
-  // after strip, and the tiles read them there (contiguous rows instead of rows N floats apart).
+  // Staged (stageB): each pass first copies its rows of B's full column strips to sB, strip
+  // after strip, and each row block its h columns of A to s; the tiles read them there
+  // (contiguous rows instead of rows N or M floats apart, which map onto a few L1 sets).
   const staged = spec.stageB === true && cols.full > 0;
+  const sB = staged ? g.temp("i32", "stageB") : undefined;
+  if (sB) f.localGet(f.get("s")).i32Const(4 * TN_STAGE_A).i32Add().localSet(sB);
   const stageRows = (): void => {
     const from = g.temp("i32", "stageFrom");
-    const fromW = g.temp("i32", "stageFromW");
     const to = g.temp("i32", "stageTo");
-    const v = g.temp("v128", "stageV");
     f.localGet(bBase).localSet(from);
-    f.localGet(f.get("s")).i32Const(16 * TN_K_CHUNK).i32Add().localSet(to);
+    f.localGet(sB!).localSet(to);
     g.repeat(cols.full, "stageStrips", () => {
-      f.localGet(from).localSet(fromW);
-      g.repeat(kc, "stageRows", () => {
-        for (let c4 = 0; c4 < tile.cols; c4++) {
-          g.loadVec({ base: fromW, off: 16 * c4 }, 4);
-          f.localSet(v);
-          g.storeVec({ base: to, off: 16 * c4 }, v, 4);
-        }
-        g.addTo(fromW, 4 * n);
-        g.addTo(to, 16 * tile.cols);
-      });
+      g.copyRows(from, 4 * n, to, kc, cols.fullWidths);
       g.addTo(from, 16 * tile.cols);
     });
   };
-  // ... and each row block first copies its h columns of the pass's rows of A to s (A's rows M
-  // floats apart map them onto a few L1 sets, evicted while the column tiles run).
   const stageColumns = (h: number): void => {
-    const from = g.temp("i32", "stageAFrom");
     const to = g.temp("i32", "stageATo");
-    const v = g.temp("v128", "stageAV");
-    f.localGet(pa0).localSet(from);
     f.localGet(f.get("s")).localSet(to);
-    g.repeat(kc, "stageARows", () => {
-      g.loadVec({ base: from, off: 0 }, h);
-      f.localSet(v);
-      g.storeVec({ base: to, off: 0 }, v, 4);
-      g.addTo(from, g.mBytes);
-      g.addTo(to, 16);
-    });
+    g.copyRows(pa0, g.mBytes, to, kc, [h]);
   };
   const rowBlock = (h: number, accumulate: boolean): void => {
     if (staged) stageColumns(h);
-    f.localGet(bBase).localSet(pb);
-    if (staged) f.localGet(f.get("s")).i32Const(16 * TN_K_CHUNK).i32Add().localSet(pb);
+    f.localGet(sB ?? bBase).localSet(pb);
     f.localGet(pc0).localSet(pc);
+    const reads = (nv: number): TileReads => (staged ? { ...contiguous(nv), stagedA: true } : inPlace);
     g.repeat(cols.full, "colTiles", () => {
-      tileCode(h, cols.fullWidths, kc, accumulate, staged ? 16 * tile.cols : 4 * n, undefined, staged);
+      tileCode(h, cols.fullWidths, kc, accumulate, reads(tile.cols));
       if (staged) g.addTo(pb, kc, 16 * tile.cols);
       else g.addTo(pb, 16 * tile.cols);
       g.addTo(pc, 16 * tile.cols);
@@ -591,7 +610,7 @@ function buildBroadcastKernel(g: Gen): void {
         f.localGet(bBase).localSet(pb);
         g.addTo(pb, 16 * tile.cols * cols.full);
       }
-      tileCode(h, cols.rest, kc, accumulate, 4 * n, undefined, staged);
+      tileCode(h, cols.rest, kc, accumulate, staged ? { ...inPlace, stagedA: true } : inPlace);
     }
   };
   const pass = (accumulate: boolean): void => {

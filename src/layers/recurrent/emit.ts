@@ -1,4 +1,4 @@
-import type { EmitContext, LayerEmitter } from "../../codegen/emit-types.js";
+import type { EmitContext, LayerEmitter, MatmulCall } from "../../codegen/emit-types.js";
 import type { RecurrentArgs } from "../recurrent.js";
 import { fillRows } from "../bias-emit.js";
 import type { PartPrefix } from "./kernel.js";
@@ -300,8 +300,8 @@ interface DirectionBackward {
   readonly dcp?: string;
   readonly dhd?: string;
   /** The matmul helpers by N (the columns of their result). */
-  /** The matmul helpers by N (the columns of their result); weightGradient(m, n): a matmulTN call's kernel and last arguments (staged where the module stages it). */
-  readonly helpers: { matmulNT(n: number): string; weightGradient(m: number, n: number): { kernel: string; args: string } };
+  /** matmulNT by N (the columns of its result), and matmulTN calls for C [m×n] (EmitContext.matmulTNCall). */
+  readonly helpers: { matmulNT(n: number): string; matmulTN(m: number, n: number): MatmulCall };
   /** The cell's backward step over all rows as a kernel (backwardKernel), where there is one. */
   readonly cellKernel?: string;
 }
@@ -319,10 +319,7 @@ function recurrentBackward(a: RecurrentArgs, c: EmitContext, prefix: PartPrefix)
     dGatesRec: code.directPath || a.bidirectional ? c.scratch("dGatesRec", steps * gw, true) : "",
     dcp: code.carriesCell ? c.scratch("stepDcp", h, true) : undefined,
     dhd: code.directPath ? c.scratch("stepDhd", h, true) : undefined,
-    helpers: {
-      matmulNT: (n: number) => c.helper("matmulNT", n),
-      weightGradient: (m: number, n: number) => c.stagedMatmulTN?.(m, n) ?? { kernel: c.helper("matmulTN", n), args: "" },
-    },
+    helpers: { matmulNT: (n: number) => c.helper("matmulNT", n), matmulTN: (m: number, n: number) => c.matmulTNCall(m, n) },
     cellKernel: backwardKernel(c, z),
   };
   const layers: string[] = [];
@@ -371,8 +368,8 @@ function finish(x: DirectionBackward): string {
   const { gw, steps, units: h, code } = z;
   const dRec = sameDg ? dGates : x.dGatesRec;
   const all = rows(steps);
-  const kernelGradient = x.helpers.weightGradient(dir.features, gw);
-  const recurrentGradient = x.helpers.weightGradient(h, gw);
+  const kernelGradient = x.helpers.matmulTN(dir.features, gw);
+  const recurrentGradient = x.helpers.matmulTN(h, gw);
   // column sums over every row, `width` adjacent columns per pass (a pass reads whole cache lines)
   const width = [16, 8, 4, 2, 1].find((b) => gw % b === 0)!;
   const cols = Array.from({ length: width }, (_, i) => i);
