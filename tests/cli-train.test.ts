@@ -3,7 +3,7 @@
 // in float64 with PyTorch and NumPy), read at test time; the rest are properties that hold for any
 // correct trainer (loss falls, same seed → same bytes, the old file survives a failed save, …).
 import { spawn, type ChildProcess } from "node:child_process";
-import { chmodSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { chmodSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -42,17 +42,17 @@ interface Run {
   readonly stderr: string;
 }
 
-function spawnDlc(args: readonly string[]): ChildProcess {
-  const env: NodeJS.ProcessEnv = { ...process.env, NO_COLOR: "1" };
+function spawnDlc(args: readonly string[], extraEnv: NodeJS.ProcessEnv = {}): ChildProcess {
+  const env: NodeJS.ProcessEnv = { ...process.env, NO_COLOR: "1", ...extraEnv };
   delete env.FORCE_COLOR;
   delete env.DLC_DEBUG;
   return spawn(process.execPath, [BIN, ...args], { cwd: ROOT, env, stdio: ["ignore", "pipe", "pipe"] });
 }
 
-/** Runs `node bin/dlc ARGS` from the repository root with NO_COLOR=1. */
-function dlc(args: readonly string[]): Promise<Run> {
+/** Runs `node bin/dlc ARGS` from the repository root with NO_COLOR=1 (and `extraEnv`). */
+function dlc(args: readonly string[], extraEnv: NodeJS.ProcessEnv = {}): Promise<Run> {
   return new Promise((resolve, reject) => {
-    const child = spawnDlc(args);
+    const child = spawnDlc(args, extraEnv);
     let stdout = "";
     let stderr = "";
     child.stdout!.setEncoding("utf8").on("data", (s: string) => (stdout += s));
@@ -84,6 +84,15 @@ function expectOneLineError(run: Run, code: number): string {
   expect(lines, run.stderr).toHaveLength(1);
   expect(run.stdout).toBe("");
   return lines[0]!;
+}
+
+/** The pid of a process that has exited (and been reaped): no process has it now, barring reuse. */
+function deadPid(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, ["-e", ""], { stdio: "ignore" });
+    child.on("error", reject);
+    child.on("close", () => resolve(child.pid!));
+  });
 }
 
 function flat(v: Nested): number[] {
@@ -359,6 +368,18 @@ describe("dlc train: mistakes in the inputs", () => {
     }
   });
 
+  it("--batch past the largest batch says too large, a fraction says not a whole number", async () => {
+    expect(expectOneLineError(await dlc(["train", SEED_DL, "--data", SEED_DATA, "--batch", "1e9"]), 2)).toBe("dlc: --batch is too large: got '1e9', at most 1000000");
+    expect(expectOneLineError(await dlc(["train", SEED_DL, "--data", SEED_DATA, "--batch", "1.5"]), 2)).toBe("dlc: --batch expects a whole number ≥ 1, got '1.5'");
+  });
+
+  it("/dev/zero as data or weights is refused at once (not read until the memory runs out)", async () => {
+    expect(expectOneLineError(await dlc(["train", SEED_DL, "--data", "/dev/zero"]), 2)).toMatch(/\/dev\/zero: it is a character device, not a regular file/);
+    const zeros = tmp("zeros.json");
+    symlinkSync("/dev/zero", zeros);
+    expect(expectOneLineError(await dlc(["run", SEED_DL, "--weights", zeros, "--data", SEED_DATA]), 2)).toMatch(/zeros\.json: it is a character device, not a regular file/);
+  });
+
   it("a .dl with errors exits 1 with its diagnostics", async () => {
     const dl = tmp("broken.dl");
     writeFileSync(dl, "network n {\n  input 3\n  dense 0 relu\n}\n");
@@ -370,38 +391,144 @@ describe("dlc train: mistakes in the inputs", () => {
   });
 });
 
-describe("dlc train: a loss or weight that stops being finite", () => {
-  it("--lr 1e30 on a linear network: stops naming epoch and batch, saves the last good (finite) weights", async () => {
+/** The largest finite float32, (2 − 2⁻²³)·2¹²⁷, computed here rather than taken from src/. */
+const FLOAT32_MAX = (2 - 2 ** -23) * 2 ** 127;
+
+describe("dlc train: divergence (a loss that is not finite or explodes, a weight past float32's range)", () => {
+  it("--lr 1e30 on a linear network: stops naming epoch and batch, saves the last good weights (finite, within float32)", async () => {
     const dl = tmp("linear.dl");
     writeFileSync(dl, "network lin {\n  input 3\n  dense 1\n}\ntrain {\n  loss squared\n  optimizer sgd lr 0.1\n}\n");
     const out = tmp("linear-diverged.json");
     const run = await dlc(["train", dl, "--data", SEED_DATA, "--lr", "1e30", "--epochs", "50", "--save", out, "--json"]);
     expect(run.code).toBe(1);
     expect(run.stderr).not.toMatch(STACK_LINE);
-    const m = /loss became (NaN|-?Infinity) at epoch (\d+), batch (\d+)/.exec(run.stderr);
+    const m = /the loss (?:became (NaN|-?Infinity)|exploded to (\S+), more than 10000 × the first batch's (\S+)) at epoch (\d+), batch (\d+); .*the weights are the last good ones/.exec(run.stderr);
     expect(m, run.stderr).not.toBeNull();
     // One sample: one batch per epoch; every epoch before the bad one was reported.
-    expect(m![3]).toBe("1");
+    expect(m![5]).toBe("1");
     const lines = epochLines(run);
-    expect(lines.length).toBe(Number(m![2]) - 1);
-    expect(lines.length).toBeGreaterThan(1);
+    expect(lines.length).toBe(Number(m![4]) - 1);
+    expect(lines.length).toBeGreaterThanOrEqual(1);
     expect(lines.every((l) => Number.isFinite(l.loss))).toBe(true);
+    if (m![2] !== undefined) {
+      // Exploded: L0 is the first batch's loss (epoch 1's, one sample), and L > 10⁴ · max(1, L0).
+      expect(Number(m![3])).toBe(lines[0]!.loss);
+      expect(Number(m![2])).toBeGreaterThan(1e4 * Math.max(1, lines[0]!.loss));
+    }
     const saved = JSON.parse(readFileSync(out, "utf8")) as Record<string, Nested>;
     expect(Object.keys(saved).sort()).toEqual(["dense1.bias", "dense1.kernel"]);
-    for (const v of Object.values(saved)) expect(flat(v).every(Number.isFinite)).toBe(true);
+    for (const v of Object.values(saved)) expect(flat(v).every((w) => Math.abs(w) <= FLOAT32_MAX)).toBe(true);
   });
 
-  it("huge data: an update that makes a weight NaN (∞·0) is undone, and the saved weights are the initial ones", async () => {
+  it("--lr 1e6 on a cross-entropy network: the loss explodes past 10⁴ × the first batch's, training stops (exit 1) on weights that run", async () => {
+    const dl = tmp("classes-lr.dl");
+    writeFileSync(dl, "network n {\n  input 4\n  dense 16 relu\n  dense 3 softmax\n}\ntrain {\n  loss cross_entropy\n}\n");
+    const data = tmp("classes-lr.json");
+    const x = Array.from({ length: 12 }, (_, i) => [i % 3, (i * 7) % 5, (i * 3) % 4, 1]);
+    writeFileSync(data, JSON.stringify({ x, y: x.map((s) => s[0]!) }));
+    const out = tmp("classes-lr.json.out.json");
+    const run = await dlc(["train", dl, "--data", data, "--lr", "1e6", "--batch", "4", "--epochs", "30", "--save", out, "--json"]);
+    expect(run.code, run.stderr).toBe(1);
+    const m = /the loss (?:became (?:NaN|-?Infinity)|exploded to (\S+), more than 10000 × the first batch's (\S+)) at epoch (\d+), batch (\d+)/.exec(run.stderr);
+    expect(m, run.stderr).not.toBeNull();
+    if (m![1] !== undefined) expect(Number(m![1])).toBeGreaterThan(1e4 * Math.max(1, Number(m![2])));
+    expect(epochLines(run).length).toBe(Number(m![3]) - 1);
+    const runOut = await dlc(["run", dl, "--weights", out, "--data", data, "--json"]);
+    expect(runOut.code, runOut.stderr).toBe(0);
+    const { outputs } = JSON.parse(runOut.stdout) as { outputs: number[][] };
+    expect(outputs.flat().every(Number.isFinite)).toBe(true);
+  });
+
+  it("an update that pushes a weight past float32's range stops training; at the first batch, nothing is saved", async () => {
+    // Squared loss on b = 3e38 (finite in float64): the step b − lr·(b − y) with lr 10 lands near −2.7e39.
+    const dl = tmp("linear1.dl");
+    writeFileSync(dl, "network lin {\n  input 1\n  dense 1\n}\ntrain {\n  loss squared\n}\n");
+    const weights = tmp("linear1-weights.json");
+    writeFileSync(weights, JSON.stringify({ "dense1.kernel": [[0]], "dense1.bias": [3e38] }));
+    const data = tmp("linear1-data.json");
+    writeFileSync(data, JSON.stringify({ x: [[0]], y: [[0]] }));
+    const out = tmp("linear1-out.json");
+    writeFileSync(out, "old contents\n");
+    const run = await dlc(["train", dl, "--data", data, "--weights", weights, "--lr", "10", "--save", out, "--json"]);
+    expect(run.code, run.stderr).toBe(1);
+    const m = /the update made dense1\.bias (\S+), beyond float32's range at epoch 1, batch 1; .*nothing was saved: (.*) is unchanged/.exec(run.stderr);
+    expect(m, run.stderr).not.toBeNull();
+    expect(Math.abs(Number(m![1]))).toBeGreaterThan(FLOAT32_MAX);
+    expect(m![2]).toBe(out);
+    expect(readFileSync(out, "utf8")).toBe("old contents\n");
+    expect(run.stderr).not.toMatch(/saved weights/);
+  });
+
+  it("huge data: an update that makes a weight NaN (∞·0) at the first batch is undone, and nothing is saved", async () => {
     // relu(0.42·1.7e308 + 0.72·1.7e308) overflows to ∞; sigmoid(∞) = 1 exactly, so dense2's
     // delta is 0 and its kernel gradient a1·delta = ∞·0 = NaN, while the loss stays finite.
     const path = tmp("huge.json");
     writeFileSync(path, JSON.stringify({ x: [[1.7e308, 1.7e308, 0]], y: [[1]] }));
     const out = tmp("huge-out.json");
+    writeFileSync(out, "old contents\n");
     const run = await dlc(["train", SEED_DL, "--data", path, "--weights", SEED_WEIGHTS, "--epochs", "3", "--save", out, "--json"]);
     expect(run.code).toBe(1);
-    expect(run.stderr).toMatch(/dense2\.kernel .*epoch 1, batch 1/);
+    expect(run.stderr).toMatch(/dense2\.kernel NaN or infinite at epoch 1, batch 1/);
+    expect(run.stderr).toContain(`nothing was saved: ${out} is unchanged`);
     expect(epochLines(run)).toHaveLength(0);
-    expectWeightsClose(JSON.parse(readFileSync(out, "utf8")) as Record<string, Nested>, homework.dlc.weights, 0);
+    expect(readFileSync(out, "utf8")).toBe("old contents\n");
+  });
+
+  it("IDX float images holding NaN are refused when read (exit 2): the good weights of --save stay", async () => {
+    const dl = tmp("idx-net.dl");
+    writeFileSync(dl, "network n {\n  input 2x2x1\n  flatten\n  dense 2 softmax\n}\ntrain {\n  loss cross_entropy\n}\n");
+    const images = Buffer.alloc(16 + 3 * 4 * 4);
+    images.writeUInt32BE(0x0d03, 0);
+    [3, 2, 2].forEach((d, k) => images.writeUInt32BE(d, 4 + 4 * k));
+    for (let i = 0; i < 12; i++) images.writeFloatBE(i === 6 ? NaN : i / 12, 16 + 4 * i);
+    writeFileSync(tmp("nan-images-idx3-float"), images);
+    writeFileSync(tmp("nan-labels-idx1-float"), Buffer.from([0, 0, 8, 1, 0, 0, 0, 3, 1, 0, 1]));
+    const out = tmp("idx-good.json");
+    writeFileSync(out, "good weights\n");
+    const line = expectOneLineError(await dlc(["train", dl, "--data", tmp("nan-images-idx3-float"), "--save", out]), 2);
+    expect(line).toContain(tmp("nan-images-idx3-float"));
+    expect(line).toMatch(/sample 1, value 2 is NaN/);
+    expect(readFileSync(out, "utf8")).toBe("good weights\n");
+  });
+});
+
+describe("dlc run: outputs that are not finite", () => {
+  it("exit 1 with a message; --json stays valid JSON (null for the value)", async () => {
+    const dl = tmp("run-lin.dl");
+    writeFileSync(dl, "network lin {\n  input 1\n  dense 1\n}\n");
+    const weights = tmp("run-lin-weights.json");
+    writeFileSync(weights, JSON.stringify({ "dense1.kernel": [[1e300]], "dense1.bias": [0] }));
+    const data = tmp("run-lin-data.json");
+    // 1e300 · 1e300 overflows to Infinity; 1 · 1e300 does not.
+    writeFileSync(data, JSON.stringify({ x: [[1], [1e300]] }));
+    const run = await dlc(["run", dl, "--weights", weights, "--data", data, "--json"]);
+    expect(run.code, run.stderr).toBe(1);
+    expect(JSON.parse(run.stdout)).toEqual({ outputs: [[1e300], [null]] });
+    expect(run.stderr).toMatch(/^dlc: sample 1's output is not finite/);
+    expect(run.stderr.trim().split("\n")).toHaveLength(1);
+  });
+});
+
+describe("dlc train --dtype", () => {
+  it("--dtype f64 saves safetensors as F64: exactly the JSON save's weights", async () => {
+    const json = tmp("dtype.json");
+    const f64 = tmp("dtype.safetensors");
+    const args = ["train", SEED_DL, "--data", SEED_DATA, "--weights", SEED_WEIGHTS, "--batch", "1"];
+    expect((await dlc([...args, "--save", json])).code).toBe(0);
+    const run = await dlc([...args, "--save", f64, "--dtype", "f64"]);
+    expect(run.code, run.stderr).toBe(0);
+    const saved = readSafetensors(f64);
+    const exact = JSON.parse(readFileSync(json, "utf8")) as Record<string, Nested>;
+    for (const [name, v] of Object.entries(exact)) {
+      expect(saved.get(name)!.dtype).toBe("F64");
+      expect(saved.get(name)!.values).toEqual(flat(v));
+    }
+  });
+
+  it("--dtype without a .safetensors save is a usage error", async () => {
+    const line = expectOneLineError(await dlc(["train", SEED_DL, "--data", SEED_DATA, "--save", tmp("dtype2.json"), "--dtype", "f64"]), 2);
+    expect(line).toMatch(/--dtype .*\.safetensors/);
+    expect(existsSync(tmp("dtype2.json"))).toBe(false);
   });
 });
 
@@ -422,21 +549,36 @@ describe("dlc train --save is atomic", () => {
     expect(readdirSync(folder)).toEqual(["w.json"]);
   });
 
-  it.skipIf(process.getuid?.() === 0)("a read-only folder keeps the old file (not as root, who may write anyway)", async () => {
+  it("a temporary file that cannot be created (a read-only folder or a full disk, simulated: root may write anyway) keeps the old file", async () => {
     const folder = tmp("readonly");
     mkdirSync(folder);
     const target = join(folder, "w.json");
     writeFileSync(target, "old contents\n");
-    chmodSync(folder, 0o555);
-    try {
-      const run = await dlc(["train", SEED_DL, "--data", SEED_DATA, "--save", target]);
-      expect(run.code).toBe(2);
-      expect(run.stderr).toMatch(/permission denied/);
+    for (const [code, reason] of [
+      ["EACCES", /permission denied/],
+      ["ENOSPC", /no space left on the device/],
+    ] as const) {
+      const run = await dlc(["train", SEED_DL, "--data", SEED_DATA, "--save", target], { DLC_TEST_SAVE_FAIL: code });
+      expect(run.code, run.stderr).toBe(2);
+      expect(run.stderr).toMatch(reason);
+      expect(run.stderr).toMatch(/unchanged/);
+      expect(run.stderr).not.toMatch(STACK_LINE);
       expect(readFileSync(target, "utf8")).toBe("old contents\n");
       expect(readdirSync(folder)).toEqual(["w.json"]);
-    } finally {
-      chmodSync(folder, 0o755);
     }
+  });
+
+  it("a save removes the temporary files of the same target left by killed processes, and no other", async () => {
+    const folder = tmp("stale");
+    mkdirSync(folder);
+    const dead = await deadPid();
+    const stale = `.w.json.${dead}.abc123.tmp`;
+    const live = `.w.json.${process.pid}.abc123.tmp`;
+    const other = `.v.json.${dead}.abc123.tmp`;
+    for (const name of [stale, live, other]) writeFileSync(join(folder, name), "partial");
+    const run = await dlc(["train", SEED_DL, "--data", SEED_DATA, "--save", join(folder, "w.json")]);
+    expect(run.code, run.stderr).toBe(0);
+    expect(readdirSync(folder).sort()).toEqual([live, other, "w.json"].sort());
   });
 
   it("a --save that can never work is refused before training, not after", async () => {
@@ -452,39 +594,117 @@ describe("dlc train --save is atomic", () => {
 });
 
 describe("dlc train: Ctrl-C", () => {
-  it("SIGINT stops after the current batch, exits 0 and saves weights that dlc run loads", async () => {
+  const longData = (): string => {
     const data = tmp("long.json");
-    const x = Array.from({ length: 2000 }, (_, i) => [(i % 10) / 10, ((i * 7) % 13) / 13, ((i * 3) % 5) / 5]);
-    writeFileSync(data, JSON.stringify({ x, y: x.map((s) => [s[0]! > 0.5 ? 1 : 0]) }));
-    const out = tmp("interrupted.json");
-    const child = spawnDlc(["train", SEED_DL, "--data", data, "--batch", "1", "--epochs", "100000", "--save", out, "--json"]);
-    let stdout = "";
-    let stderr = "";
+    if (!existsSync(data)) {
+      const x = Array.from({ length: 2000 }, (_, i) => [(i % 10) / 10, ((i * 7) % 13) / 13, ((i * 3) % 5) / 5]);
+      writeFileSync(data, JSON.stringify({ x, y: x.map((s) => [s[0]! > 0.5 ? 1 : 0]) }));
+    }
+    return data;
+  };
+
+  /**
+   * Spawns `dlc ARGS`; `onOutput` sees all stdout and stderr so far after each chunk and may
+   * signal the child. A run left behind is killed after 30 s whatever happens.
+   */
+  const interrupted = (args: readonly string[], onOutput: (child: ChildProcess, stdout: string, stderr: string) => void, env: NodeJS.ProcessEnv = {}) =>
+    new Promise<{ code: number | null; signal: NodeJS.Signals | null; stdout: string; stderr: string }>((resolve, reject) => {
+      const child = spawnDlc(args, env);
+      let stdout = "";
+      let stderr = "";
+      const guard = setTimeout(() => child.kill("SIGKILL"), 30_000);
+      child.stdout!.setEncoding("utf8").on("data", (t: string) => {
+        stdout += t;
+        onOutput(child, stdout, stderr);
+      });
+      child.stderr!.setEncoding("utf8").on("data", (t: string) => {
+        stderr += t;
+        onOutput(child, stdout, stderr);
+      });
+      child.on("error", reject);
+      child.on("close", (code, signal) => {
+        clearTimeout(guard);
+        resolve({ code, signal, stdout, stderr });
+      });
+    });
+
+  /** The folder of `out` holds `out` (when `saved`) and nothing else: no temporary file. */
+  const expectOnly = (folder: string, names: string[]): void => expect(readdirSync(folder).sort()).toEqual(names.sort());
+
+  const expectRuns = async (weights: string): Promise<void> => {
+    const run = await dlc(["run", SEED_DL, "--weights", weights, "--data", SEED_DATA, "--json"]);
+    expect(run.code, run.stderr).toBe(0);
+    const { outputs } = JSON.parse(run.stdout) as { outputs: number[][] };
+    expect(outputs).toHaveLength(1);
+    expect(Number.isFinite(outputs[0]![0])).toBe(true);
+  };
+
+  it("SIGINT stops after the current batch, saves weights that dlc run loads, and exits 130", async () => {
+    const folder = tmp("ctrl-c-1");
+    mkdirSync(folder);
+    const out = join(folder, "w.json");
     let signalled = false;
-    child.stderr!.setEncoding("utf8").on("data", (s: string) => (stderr += s));
-    // Never leave a 100,000-epoch run behind, whatever happens to the signal.
-    const guard = setTimeout(() => child.kill("SIGKILL"), 30_000);
-    const exit = new Promise<number | null>((resolve) => child.on("close", (code) => resolve(code))).finally(() => clearTimeout(guard));
-    child.stdout!.setEncoding("utf8").on("data", (s: string) => {
-      stdout += s;
+    const r = await interrupted(["train", SEED_DL, "--data", longData(), "--batch", "1", "--epochs", "100000", "--save", out, "--json"], (child, stdout) => {
       if (!signalled && stdout.includes("\n")) {
         signalled = true;
         child.kill("SIGINT");
       }
     });
-    const code = await exit;
     expect(signalled).toBe(true);
-    expect(code, stderr).toBe(0);
-    expect(stderr).toMatch(/interrupted/);
-    expect(stderr).not.toMatch(STACK_LINE);
-    const lines = epochLines({ code, stdout, stderr });
+    expect(r.code, r.stderr).toBe(130);
+    expect(r.stderr).toMatch(/interrupted/);
+    expect(r.stderr).not.toMatch(STACK_LINE);
+    const lines = epochLines({ code: r.code, stdout: r.stdout, stderr: r.stderr });
     expect(lines.length).toBeGreaterThanOrEqual(1);
     expect(lines.length).toBeLessThan(100);
-    expect(existsSync(out)).toBe(true);
-    const run = await dlc(["run", SEED_DL, "--weights", out, "--data", SEED_DATA, "--json"]);
-    expect(run.code, run.stderr).toBe(0);
-    const { outputs } = JSON.parse(run.stdout) as { outputs: number[][] };
-    expect(outputs).toHaveLength(1);
-    expect(Number.isFinite(outputs[0]![0])).toBe(true);
+    expectOnly(folder, ["w.json"]);
+    await expectRuns(out);
+  });
+
+  it("a second SIGINT quits with 130: the save either never starts (the old file stays) or completes; no temporary file either way", async () => {
+    const folder = tmp("ctrl-c-2");
+    mkdirSync(folder);
+    const out = join(folder, "w.json");
+    writeFileSync(out, "old contents\n");
+    let presses = 0;
+    const r = await interrupted(["train", SEED_DL, "--data", longData(), "--batch", "1", "--epochs", "100000", "--save", out, "--json"], (child, stdout, stderr) => {
+      if (presses === 0 && stdout.includes("\n")) {
+        presses++;
+        child.kill("SIGINT");
+      } else if (presses === 1 && stderr.includes("stopping after this batch")) {
+        presses++;
+        child.kill("SIGINT");
+      }
+    });
+    expect(presses).toBe(2);
+    expect([r.code, r.signal], r.stderr).toEqual([130, null]);
+    expect(r.stderr).not.toMatch(STACK_LINE);
+    expectOnly(folder, ["w.json"]);
+    if (readFileSync(out, "utf8") !== "old contents\n") await expectRuns(out);
+  });
+
+  it("SIGINT twice during the write itself (paused by a test hook): the write completes, then exit 130, no temporary file", async () => {
+    const folder = tmp("ctrl-c-3");
+    mkdirSync(folder);
+    const out = join(folder, "w.json");
+    writeFileSync(out, "old contents\n");
+    let presses = 0;
+    const r = await interrupted(
+      ["train", SEED_DL, "--data", SEED_DATA, "--weights", SEED_WEIGHTS, "--batch", "1", "--save", out, "--json"],
+      (child, _stdout, stderr) => {
+        if (presses === 0 && stderr.includes("dlc-test: saving")) {
+          presses = 2;
+          child.kill("SIGINT");
+          child.kill("SIGINT");
+        }
+      },
+      { DLC_TEST_SAVE_PAUSE_MS: "2000" },
+    );
+    expect(presses).toBe(2);
+    expect([r.code, r.signal], r.stderr).toEqual([130, null]);
+    expect(r.stderr).toContain(`saved weights to ${out}`);
+    expectOnly(folder, ["w.json"]);
+    // The run completed its one epoch: the saved weights are the homework case's update.
+    expectWeightsClose(JSON.parse(readFileSync(out, "utf8")) as Record<string, Nested>, homework.dlc.expectedUpdated_squared, 1e-12);
   });
 });

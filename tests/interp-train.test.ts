@@ -2,6 +2,7 @@ import { readFileSync, existsSync } from "node:fs";
 import { describe, expect, it } from "vitest";
 import { analyze } from "../src/index.js";
 import { arrayDataset } from "../src/interp/array-dataset.js";
+import { EXPLOSION_FACTOR, FLOAT32_MAX, lossDivergence, weightDiverged } from "../src/interp/divergence.js";
 import { Model } from "../src/interp/model.js";
 import { seededRandom } from "../src/interp/random.js";
 import { train } from "../src/interp/train.js";
@@ -110,5 +111,63 @@ describe("training learns", () => {
     expect(outcome.status).toBe("diverged");
     if (outcome.status === "diverged") expect([outcome.epoch, outcome.batch]).toEqual([1, 1]);
     expect(Array.from(model.namedWeights().get("dense1.kernel")!.data)).toEqual(Array.from(before));
+  });
+});
+
+describe("divergence: the rule of divergence.ts", () => {
+  it("the thresholds: a loss past 10⁴ · max(1, L0), a weight past float32's largest finite value", () => {
+    // Float32's largest finite value is (2 − 2⁻²³)·2¹²⁷; the next double above it is past it.
+    const f32max = (2 - 2 ** -23) * 2 ** 127;
+    expect(FLOAT32_MAX).toBe(f32max);
+    expect(new Float32Array([f32max])[0]).toBe(f32max);
+    expect(weightDiverged(f32max)).toBe(false);
+    expect(weightDiverged(-f32max)).toBe(false);
+    expect(weightDiverged(f32max * (1 + 2 ** -52))).toBe(true);
+    for (const w of [NaN, Infinity, -Infinity, -1e39]) expect(weightDiverged(w)).toBe(true);
+    expect(EXPLOSION_FACTOR).toBe(1e4);
+    expect(lossDivergence(1e300, undefined)).toBeUndefined();
+    expect(lossDivergence(Infinity, undefined)).toBe("non-finite");
+    expect(lossDivergence(NaN, 2)).toBe("non-finite");
+    expect(lossDivergence(2e4, 2)).toBeUndefined();
+    expect(lossDivergence(2e4 + 1e-11, 2)).toBe("exploded");
+    // Below a first loss of 1, the limit is 10⁴ itself.
+    expect(lossDivergence(1e4, 0.5)).toBeUndefined();
+    expect(lossDivergence(10001, 0.5)).toBe("exploded");
+  });
+
+  // input 1 → dense 1, x = 1, y = 0, squared loss ½a²: with a = k + b, one SGD step makes
+  // k, b each lose lr·a, so a becomes a(1 − 2·lr) and the loss grows (1 − 2·lr)² times.
+  const linear = (k: number, b: number): Model => {
+    const model = modelOf("input 1\ndense 1\n");
+    model.loadWeights(new Map([["dense1.kernel", { data: Float64Array.of(k) }], ["dense1.bias", { data: Float64Array.of(b) }]]));
+    return model;
+  };
+  const one = arrayDataset({ size: 1, inputs: [{ shape: [1], data: Float64Array.of(1) }], targets: { kind: "values", shape: [1], data: Float64Array.of(0) } });
+  const weightsOf = (m: Model): number[] => ["dense1.kernel", "dense1.bias"].map((n) => m.namedWeights().get(n)!.data[0]!);
+
+  it("a loss past 10⁴ · max(1, L0) stops training on the last good weights; L0 is the first batch's", async () => {
+    // lr 60: L0 = ½, then ½·119² = 7080.5 (more than 10⁴ · L0, not more than 10⁴), then ½·119⁴ ≈ 1.0e8.
+    const model = linear(1, 0);
+    const outcome = await train(model, one, { loss: "squared", optimizer: { kind: "sgd", lr: 60 }, epochs: 10, batch: 1, seed: 1 });
+    expect(outcome.status).toBe("diverged");
+    if (outcome.status !== "diverged") return;
+    expect([outcome.epoch, outcome.batch, outcome.goodBatches]).toEqual([3, 1, 2]);
+    expect(outcome.firstLoss).toBe(0.5);
+    expect(outcome.loss).toBeCloseTo(0.5 * 119 ** 4, 0);
+    expect(outcome.epochs.map((e) => e.loss)).toEqual([0.5, 0.5 * 119 ** 2]);
+    // After two good steps (a = 1, then −119): k = 1 − 60·1 − 60·(−119) = 7081, b = 0 − 60 + 7140 = 7080.
+    expect(weightsOf(model)).toEqual([7081, 7080]);
+  });
+
+  it("an update that takes a weight past float32's range is undone; the batches before it count as good", async () => {
+    // k = 1e38, b = 0, lr 2: a = 1e38 → k = −1e38, b = −2e38 (in range); a = −3e38 → k = 5e38: past it.
+    const model = linear(1e38, 0);
+    const outcome = await train(model, one, { loss: "squared", optimizer: { kind: "sgd", lr: 2 }, epochs: 5, batch: 1, seed: 1 });
+    expect(outcome.status).toBe("diverged");
+    if (outcome.status !== "diverged") return;
+    expect([outcome.epoch, outcome.batch, outcome.goodBatches, outcome.weight]).toEqual([2, 1, 1, "dense1.kernel"]);
+    expect(outcome.value).toBeCloseTo(5e38, -24);
+    expect(outcome.firstLoss).toBeUndefined();
+    expect(weightsOf(model)).toEqual([1e38 - 2 * 1e38, 0 - 2 * 1e38]);
   });
 });

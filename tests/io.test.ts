@@ -1,4 +1,5 @@
-import { chmodSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { execFileSync, spawn } from "node:child_process";
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { gzipSync } from "node:zlib";
@@ -584,18 +585,60 @@ describe("atomic writes", () => {
     expect(dataError(() => writeWeights(join(root, "no", "such", "w.json"), w(1)))).toMatch(/cannot write .*: no such file or directory/);
   });
 
-  it.skipIf(process.getuid?.() === 0)("a read-only directory keeps the previous file", () => {
+  it("a temporary file that cannot be created (a read-only directory, simulated: root may write anyway) keeps the previous file", () => {
     const d = dir();
     const file = join(d, "w.json");
     writeWeights(file, w(1));
     const before = readFileSync(file);
-    chmodSync(d, 0o555);
-    try {
-      expect(dataError(() => writeWeights(file, w(2)))).toMatch(/permission denied/);
-    } finally {
-      chmodSync(d, 0o755);
-    }
+    const denied = { beforeOpen: () => {
+      throw Object.assign(new Error("EACCES: permission denied, open"), { code: "EACCES" });
+    } };
+    expect(dataError(() => writeWeights(file, w(2), { hooks: denied }))).toMatch(/cannot write .*w\.json: permission denied; the previous file, if any, is unchanged/);
     expect(readFileSync(file).equals(before)).toBe(true);
+    expect(readdirSync(d)).toEqual(["w.json"]);
+  });
+
+  it("removes the temporary files of the same target whose process is gone, keeps those of live processes and other targets", async () => {
+    const d = dir();
+    const dead = await new Promise<number>((resolve, reject) => {
+      const child = spawn(process.execPath, ["-e", ""], { stdio: "ignore" });
+      child.on("error", reject);
+      child.on("close", () => resolve(child.pid!));
+    });
+    const names = {
+      stale: `.w.json.${dead}.k3j9x2.tmp`,
+      staleToo: `.w.json.${dead}.a.tmp`,
+      live: `.w.json.${process.pid}.k3j9x2.tmp`,
+      otherTarget: `.v.json.${dead}.k3j9x2.tmp`,
+      // The temporary file of target "w.json.5", which starts like w.json's.
+      longerTarget: `.w.json.5.${dead}.k3j9x2.tmp`,
+      notOurs: `.w.json.${dead}.k3j9x2.tmp.bak`,
+    };
+    for (const n of Object.values(names)) writeFileSync(join(d, n), "partial");
+    writeWeights(join(d, "w.json"), w(1));
+    expect(readdirSync(d).sort()).toEqual([names.live, names.otherTarget, names.longerTarget, names.notOurs, "w.json"].sort());
+  });
+});
+
+describe("files that are not regular files", () => {
+  const spec: DataSpec = { inputs: [{ name: "input", shape: [2] }], output: [1], loss: "squared", needTargets: true };
+  const fifo = (): string => {
+    const path = join(dir(), "pipe.json");
+    execFileSync("mkfifo", [path]);
+    return path;
+  };
+
+  it("a device such as /dev/zero is refused as data and as weights, before reading a byte", () => {
+    expect(dataError(() => loadData("/dev/zero", spec))).toBe("cannot read the data file /dev/zero: it is a character device, not a regular file; dlc reads only regular files");
+    const zeros = join(dir(), "zero.safetensors");
+    symlinkSync("/dev/zero", zeros);
+    expect(dataError(() => readWeightsFile(zeros))).toMatch(/cannot read the weights file .*zero\.safetensors: it is a character device, not a regular file/);
+  });
+
+  it("a FIFO is refused without waiting for a writer", () => {
+    const path = fifo();
+    expect(dataError(() => loadData(path, spec))).toMatch(/pipe\.json: it is a FIFO \(named pipe\), not a regular file/);
+    expect(dataError(() => readWeightsFile(path))).toMatch(/pipe\.json: it is a FIFO/);
   });
 });
 
@@ -768,6 +811,40 @@ describe("CSV data", () => {
     expect(dataError(() => loadData(write("a,b,c,d,y\n"), spec))).toMatch(/has no samples, only a header/);
     expect(dataError(() => loadData(write(""), spec))).toMatch(/has no samples/);
   });
+
+  it("a first row of number-like fields is data, never a header: NaN and inf are refused, not dropped", () => {
+    for (const [first, message] of [
+      ["NaN,1,2,3,4", /data\.csv:1:1: field 1 is 'NaN': data must be finite numbers/],
+      ["1,-inf,2,3,4", /data\.csv:1:3: field 2 is '-inf': data must be finite numbers/],
+      ["1,2,Infinity,3,4", /data\.csv:1:5: field 3 is 'Infinity': data must be finite numbers/],
+      ["0x10,1,2,3,1", /data\.csv:1:1: field 1 is '0x10', not a decimal number/],
+      ["1,2,3,4,nan", /data\.csv:1:9: the label \(field 5\) is 'nan': data must be finite numbers/],
+    ] as const) {
+      expect(dataError(() => loadData(write(`${first}\n1,2,3,4,0\n`), spec))).toMatch(message);
+    }
+  });
+
+  it("numbers are decimal only: hexadecimal, binary, octal and digit separators are refused; 1e999 is too large", () => {
+    for (const [field, message] of [
+      ["0x10", "'0x10', not a decimal number"],
+      ["0b1", "'0b1', not a decimal number"],
+      ["0o7", "'0o7', not a decimal number"],
+      ["1_000", "'1_000', not a decimal number"],
+      ["1e999", "'1e999', a number too large for float64"],
+      ["-1e999", "'-1e999', a number too large for float64"],
+    ] as const) {
+      expect(dataError(() => loadData(write(`1,2,3,4,0\n1,${field},3,4,0\n`), spec))).toContain(`data.csv:2:3: field 2 is ${message}`);
+    }
+    // Decimal forms all read as their values.
+    const d = loadData(write("+1,.5,2.,-3e-1,1\n"), spec);
+    expect(Array.from(d.inputs[0]!.data)).toEqual([1, 0.5, 2, -0.3]);
+  });
+
+  it("a header is a first row with a field that is not number-like, an empty one included (pandas' index column)", () => {
+    const d = loadData(write(",0,1,2,3\n1,2,3,4,1\n"), spec);
+    expect(d.size).toBe(1);
+    expect(loadData(write("x1,x2,x3,x4,label\n1,2,3,4,1\n"), spec).size).toBe(1);
+  });
 });
 
 /** An IDX file built by hand: magic 0 0 type rank, big-endian dims, then the bytes. */
@@ -848,6 +925,68 @@ describe("IDX data (MNIST)", () => {
     expect(dataError(() => loadData(join(d, "bad.gz"), spec))).toMatch(/not a valid gzip file/);
     expect(dataError(() => loadData(join(d, "n-labels-idx1-ubyte"), spec))).toMatch(/a labels file; pass the images file/);
     expect(dataError(() => loadData(join(d, "missing.json"), spec))).toMatch(/cannot read the data file .*missing\.json: no such file/);
+  });
+});
+
+describe("IDX data: values that are not finite, sizes from the header", () => {
+  const spec: DataSpec = { inputs: [{ name: "input", shape: [2, 2, 1] }], output: [1], loss: "squared", needTargets: false };
+  /** A big-endian float IDX file [n, 2, 2] (0x0D: float32, 0x0E: float64). */
+  const floats = (type: 0x0d | 0x0e, values: number[]): Uint8Array => {
+    const size = type === 0x0d ? 4 : 8;
+    const out = new Uint8Array(16 + values.length * size);
+    out.set(idx(type, [values.length / 4, 2, 2], []));
+    const view = new DataView(out.buffer);
+    values.forEach((v, i) => (type === 0x0d ? view.setFloat32(16 + 4 * i, v, false) : view.setFloat64(16 + 8 * i, v, false)));
+    return out;
+  };
+
+  it("float images holding NaN or ±Infinity are refused, naming the sample and the value", () => {
+    const d = dir();
+    for (const [type, bad, text] of [
+      [0x0d, NaN, "NaN"],
+      [0x0e, -Infinity, "-Infinity"],
+      [0x0e, Infinity, "Infinity"],
+    ] as const) {
+      const values = [0, 1, 2, 3, 4, 5, 6, 7];
+      values[5] = bad;
+      writeFileSync(join(d, "x.idx"), floats(type, values));
+      expect(dataError(() => loadData(join(d, "x.idx"), spec))).toBe(`${join(d, "x.idx")}: sample 1, value 1 is ${text}; data must be finite numbers`);
+    }
+  });
+
+  it("float labels holding NaN are refused", () => {
+    const d = dir();
+    writeFileSync(join(d, "a-images-idx3-ubyte"), idx(0x08, [2, 2, 2], [0, 1, 2, 3, 4, 5, 6, 7]));
+    const labels = new Uint8Array(8 + 8);
+    labels.set(idx(0x0d, [2], []));
+    new DataView(labels.buffer).setFloat32(12, NaN, false);
+    writeFileSync(join(d, "a-labels-idx1-ubyte"), labels);
+    expect(dataError(() => loadData(join(d, "a-images-idx3-ubyte"), { ...spec, needTargets: true }))).toMatch(/a-labels-idx1-ubyte: value 1 is NaN; data must be finite numbers/);
+  });
+
+  it("a gzip bomb is refused once it inflates past the size its header declares", () => {
+    const d = dir();
+    // The header declares 3 images of 2x2 (28 bytes); 64 MiB of zeros follow (64 KiB gzip'd).
+    const bomb = new Uint8Array(28 + 64 * 2 ** 20);
+    bomb.set(idx(0x08, [3, 2, 2], []));
+    writeFileSync(join(d, "bomb-images-idx3-ubyte.gz"), gzipSync(bomb));
+    expect(dataError(() => loadData(join(d, "bomb-images-idx3-ubyte.gz"), spec))).toMatch(/bomb-images-idx3-ubyte\.gz: refused: it inflates to more than 28 bytes, the size its IDX header declares/);
+    // Named with its labels, without a telling name, and as a labels file beside the images.
+    writeFileSync(join(d, "bomb.gz"), gzipSync(bomb));
+    writeFileSync(join(d, "labels.idx"), idx(0x08, [3], [0, 1, 0]));
+    expect(dataError(() => loadData(`${join(d, "bomb.gz")},${join(d, "labels.idx")}`, spec))).toMatch(/bomb\.gz: refused: it inflates to more than 28 bytes/);
+    expect(dataError(() => loadData(join(d, "bomb.gz"), spec))).toMatch(/bomb\.gz: refused: it inflates to more than 28 bytes/);
+    writeFileSync(join(d, "b-images-idx3-ubyte"), idx(0x08, [3, 2, 2], new Array<number>(12).fill(1)));
+    const labelBomb = new Uint8Array(8 + 64 * 2 ** 20);
+    labelBomb.set(idx(0x08, [3], []));
+    writeFileSync(join(d, "b-labels-idx1-ubyte.gz"), gzipSync(labelBomb));
+    expect(dataError(() => loadData(join(d, "b-images-idx3-ubyte"), spec))).toMatch(/b-labels-idx1-ubyte\.gz: refused: it inflates to more than 11 bytes/);
+  });
+
+  it("a header that declares more values than dlc reads is refused before inflating", () => {
+    const d = dir();
+    writeFileSync(join(d, "huge-images-idx3-ubyte.gz"), gzipSync(idx(0x08, [60000, 4096, 4096], [])));
+    expect(dataError(() => loadData(join(d, "huge-images-idx3-ubyte.gz"), spec))).toMatch(/declares dimensions \[60000,4096,4096\], 1006632960000 values; dlc reads IDX files of up to 268435456 values/);
   });
 });
 

@@ -1,7 +1,7 @@
 import { Command, CommanderError, Option } from "commander";
 import type { Convention } from "../check/summary.js";
 import { EXIT_INPUT_ERRORS, EXIT_USAGE, InputErrors, UsageError } from "./errors.js";
-import { parsePositiveInt, parseShapeArg } from "./shape-arg.js";
+import { MAX_BATCH, parsePositiveInt, parseShapeArg } from "./shape-arg.js";
 
 import { VERSION } from "./version.js";
 
@@ -37,7 +37,7 @@ function program(setExit: (code: number) => void): Command {
     .addOption(networkOption())
     .option("--json", "print the summary as one JSON object")
     .addOption(new Option("--convention <name>", "count as dlc (§4), keras or pytorch do").choices(["dlc", "keras", "pytorch"]).default("dlc"))
-    .addOption(new Option("--batch <n>", "batch size for the memory estimate").argParser((v) => parsePositiveInt("--batch", v)).default(1))
+    .addOption(new Option("--batch <n>", "batch size for the memory estimate").argParser((v) => parsePositiveInt("--batch", v, 1, MAX_BATCH)).default(1))
     .action(async (file: string, opts: { input?: number[]; json?: boolean; network?: string; convention: Convention; batch: number }) => {
       const { runSummary } = await import("./summary.js");
       setExit(runSummary(file, opts));
@@ -56,9 +56,10 @@ function program(setExit: (code: number) => void): Command {
     .requiredOption("--data <path>", "data: JSON {x, y}, CSV (last column the label) or IDX (MNIST)")
     .option("--weights <path>", "initial weights (.json or .safetensors)")
     .option("--save <path>", "write the trained weights here (.json or .safetensors), atomically")
+    .addOption(new Option("--dtype <type>", "number type of a .safetensors save (JSON is always exact)").choices(["f32", "f64"]))
     .option("--interpret", "train with the interpreter (the only engine so far)")
     .addOption(new Option("--epochs <n>", "epochs (overrides train { })").argParser((v) => parsePositiveInt("--epochs", v)))
-    .addOption(new Option("--batch <n>", "batch size (overrides train { })").argParser((v) => parsePositiveInt("--batch", v)))
+    .addOption(new Option("--batch <n>", "batch size (overrides train { })").argParser((v) => parsePositiveInt("--batch", v, 1, MAX_BATCH)))
     .addOption(new Option("--lr <x>", "learning rate (overrides train { })").argParser(number("--lr")))
     .addOption(new Option("--seed <n>", "seed for initial weights, shuffling and dropout").argParser((v) => parsePositiveInt("--seed", v, 0)))
     .addOption(new Option("--bptt <k>", "truncated backpropagation through time, K steps").argParser((v) => parsePositiveInt("--bptt", v)))

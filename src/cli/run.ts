@@ -27,7 +27,8 @@ export function runRun(file: string, flags: RunFlags): number {
   const checked = analysis.selected;
   const model = setupModel(checked, 0, flags.weights, (m) => process.stderr.write(`warning: ${m}\n`));
   const data = loadData(flags.data, dataSpecOf(checked, { needTargets: false }));
-  const outputs = predict(model, arrayDataset(data)).flatMap(splitSamples);
+  const batches = predict(model, arrayDataset(data));
+  const outputs = batches.flatMap(splitSamples);
   if (flags.json) {
     process.stdout.write(JSON.stringify({ outputs }) + "\n");
   } else {
@@ -38,7 +39,31 @@ export function runRun(file: string, flags: RunFlags): number {
       process.stdout.write(`${i}: ${JSON.stringify(values)}${label}\n`);
     });
   }
+  const bad = nonFiniteSamples(batches);
+  if (bad.length > 0) {
+    const what = bad.length === 1 ? `sample ${bad[0]}'s output is` : `the outputs of ${bad.length} samples (the first: sample ${bad[0]}) are`;
+    process.stderr.write(`dlc: ${what} not finite (NaN or infinite, printed as null): the weights or the data are out of range for this network\n`);
+    return EXIT_INPUT_ERRORS;
+  }
   return EXIT_OK;
+}
+
+/** The indices of the samples with an output value that is NaN or infinite. */
+function nonFiniteSamples(batches: readonly Tensor[]): number[] {
+  const bad: number[] = [];
+  let sample = 0;
+  for (const t of batches) {
+    const width = t.data.length / t.shape[0]!;
+    for (let b = 0; b < t.shape[0]!; b++, sample++) {
+      for (let i = b * width; i < (b + 1) * width; i++) {
+        if (!Number.isFinite(t.data[i]!)) {
+          bad.push(sample);
+          break;
+        }
+      }
+    }
+  }
+  return bad;
 }
 
 /** A batch output [B, ...shape] as one nested array per sample. */

@@ -1,5 +1,6 @@
 import type { Shape } from "../ir/shape.js";
 import { MAX_DIMENSION } from "../ir/shape.js";
+import { DECIMAL_NUMBER } from "../util/decimal.js";
 import { UsageError } from "./errors.js";
 
 /** `--input 28x28x1` or `--input 784`. */
@@ -11,9 +12,19 @@ export function parseShapeArg(text: string): Shape {
   return dims;
 }
 
-export function parsePositiveInt(flag: string, text: string, min = 1): number {
-  if (!/^\d+$/.test(text.trim()) || !Number.isSafeInteger(Number(text)) || Number(text) < min) {
+/**
+ * A whole-number flag from `min` to `max`, written in decimal (1000 or 1e3). A number past `max`
+ * is "too large", not "not a whole number" (`--batch 1e9`).
+ */
+export function parsePositiveInt(flag: string, text: string, min = 1, max = Number.MAX_SAFE_INTEGER): number {
+  const trimmed = text.trim();
+  const value = Number(trimmed);
+  if (DECIMAL_NUMBER.test(trimmed) && value > max) throw new UsageError(`${flag} is too large: got '${text}', at most ${max}`);
+  if (!DECIMAL_NUMBER.test(trimmed) || !Number.isInteger(value) || value < min) {
     throw new UsageError(`${flag} expects a whole number ≥ ${min}, got '${text}'`);
   }
-  return Number(text);
+  return value;
 }
+
+/** The largest batch dlc trains or estimates memory for: far beyond any data set that fits in memory one batch at a time. */
+export const MAX_BATCH = 1_000_000;

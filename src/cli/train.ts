@@ -3,18 +3,23 @@ import { dirname } from "node:path";
 import { DataError, dataSpecOf, loadData, weightsFormat, writeWeights } from "../io/index.js";
 import { arrayDataset } from "../interp/array-dataset.js";
 import { DEFAULT_LR, type OptimizerConfig } from "../interp/optimizers.js";
-import { train } from "../interp/train.js";
+import { EXPLOSION_FACTOR } from "../interp/divergence.js";
+import { train, type TrainOutcome } from "../interp/train.js";
 import type { Shape } from "../ir/shape.js";
 import type { LossKind } from "../ir/types.js";
+import { CtrlC, EXIT_INTERRUPTED } from "./ctrl-c.js";
 import { EXIT_INPUT_ERRORS, EXIT_OK, UsageError } from "./errors.js";
 import { diagnosticsJson, load, printDiagnostics } from "./load.js";
 import { setupModel } from "./model-setup.js";
 import { Progress } from "./progress.js";
+import { saveTestHooks } from "./save-test-hooks.js";
 
 export interface TrainFlags {
   readonly data: string;
   readonly weights?: string;
   readonly save?: string;
+  /** safetensors saves: F32 (default) or F64. */
+  readonly dtype?: "f32" | "f64";
   readonly interpret?: boolean;
   readonly epochs?: number;
   readonly batch?: number;
@@ -45,6 +50,9 @@ export async function runTrain(file: string, flags: TrainFlags): Promise<number>
   const seed = flags.seed ?? config.seed ?? 1;
   const checked = analysis.selected;
   if (flags.save !== undefined) checkSaveTarget(flags.save);
+  if (flags.dtype !== undefined && (flags.save === undefined || weightsFormat(flags.save) !== "safetensors")) {
+    throw new UsageError(`--dtype chooses the number type of a .safetensors save${flags.save === undefined ? "; there is no --save" : `; ${flags.save} is JSON, which always holds the exact float64 weights`}`);
+  }
 
   const progress = new Progress(Progress.modeFor(flags.json), epochs);
   const model = setupModel(checked, seed, flags.weights, (m) => progress.note(`warning: ${m}`));
@@ -52,16 +60,11 @@ export async function runTrain(file: string, flags: TrainFlags): Promise<number>
   if (data.size === 0) throw new UsageError(`${flags.data} holds no samples`);
   const batch = Math.min(flags.batch ?? config.batch ?? 32, data.size);
 
-  let stopRequested = false;
-  const onSigint = (): void => {
-    if (stopRequested) process.exit(130);
-    stopRequested = true;
-    progress.note("stopping after this batch (Ctrl-C again to quit without saving)…");
-  };
-  process.on("SIGINT", onSigint);
-  let outcome;
+  const ctrlC = new CtrlC((m) => progress.note(m));
+  ctrlC.install();
+  let diverged = false;
   try {
-    outcome = await train(model, arrayDataset(data), {
+    const outcome = await train(model, arrayDataset(data), {
       loss,
       optimizer,
       epochs,
@@ -70,25 +73,39 @@ export async function runTrain(file: string, flags: TrainFlags): Promise<number>
       bptt: flags.bptt ?? config.bptt,
       onBatch: (info) => progress.batch(info),
       onEpoch: (r) => progress.epoch(r),
-      shouldStop: () => stopRequested,
+      shouldStop: () => ctrlC.pressed,
     });
+    diverged = outcome.status === "diverged";
+    if (outcome.status === "diverged") progress.note(`dlc: ${divergenceMessage(outcome, flags.save)}`);
+    else if (outcome.status === "interrupted") progress.note(`interrupted in epoch ${outcome.epochs.at(-1)?.epoch ?? 1}`);
+    // A run that diverged at its first batch has nothing worth keeping: the old file stays.
+    const keep = outcome.status !== "diverged" || outcome.goodBatches > 0;
+    if (flags.save !== undefined && keep) {
+      ctrlC.startSaving();
+      writeWeights(flags.save, model.namedWeights(), { dtype: flags.dtype, hooks: saveTestHooks() });
+      progress.note(`saved weights to ${flags.save}`);
+    }
   } finally {
-    process.off("SIGINT", onSigint);
+    await ctrlC.uninstall();
   }
+  if (ctrlC.pressed) return EXIT_INTERRUPTED;
+  return diverged ? EXIT_INPUT_ERRORS : EXIT_OK;
+}
 
-  let code = EXIT_OK;
-  if (outcome.status === "diverged") {
-    const what = outcome.weight === undefined ? `the loss became ${outcome.loss}` : `the update made ${outcome.weight} NaN or infinite`;
-    progress.note(`dlc: ${what} at epoch ${outcome.epoch}, batch ${outcome.batch}; training stopped and undid that batch, so the weights are the last good ones (try a smaller --lr, or scale the data)`);
-    code = EXIT_INPUT_ERRORS;
-  } else if (outcome.status === "interrupted") {
-    progress.note(`interrupted in epoch ${outcome.epochs.at(-1)?.epoch ?? 1}`);
+/** What stopped a diverged run, where, and what became of the weights. */
+function divergenceMessage(o: Extract<TrainOutcome, { status: "diverged" }>, save: string | undefined): string {
+  let what: string;
+  if (o.weight !== undefined) {
+    what = Number.isFinite(o.value) ? `the update made ${o.weight} ${o.value}, beyond float32's range` : `the update made ${o.weight} NaN or infinite`;
+  } else if (o.firstLoss !== undefined) {
+    what = `the loss exploded to ${o.loss}, more than ${EXPLOSION_FACTOR} × the first batch's ${o.firstLoss}`;
+  } else {
+    what = `the loss became ${o.loss}`;
   }
-  if (flags.save !== undefined) {
-    writeWeights(flags.save, model.namedWeights());
-    progress.note(`saved weights to ${flags.save}`);
-  }
-  return code;
+  const advice = "(try a smaller --lr, or scale the data)";
+  const where = `${what} at epoch ${o.epoch}, batch ${o.batch}; training stopped and undid that batch`;
+  if (o.goodBatches > 0) return `${where}, so the weights are the last good ones ${advice}`;
+  return `${where}, before any batch trained well${save === undefined ? "" : `, so nothing was saved: ${save} is unchanged`} ${advice}`;
 }
 
 /**

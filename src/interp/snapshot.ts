@@ -1,8 +1,9 @@
+import { weightDiverged } from "./divergence.js";
 import type { Tensor } from "./tensor.js";
 
 /**
- * A copy of every weight (state included) taken before a batch, so that a batch that makes the
- * loss or any weight non-finite can be undone: training then stops on the last good weights.
+ * A copy of every weight (state included) taken before a batch, so that a batch that makes
+ * training diverge can be undone: training then stops on the last good weights.
  * The buffers are allocated once; `take` is one copy per weight.
  */
 export class WeightsSnapshot {
@@ -20,11 +21,11 @@ export class WeightsSnapshot {
     for (const e of this.entries) e.live.set(e.saved);
   }
 
-  /** The name of the first weight holding NaN or ±Infinity, if any. */
-  firstNonFinite(): string | undefined {
+  /** The first weight holding NaN, ±Infinity or a value beyond float32's range (divergence.ts), and that value. */
+  firstDiverged(): { readonly name: string; readonly value: number } | undefined {
     for (const e of this.entries) {
       const w = e.live;
-      for (let i = 0; i < w.length; i++) if (!Number.isFinite(w[i]!)) return e.name;
+      for (let i = 0; i < w.length; i++) if (weightDiverged(w[i]!)) return { name: e.name, value: w[i]! };
     }
     return undefined;
   }

@@ -1,4 +1,5 @@
 import type { LossKind } from "../ir/types.js";
+import { lossDivergence } from "./divergence.js";
 import { computeLoss, type Targets } from "./losses.js";
 import type { Model } from "./model.js";
 import { makeOptimizer, type OptimizerConfig } from "./optimizers.js";
@@ -49,18 +50,24 @@ export type TrainOutcome =
       readonly epochs: readonly EpochReport[];
       readonly epoch: number;
       readonly batch: number;
-      /** The batch's loss (finite when it was an update that broke a weight). */
+      /** The batch's loss (finite when it exploded or when it was an update that broke a weight). */
       readonly loss: number;
-      /** Set when the loss was finite but the update made this weight NaN or infinite. */
+      /** The first good batch's loss L0 (set when the loss exploded past 10⁴ × max(1, L0)). */
+      readonly firstLoss?: number;
+      /** Set when the loss was acceptable but the update made this weight NaN, infinite or beyond float32's range. */
       readonly weight?: string;
+      /** That weight's offending value. */
+      readonly value?: number;
+      /** Batches that completed well before this one, in this run: with none, there is nothing worth saving. */
+      readonly goodBatches: number;
     };
 
 /**
  * Mini-batch training, shared by `dlc train --interpret` and mirrored by generated code.
  * With one batch per epoch the samples stay in file order; otherwise each epoch is shuffled
- * with the seeded generator. A batch whose loss is NaN or infinite, or whose update makes a
- * weight so (a gradient of 0·∞), stops training and is undone, state (batchnorm statistics)
- * included: the weights are the last good ones.
+ * with the seeded generator. A batch that diverges (divergence.ts: a loss that is not finite or
+ * explodes, an update that makes a weight NaN, infinite or too large for float32) stops training
+ * and is undone, state (batchnorm statistics) included: the weights are the last good ones.
  */
 export async function train(model: Model, data: Dataset, o: TrainOptions): Promise<TrainOutcome> {
   const random = seededRandom(o.seed);
@@ -72,6 +79,8 @@ export async function train(model: Model, data: Dataset, o: TrainOptions): Promi
   const batches = Math.ceil(data.size / o.batch);
   const snapshot = new WeightsSnapshot(model.namedWeights());
   const reports: EpochReport[] = [];
+  let firstLoss: number | undefined;
+  let goodBatches = 0;
   for (let epoch = 1; epoch <= o.epochs; epoch++) {
     if (batches > 1) shuffle(order, shuffleRandom);
     const started = performance.now();
@@ -82,18 +91,21 @@ export async function train(model: Model, data: Dataset, o: TrainOptions): Promi
       snapshot.take();
       const pass = model.forward(batch.inputs, ctx, fused);
       const { loss, grad } = computeLoss(o.loss, pass.output, pass.logits, batch.targets, fused);
-      if (!Number.isFinite(loss)) {
+      const badLoss = lossDivergence(loss, firstLoss);
+      if (badLoss !== undefined) {
         snapshot.restore();
-        return { status: "diverged", epochs: reports, epoch, batch: b + 1, loss };
+        return { status: "diverged", epochs: reports, epoch, batch: b + 1, loss, firstLoss: badLoss === "exploded" ? firstLoss : undefined, goodBatches };
       }
       model.zeroGrads();
       model.backward(pass, grad, ctx, fused);
       optimizer.step(model.trainableSlots());
-      const broken = snapshot.firstNonFinite();
+      const broken = snapshot.firstDiverged();
       if (broken !== undefined) {
         snapshot.restore();
-        return { status: "diverged", epochs: reports, epoch, batch: b + 1, loss, weight: broken };
+        return { status: "diverged", epochs: reports, epoch, batch: b + 1, loss, weight: broken.name, value: broken.value, goodBatches };
       }
+      firstLoss ??= loss;
+      goodBatches++;
       total += loss * batch.size;
       seen += batch.size;
       o.onBatch?.({ epoch, batch: b + 1, batches, samples: seen, loss: total / seen, seconds: (performance.now() - started) / 1000 });

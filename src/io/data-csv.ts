@@ -1,4 +1,5 @@
 import { formatShape } from "../ir/shape.js";
+import { DECIMAL_NUMBER } from "../util/decimal.js";
 import type { DataSpec } from "./data-spec.js";
 import type { Dataset } from "./dataset.js";
 import { DataError } from "./errors.js";
@@ -8,8 +9,12 @@ import { TargetBuilder } from "./targets.js";
 /**
  * A CSV data file: one sample per row, its values flattened row-major to the input's shape,
  * then (optionally for `dlc run`) the label in the last column — a class index, or a number
- * when the output has size 1 (squared or binary cross-entropy loss). A first line with any
- * field that is not a number is a header and is skipped. Fields may be "quoted".
+ * when the output has size 1 (squared or binary cross-entropy loss). Fields may be "quoted".
+ * Values are decimal numbers (16, -0.5, 1e-3): not hexadecimal, binary or octal, no digit
+ * separators, and finite. The first line is a header, and skipped, when some field of it is
+ * not number-like; a number-like field is a number or a token that only looks like one (NaN,
+ * inf, 0x10, 1_000…), so a first row such as `NaN,1,2` is data, and refused as such, never
+ * silently dropped as a header. An empty field is not number-like (`,0,1,2`: pandas' header).
  */
 export function parseDataCsv(text: string, file: string, spec: DataSpec): Dataset {
   if (spec.inputs.length !== 1) {
@@ -28,7 +33,7 @@ export function parseDataCsv(text: string, file: string, spec: DataSpec): Datase
   while (first < lines.length && clean(lines[first]!).trim() === "") first++;
   if (first === lines.length) return fail("has no samples: the file is empty");
   const firstFields = splitCsvLine(clean(lines[first]!));
-  const hasHeader = firstFields.some((f) => !isNumber(f.text));
+  const hasHeader = firstFields.some((f) => !isNumberLike(f.text));
   const columns = firstFields.length;
   const dataStart = hasHeader ? first + 1 : first;
 
@@ -62,18 +67,14 @@ export function parseDataCsv(text: string, file: string, spec: DataSpec): Datase
     }
     const base = i * width;
     for (let c = 0; c < width; c++) {
-      const s = fields[c]!;
-      const v = Number(s);
-      if (!Number.isFinite(v) || (v === 0 && s.trim() === "")) {
-        fail(`field ${c + 1} is ${s.trim() === "" ? "empty" : `'${s.trim()}'`}, not a number`, lineNo, columnOf(raw, c));
-      }
+      const v = csvNumber(fields[c]!);
+      if (typeof v === "string") return fail(`field ${c + 1} is ${v}`, lineNo, columnOf(raw, c));
       x[base + c] = v;
     }
     if (hasLabel && builder) {
-      const s = fields[width]!;
-      const v = Number(s);
+      const v = csvNumber(fields[width]!);
       const column = raw.includes('"') ? columnOf(raw, width) : raw.lastIndexOf(",") + 2;
-      if (!Number.isFinite(v) || (v === 0 && s.trim() === "")) fail(`the label (field ${width + 1}) is ${s.trim() === "" ? "empty" : `'${s.trim()}'`}, not a number`, lineNo, column);
+      if (typeof v === "string") return fail(`the label (field ${width + 1}) is ${v}`, lineNo, column);
       builder.label(i, v, { what: "the label", at: `${file}:${lineNo}:${column}`, file, line: lineNo, column });
     }
   }
@@ -87,8 +88,28 @@ function clean(line: string): string {
   return line.endsWith("\r") ? line.slice(0, -1) : line;
 }
 
-function isNumber(s: string): boolean {
-  return /^\s*[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?\s*$/.test(s);
+/** Spellings of values that are not finite numbers. */
+const NON_FINITE = /^[+-]?(nan|inf|infinity)$/i;
+/** What starts like a number (a digit, or a point and a digit, after a sign): 0x10, 1_000, 2e. */
+const STARTS_LIKE_NUMBER = /^[+-]?\.?\d/;
+
+/** Whether a first-row field reads as a value (so the row is data), rather than a column's name. */
+function isNumberLike(field: string): boolean {
+  const t = field.trim();
+  return DECIMAL_NUMBER.test(t) || NON_FINITE.test(t) || STARTS_LIKE_NUMBER.test(t);
+}
+
+/** A field's value, or why it has none: the end of "field 3 is …". */
+function csvNumber(field: string): number | string {
+  const t = field.trim();
+  if (t === "") return "empty, not a number";
+  if (DECIMAL_NUMBER.test(t)) {
+    const v = Number(t);
+    return Number.isFinite(v) ? v : `'${t}', a number too large for float64`;
+  }
+  if (NON_FINITE.test(t)) return `'${t}': data must be finite numbers`;
+  if (STARTS_LIKE_NUMBER.test(t)) return `'${t}', not a decimal number (write numbers such as 16, -0.5 or 1e-3)`;
+  return `'${t}', not a number`;
 }
 
 /** Splits one CSV line, honouring "quoted, fields" and "" escapes; `start` is the 0-based column. */

@@ -34,7 +34,27 @@ export function looksLikeIdx(bytes: Uint8Array): boolean {
   return bytes.length >= 4 && bytes[0] === 0 && bytes[1] === 0 && TYPES[bytes[2]!] !== undefined && bytes[3]! >= 1;
 }
 
-export function decodeIdx(bytes: Uint8Array, file: string): IdxArray {
+/** The longest IDX header: the magic number and 255 dimensions. */
+export const MAX_IDX_HEADER = 4 + 4 * 255;
+
+/** The most values an IDX file may hold: 2²⁸, 2 GiB once read as float64 (all of MNIST is 47M). */
+export const MAX_IDX_VALUES = 2 ** 28;
+
+export interface IdxHeader {
+  readonly dtype: IdxType;
+  /** Bytes per value. */
+  readonly size: number;
+  readonly dims: readonly number[];
+  /** Bytes of the header, and of the whole file as the header describes it. */
+  readonly headerLength: number;
+  readonly fileLength: number;
+}
+
+/**
+ * An IDX file's header, from the file's first bytes (the whole file, or enough of it: a gzip'd
+ * file's first inflated bytes, so that the rest is inflated only up to the size they declare).
+ */
+export function readIdxHeader(bytes: Uint8Array, file: string): IdxHeader {
   const fail = (message: string): never => {
     throw new DataError(`${file}: ${message}`, { file });
   };
@@ -51,13 +71,24 @@ export function decodeIdx(bytes: Uint8Array, file: string): IdxArray {
   for (let d = 0; d < rank; d++) dims.push(view.getUint32(4 + 4 * d, false));
   let count = 1;
   for (const d of dims) count *= d;
-  const need = count * t.size;
+  if (count > MAX_IDX_VALUES) fail(`the IDX header declares dimensions ${formatShape(dims)}, ${count} values; dlc reads IDX files of up to ${MAX_IDX_VALUES} values`);
+  return { dtype: t.type, size: t.size, dims, headerLength, fileLength: headerLength + count * t.size };
+}
+
+export function decodeIdx(bytes: Uint8Array, file: string): IdxArray {
+  const fail = (message: string): never => {
+    throw new DataError(`${file}: ${message}`, { file });
+  };
+  const { dtype, size, dims, headerLength, fileLength } = readIdxHeader(bytes, file);
+  const count = (fileLength - headerLength) / size;
+  const need = fileLength - headerLength;
   const have = bytes.length - headerLength;
-  if (have < need) fail(`truncated IDX file: dimensions ${formatShape(dims)} of ${t.type} need ${need} bytes of data but the file has ${have}`);
+  if (have < need) fail(`truncated IDX file: dimensions ${formatShape(dims)} of ${dtype} need ${need} bytes of data but the file has ${have}`);
   if (have > need) fail(`the IDX file has ${have - need} bytes after the data its dimensions ${formatShape(dims)} describe`);
+  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   const data = new Float64Array(count);
   const at = headerLength;
-  switch (t.type) {
+  switch (dtype) {
     case "u8":
       for (let i = 0; i < count; i++) data[i] = bytes[at + i]!;
       break;
@@ -77,7 +108,15 @@ export function decodeIdx(bytes: Uint8Array, file: string): IdxArray {
       for (let i = 0; i < count; i++) data[i] = view.getFloat64(at + 8 * i, false);
       break;
   }
-  return { file, dtype: t.type, dims, data };
+  if (dtype === "f32" || dtype === "f64") {
+    const bad = data.findIndex((v) => !Number.isFinite(v));
+    if (bad >= 0) {
+      const perSample = count / dims[0]!;
+      const where = dims.length === 1 ? `value ${bad}` : `sample ${Math.floor(bad / perSample)}, value ${bad % perSample}`;
+      fail(`${where} is ${data[bad]}; data must be finite numbers`);
+    }
+  }
+  return { file, dtype, dims, data };
 }
 
 function hex(b: number): string {

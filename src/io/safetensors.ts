@@ -190,7 +190,7 @@ export function encodeSafetensors(tensors: Iterable<readonly [string, Tensor]>, 
         const v = d[i]!;
         const f = Math.fround(v);
         if (!Number.isFinite(f) && Number.isFinite(v)) {
-          throw new DataError(`cannot write ${file}: '${name}' holds ${v} at flat index ${i}, too large for F32 (write F64 instead)`, { file });
+          throw new DataError(`cannot write ${file}: '${name}' holds ${v} at flat index ${i}, too large for F32 (write F64 instead: --dtype f64)`, { file });
         }
         view.setFloat32(at, v, true);
       }

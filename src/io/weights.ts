@@ -1,10 +1,10 @@
-import { readFileSync } from "node:fs";
 import { extname } from "node:path";
 import { formatShape, sameShape } from "../ir/shape.js";
 import type { Tensor } from "../interp/tensor.js";
 import { closest } from "../util/suggest.js";
 import { writeFileAtomic, type AtomicWriteHooks } from "./atomic-write.js";
-import { DataError, reasonOf } from "./errors.js";
+import { DataError } from "./errors.js";
+import { readRegularFile } from "./read-file.js";
 import { decodeSafetensors, encodeSafetensors } from "./safetensors.js";
 import type { ExpectedWeight } from "./weight-names.js";
 import { parseWeightsJson, weightsJsonText } from "./weights-json.js";
@@ -25,12 +25,7 @@ export function weightsFormat(path: string): WeightsFormat {
 /** Every tensor in a weights file, unchecked, in the file's order. */
 export function readWeightsFile(path: string): WeightMap {
   const format = weightsFormat(path);
-  let bytes: Buffer;
-  try {
-    bytes = readFileSync(path);
-  } catch (e) {
-    throw new DataError(`cannot read the weights file ${path}: ${reasonOf(e)}`, { file: path });
-  }
+  const bytes = readRegularFile(path, "weights file");
   if (format === "json") return parseWeightsJson(bytes, path);
   const map: WeightMap = new Map();
   for (const [name, t] of decodeSafetensors(bytes, path).tensors) map.set(name, { shape: t.shape, data: t.data });

@@ -1,0 +1,51 @@
+/**
+ * Ctrl-C during `dlc train`. The first asks training to stop after the current batch (the
+ * weights are then saved); a second before the save starts quits at once without saving. While
+ * the weights are written the handler stays installed, so a Ctrl-C then neither kills the write
+ * halfway nor leaves its temporary file: the write completes and the command exits 130 after it.
+ */
+export class CtrlC {
+  private presses = 0;
+  private saving = false;
+
+  constructor(private readonly note: (message: string) => void) {}
+
+  private readonly onSigint = (): void => {
+    this.presses++;
+    if (this.saving) {
+      if (this.presses === 1) this.note("interrupted while saving: finishing the write first…");
+      return;
+    }
+    if (this.presses > 1) {
+      this.note("interrupted again: quitting without saving");
+      process.exit(EXIT_INTERRUPTED);
+    }
+    this.note("stopping after this batch (Ctrl-C again to quit without saving)…");
+  };
+
+  install(): void {
+    process.on("SIGINT", this.onSigint);
+  }
+
+  /** Whether Ctrl-C was pressed. */
+  get pressed(): boolean {
+    return this.presses > 0;
+  }
+
+  /** From now on a Ctrl-C waits for the write instead of quitting. */
+  startSaving(): void {
+    this.saving = true;
+  }
+
+  /**
+   * Removes the handler, after one turn of the event loop: a Ctrl-C that came during a
+   * synchronous write is only delivered then, and must still count.
+   */
+  async uninstall(): Promise<void> {
+    await new Promise((resolve) => setImmediate(resolve));
+    process.off("SIGINT", this.onSigint);
+  }
+}
+
+/** The exit code of a command stopped by Ctrl-C (128 + SIGINT's number), as shells report it. */
+export const EXIT_INTERRUPTED = 130;
