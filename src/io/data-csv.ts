@@ -90,8 +90,10 @@ function clean(line: string): string {
 
 /** Spellings of values that are not finite numbers. */
 const NON_FINITE = /^[+-]?(nan|inf|infinity)$/i;
-/** What starts like a number (a digit, or a point and a digit, after a sign): 0x10, 1_000, 2e. */
+/** What starts like a number (a digit, or a point and a digit, after a sign): 0x10, 1_000, 2e, 2nd. */
 const STARTS_LIKE_NUMBER = /^[+-]?\.?\d/;
+/** Numbers in forms that Number() or other languages take but CSV values must not use: 0x10, 0b1, 0o7, 1_000. */
+const NOT_DECIMAL = /^[+-]?(0[xX][\da-fA-F_]+|0[bB][01_]+|0[oO][0-7_]+|[\d_]*\d_[\d_.]*([eE][+-]?[\d_]+)?)$/;
 
 /** Whether a first-row field reads as a value (so the row is data), rather than a column's name. */
 function isNumberLike(field: string): boolean {
@@ -108,7 +110,7 @@ function csvNumber(field: string): number | string {
     return Number.isFinite(v) ? v : `'${t}', a number too large for float64`;
   }
   if (NON_FINITE.test(t)) return `'${t}': data must be finite numbers`;
-  if (STARTS_LIKE_NUMBER.test(t)) return `'${t}', not a decimal number (write numbers such as 16, -0.5 or 1e-3)`;
+  if (NOT_DECIMAL.test(t)) return `'${t}', not a decimal number (write numbers such as 16, -0.5 or 1e-3)`;
   return `'${t}', not a number`;
 }
 
