@@ -272,6 +272,21 @@ describe("weights errors", () => {
     return file;
   };
 
+  it("values that are not finite are refused when read: 1e999 in JSON, NaN and infinities in safetensors", () => {
+    const text = JSON.stringify(good()).replace("0.5", "1e999");
+    expect(dataError(() => readWeights(writeJson(text), expected))).toMatch(/w\.json:1:\d+: malformed JSON: a number too large for float64/);
+    for (const [bad, shown] of [
+      [NaN, "NaN"],
+      [-Infinity, "-Infinity"],
+    ] as const) {
+      const tensors = Object.entries(good()).map(([name, v]) => [name, { shape: name.endsWith("kernel") ? [(v as number[][]).length, (v as number[][])[0]!.length] : [(v as number[]).length], data: Float64Array.from((v as number[] | number[][]).flat()) }] as [string, Tensor]);
+      tensors[2]![1].data[1] = bad;
+      const file = join(dir(), "w.safetensors");
+      writeFileSync(file, encodeSafetensors(tensors, file, { dtype: "F64" }));
+      expect(dataError(() => readWeights(file, expected))).toBe(`${file}: 'dense2.kernel' holds ${shown} at flat index 1; weights must be finite numbers`);
+    }
+  });
+
   it("reads a good file", () => {
     const w = readWeights(writeJson(good()), expected);
     expect(Array.from(w.get("dense1.kernel")!.data)).toEqual([1, 2, 3, 4, 5, 6, 7, 8]);

@@ -6,21 +6,28 @@
  */
 export class CtrlC {
   private presses = 0;
-  private saving = false;
+  private phase: "training" | "saving" | "finished" = "training";
 
   constructor(private readonly note: (message: string) => void) {}
 
   private readonly onSigint = (): void => {
     this.presses++;
-    if (this.saving) {
-      if (this.presses === 1) this.note("interrupted while saving: finishing the write first…");
-      return;
+    switch (this.phase) {
+      case "training":
+        if (this.presses > 1) {
+          this.note("interrupted again: quitting without saving");
+          process.exit(EXIT_INTERRUPTED);
+        }
+        this.note("stopping after this batch (Ctrl-C again to quit without saving)…");
+        return;
+      case "saving":
+        if (this.presses === 1) this.note("interrupted while saving: finishing the write first…");
+        return;
+      case "finished":
+        // The command is done and about to exit: exit as interrupted, not killed by the signal.
+        process.exitCode = EXIT_INTERRUPTED;
+        return;
     }
-    if (this.presses > 1) {
-      this.note("interrupted again: quitting without saving");
-      process.exit(EXIT_INTERRUPTED);
-    }
-    this.note("stopping after this batch (Ctrl-C again to quit without saving)…");
   };
 
   install(): void {
@@ -34,16 +41,18 @@ export class CtrlC {
 
   /** From now on a Ctrl-C waits for the write instead of quitting. */
   startSaving(): void {
-    this.saving = true;
+    this.phase = "saving";
   }
 
   /**
-   * Removes the handler, after one turn of the event loop: a Ctrl-C that came during a
-   * synchronous write is only delivered then, and must still count.
+   * The command's work is over. A Ctrl-C that came during a synchronous write is delivered
+   * only now, after one turn of the event loop, and still counts. The handler stays installed
+   * (it does not keep the process alive): a Ctrl-C between here and the exit sets the exit code
+   * to 130 rather than killing the process by the signal.
    */
-  async uninstall(): Promise<void> {
+  async finish(): Promise<void> {
     await new Promise((resolve) => setImmediate(resolve));
-    process.off("SIGINT", this.onSigint);
+    this.phase = "finished";
   }
 }
 

@@ -86,7 +86,7 @@ export async function runTrain(file: string, flags: TrainFlags): Promise<number>
       progress.note(`saved weights to ${flags.save}`);
     }
   } finally {
-    await ctrlC.uninstall();
+    await ctrlC.finish();
   }
   if (ctrlC.pressed) return EXIT_INTERRUPTED;
   return diverged ? EXIT_INPUT_ERRORS : EXIT_OK;
