@@ -101,6 +101,8 @@ export function warnAboutMemory(checked: CheckedNetwork, train: TrainConfig | un
   const use: MemoryUse = { bytesPerValue: 4, batch: 1, training: true, optimizerSlots: optimizerSlots(train?.optimizer) };
   const needs = memoryNeeds(checked, use);
   if (needs.total <= WASM_MEMORY_BYTES || !needs.biggest) return;
+  // Past 2^53 values the counts are not exact, and the network is too-large already.
+  if (!Number.isSafeInteger(needs.total / use.bytesPerValue)) return;
   const at = needs.biggest;
   const message = `training this network needs at least ${describeNeeds(needs, use)}, more than the ${bytes(WASM_MEMORY_BYTES)} a compiled module can address (dlc compile refuses it; dlc train, in float64, needs twice as much); '${at.text}' needs the most`;
   diags.add(diagnostic("too-much-memory", at.span, message, { chain: at.chain, severity: "warning" }));
