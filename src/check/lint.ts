@@ -4,6 +4,7 @@ import { finalActivation } from "../ir/activation.js";
 import type { IrNode, TrainConfig } from "../ir/types.js";
 import type * as A from "../syntax/ast.js";
 import type { CheckedNetwork } from "./infer.js";
+import { warnAboutMemory } from "./memory.js";
 
 
 /** Warnings a careful reviewer would give; none of them stops a network from running. */
@@ -30,6 +31,8 @@ export function lint(checked: CheckedNetwork, train: TrainConfig | undefined, di
       }
     }
   }
+
+  warnAboutMemory(checked, train, diags);
 
   const consumers = new Array<number>(nodes.length).fill(0);
   for (const n of nodes) for (const i of n.inputs) consumers[i]!++;

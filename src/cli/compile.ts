@@ -2,6 +2,7 @@ import { availableParallelism } from "node:os";
 import { basename, extname } from "node:path";
 import { unsupportedKinds } from "../codegen/compile.js";
 import { formatModule } from "../codegen/format.js";
+import { tooLargeToCompile, tooMuchCode } from "../codegen/limits.js";
 import { moduleParts } from "../codegen/module.js";
 import { plan } from "../codegen/plan.js";
 import { buildSourceMap } from "../codegen/sourcemap.js";
@@ -47,7 +48,11 @@ export async function runCompile(file: string, flags: CompileFlags): Promise<num
   const output = flags.output ?? basename(file, extname(file)) + (target === "js" ? ".mjs" : ".ts");
   const mapFile = `${output}.map`;
 
+  const tooLarge = tooLargeToCompile(analysis.selected, { precision: flags.precision, kernels: flags.kernels, train: analysis.train });
+  if (tooLarge) throw new UsageError(`dlc compile cannot generate this module: ${tooLarge}`);
   const parts = moduleParts(plan(analysis.selected), { file, precision: flags.precision, train: analysis.train, version: VERSION, kernels: flags.kernels, threads, fma: flags.fma ?? false });
+  const tooLong = tooMuchCode(parts);
+  if (tooLong) throw new UsageError(`dlc compile cannot generate this module: ${tooLong}`);
   let code = await formatModule(parts, target);
   const map = buildSourceMap(code, basename(output), file, loaded.text);
   code += `//# sourceMappingURL=${basename(mapFile)}\n`;

@@ -2,16 +2,7 @@ export function thousands(n: number): string {
   return n.toLocaleString("en-US");
 }
 
-export function bytes(n: number): string {
-  const units = ["B", "KiB", "MiB", "GiB", "TiB"];
-  let v = n;
-  let u = 0;
-  while (v >= 1024 && u < units.length - 1) {
-    v /= 1024;
-    u++;
-  }
-  return u === 0 ? `${v} B` : `${v.toFixed(2)} ${units[u]}`;
-}
+export { bytes } from "../util/format-bytes.js";
 
 /** A compact count for MACs: 416,520 → "416.5K", 3.8e9 → "3.82G". */
 export function compact(n: number): string {

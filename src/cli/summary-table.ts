@@ -51,7 +51,8 @@ export function renderSummaryTable(s: Summary, o: TableOptions): string {
   while (open.length > 0) close();
 
   const header: Line["cells"] = ["Layer", "Kind", "Output shape", "Params", "MACs"];
-  const widths = header.map((h, i) => Math.max(h.length, ...lines.map((l) => l.cells[i]!.length)));
+  // A reduce, not Math.max(...lines): one argument per row overflows the stack past ~100,000 rows.
+  const widths = header.map((h, i) => lines.reduce((w, l) => Math.max(w, l.cells[i]!.length), h.length));
   const fmt = (cells: readonly string[]): string =>
     cells.map((c, i) => (i >= 3 ? c.padStart(widths[i]!) : c.padEnd(widths[i]!))).join("  ").trimEnd();
   const rule = "─".repeat(widths.reduce((a, b) => a + b, 0) + 2 * (widths.length - 1));

@@ -55,7 +55,7 @@ export async function runTrain(file: string, flags: TrainFlags): Promise<number>
   }
 
   const progress = new Progress(Progress.modeFor(flags.json), epochs);
-  const model = setupModel(checked, seed, flags.weights, (m) => progress.note(`warning: ${m}`));
+  const model = setupModel(checked, seed, flags.weights, (m) => progress.note(`warning: ${m}`), { optimizer });
   const data = loadData(flags.data, dataSpecOf(checked, { loss, needTargets: true }));
   if (data.size === 0) throw new UsageError(`${flags.data} holds no samples`);
   const batch = Math.min(flags.batch ?? config.batch ?? 32, data.size);

@@ -283,12 +283,13 @@ export function moduleParts(p: Plan, o: ModuleOptions): ModuleParts {
       );
     } else allocations.push(`const arena = new Arena(maxBatch * ${perSample} + ${fixed}, options.kernels ?? "wasm");`);
     allocations.push("this.kern = arena.kernels;", "this.kernels = arena.engine;", ...(o.fma ? ["this.fma = arena.fma;"] : []));
-    allocations.push(...arrays.map((a) => `${a.target} = arena.${a.int ? "i32" : "f32"}(${countOf(a)});`));
+    // Loops, not push(...list): a spread of one argument per array overflows the stack on big networks.
+    for (const a of arrays) allocations.push(`${a.target} = arena.${a.int ? "i32" : "f32"}(${countOf(a)});`);
   } else {
-    allocations.push(...arrays.map((a) => `${a.target} = new ${a.int ? "Int32Array" : arr}(${countOf(a)});`));
+    for (const a of arrays) allocations.push(`${a.target} = new ${a.int ? "Int32Array" : arr}(${countOf(a)});`);
   }
   // float64 scratch (statistics summed in double precision) stays outside the arena: only JS reads it.
-  allocations.push(...scratch.filter((x) => x.kind === "double").map((x) => `this.${x.field} = new Float64Array(${x.perSample ? `${rowsName} * ${x.size}` : x.size});`));
+  for (const x of scratch) if (x.kind === "double") allocations.push(`this.${x.field} = new Float64Array(${x.perSample ? `${rowsName} * ${x.size}` : x.size});`);
   // The fused softmax cross-entropy exponentiates with expf in f32, as the softmax does.
   const lossExp = o.precision === "f32" && finalKind === "softmax" ? "expf" : "Math.exp";
   if (lossExp === "expf") helpers.add("expf");

@@ -26,6 +26,7 @@ export const CODES = {
   "block-arity": { severity: "error", summary: "a block call with the wrong arguments" },
   "arithmetic": { severity: "error", summary: "integer arithmetic that fails (division, non-integer)" },
   "too-large": { severity: "error", summary: "the network expands to more layers or larger sizes than dlc handles" },
+  "too-much-memory": { severity: "warning", summary: "training one sample at a time needs more memory than a compiled module can hold (4 GiB in float32)" },
   "no-network": { severity: "error", summary: "the file has no network, or not the one asked for" },
   // shapes
   "missing-input": { severity: "error", summary: "the network declares no input shape" },

@@ -34,7 +34,7 @@ export function dataSpecOf(checked: CheckedNetwork, options: { loss?: LossKind; 
     if (!shape) throw new DataError(`the network's input '${node.name}' has no known shape: declare it ('input 28x28x1') or pass --input`);
     const consumers = network.nodes.filter((n) => n.inputs.includes(id));
     const vocabularies = consumers.map((n) => (n.kind === "embedding" ? (n.args as { vocabulary?: number } | undefined)?.vocabulary : undefined));
-    const vocabulary = consumers.length > 0 && vocabularies.every((v): v is number => v !== undefined) ? Math.min(...vocabularies) : undefined;
+    const vocabulary = consumers.length > 0 && vocabularies.every((v): v is number => v !== undefined) ? vocabularies.reduce((a, b) => Math.min(a, b)) : undefined;
     return vocabulary === undefined ? { name: node.name, shape } : { name: node.name, shape, vocabulary };
   });
   const output = network.output === undefined ? undefined : facts[network.output]?.shape;

@@ -5,7 +5,8 @@ import { readArgs } from "../layers/args.js";
 import { activationKinds, layerDef, registry } from "../layers/registry.js";
 import type { AnyLayerDef, Reporter } from "../layers/types.js";
 import type * as A from "../syntax/ast.js";
-import { closest } from "../util/suggest.js";
+import { shortName } from "../util/short-text.js";
+import { closest, SUGGESTION_CELLS, type SuggestionBudget } from "../util/suggest.js";
 import { evaluate, type Env } from "./evaluate.js";
 import type { Shape } from "./shape.js";
 import type { Group, IrNetwork, IrNode } from "./types.js";
@@ -15,6 +16,11 @@ import { describeValue, type ArgValue, type EvaluatedArg } from "./values.js";
 export const MAX_NODES = 1_000_000;
 /** Block calls nest at most this deep (recursion is caught earlier, by name). */
 export const MAX_CALL_DEPTH = 64;
+/**
+ * Statements visited while expanding, layers or not: bounds the work of bodies that make few
+ * layers per iteration (`repeat 1000000 { relu  repeat 10 { }  repeat 10 { } … }`).
+ */
+export const MAX_VISITS = 5 * MAX_NODES;
 /**
  * Bodies (repeat, residual, branch) and block calls nest at most this deep once calls are
  * expanded: 64 calls of 60-deep bodies each would otherwise overflow the stack.
@@ -93,8 +99,13 @@ class Builder {
   private groupIds = 0;
   private usesNames = false;
   private tooLarge = false;
-  /** Nodes one call of each block makes, as `estimate` sees it with unknown parameters. */
-  private readonly blockSizes = new Map<string, number>();
+  private visits = 0;
+  /** Shared by every "did you mean" of this network, so that many typos stay cheap too. */
+  private readonly suggestionBudget: SuggestionBudget = { cells: 4 * SUGGESTION_CELLS };
+  /** Unknown layer kinds and names by `code name`: reported at the first use, later uses noted there. */
+  private readonly unknowns = new Map<string, UnknownUse>();
+  /** What one call of each block makes, as `estimate` sees it with unknown parameters. */
+  private readonly blockSizes = new Map<string, Size>();
 
   constructor(
     private readonly blocks: ReadonlyMap<string, A.BlockDecl>,
@@ -115,6 +126,7 @@ class Builder {
       current = this.addInputNode(net.span, this.options.inputShape, true);
     }
     current = this.statements(net.body, current, ctx);
+    this.reportUnknowns();
     this.assignNames();
     return { name: net.name?.name ?? null, span: net.span, nodes: this.nodes, inputs: this.inputs, output: current, isGraph: this.usesNames };
   }
@@ -149,6 +161,11 @@ class Builder {
   }
 
   private statement(s: A.Statement, current: number | undefined, ctx: Context): number | undefined {
+    if (++this.visits > MAX_VISITS) {
+      this.tooLarge = true;
+      this.report("too-large", s.span, `the network's repeats and block calls expand to more than ${MAX_VISITS.toLocaleString("en-US")} statements; dlc handles networks of up to ${MAX_NODES.toLocaleString("en-US")} layers`, ctx);
+      return current;
+    }
     if (ctx.depth > MAX_EXPANDED_DEPTH) {
       this.tooLarge = true;
       this.report("too-large", s.span, `blocks and bodies nest deeper than ${MAX_EXPANDED_DEPTH} levels once block calls are expanded`, ctx);
@@ -193,15 +210,23 @@ class Builder {
       this.report("bad-value", s.count.span, `repeat expects a count that is a whole number ≥ 0, got '${describeValue(count)}'`, ctx);
       return current;
     }
-    const perIteration = Math.max(1, this.estimate(s.body, ctx.env, 0, new Set(ctx.blockStack)));
-    if (this.nodes.length + count.value * perIteration > MAX_NODES) {
+    const perIteration = this.estimate(s.body, ctx.env, 0, new Set(ctx.blockStack));
+    if (this.nodes.length + count.value * perIteration.layers > MAX_NODES) {
       this.tooLarge = true;
-      this.report("too-large", s.span, `repeat ${count.value} would grow the network to about ${(this.nodes.length + count.value * perIteration).toLocaleString("en-US")} layers; dlc handles networks of up to ${MAX_NODES.toLocaleString("en-US")}`, ctx);
+      this.report("too-large", s.span, `repeat ${count.value} would grow the network to about ${(this.nodes.length + count.value * perIteration.layers).toLocaleString("en-US")} layers; dlc handles networks of up to ${MAX_NODES.toLocaleString("en-US")}`, ctx);
+      return current;
+    }
+    // A body that makes no layer (`repeat 1000 { repeat 1000 { } }`) does the same each time:
+    // expanding it once reports its mistakes without running count iterations of nothing.
+    const iterations = perIteration.layers === 0 ? Math.min(count.value, 1) : count.value;
+    if (this.visits + iterations * perIteration.visits > MAX_VISITS) {
+      this.tooLarge = true;
+      this.report("too-large", s.span, `repeat ${count.value} would expand to about ${(iterations * perIteration.visits).toLocaleString("en-US")} statements; dlc expands at most ${MAX_VISITS.toLocaleString("en-US")}`, ctx);
       return current;
     }
     if (s.label) this.report("misplaced-statement", s.label.span, "a repeat cannot be named; name a layer inside it instead", ctx);
     const inner: Context = { ...ctx, depth: ctx.depth + 1 };
-    for (let i = 0; i < count.value && !this.tooLarge; i++) current = this.statements(s.body, current, inner);
+    for (let i = 0; i < iterations && !this.tooLarge; i++) current = this.statements(s.body, current, inner);
     return current;
   }
 
@@ -228,8 +253,10 @@ class Builder {
     if (block) return this.call(block, s, current, ctx);
     const def = layerDef(head);
     if (!def) {
-      const guess = closest(head, [...registry.keys(), ...this.blocks.keys(), "from"]);
-      this.report("unknown-layer", s.head.span, `unknown layer kind '${head}'${guess ? `; did you mean '${guess}'?` : ""}`, ctx);
+      this.unknown("unknown-layer", head, s.head.span, ctx, () => {
+        const guess = closest(head, [...registry.keys(), ...this.blocks.keys(), "from"], this.suggestionBudget);
+        return `unknown layer kind '${shortName(head)}'${guess ? `; did you mean '${shortName(guess)}'?` : ""}`;
+      });
       return current;
     }
     return this.layer(def, s, current, ctx);
@@ -326,9 +353,14 @@ class Builder {
     const env = this.bindParams(block, s, args, ctx);
     if (!env) return current;
     const size = this.estimate(block.body, env, 0, new Set([...ctx.blockStack, name]));
-    if (this.nodes.length + size > MAX_NODES) {
+    if (this.nodes.length + size.layers > MAX_NODES) {
       this.tooLarge = true;
-      this.report("too-large", s.span, `calling '${name}' would grow the network to about ${(this.nodes.length + size).toLocaleString("en-US")} layers; dlc handles networks of up to ${MAX_NODES.toLocaleString("en-US")}`, ctx);
+      this.report("too-large", s.span, `calling '${name}' would grow the network to about ${(this.nodes.length + size.layers).toLocaleString("en-US")} layers; dlc handles networks of up to ${MAX_NODES.toLocaleString("en-US")}`, ctx);
+      return current;
+    }
+    if (this.visits + size.visits > MAX_VISITS) {
+      this.tooLarge = true;
+      this.report("too-large", s.span, `calling '${name}' would expand to about ${size.visits.toLocaleString("en-US")} statements; dlc expands at most ${MAX_VISITS.toLocaleString("en-US")}`, ctx);
       return current;
     }
     const index = (this.groupCounters.get(name) ?? 0) + 1;
@@ -445,9 +477,35 @@ class Builder {
     this.usesNames = true;
     const id = ctx.scope.names.get(name);
     if (id !== undefined) return id;
-    const guess = closest(name, ctx.scope.names.keys());
-    this.report("unknown-name", span, `no value is named '${name}'${guess ? `; did you mean '${guess}'?` : ctx.scope.names.size === 0 ? " (name a statement with 'NAME: …' first)" : ""}`, ctx);
+    this.unknown("unknown-name", name, span, ctx, () => {
+      const guess = closest(name, ctx.scope.names.keys(), this.suggestionBudget);
+      return `no value is named '${shortName(name)}'${guess ? `; did you mean '${shortName(guess)}'?` : ctx.scope.names.size === 0 ? " (name a statement with 'NAME: …' first)" : ""}`;
+    });
     return undefined;
+  }
+
+  /**
+   * One diagnostic per unknown layer kind or name, at its first use (the message, with its
+   * suggestion, made then and only then); later uses elsewhere become a note on it.
+   */
+  private unknown(code: "unknown-layer" | "unknown-name", name: string, span: Span, ctx: Context, message: () => string): void {
+    const key = `${code} ${name}`;
+    const known = this.unknowns.get(key);
+    if (!known) {
+      this.unknowns.set(key, { code, span, message: message(), chain: ctx.chain, offsets: new Set([span.offset]), laterUses: [] });
+      return;
+    }
+    // The same statement met again (a repeat, a second block call) is the same use.
+    if (known.offsets.has(span.offset)) return;
+    known.offsets.add(span.offset);
+    known.laterUses.push(span);
+  }
+
+  private reportUnknowns(): void {
+    for (const u of this.unknowns.values()) {
+      const notes = u.laterUses.length === 0 ? [] : [alsoUsedAt(u.laterUses)];
+      this.diags.add(diagnostic(u.code, u.span, u.message, { chain: u.chain, notes }));
+    }
   }
 
   /** Labels stay as written (made unique); the rest are kind + a running index per kind. */
@@ -492,48 +550,86 @@ class Builder {
   }
 
   /**
-   * How many nodes `body` makes if every statement in it works, to refuse a huge expansion
-   * before making it. Repeat counts are evaluated under `env` where they can be (one that
-   * cannot counts once); a block's own size is worked out once, with its parameters unknown.
-   * What this misses (a count hidden in a block parameter), the node cap in addNode catches.
+   * How many nodes `body` makes if every statement in it works, and how many statements
+   * expanding it visits, to refuse a huge expansion before making it. Repeat counts are
+   * evaluated under `env` where they can be (one that cannot counts once); a block's own size
+   * is worked out once, with its parameters unknown. What this misses (a count hidden in a
+   * block parameter), the caps in addNode and statement catch.
    */
-  private estimate(body: readonly A.Statement[], env: Env, depth: number, visiting: Set<string>): number {
-    if (depth > MAX_EXPANDED_DEPTH) return 0; // refused anyway, when expanded
-    let n = 0;
+  private estimate(body: readonly A.Statement[], env: Env, depth: number, visiting: Set<string>): Size {
+    let layers = 0;
+    let visits = 0;
+    if (depth > MAX_EXPANDED_DEPTH) return { layers, visits }; // refused anyway, when expanded
+    const add = (size: Size, times = 1): void => {
+      layers += times * size.layers;
+      visits += times * size.visits;
+    };
     for (const s of body) {
+      visits++;
       switch (s.type) {
         case "simple": {
           const b = this.blocks.get(s.head.name);
-          n += b ? this.blockSize(b, depth + 1, visiting) : 1;
+          if (b) add(this.blockSize(b, depth + 1, visiting));
+          else layers++;
           break;
         }
         case "repeat": {
           const count = staticCount(s.count, env);
-          if (count > 0) n += count * this.estimate(s.body, env, depth + 1, visiting);
+          if (count === 0) break;
+          const inner = this.estimate(s.body, env, depth + 1, visiting);
+          add(inner, inner.layers === 0 ? 1 : count); // as `repeat` expands it
           break;
         }
         case "residual":
-          n += 1 + this.estimate(s.body, env, depth + 1, visiting) + (s.shortcut ? this.estimate(s.shortcut.body, env, depth + 1, visiting) : 0);
+          layers++;
+          add(this.estimate(s.body, env, depth + 1, visiting));
+          if (s.shortcut) add(this.estimate(s.shortcut.body, env, depth + 1, visiting));
           break;
         case "parallel":
-          n += 1 + s.branches.reduce((k, b) => k + this.estimate(b.body, env, depth + 1, visiting), 0);
+          layers++;
+          for (const b of s.branches) add(this.estimate(b.body, env, depth + 1, visiting));
           break;
       }
     }
-    return n;
+    return { layers, visits };
   }
 
-  private blockSize(b: A.BlockDecl, depth: number, visiting: Set<string>): number {
+  private blockSize(b: A.BlockDecl, depth: number, visiting: Set<string>): Size {
     const name = b.name.name;
     const known = this.blockSizes.get(name);
     if (known !== undefined) return known;
-    if (visiting.has(name)) return 1; // recursion: reported when expanded
+    if (visiting.has(name)) return { layers: 1, visits: 1 }; // recursion: reported when expanded
     visiting.add(name);
-    const size = Math.max(1, this.estimate(b.body, new Map(), depth, visiting));
+    // 0 layers only where no parameter could change it: counts that need one count once.
+    const size = this.estimate(b.body, new Map(), depth, visiting);
     visiting.delete(name);
     this.blockSizes.set(name, size);
     return size;
   }
+}
+
+/** What expanding some statements makes (layers) and costs (statements visited). */
+interface Size {
+  readonly layers: number;
+  readonly visits: number;
+}
+
+interface UnknownUse {
+  readonly code: "unknown-layer" | "unknown-name";
+  readonly span: Span;
+  readonly message: string;
+  readonly chain: readonly CallSite[];
+  readonly offsets: Set<number>;
+  readonly laterUses: Span[];
+}
+
+/** "also used at 5:3, 7:1 and 9:3", or past four places the first three and how many more. */
+function alsoUsedAt(uses: readonly Span[]): string {
+  const at = (s: Span): string => `${s.line}:${s.column}`;
+  if (uses.length > 4) return `also used at ${uses.slice(0, 3).map(at).join(", ")} and ${(uses.length - 3).toLocaleString("en-US")} more places (reported once)`;
+  const shown = uses.map(at);
+  const last = shown.pop()!;
+  return `also used at ${shown.length > 0 ? `${shown.join(", ")} and ${last}` : last} (reported once)`;
 }
 
 /** A repeat count known without expanding anything; 1 when it cannot be known here. */

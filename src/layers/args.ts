@@ -2,6 +2,7 @@ import type { Span } from "../diag/span.js";
 import { closest } from "../util/suggest.js";
 import { describeValue, type ArgValue, type EvaluatedArg } from "../ir/values.js";
 import type { AnyLayerDef, OptionSpec, OptionValue, ParsedArgs, Positional, Reporter } from "./types.js";
+import { shortName } from "../util/short-text.js";
 
 /**
  * Sorts a statement's arguments into positionals, options, an activation word and `frozen`,
@@ -123,7 +124,7 @@ function unknownOption(def: AnyLayerDef, word: string, span: Span, activations: 
   const candidates = [...Object.keys(def.options ?? {}), ...(def.takesActivation ? activations : []), "frozen"];
   const guess = closest(word, candidates);
   const hint = guess ? `; did you mean '${guess}'?` : candidates.length > 1 ? `; it takes ${candidates.filter((c) => c !== "frozen").join(", ") || "no options"}` : "";
-  r.error("unknown-option", span, `${def.kind} has no option '${word}'${hint}`);
+  r.error("unknown-option", span, `${def.kind} has no option '${shortName(word)}'${hint}`);
 }
 
 function joinSpan(a: Span, b: Span): Span {

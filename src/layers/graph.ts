@@ -20,7 +20,7 @@ export const input = defineLayer<InputArgs>({
   resolve(p, r) {
     const dims: number[] = [];
     for (const a of p.positional) {
-      if (a.value.type === "dims") dims.push(...a.value.dims);
+      if (a.value.type === "dims") for (const d of a.value.dims) dims.push(d);
       else if (a.value.type === "number" && a.value.isInteger) dims.push(a.value.value);
       else {
         r.error("bad-value", a.span, `input expects a shape such as 28x28x1, got '${describeValue(a.value)}'`);

@@ -30,19 +30,31 @@ export function sizeOfShape(shape: readonly number[]): number {
   return n;
 }
 
-/** The candidate closest to `word`, if it is close enough to be a plausible typo. */
+/**
+ * The candidate closest to `word`, if it is close enough to be a plausible typo. As dlc's own
+ * (src/util/suggest.ts): candidates whose length differs by more than the limit are skipped
+ * (the difference bounds the distance below), and the tables filled are capped.
+ */
 export function closest(word: string, candidates: Iterable<string>): string | undefined {
   const lower = word.toLowerCase();
+  const limit = Math.max(1, Math.floor(word.length / 3));
+  let cellsLeft = 4_000_000;
   let best: string | undefined;
   let bestDistance = Infinity;
   for (const c of candidates) {
-    const d = c === lower ? 0.5 : editDistance(lower, c);
+    let d: number;
+    if (c === lower) d = 0.5;
+    else {
+      if (Math.abs(c.length - lower.length) > limit) continue;
+      cellsLeft -= lower.length * c.length;
+      if (cellsLeft < 0) break;
+      d = editDistance(lower, c);
+    }
     if (d < bestDistance) {
       best = c;
       bestDistance = d;
     }
   }
-  const limit = Math.max(1, Math.floor(word.length / 3));
   return best !== undefined && bestDistance <= limit ? best : undefined;
 }
 
