@@ -48,7 +48,7 @@ export function readTrain(decls: readonly A.TrainDecl[], diags: Diagnostics): Tr
             bad(span, `${kind} takes ${OPTIMIZER_OPTIONS[kind].join(", ")}, got ${got([key])}${guess ? `; did you mean '${guess}'?` : ""}`);
             break;
           }
-          if (typeof value !== "number" || value < 0 || (key === "momentum" && value >= 1)) {
+          if (typeof value !== "number" || !Number.isFinite(value) || value < 0 || (key === "momentum" && value >= 1)) {
             bad(s.args[i + 1]?.span ?? span, `${key} needs a number${key === "momentum" ? " with 0 ≤ momentum < 1" : " ≥ 0"}, got ${got(words.slice(i + 1, i + 2))}`);
             break;
           }
@@ -76,8 +76,9 @@ export function readTrain(decls: readonly A.TrainDecl[], diags: Diagnostics): Tr
   return config;
 }
 
-/** What a setting received, for messages: 'hinge', '0.5 2', or nothing. */
+/** What a setting received, for messages: 'hinge', '0.5 2', nothing, or a number too large (`1e309`, never "Infinity"). */
 function got(words: readonly (string | number | undefined)[]): string {
+  if (words.some((w) => typeof w === "number" && !Number.isFinite(w))) return "a number too large for float64";
   return words.length === 0 ? "nothing" : `'${words.map((w) => w ?? "…").join(" ")}'`;
 }
 
