@@ -267,6 +267,15 @@ describe("hostile sizes", () => {
     }
   });
 
+  it("a shape literal with a size past 2^53 is refused as written, never as Infinity or a rounded number", () => {
+    for (const dims of [`4x${"9".repeat(400)}`, "99999999999999999999x4", "9007199254740993x2x1"]) {
+      const { diagnostics } = analyze(`input ${dims}\ndense 2\n`);
+      const large = diagnostics.filter((d) => d.code === "too-large");
+      expect(large.map((d) => [d.span.line, d.span.column, d.message.startsWith(`'${dims.slice(0, 40)}`)]), dims).toEqual([[1, 7, true]]);
+      for (const d of diagnostics) expect(d.message).not.toMatch(/Infinity|e\+|9007199254740992|100000000000000000000/);
+    }
+  });
+
   it("nested repeats (empty bodies, deep chains, huge counts) keep every invariant", () => {
     fc.assert(
       fc.property(nestedProgram, (text) => {
