@@ -38,7 +38,7 @@ export function analyze(text: string, options: AnalyzeOptions = {}): Analysis {
   const ast = parse(text, diags);
   const blocks = collectBlocks(ast.blocks, diags);
   lintBlocks(ast.blocks, ast.networks, diags);
-  const train = readTrain(ast.trains, diags);
+  const train = readTrain(ast.trains, diags, text);
   const chosen = selectNetworks(ast, options, diags, text);
   const networks: CheckedNetwork[] = [];
   for (const decl of chosen) {

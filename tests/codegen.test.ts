@@ -1,5 +1,5 @@
 import { spawnSync } from "node:child_process";
-import { mkdtempSync, readFileSync, writeFileSync, existsSync, mkdirSync } from "node:fs";
+import { mkdtempSync, readdirSync, readFileSync, writeFileSync, existsSync, mkdirSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { pathToFileURL, fileURLToPath } from "node:url";
@@ -12,6 +12,7 @@ import { joinModuleParts, moduleParts } from "../src/codegen/module.js";
 import { plan } from "../src/codegen/plan.js";
 import { runtimeFixed } from "../src/codegen/runtime/inline.js";
 import { analyze } from "../src/index.js";
+import { expectGolden } from "./helpers/golden.js";
 
 const root = fileURLToPath(new URL("..", import.meta.url));
 const dlc = join(root, "bin", "dlc");
@@ -135,11 +136,15 @@ describe("dlc compile output", () => {
 });
 
 describe("golden generated code", () => {
-  const update = process.env.UPDATE_GOLDEN === "1";
   const lenet5 = readFileSync(join(root, "examples", "lenet5.dl"), "utf8");
   // LeNet-5 in f32 shows the conv and pool code, the one-memory arena and the embedded SIMD kernels;
   // the seed network with --threads 2 shows a threaded build's shards.
-  for (const [name, text, precision, threads] of [["seed-f64", seedText, "f64", 1], ["lenet5-f32", lenet5, "f32", 1], ["seed-f32-threads2", seedText, "f32", 2]] as const) {
+  const goldens = [["seed-f64", seedText, "f64", 1], ["lenet5-f32", lenet5, "f32", 1], ["seed-f32-threads2", seedText, "f32", 2]] as const;
+  it("every file in tests/golden-codegen is one of these cases", () => {
+    const names: readonly string[] = goldens.map(([name]) => `${name}.ts`);
+    expect(readdirSync(join(root, "tests", "golden-codegen")).filter((f) => !names.includes(f))).toEqual([]);
+  });
+  for (const [name, text, precision, threads] of goldens) {
     it(`${name}.ts matches tests/golden-codegen (review the diff, then UPDATE_GOLDEN=1)`, async () => {
       const a = analyze(text);
       const parts = moduleParts(plan(a.selected!), { file: `${name}.dl`, precision, train: a.train, version: "golden", threads });
@@ -149,9 +154,7 @@ describe("golden generated code", () => {
       const runtime = await formattedRuntime("ts");
       expect(code.split(runtime).length).toBe(2);
       const golden = code.replace(runtime, RUNTIME_LINE);
-      const path = join(root, "tests", "golden-codegen", `${name}.ts`);
-      if (update || !existsSync(path)) writeFileSync(path, golden);
-      expect(golden).toBe(readFileSync(path, "utf8"));
+      expectGolden(golden, join(root, "tests", "golden-codegen", `${name}.ts`), "tests/codegen.test.ts");
     });
   }
 });

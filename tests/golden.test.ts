@@ -5,16 +5,17 @@
 //   tests/golden/<name>.txt            renderAll(diagnostics, "<name>.dl", text), no colour
 //
 // Run with UPDATE_GOLDEN=1 to rewrite the .txt files, then read every changed one by eye.
-import { existsSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
+import { existsSync, mkdtempSync, readdirSync, readFileSync } from "node:fs";
+import { tmpdir } from "node:os";
 import { basename, dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { describe, expect, it } from "vitest";
 import { analyze } from "../src/index.js";
 import { CODES } from "../src/diag/codes.js";
 import { renderAll, toJson } from "../src/diag/render.js";
+import { expectGolden } from "./helpers/golden.js";
 
 const GOLDEN_DIR = join(dirname(fileURLToPath(import.meta.url)), "golden");
-const UPDATE = process.env.UPDATE_GOLDEN === "1";
 
 /**
  * Codes no `.dl` file can trigger yet. Each entry says why; when one becomes reachable, add its
@@ -63,12 +64,7 @@ describe("golden diagnostics", () => {
       const { text, analysis } = analyzeGolden(file);
       const rendered = renderAll(analysis.diagnostics, file, text) + "\n";
       expect(rendered).not.toMatch(/\x1b\[/);
-      if (UPDATE) {
-        writeFileSync(txt, rendered);
-        return;
-      }
-      expect(existsSync(txt), `${basename(txt)} is missing; run UPDATE_GOLDEN=1 npx vitest run tests/golden.test.ts and review it`).toBe(true);
-      expect(rendered).toBe(readFileSync(txt, "utf8"));
+      expectGolden(rendered, txt, "tests/golden.test.ts");
     });
   }
 
@@ -91,6 +87,18 @@ describe("golden diagnostics", () => {
       expect(Object.keys(CODES)).toContain(code);
       expect(covered.has(code), `'${code}' now has a golden file: remove it from UNTRIGGERABLE`).toBe(false);
     }
+  });
+});
+
+describe("golden files are compared, not created", () => {
+  it("a missing golden file fails and is not written; UPDATE_GOLDEN writes it", () => {
+    const path = join(mkdtempSync(join(tmpdir(), "dlc-golden-")), "missing.txt");
+    expect(() => expectGolden("text\n", path, "tests/golden.test.ts", false)).toThrow(/missing\.txt is missing: run UPDATE_GOLDEN=1/);
+    expect(existsSync(path)).toBe(false);
+    expectGolden("text\n", path, "tests/golden.test.ts", true);
+    expect(readFileSync(path, "utf8")).toBe("text\n");
+    expectGolden("text\n", path, "tests/golden.test.ts", false);
+    expect(() => expectGolden("other\n", path, "tests/golden.test.ts", false)).toThrow();
   });
 });
 

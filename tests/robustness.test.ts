@@ -1,7 +1,9 @@
 // Bad input, at random: token soup, loosely structured programs and mutilated examples.
 // Whatever arrives, `analyze` returns (a hang shows as the test's timeout), never throws,
 // and every diagnostic's span is in range and agrees with its offsets; rendering and JSON
-// never throw either. See tests/helpers/robustness.ts for the invariants.
+// never throw either. See tests/helpers/robustness.ts for the invariants. "hostile sizes" adds
+// issue 12's bombs: nested and empty repeats with huge counts, names of up to 200,000 characters
+// used many times, numbers past float64. About 3,250 cases in all at ROBUSTNESS_SCALE=1.
 import { readdirSync, readFileSync } from "node:fs";
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
@@ -139,6 +141,185 @@ describe("token soup", () => {
     );
     // Not a tautology: some random programs must get through to shape checking cleanly.
     expect(clean).toBeGreaterThan(0);
+  });
+});
+
+// --- hostile sizes: nested repeats, very long names, numbers past float64 ---------------------
+// Issue 12's bombs, at random: nested (and empty) repeats whose counts multiply past any
+// budget, names of up to 200,000 characters used again and again (did-you-mean compares them),
+// and numbers past float64's range or precision wherever a number goes.
+
+const SMALL_COUNTS = ["0", "1", "2", "3"];
+const HUGE_COUNTS = ["1000000000", "1000000000000", "99999999999999999999", "1e309", "9007199254740993", "4294967296"];
+const ODD_COUNTS = ["-1", "2.5", "0x10", "n", "(2 * 3)"];
+/** Around bodies that make no layer, any count: the work must be bounded, not only the layers made. */
+const EMPTY_COUNT = fc.oneof(
+  { weight: 2, arbitrary: fc.constantFrom(...SMALL_COUNTS) },
+  { weight: 3, arbitrary: fc.constantFrom("10", "1000", "65536", "1000000", ...HUGE_COUNTS) },
+  { weight: 1, arbitrary: fc.constantFrom(...ODD_COUNTS) },
+);
+/**
+ * Around bodies that make layers, small or huge counts: small ones keep the network small (this is
+ * not a test of how fast a million layers check), huge ones must be refused before expanding.
+ */
+const LAYER_COUNT = fc.oneof(
+  { weight: 5, arbitrary: fc.constantFrom(...SMALL_COUNTS) },
+  { weight: 2, arbitrary: fc.constantFrom(...HUGE_COUNTS) },
+  { weight: 1, arbitrary: fc.constantFrom(...ODD_COUNTS) },
+);
+const CHEAP_LAYER = fc.constantFrom("relu", "dense 4", "linear", "dropout 0.1", "layernorm", "x: dense 4", "add x");
+const repeatOf = (n: string, body: readonly string[]): string => `repeat ${n} {${body.length ? "\n" + body.join("\n") + "\n" : " "}}`;
+const { empty, full } = fc.letrec<{ empty: string; full: string }>((tie) => ({
+  empty: fc.oneof(
+    { depthSize: "small", maxDepth: 5 },
+    EMPTY_COUNT.map((n) => repeatOf(n, [])),
+    fc.tuple(EMPTY_COUNT, fc.array(tie("empty"), { maxLength: 3 })).map(([n, body]) => repeatOf(n, body)),
+  ),
+  full: fc
+    .tuple(LAYER_COUNT, fc.array(fc.oneof({ depthSize: "small", maxDepth: 4 }, { weight: 3, arbitrary: CHEAP_LAYER }, { weight: 1, arbitrary: tie("empty") }, { weight: 2, arbitrary: tie("full") }), { maxLength: 3 }))
+    .map(([n, body]) => repeatOf(n, body)),
+}));
+/** Chains of repeats, one inside the other, up to 60 deep: around nothing, or around one layer (counts 0, 1 or huge). */
+const chain = (counts: fc.Arbitrary<string>, inner: fc.Arbitrary<string>): fc.Arbitrary<string> =>
+  fc.tuple(fc.array(counts, { minLength: 1, maxLength: 60 }), inner).map(([ns, body]) => ns.reduceRight((b, n) => `repeat ${n} { ${b} }`, body));
+const deepEmpty = chain(EMPTY_COUNT, fc.constant(""));
+const deepFull = chain(fc.oneof({ weight: 6, arbitrary: fc.constant("1") }, { weight: 1, arbitrary: fc.constant("0") }, { weight: 2, arbitrary: fc.constantFrom(...HUGE_COUNTS) }), CHEAP_LAYER);
+const nestedProgram = fc
+  .tuple(
+    fc.constantFrom("input 8\n", "input 4x4x2\n", ""),
+    fc.array(fc.oneof(empty, full, deepEmpty, deepFull), { minLength: 1, maxLength: 3 }),
+    fc.constantFrom("", "\ndense 2", "\nblock b(n) { repeat n { } }\nb 1000000000"),
+  )
+  .map(([head, parts, tail]) => head + parts.join("\n") + tail);
+
+/** A valid name of 1 to 200,000 characters (mostly short: the long ones are the costly cases). */
+const longName = fc
+  .tuple(fc.constantFrom("a", "x", "Layer_", "z9", "_q"), fc.oneof({ weight: 3, arbitrary: fc.integer({ min: 1, max: 3000 }) }, { weight: 1, arbitrary: fc.integer({ min: 3000, max: 200_000 }) }))
+  .map(([unit, n]) => unit.repeat(Math.ceil(n / unit.length)).slice(0, n));
+/** Where a name goes: an unknown kind, a label, a reference, a block, a parameter, an option, a network. */
+const NAME_USES: readonly ((name: string, other: string) => string)[] = [
+  (n) => `${n} 4`,
+  (n) => `${n}: dense 4`,
+  (n) => `add ${n}`,
+  (n) => `from ${n}\ndense 2`,
+  (n) => `attention ${n} dot`,
+  (n) => `dense 4 ${n} 3`,
+  (n, o) => `block ${n}(c) { dense c }\n${o} 4`,
+  (n, o) => `block b(${n}) { dense ${o} }\nb 4`,
+  (n, o) => `${n}: input 8\nconcat ${o}`,
+  (n) => `train { loss ${n}; optimizer ${n} ${n} 1 }`,
+  (n) => `network ${n} { input 8 }`,
+];
+const longNameProgram = fc
+  .tuple(longName, fc.constantFrom("", "x", "_", "Q"), fc.array(fc.nat(NAME_USES.length - 1), { minLength: 1, maxLength: 4 }), fc.integer({ min: 1, max: 60 }))
+  .map(([name, suffix, uses, times]) => {
+    // The near miss (one character off) is what did-you-mean measures against the name.
+    const other = suffix ? name + suffix : name;
+    // At most about 4 MB of text: 200,000 characters used 20 times.
+    const repeats = Math.max(1, Math.min(times, Math.floor(4_000_000 / (name.length * uses.length))));
+    const body = Array.from({ length: repeats }, (_, i) => NAME_USES[uses[i % uses.length]!]!(name, other)).join("\n");
+    return { text: `input 8\n${body}\n`, name };
+  });
+
+/** Numbers past float64's range or exact integers, or odd spellings of one. */
+const BIG_NUMBERS = [
+  "1e309", "1e400", "-1e309", "1.7976931348623157e308", "1.7976931348623159e308", "9007199254740993", "9007199254740992",
+  "99999999999999999999", "18446744073709551616", "4294967296", "2147483648", "1e-400", "4.9e-324", "0.0000000000000000000001",
+  "9".repeat(400), "1" + "0".repeat(310), "0x10", "00000000000000000000001", "1e", "1e+5", "-0", "0.",
+];
+const bigNumber = fc.oneof(
+  { weight: 4, arbitrary: fc.constantFrom(...BIG_NUMBERS) },
+  { weight: 1, arbitrary: fc.bigInt({ min: 2n ** 53n, max: 10n ** 40n }).map(String) },
+  { weight: 1, arbitrary: fc.integer({ min: 300, max: 400 }).map((e) => `1e${e}`) },
+);
+const NUMBER_SITES: readonly ((a: string, b: string) => string)[] = [
+  (a) => `input ${a}`,
+  (a, b) => `input ${a}x${b}x1`,
+  (a) => `input 8\ndense ${a}`,
+  (a, b) => `input 8x8x1\nconv ${a} ${b}x${b}`,
+  (a, b) => `input 8x8x1\nconv 2 3x3 stride ${a} pad ${b}`,
+  (a, b) => `input 8x8x1\nmaxpool ${a} stride ${b}`,
+  (a) => `input 8x8x1\nupsample ${a}`,
+  (a) => `input 8\ndropout ${a}`,
+  (a) => `input 8\nleakyrelu ${a}`,
+  (a, b) => `input 8\nembedding ${a} ${b}`,
+  (a, b) => `input 8x4\nlstm ${a} layers ${b}`,
+  (a) => `input 8\nrepeat ${a} { dense 2 }`,
+  (a, b) => `q: input 8x4\nm: input ${a}x4\nattention q m mlp units ${b}`,
+  (a, b) => `block b(c = ${a}) { dense c * ${b} }\ninput 8\nb`,
+  (a, b) => `input 8\ndense (${a} - ${b}) / 2`,
+  (a) => `input 8\ndense 2\ntrain { optimizer sgd lr ${a} }`,
+  (a, b) => `input 8\ndense 2\ntrain {\n  optimizer sgd lr ${b} momentum ${a}\n}`,
+  (a, b) => `input 8\ndense 2\ntrain {\n  optimizer adam lr ${b} beta1 ${a} beta2 ${a} eps ${a}\n}`,
+  (a, b) => `input 8\ndense 2\ntrain {\n  optimizer adam eps ${a}\n  batch ${b}\n}`,
+  (a) => `input 8\ndense 2\ntrain { batch ${a} }`,
+  (a) => `input 8\ndense 2\ntrain { epochs ${a}; seed ${a}; bptt ${a} }`,
+];
+const bigNumberProgram = fc
+  .tuple(fc.nat(NUMBER_SITES.length - 1), bigNumber, fc.oneof(bigNumber, fc.constantFrom("1", "2", "3", "0.5")))
+  .map(([site, a, b]) => NUMBER_SITES[site]!(a, b));
+
+describe("hostile sizes", () => {
+  it("a train setting past float64 is an error that does not say Infinity (lr 1e309 was taken as Infinity)", () => {
+    for (const setting of ["optimizer sgd lr 1e309", "optimizer sgd lr 0.1 momentum 1e400", "optimizer adam eps 1e309", "batch 1e309", "loss 1e309"]) {
+      const { diagnostics } = analyze(`input 2\ndense 1\ntrain { ${setting} }\n`);
+      expect(diagnostics.map((d) => [d.code, d.message.includes("too large for float64"), d.message.includes("Infinity")]), setting).toEqual([["bad-train", true, false]]);
+      expect(diagnostics[0]!.message).toContain(`'${setting.match(/1e\d+/)![0]}'`);
+    }
+  });
+
+  it("a shape literal with a size past 2^53 is refused as written, never as Infinity or a rounded number", () => {
+    for (const dims of [`4x${"9".repeat(400)}`, "99999999999999999999x4", "9007199254740993x2x1"]) {
+      const { diagnostics } = analyze(`input ${dims}\ndense 2\n`);
+      const large = diagnostics.filter((d) => d.code === "too-large");
+      expect(large.map((d) => [d.span.line, d.span.column, d.message.startsWith(`'${dims.slice(0, 40)}`)]), dims).toEqual([[1, 7, true]]);
+      for (const d of diagnostics) expect(d.message).not.toMatch(/Infinity|e\+|9007199254740992|100000000000000000000/);
+    }
+  });
+
+  it("arithmetic on a whole number past 2^53 is refused, not done on the rounded double", () => {
+    for (const text of ["input 8\ndense 9007199254740993 + 2", "block b(c = 99999999999999999999) { dense c * 1 }\ninput 8\nb", "block b(c) { dense c / 1 }\ninput 8\nb 18446744073709551616"]) {
+      const { diagnostics } = analyze(text);
+      expect(diagnostics.map((d) => [d.code, d.message]), text).toEqual([["arithmetic", "whole numbers of 2^53 and more are too large for exact integer arithmetic"]]);
+    }
+  });
+
+  it("nested repeats (empty bodies, deep chains, huge counts) keep every invariant", () => {
+    fc.assert(
+      fc.property(nestedProgram, (text) => {
+        checkInvariants(text);
+      }),
+      { numRuns: 500 * scale },
+    );
+  });
+
+  it("names of up to 200,000 characters, used many times, keep every invariant", () => {
+    fc.assert(
+      fc.property(longNameProgram, fc.boolean(), ({ text, name }, select) => {
+        checkInvariants(text, select ? { network: name + "x" } : {});
+      }),
+      { numRuns: 150 * scale },
+    );
+  });
+
+  it("numbers past float64 keep every invariant, are never called Infinity or NaN, and never reach a clean train block", () => {
+    fc.assert(
+      fc.property(bigNumberProgram, (text) => {
+        const analysis = checkInvariants(text);
+        // A literal float64 cannot hold is echoed as written, not as the number it rounds to.
+        const rounded = (text.match(/\b\d{16,}\b/g) ?? []).map((l) => String(Number(l))).filter((r) => !text.includes(r));
+        for (const d of analysis.diagnostics) {
+          expect(d.message, text).not.toMatch(/Infinity|NaN/);
+          for (const r of rounded) expect(d.message, text).not.toContain(r);
+        }
+        if (!analysis.hasErrors && analysis.train) {
+          const { optimizer, span: _span, loss: _loss, ...counts } = analysis.train;
+          const { kind: _kind, ...rates } = optimizer ?? { kind: "sgd" };
+          for (const v of [...Object.values(counts), ...Object.values(rates)]) expect(Number.isFinite(v), `${text}: ${JSON.stringify(analysis.train)}`).toBe(true);
+        }
+      }),
+      { numRuns: 800 * scale },
+    );
   });
 });
 

@@ -9,8 +9,11 @@ const LOSSES: readonly LossKind[] = ["squared", "cross_entropy", "binary_cross_e
 const SETTINGS = ["loss", "optimizer", "batch", "epochs", "bptt", "seed"];
 const OPTIMIZER_OPTIONS: Record<"sgd" | "adam", readonly string[]> = { sgd: ["lr", "momentum"], adam: ["lr", "beta1", "beta2", "eps"] };
 
-/** Reads `train { … }` (§6). Every setting is optional; the CLI's flags override them. */
-export function readTrain(decls: readonly A.TrainDecl[], diags: Diagnostics): TrainConfig | undefined {
+/**
+ * Reads `train { … }` (§6). Every setting is optional; the CLI's flags override them. With the
+ * file's `text`, messages quote what was written (`1e309`, not 'Infinity').
+ */
+export function readTrain(decls: readonly A.TrainDecl[], diags: Diagnostics, text?: string): TrainConfig | undefined {
   const decl = decls[0];
   for (const extra of decls.slice(1)) diags.add(diagnostic("bad-train", extra.span, "a file may hold one train { } block; this one is ignored"));
   if (!decl) return undefined;
@@ -22,12 +25,14 @@ export function readTrain(decls: readonly A.TrainDecl[], diags: Diagnostics): Tr
     }
     const bad = (span: Span, message: string): void => diags.add(diagnostic("bad-train", span, message));
     const words = s.args.map(literal);
+    /** What arguments from..to received, for messages. */
+    const got = (from: number, to = s.args.length): string => received(s.args.slice(from, to), words.slice(from, to), text);
     switch (s.head.name) {
       case "loss": {
         const w = words[0];
         if (typeof w !== "string" || !LOSSES.includes(w as LossKind) || words.length !== 1) {
           const guess = typeof w === "string" ? closest(w, LOSSES) : undefined;
-          bad(s.args[0]?.span ?? s.span, `loss must be one of ${LOSSES.join(", ")}, got ${got(words)}${guess ? `; did you mean '${guess}'?` : ""}`);
+          bad(s.args[0]?.span ?? s.span, `loss must be one of ${LOSSES.join(", ")}, got ${got(0)}${guess ? `; did you mean '${guess}'?` : ""}`);
         } else config.loss = w as LossKind;
         break;
       }
@@ -35,7 +40,7 @@ export function readTrain(decls: readonly A.TrainDecl[], diags: Diagnostics): Tr
         const kind = words[0];
         if (kind !== "sgd" && kind !== "adam") {
           const guess = typeof kind === "string" ? closest(kind, ["sgd", "adam"]) : undefined;
-          bad(s.args[0]?.span ?? s.span, `optimizer must be sgd or adam, got ${got(words.slice(0, 1))}${guess ? `; did you mean '${guess}'?` : ""}`);
+          bad(s.args[0]?.span ?? s.span, `optimizer must be sgd or adam, got ${got(0, 1)}${guess ? `; did you mean '${guess}'?` : ""}`);
           break;
         }
         const opt: { kind: "sgd" | "adam"; [k: string]: number | string } = { kind };
@@ -45,11 +50,11 @@ export function readTrain(decls: readonly A.TrainDecl[], diags: Diagnostics): Tr
           const span = s.args[i]!.span;
           if (typeof key !== "string" || !OPTIMIZER_OPTIONS[kind].includes(key)) {
             const guess = typeof key === "string" ? closest(key, OPTIMIZER_OPTIONS[kind]) : undefined;
-            bad(span, `${kind} takes ${OPTIMIZER_OPTIONS[kind].join(", ")}, got ${got([key])}${guess ? `; did you mean '${guess}'?` : ""}`);
+            bad(span, `${kind} takes ${OPTIMIZER_OPTIONS[kind].join(", ")}, got ${got(i, i + 1)}${guess ? `; did you mean '${guess}'?` : ""}`);
             break;
           }
-          if (typeof value !== "number" || value < 0 || (key === "momentum" && value >= 1)) {
-            bad(s.args[i + 1]?.span ?? span, `${key} needs a number${key === "momentum" ? " with 0 ≤ momentum < 1" : " ≥ 0"}, got ${got(words.slice(i + 1, i + 2))}`);
+          if (typeof value !== "number" || !Number.isFinite(value) || value < 0 || (key === "momentum" && value >= 1)) {
+            bad(s.args[i + 1]?.span ?? span, `${key} needs a number${key === "momentum" ? " with 0 ≤ momentum < 1" : " ≥ 0"}, got ${got(i + 1, i + 2)}`);
             break;
           }
           opt[key] = value;
@@ -63,7 +68,7 @@ export function readTrain(decls: readonly A.TrainDecl[], diags: Diagnostics): Tr
       case "seed": {
         const n = words[0];
         if (typeof n !== "number" || !Number.isSafeInteger(n) || n < (s.head.name === "seed" ? 0 : 1) || words.length !== 1) {
-          bad(s.args[0]?.span ?? s.span, `${s.head.name} needs a whole number${s.head.name === "seed" ? " ≥ 0" : " ≥ 1"}, got ${got(words)}`);
+          bad(s.args[0]?.span ?? s.span, `${s.head.name} needs a whole number${s.head.name === "seed" ? " ≥ 0" : " ≥ 1"}, got ${got(0)}`);
         } else config[s.head.name] = n;
         break;
       }
@@ -76,9 +81,16 @@ export function readTrain(decls: readonly A.TrainDecl[], diags: Diagnostics): Tr
   return config;
 }
 
-/** What a setting received, for messages: 'hinge', '0.5 2', or nothing. */
-function got(words: readonly (string | number | undefined)[]): string {
-  return words.length === 0 ? "nothing" : `'${words.map((w) => w ?? "…").join(" ")}'`;
+/**
+ * What a setting received, for messages: 'hinge', '0.5 2' or nothing — as written when the text is
+ * known — saying so when a number is past float64 (1e309) or its exact integers (2^53 and up).
+ */
+function received(args: readonly A.Argument[], words: readonly (string | number | undefined)[], text: string | undefined): string {
+  if (args.length === 0) return "nothing";
+  const shown = text === undefined ? words.map((w) => w ?? "…") : args.map((a) => text.slice(a.span.offset, a.span.endOffset));
+  const infinite = words.some((w) => typeof w === "number" && !Number.isFinite(w));
+  const inexact = words.some((w) => typeof w === "number" && Number.isInteger(w) && !Number.isSafeInteger(w));
+  return `'${shown.join(" ")}'${infinite ? " (too large for float64)" : inexact ? " (too large to hold exactly)" : ""}`;
 }
 
 function literal(a: A.Argument): string | number | undefined {

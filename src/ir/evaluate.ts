@@ -37,6 +37,8 @@ function arithmetic(e: Expr, env: Env, diags: Diagnostics, chain: readonly CallS
       const l = arithmetic(e.left, env, diags, chain);
       const r = arithmetic(e.right, env, diags, chain);
       if (!l || !r || l.type !== "number" || r.type !== "number") return undefined;
+      // 9007199254740993 + 2 would be done on the double 9007199254740992: refused, as results past 2^53 are.
+      if ([l.value, r.value].some((v) => Number.isInteger(v) && !Number.isSafeInteger(v))) return fail("whole numbers of 2^53 and more are too large for exact integer arithmetic");
       const integer = l.isInteger && r.isInteger;
       let value: number;
       switch (e.op) {

@@ -227,7 +227,16 @@ export class CstToAst {
 
   private value(node: CstNode): A.Value | undefined {
     const dim = tokens(node, "Dim")[0];
-    if (dim) return { type: "dims", dims: dim.image.split("x").map(Number), span: spanOfToken(dim) };
+    if (dim) {
+      const parts = dim.image.split("x");
+      // 99999999999999999999x4 would become [1e20, 4] and 9999…(400 digits)x4 [Infinity, 4]: refused as written.
+      if (parts.some((p) => !Number.isSafeInteger(Number(p)))) {
+        const shown = dim.image.length > 40 ? `${dim.image.slice(0, 40)}…` : dim.image;
+        this.diags.add(diagnostic("too-large", spanOfToken(dim), `'${shown}' has a size too large to hold exactly (sizes are whole numbers below 2^53)`));
+        return undefined;
+      }
+      return { type: "dims", dims: parts.map(Number), span: spanOfToken(dim) };
+    }
     const e = nodes(node, "expr")[0];
     return e ? this.expr(e) : undefined;
   }

@@ -12,7 +12,7 @@ import { toJavaScript } from "../../src/codegen/format.js";
 import { analyze, type CheckedNetwork } from "../../src/index.js";
 import { computeLoss, type Targets } from "../../src/interp/losses.js";
 import { Model as InterpModel } from "../../src/interp/model.js";
-import { makeOptimizer } from "../../src/interp/optimizers.js";
+import { makeOptimizer, type Optimizer } from "../../src/interp/optimizers.js";
 import { seededRandom } from "../../src/interp/random.js";
 import type { Tensor } from "../../src/interp/tensor.js";
 import type { LossKind, TrainConfig } from "../../src/ir/types.js";
@@ -114,13 +114,18 @@ export function flatTargets(t: Targets): number[] {
  * and the output of the training forward pass.
  */
 export function interpreterStep(interp: InterpModel, inputs: readonly Tensor[], targets: Targets, loss: LossKind, lr: number, random: () => number): { loss: number; output: Tensor } {
+  return interpreterStepWith(interp, inputs, targets, loss, makeOptimizer({ kind: "sgd", lr }), random);
+}
+
+/** The same step with a given optimizer, which keeps its state (velocity, moments, t) from step to step. */
+export function interpreterStepWith(interp: InterpModel, inputs: readonly Tensor[], targets: Targets, loss: LossKind, optimizer: Optimizer, random: () => number): { loss: number; output: Tensor } {
   const ctx = { training: true, random };
   const fused = interp.fusedWith(loss);
   const pass = interp.forward(inputs, ctx, fused);
   const r = computeLoss(loss, pass.output, pass.logits, targets, fused);
   interp.zeroGrads();
   interp.backward(pass, r.grad, ctx, fused);
-  makeOptimizer({ kind: "sgd", lr }).step(interp.trainableSlots());
+  optimizer.step(interp.trainableSlots());
   return { loss: r.loss, output: pass.output };
 }
 
