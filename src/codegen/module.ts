@@ -9,7 +9,7 @@ import { PACKED_STRIP, TN_K_CHUNK, packedLength, stageLength, stagingPays } from
 import { KernelSet } from "./wasm/kernel-set.js";
 import { initRuntime } from "./runtime-init.js";
 import { runtimeApi, runtimeFixed, runtimeMethods } from "./runtime/inline.js";
-import { commentText, literal } from "./safe-text.js";
+import { commentText, jsonCode, literal } from "./safe-text.js";
 import { mergeRanges, rangesLiteral, subtractRanges, type Range } from "./ranges.js";
 
 export interface ModuleOptions {
@@ -339,7 +339,7 @@ export const NETWORK = {
 } as const;
 
 /** Training settings from the .dl file's train { } block (or dlc's defaults). */
-export const TRAIN_DEFAULTS = ${JSON.stringify(config)} as const;
+export const TRAIN_DEFAULTS = ${jsonCode(config)} as const;
 
 export type LossKind = "squared" | "cross_entropy" | "binary_cross_entropy";
 

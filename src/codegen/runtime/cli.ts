@@ -1,24 +1,27 @@
-import { closest, sizeOfShape } from "./errors.js";
+import { EXPLOSION_FACTOR } from "./divergence.js";
+import { closest, sizeOfShape, terminalText } from "./errors.js";
 import { fitModel } from "./fit.js";
 import { nodeBuiltin, nodeProcess } from "./host.js";
+import { CtrlC, EXIT_INTERRUPTED } from "./interrupt.js";
 import type { ModelLike, ModuleInfo } from "./internal-types.js";
 import { checkSaveTarget, loadNodeHost, readDataFile, readWeightsFile, writeFileAtomic, type FsLike, type NodeHost } from "./node-files.js";
 import { Progress } from "./progress.js";
-import type { Dataset } from "./public-types.js";
+import type { Dataset, FitOutcome } from "./public-types.js";
 import { encodeWeights, namedWeights, weightsFormatOf } from "./weights.js";
 import { inShardWorker } from "./threads.js";
 
 /**
  * The generated module's command line: `node net.mjs run --weights W --data D [--json]` and
- * `node net.mjs train --data D [--weights INIT] [--save OUT] [--epochs N] [--batch N] [--lr X]
- * [--seed N] [--json]`, behaving as `dlc run` / `dlc train` do (src/cli/run.ts, train.ts,
- * progress.ts): the same outputs, messages and exit codes (0 ok, 1 diverged, 2 usage or a bad
- * file), atomic saves, Ctrl-C stopping after the current batch. Node built-ins are loaded here
- * only, when a command runs.
+ * `node net.mjs train --data D [--weights INIT] [--save OUT] [--dtype f32|f64] [--epochs N]
+ * [--batch N] [--lr X] [--seed N] [--json]`, behaving as `dlc run` / `dlc train` do
+ * (src/cli/run.ts, train.ts, progress.ts): the same outputs, messages and exit codes (0 ok, 1
+ * diverged or non-finite outputs, 2 usage or a bad file, 130 Ctrl-C), atomic saves, Ctrl-C
+ * stopping after the current batch. Node built-ins are loaded here only, when a command runs.
  */
 
 const EXIT_OK = 0;
-const EXIT_DIVERGED = 1;
+/** The data or the weights are at fault: training diverged, or outputs are not finite. */
+const EXIT_INPUT_ERRORS = 1;
 const EXIT_USAGE = 2;
 
 /** A mistake in how the command line was called: exit code 2, the message alone. */
@@ -37,6 +40,7 @@ interface Flags {
   readonly data?: string;
   readonly weights?: string;
   readonly save?: string;
+  readonly dtype?: "f32" | "f64";
   readonly epochs?: number;
   readonly batch?: number;
   readonly lr?: number;
@@ -47,7 +51,7 @@ interface Flags {
 
 const COMMANDS = {
   run: { required: ["weights", "data"], options: ["weights", "data", "json"], about: "inference: print the network's outputs for each sample" },
-  train: { required: ["data"], options: ["data", "weights", "save", "epochs", "batch", "lr", "seed", "threads", "json"], about: "train the network on a data set" },
+  train: { required: ["data"], options: ["data", "weights", "save", "dtype", "epochs", "batch", "lr", "seed", "threads", "json"], about: "train the network on a data set" },
 } as const;
 
 type Command = keyof typeof COMMANDS;
@@ -56,6 +60,7 @@ const OPTION_HELP: Readonly<Record<string, [string, string]>> = {
   data: ["--data <path>", "data: JSON {x, y}, CSV (last column the label) or IDX (MNIST)"],
   weights: ["--weights <path>", "weights (.json or .safetensors)"],
   save: ["--save <path>", "write the trained weights here (.json or .safetensors), atomically"],
+  dtype: ["--dtype <type>", "number type of a .safetensors save (JSON is always exact) (choices: \"f32\", \"f64\")"],
   epochs: ["--epochs <n>", "epochs (default from the .dl file's train { })"],
   batch: ["--batch <n>", "batch size (default from train { })"],
   lr: ["--lr <x>", "learning rate (default from train { })"],
@@ -124,6 +129,10 @@ function parseArgs(command: Command, args: readonly string[]): Flags {
     if (name === "epochs" || name === "batch" || name === "threads") flags[name] = positiveInt(flag, text);
     else if (name === "seed") flags[name] = positiveInt(flag, text, 0);
     else if (name === "lr") flags[name] = positiveNumber(flag, text);
+    else if (name === "dtype") {
+      if (text !== "f32" && text !== "f64") throw new UsageError(`error: option '${OPTION_HELP.dtype![0]}' argument '${text}' is invalid. Allowed choices are f32, f64.`, true);
+      flags[name] = text;
+    }
     else flags[name] = text;
   }
   for (const r of COMMANDS[command].required) {
@@ -133,6 +142,11 @@ function parseArgs(command: Command, args: readonly string[]): Flags {
   return flags as Flags;
 }
 
+/** Writes text for a terminal (terminalText: no control characters, no line of megabytes). */
+function write(stream: { write(text: string): unknown }, text: string): void {
+  stream.write(terminalText(text));
+}
+
 /** Runs one command line (without `node` and the script); resolves to the exit code. */
 export async function runCli(info: ModuleInfo, argv: readonly string[], program: string): Promise<number> {
   const proc = nodeProcess();
@@ -140,11 +154,11 @@ export async function runCli(info: ModuleInfo, argv: readonly string[], program:
   const [command, ...args] = argv;
   try {
     if (command === undefined) {
-      proc.stderr.write(usage(program, info));
+      write(proc.stderr, usage(program, info));
       return EXIT_USAGE;
     }
     if (command === "--help" || command === "-h" || command === "help") {
-      proc.stdout.write(usage(program, info));
+      write(proc.stdout, usage(program, info));
       return EXIT_OK;
     }
     if (command !== "run" && command !== "train") {
@@ -153,7 +167,7 @@ export async function runCli(info: ModuleInfo, argv: readonly string[], program:
       throw new UsageError(`error: unknown command '${command}'${guess ? `\n(Did you mean ${guess}?)` : ""}`, true);
     }
     if (args.includes("--help") || args.includes("-h")) {
-      proc.stdout.write(usage(program, info, command));
+      write(proc.stdout, usage(program, info, command));
       return EXIT_OK;
     }
     const flags = parseArgs(command, args);
@@ -161,15 +175,19 @@ export async function runCli(info: ModuleInfo, argv: readonly string[], program:
     return command === "run" ? runCommand(info, flags, node) : await trainCommand(info, flags, node, program);
   } catch (e) {
     if (e instanceof UsageError) {
-      proc.stderr.write(e.bare ? `${e.message}\n` : `${program}: ${e.message}\n`);
+      write(proc.stderr, e.bare ? `${e.message}\n` : `${program}: ${e.message}\n`);
       return EXIT_USAGE;
     }
+    if (e instanceof OutputError) {
+      write(proc.stderr, `${program}: ${e.message}\n`);
+      return EXIT_INPUT_ERRORS;
+    }
     if (e instanceof Error && e.name === "DataError") {
-      proc.stderr.write(`${program}: ${e.message}\n`);
+      write(proc.stderr, `${program}: ${e.message}\n`);
       return EXIT_USAGE;
     }
     const message = e instanceof Error ? e.message : String(e);
-    proc.stderr.write(`${program}: internal error: ${message}\n`);
+    write(proc.stderr, `${program}: internal error: ${message}\n`);
     if (e instanceof Error && proc.env.DLC_DEBUG) proc.stderr.write(`${e.stack}\n`);
     return EXIT_USAGE;
   }
@@ -179,33 +197,53 @@ export async function runCli(info: ModuleInfo, argv: readonly string[], program:
 
 function runCommand(info: ModuleInfo, flags: Flags, node: NodeHost): number {
   const out = node.process.stdout;
-  const weights = readWeightsFile(info, flags.weights!, node, (m) => node.process.stderr.write(`warning: ${m}\n`));
+  const weights = readWeightsFile(info, flags.weights!, node, (m) => write(node.process.stderr, `warning: ${m}\n`));
   const data = readDataFile(flags.data!, { inputs: info.inputs, output: info.output, needTargets: false }, node);
   const model = info.create({ maxBatch: Math.min(64, data.size), seed: 0 });
   setWeights(info, model, weights);
-  const outputs = predictAll(info, model, data);
-  if (flags.json) {
-    out.write(JSON.stringify({ outputs }) + "\n");
-    return EXIT_OK;
+  const { outputs, nonFinite } = predictAll(info, model, data);
+  if (flags.json) out.write(JSON.stringify({ outputs }) + "\n");
+  else {
+    outputs.forEach((values, i) => {
+      const label = info.outputSoftmax && Array.isArray(values) && typeof values[0] === "number" ? `  → class ${argmax(values as number[])}` : "";
+      out.write(`${i}: ${JSON.stringify(values)}${label}\n`);
+    });
   }
-  outputs.forEach((values, i) => {
-    const label = info.outputSoftmax && Array.isArray(values) && typeof values[0] === "number" ? `  → class ${argmax(values as number[])}` : "";
-    out.write(`${i}: ${JSON.stringify(values)}${label}\n`);
-  });
+  if (nonFinite.length > 0) {
+    const what = nonFinite.length === 1 ? `sample ${nonFinite[0]}'s output is` : `the outputs of ${nonFinite.length} samples (the first: sample ${nonFinite[0]}) are`;
+    throw new OutputError(`${what} not finite (NaN or infinite, printed as null): the weights or the data are out of range for this network`);
+  }
   return EXIT_OK;
 }
 
-/** Inference over the whole data set in file order, one nested array per sample. */
-function predictAll(info: ModuleInfo, model: ModelLike, data: Dataset): unknown[] {
+/** Outputs that are not finite (rule: `run` exits 1 after printing them, as null). */
+class OutputError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = "OutputError";
+  }
+}
+
+/** Inference over the whole data set in file order, one nested array per sample; the samples with a NaN or infinite output. */
+function predictAll(info: ModuleInfo, model: ModelLike, data: Dataset): { outputs: unknown[]; nonFinite: number[] } {
   const widths = info.inputs.map((i) => sizeOfShape(i.shape));
   const outWidth = sizeOfShape(info.output);
   const outputs: unknown[] = [];
+  const nonFinite: number[] = [];
   for (let start = 0; start < data.size; start += model.maxBatch) {
     const n = Math.min(model.maxBatch, data.size - start);
     const y = model.predict(data.inputs.map((x, k) => x.subarray(start * widths[k]!, (start + n) * widths[k]!)), n);
-    for (let b = 0; b < n; b++) outputs.push(nest(y, b * outWidth, info.output));
+    for (let b = 0; b < n; b++) {
+      outputs.push(nest(y, b * outWidth, info.output));
+      for (let e = b * outWidth; e < (b + 1) * outWidth; e++) {
+        if (!Number.isFinite(y[e]!)) {
+          nonFinite.push(start + b);
+          break;
+        }
+      }
+    }
   }
-  return outputs;
+  return { outputs, nonFinite };
 }
 
 function nest(data: ArrayLike<number>, offset: number, shape: readonly number[]): unknown {
@@ -230,6 +268,9 @@ async function trainCommand(info: ModuleInfo, flags: Flags, node: NodeHost, prog
   const epochs = flags.epochs ?? info.defaults.epochs;
   const seed = flags.seed ?? info.defaults.seed;
   if (flags.save !== undefined) checkSaveTarget(flags.save, node);
+  if (flags.dtype !== undefined && (flags.save === undefined || weightsFormatOf(flags.save) !== "safetensors")) {
+    throw new UsageError(`--dtype chooses the number type of a .safetensors save${flags.save === undefined ? "; there is no --save" : `; ${flags.save} is JSON, which always holds the exact float64 weights`}`);
+  }
   const progress = new Progress(flags.json ? "json" : proc.stderr.isTTY ? "bar" : "lines", epochs, proc);
   const initial = flags.weights === undefined ? undefined : readWeightsFile(info, flags.weights, node, (m) => progress.note(`warning: ${m}`));
   const data = readDataFile(flags.data!, { inputs: info.inputs, output: info.output, loss, needTargets: true }, node);
@@ -241,38 +282,48 @@ async function trainCommand(info: ModuleInfo, flags: Flags, node: NodeHost, prog
   const model = info.create({ maxBatch: batch, seed, threads: flags.threads });
   if (initial) setWeights(info, model, initial);
 
-  let stopRequested = false;
-  const onSigint = (): void => {
-    if (stopRequested) proc.exit(130);
-    stopRequested = true;
-    progress.note("stopping after this batch (Ctrl-C again to quit without saving)…");
-  };
-  proc.on("SIGINT", onSigint);
-  let outcome;
+  const ctrlC = new CtrlC(proc, (m) => progress.note(m));
+  ctrlC.install();
+  let diverged = false;
   try {
-    outcome = await fitModel(model, info.weights, info.inputs.map((i) => sizeOfShape(i.shape)), sizeOfShape(info.output), data, { epochs, batch, seed }, {
+    const outcome = await fitModel(model, info.weights, info.inputs.map((i) => sizeOfShape(i.shape)), sizeOfShape(info.output), data, { epochs, batch, seed }, {
       lr: flags.lr ?? info.defaults.lr,
       onBatch: (r) => progress.batch(r),
       onEpoch: (r) => progress.epoch(r),
-      shouldStop: () => stopRequested,
+      shouldStop: () => ctrlC.pressed,
     });
+    diverged = outcome.status === "diverged";
+    if (outcome.status === "diverged") progress.note(`${program}: ${divergenceMessage(outcome, flags.save)}`);
+    else if (outcome.status === "interrupted") progress.note(`interrupted in epoch ${outcome.epochs[outcome.epochs.length - 1]?.epoch ?? 1}`);
+    // A run that diverged at its first batch has nothing worth keeping: the old file stays.
+    const keep = outcome.status !== "diverged" || outcome.goodBatches > 0;
+    if (flags.save !== undefined && keep) {
+      const format = weightsFormatOf(flags.save);
+      ctrlC.startSaving();
+      writeFileAtomic(flags.save, encodeWeights(namedWeights(info.weights, model), format, { file: flags.save, dtype: flags.dtype }), node);
+      progress.note(`saved weights to ${flags.save}`);
+    }
   } finally {
-    proc.off("SIGINT", onSigint);
+    await ctrlC.uninstall();
   }
-  let code = EXIT_OK;
-  if (outcome.status === "diverged") {
-    const what = outcome.weight === undefined ? `the loss became ${outcome.loss}` : `the update made ${outcome.weight} NaN or infinite`;
-    progress.note(`${program}: ${what} at epoch ${outcome.epoch}, batch ${outcome.batch}; training stopped and undid that batch, so the weights are the last good ones (try a smaller --lr, or scale the data)`);
-    code = EXIT_DIVERGED;
-  } else if (outcome.status === "interrupted") {
-    progress.note(`interrupted in epoch ${outcome.epochs[outcome.epochs.length - 1]?.epoch ?? 1}`);
+  if (ctrlC.pressed) return EXIT_INTERRUPTED;
+  return diverged ? EXIT_INPUT_ERRORS : EXIT_OK;
+}
+
+/** What stopped a diverged run, where, and what became of the weights (dlc train's words). */
+function divergenceMessage(o: Extract<FitOutcome, { status: "diverged" }>, save: string | undefined): string {
+  let what: string;
+  if (o.weight !== undefined) {
+    what = Number.isFinite(o.value) ? `the update made ${o.weight} ${o.value}, beyond float32's range` : `the update made ${o.weight} NaN or infinite`;
+  } else if (o.firstLoss !== undefined) {
+    what = `the loss exploded to ${o.loss}, more than ${EXPLOSION_FACTOR} × the first batch's ${o.firstLoss}`;
+  } else {
+    what = `the loss became ${o.loss}`;
   }
-  if (flags.save !== undefined) {
-    const format = weightsFormatOf(flags.save);
-    writeFileAtomic(flags.save, encodeWeights(namedWeights(info.weights, model), format, { file: flags.save }), node);
-    progress.note(`saved weights to ${flags.save}`);
-  }
-  return code;
+  const advice = "(try a smaller --lr, or scale the data)";
+  const where = `${what} at epoch ${o.epoch}, batch ${o.batch}; training stopped and undid that batch`;
+  if (o.goodBatches > 0) return `${where}, so the weights are the last good ones ${advice}`;
+  return `${where}, before any batch trained well${save === undefined ? "" : `, so nothing was saved: ${save} is unchanged`} ${advice}`;
 }
 
 function setWeights(info: ModuleInfo, model: ModelLike, values: ReadonlyMap<string, Float64Array>): void {

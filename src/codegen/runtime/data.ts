@@ -1,4 +1,4 @@
-import { closest, DataError, formatShape, isJsonObject, jsonKind, sameShape, sizeOfShape } from "./errors.js";
+import { closest, DataError, excerpt, formatShape, isJsonObject, jsonKind, sameShape, sizeOfShape } from "./errors.js";
 import { utf8Decode } from "./host.js";
 import type { InputInfo } from "./internal-types.js";
 import { parseJson } from "./json.js";
@@ -48,7 +48,7 @@ export function jsonDataset(doc: unknown, file: string, spec: DataSpec): Dataset
   if (!isJsonObject(doc)) return fail(`a JSON data file is one object {"x": [sample, …], "y": [target, …]}; found ${jsonKind(doc)}`);
   if (!("x" in doc)) {
     const guess = closest("x", Object.keys(doc).filter((k) => k !== "y"));
-    return failHas(`has no "x" (the samples)${guess ? `; is "${guess}" meant to be "x"?` : Object.keys(doc).length ? ` (it has ${Object.keys(doc).map((k) => `"${k}"`).join(", ")})` : ""}`);
+    return failHas(`has no "x" (the samples)${guess ? `; is "${guess}" meant to be "x"?` : Object.keys(doc).length ? ` (it has ${excerpt(Object.keys(doc).map((k) => `"${k}"`).join(", "))})` : ""}`);
   }
   const columns = inputColumns(doc.x, spec, fail);
   const size = columns[0]!.samples.length;
@@ -98,7 +98,7 @@ function inputColumns(x: unknown, spec: DataSpec, fail: (m: string) => never): C
     columns.push({ input, samples: value, path });
   }
   for (const key of Object.keys(x)) {
-    if (!names.includes(key)) fail(`"x" has "${key}", which is not an input of the network (its inputs: ${names.join(", ")})`);
+    if (!names.includes(key)) fail(`"x" has "${excerpt(key)}", which is not an input of the network (its inputs: ${names.join(", ")})`);
   }
   return columns;
 }
@@ -169,14 +169,14 @@ export function csvDataset(text: string, file: string, spec: DataSpec): Dataset 
     for (let c = 0; c < width; c++) {
       const s = fields[c]!;
       const v = Number(s);
-      if (notNumber(s, v)) fail(`field ${c + 1} is ${s.trim() === "" ? "empty" : `'${s.trim()}'`}, not a number`, lineNo, columnOf(raw, c));
+      if (notNumber(s, v)) fail(`field ${c + 1} is ${s.trim() === "" ? "empty" : `'${excerpt(s.trim())}'`}, not a number`, lineNo, columnOf(raw, c));
       x[i * width + c] = v;
     }
     if (builder) {
       const s = fields[width]!;
       const v = Number(s);
       const column = raw.includes('"') ? columnOf(raw, width) : raw.lastIndexOf(",") + 2;
-      if (notNumber(s, v)) fail(`the label (field ${width + 1}) is ${s.trim() === "" ? "empty" : `'${s.trim()}'`}, not a number`, lineNo, column);
+      if (notNumber(s, v)) fail(`the label (field ${width + 1}) is ${s.trim() === "" ? "empty" : `'${excerpt(s.trim())}'`}, not a number`, lineNo, column);
       builder.label(i, v, { what: "the label", at: `${file}:${lineNo}:${column}`, file });
     }
   }
@@ -248,7 +248,27 @@ function looksLikeIdx(bytes: Uint8Array): boolean {
   return bytes.length >= 4 && bytes[0] === 0 && bytes[1] === 0 && IDX_TYPES[bytes[2]!] !== undefined && bytes[3]! >= 1;
 }
 
-export function decodeIdx(bytes: Uint8Array, file: string): IdxArray {
+/** The longest IDX header: the magic number and 255 dimensions. */
+export const MAX_IDX_HEADER = 4 + 4 * 255;
+
+/** The most values an IDX file may hold: 2²⁸, 2 GiB once read as float64 (all of MNIST is 47M). */
+export const MAX_IDX_VALUES = 2 ** 28;
+
+export interface IdxHeader {
+  readonly type: string;
+  /** Bytes per value. */
+  readonly size: number;
+  readonly dims: readonly number[];
+  /** Bytes of the header, and of the whole file as the header describes it. */
+  readonly headerLength: number;
+  readonly fileLength: number;
+}
+
+/**
+ * An IDX file's header, from the file's first bytes (the whole file, or enough of it: a gzip'd
+ * file's first inflated bytes, so that the rest is inflated only up to the size they declare).
+ */
+export function readIdxHeader(bytes: Uint8Array, file: string): IdxHeader {
   const fail = (message: string): never => {
     throw new DataError(`${file}: ${message}`, file);
   };
@@ -264,14 +284,25 @@ export function decodeIdx(bytes: Uint8Array, file: string): IdxArray {
   const dims: number[] = [];
   for (let d = 0; d < rank; d++) dims.push(view.getUint32(4 + 4 * d, false));
   const count = sizeOfShape(dims);
-  const need = count * t.size;
+  if (count > MAX_IDX_VALUES) fail(`the IDX header declares dimensions ${formatShape(dims)}, ${count} values; dlc reads IDX files of up to ${MAX_IDX_VALUES} values`);
+  return { type: t.type, size: t.size, dims, headerLength, fileLength: headerLength + count * t.size };
+}
+
+export function decodeIdx(bytes: Uint8Array, file: string): IdxArray {
+  const fail = (message: string): never => {
+    throw new DataError(`${file}: ${message}`, file);
+  };
+  const { type, size, dims, headerLength, fileLength } = readIdxHeader(bytes, file);
+  const need = fileLength - headerLength;
+  const count = need / size;
   const have = bytes.length - headerLength;
-  if (have < need) fail(`truncated IDX file: dimensions ${formatShape(dims)} of ${t.type} need ${need} bytes of data but the file has ${have}`);
+  if (have < need) fail(`truncated IDX file: dimensions ${formatShape(dims)} of ${type} need ${need} bytes of data but the file has ${have}`);
   if (have > need) fail(`the IDX file has ${have - need} bytes after the data its dimensions ${formatShape(dims)} describe`);
+  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   const data = new Float64Array(count);
   const at = headerLength;
   for (let i = 0; i < count; i++) {
-    switch (t.type) {
+    switch (type) {
       case "u8":
         data[i] = bytes[at + i]!;
         break;
@@ -291,7 +322,15 @@ export function decodeIdx(bytes: Uint8Array, file: string): IdxArray {
         data[i] = view.getFloat64(at + 8 * i, false);
     }
   }
-  return { file, unsignedBytes: t.type === "u8", dims, data };
+  if (type === "f32" || type === "f64") {
+    const bad = data.findIndex((v) => !Number.isFinite(v));
+    if (bad >= 0) {
+      const perSample = count / dims[0]!;
+      const where = dims.length === 1 ? `value ${bad}` : `sample ${Math.floor(bad / perSample)}, value ${bad % perSample}`;
+      fail(`${where} is ${data[bad]}; data must be finite numbers`);
+    }
+  }
+  return { file, unsignedBytes: type === "u8", dims, data };
 }
 
 /** An images file (and its labels) as a dataset: images reshaped to the input, bytes scaled to [0, 1]. */

@@ -15,9 +15,33 @@ export class DataError extends Error {
   }
 }
 
+/** The most characters of a user's text (a CSV field, a JSON key, a weight's name) a message quotes. */
+export const EXCERPT_CHARS = 200;
+
+/** A user's text as a message quotes it: cut to EXCERPT_CHARS with an ellipsis, so a hostile file cannot make a message of megabytes. */
+export function excerpt(s: string): string {
+  return s.length <= EXCERPT_CHARS ? s : `${s.slice(0, EXCERPT_CHARS)}…`;
+}
+
+/** The longest line of a message the command line prints whole; longer ones are cut in the middle. */
+const MAX_LINE = 1000;
+
+/**
+ * A message as the command line prints it: control characters (an escape sequence in a file
+ * name, a NUL) shown as U+FFFD, as dlc shows source excerpts, so that they cannot drive the
+ * terminal; and any line longer than MAX_LINE cut in the middle, whatever it quotes.
+ */
+export function terminalText(message: string): string {
+  const visible = message.replace(/[\u0000-\u0008\u000b-\u001f\u007f-\u009f]/g, "\ufffd");
+  return visible
+    .split("\n")
+    .map((line) => (line.length <= MAX_LINE ? line : `${line.slice(0, MAX_LINE / 2)} … (${line.length - MAX_LINE} characters cut) … ${line.slice(-MAX_LINE / 2)}`))
+    .join("\n");
+}
+
 /** `[2,3]`, as dlc prints shapes. */
 export function formatShape(shape: readonly number[]): string {
-  return `[${shape.join(",")}]`;
+  return excerpt(`[${shape.join(",")}]`);
 }
 
 export function sameShape(a: readonly number[], b: readonly number[]): boolean {

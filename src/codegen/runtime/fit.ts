@@ -1,3 +1,4 @@
+import { DivergenceWatch } from "./divergence.js";
 import { now, yieldToHost } from "./host.js";
 import { seededRandom } from "./random.js";
 import type { ModelLike, WeightInfo } from "./internal-types.js";
@@ -15,9 +16,10 @@ export interface FitSettings {
 /**
  * Mini-batch training, the loop of src/interp/train.ts: with one batch per epoch the samples
  * stay in file order; otherwise each epoch is shuffled with the generator seeded by
- * seed ^ 0x9e3779b9. A batch whose loss is NaN or infinite, or whose update makes a weight so,
- * is undone (state included) and training stops: the weights are the last good ones. Yields to
- * the host every YIELD_EVERY_MS, so Ctrl-C and a browser's UI get through.
+ * seed ^ 0x9e3779b9. A batch that diverges (divergence.ts: the loss NaN, infinite or exploded, a
+ * weight out of float32's range) is undone (state included) and training stops: the weights
+ * are the last good ones. Yields to the host every YIELD_EVERY_MS, so Ctrl-C and a browser's
+ * UI get through.
  */
 export async function fitModel(model: ModelLike, weights: readonly WeightInfo[], inputWidths: readonly number[], outputWidth: number, data: Dataset, settings: FitSettings, options: FitOptions): Promise<FitOutcome> {
   const targets = data.targets;
@@ -44,6 +46,8 @@ export async function fitModel(model: ModelLike, weights: readonly WeightInfo[],
     const seconds = (now() - started) / 1000;
     return { epoch, loss: seen ? total / seen : NaN, samples: seen, seconds, samplesPerSecond: seconds > 0 ? seen / seconds : 0 };
   };
+  const watch = new DivergenceWatch();
+  let goodBatches = 0;
   let lastYield = now();
   for (let epoch = 1; epoch <= settings.epochs; epoch++) {
     if (batches > 1) {
@@ -68,15 +72,12 @@ export async function fitModel(model: ModelLike, weights: readonly WeightInfo[],
       saved.set(model.w);
       const views = n === batch ? full : last;
       const loss = model.trainStep(views.xs, views.ys, n, options.lr);
-      if (!Number.isFinite(loss)) {
+      const diverged = watch.check(loss, model, weights);
+      if (diverged) {
         model.w.set(saved);
-        return { status: "diverged", epochs: reports, epoch, batch: b + 1, loss };
+        return { status: "diverged", epochs: reports, epoch, batch: b + 1, goodBatches, ...diverged };
       }
-      const broken = model.weightsFinite?.() === true ? undefined : firstNonFinite(model.w, weights);
-      if (broken !== undefined) {
-        model.w.set(saved);
-        return { status: "diverged", epochs: reports, epoch, batch: b + 1, loss, weight: broken };
-      }
+      goodBatches++;
       total += loss * n;
       seen += n;
       options.onBatch?.({ epoch, batch: b + 1, batches, samples: seen, loss: total / seen, seconds: (now() - started) / 1000 });
@@ -107,27 +108,4 @@ function copyRow(source: ArrayLike<number>, from: number, target: Float32Array |
     return;
   }
   for (let e = 0; e < width; e++) target[to * width + e] = source[from * width + e]!;
-}
-
-/** The name of the first weight (in WEIGHTS' order) holding NaN or ±Infinity. */
-function firstNonFinite(w: Float32Array | Float64Array, weights: readonly WeightInfo[]): string | undefined {
-  // x·0 is 0 for every finite x and NaN otherwise: a sum without branches tells whether to look.
-  let any0 = 0;
-  let any1 = 0;
-  let any2 = 0;
-  let any3 = 0;
-  const end4 = w.length - (w.length % 4);
-  for (let i = 0; i < end4; i += 4) {
-    any0 += w[i]! * 0;
-    any1 += w[i + 1]! * 0;
-    any2 += w[i + 2]! * 0;
-    any3 += w[i + 3]! * 0;
-  }
-  for (let i = end4; i < w.length; i++) any0 += w[i]! * 0;
-  if (any0 + any1 + any2 + any3 === 0) return undefined;
-  for (let i = 0; i < w.length; i++) {
-    const v = w[i]!;
-    if (v - v !== 0) return weights.find((e) => i >= e.offset && i < e.offset + e.size)?.name ?? `weight ${i}`;
-  }
-  return undefined;
 }

@@ -31,6 +31,7 @@ export interface NodeProcessLike {
   on(event: "SIGINT", listener: () => void): unknown;
   off(event: "SIGINT", listener: () => void): unknown;
   exit(code?: number): never;
+  kill(pid: number, signal?: number | string): unknown;
 }
 
 const host = globalThis as unknown as Host;

@@ -1,19 +1,59 @@
 import { DataError } from "./errors.js";
 
+/** As src/io/json-bytes.ts: deeper nesting is refused (no data or weights file needs it). */
+const MAX_DEPTH = 512;
+
 /**
- * JSON with located messages. The fast path is the platform's JSON.parse; only when it fails
- * does a small scanner walk the text to say where and what, in src/io/json-bytes.ts's words
- * (`data.json:3:6: malformed JSON: expected ',' or ']' after an array element, found '}'`).
+ * JSON with located messages. The fast path is the platform's JSON.parse; only when it fails,
+ * or takes what src/io/json-bytes.ts refuses (a number beyond float64's range such as 1e999,
+ * which JSON.parse makes Infinity; nesting deeper than MAX_DEPTH), does a small scanner walk
+ * the text to say where and what, in json-bytes.ts's words (`data.json:3:6: malformed JSON:
+ * expected ',' or ']' after an array element, found '}'`).
  */
 export function parseJson(text: string, file: string, what = "JSON"): unknown {
   const body = text.charCodeAt(0) === 0xfeff ? text.slice(1) : text;
+  let value: unknown;
   try {
-    return JSON.parse(body) as unknown;
+    value = JSON.parse(body) as unknown;
   } catch {
-    const stop = new JsonScanner(body).firstProblem();
-    const { line, column } = lineColumnAt(body, stop?.at ?? 0);
-    throw new DataError(`${file}:${line}:${column}: malformed ${what}: ${stop?.message ?? "not valid JSON"}`, file);
+    throw malformed(body, file, what, new JsonScanner(body).firstProblem());
   }
+  if (mayHoldHugeNumber(body) || nestsDeeperThan(body, MAX_DEPTH)) {
+    const stop = new JsonScanner(body).firstProblem();
+    if (stop) throw malformed(body, file, what, stop);
+  }
+  return value;
+}
+
+function malformed(body: string, file: string, what: string, stop: JsonStop | undefined): DataError {
+  const { line, column } = lineColumnAt(body, stop?.at ?? 0);
+  return new DataError(`${file}:${line}:${column}: malformed ${what}: ${stop?.message ?? "not valid JSON"}`, file);
+}
+
+/**
+ * Whether some number could lie beyond float64's range: only one with an exponent of three
+ * digits or more, or a run of 300 digits, can (1.8e308 is the smallest), so ordinary files
+ * skip the scanner.
+ */
+function mayHoldHugeNumber(text: string): boolean {
+  return /[eE][+-]?\d{3}|\d{300}/.test(text);
+}
+
+/** Whether brackets outside strings nest deeper than `limit` (JSON.parse takes any depth). */
+function nestsDeeperThan(text: string, limit: number): boolean {
+  let depth = 0;
+  let inString = false;
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (inString) {
+      if (c === 0x5c) i++;
+      else if (c === 0x22) inString = false;
+    } else if (c === 0x22) inString = true;
+    else if (c === 0x5b || c === 0x7b) {
+      if (++depth > limit) return true;
+    } else if (c === 0x5d || c === 0x7d) depth--;
+  }
+  return false;
 }
 
 /** 1-based line and column (in characters) of an offset. */
@@ -75,7 +115,7 @@ class JsonScanner {
   }
 
   private value(depth: number): void {
-    if (depth > 512) this.fail("nested too deeply");
+    if (depth > MAX_DEPTH) this.fail("nested too deeply");
     this.ws();
     if (this.i >= this.s.length) this.fail("unexpected end of file: expected a value");
     const c = this.s[this.i]!;
@@ -180,6 +220,7 @@ class JsonScanner {
       if (!digit(i)) this.fail("a malformed number: a digit must follow the exponent's 'e'", i);
       while (digit(i)) i++;
     }
+    if (!Number.isFinite(Number(s.slice(start, i)))) this.fail("a number too large for float64", start);
     this.i = i;
   }
 }

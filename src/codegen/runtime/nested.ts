@@ -30,6 +30,8 @@ export function claimedShape(value: unknown): number[] {
 export function fillFromNested(value: unknown, shape: readonly number[], out: Float64Array, offset: number, path: string, depth = 0): number {
   if (depth === shape.length) {
     if (typeof value === "number") {
+      // Only data handed to the API in memory can hold these: JSON text cannot (json.ts).
+      if (!Number.isFinite(value)) throw new NestedError(`${path} is ${value}, not a finite number`, path);
       out[offset] = value;
       return offset + 1;
     }

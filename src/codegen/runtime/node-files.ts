@@ -1,4 +1,4 @@
-import { dataFormatOf, decodeIdx, idxDataset, parseDataset } from "./data.js";
+import { dataFormatOf, decodeIdx, idxDataset, MAX_IDX_HEADER, parseDataset, readIdxHeader } from "./data.js";
 import { DataError } from "./errors.js";
 import { nodeBuiltin, utf8Encode, type NodeProcessLike } from "./host.js";
 import type { ModuleInfo } from "./internal-types.js";
@@ -14,6 +14,11 @@ import { checkWeights, parseWeights, weightsFormatOf } from "./weights.js";
 
 interface StatsLike {
   isDirectory(): boolean;
+  isFile(): boolean;
+  isCharacterDevice(): boolean;
+  isBlockDevice(): boolean;
+  isFIFO(): boolean;
+  isSocket(): boolean;
   readonly mode: number;
 }
 export interface FsLike {
@@ -27,22 +32,31 @@ export interface FsLike {
   closeSync(fd: number): void;
   renameSync(from: string, to: string): void;
   unlinkSync(path: string): void;
+  readdirSync(path: string): string[];
 }
 export interface PathLike {
   dirname(path: string): string;
   basename(path: string): string;
   join(...parts: string[]): string;
 }
+interface GunzipOptions {
+  readonly finishFlush?: number;
+  readonly maxOutputLength?: number;
+}
+export interface ZlibLike {
+  gunzipSync(bytes: Uint8Array, options?: GunzipOptions): Uint8Array;
+  readonly constants: { readonly Z_SYNC_FLUSH: number };
+}
 export interface NodeHost {
   readonly fs: FsLike;
   readonly path: PathLike;
-  readonly zlib: { gunzipSync(bytes: Uint8Array): Uint8Array };
+  readonly zlib: ZlibLike;
   readonly process: NodeProcessLike;
 }
 
 /** Node's built-ins, loaded now (only the command line calls this). */
 export async function loadNodeHost(proc: NodeProcessLike): Promise<NodeHost> {
-  return { fs: await nodeBuiltin<FsLike>("fs"), path: await nodeBuiltin<PathLike>("path"), zlib: await nodeBuiltin<NodeHost["zlib"]>("zlib"), process: proc };
+  return { fs: await nodeBuiltin<FsLike>("fs"), path: await nodeBuiltin<PathLike>("path"), zlib: await nodeBuiltin<ZlibLike>("zlib"), process: proc };
 }
 
 /** An OS error's short reason: `no such file or directory`, `permission denied`, … */
@@ -69,12 +83,7 @@ export function reasonOf(e: unknown): string {
 /** A weights file's values by name, checked against the network (as src/io's readWeights). */
 export function readWeightsFile(info: ModuleInfo, path: string, node: NodeHost, warn: (message: string) => void): Map<string, Float64Array> {
   const format = weightsFormatOf(path);
-  let bytes: Uint8Array;
-  try {
-    bytes = node.fs.readFileSync(path);
-  } catch (e) {
-    throw new DataError(`cannot read the weights file ${path}: ${reasonOf(e)}`, path);
-  }
+  const bytes = readRegularFile(path, "weights file", node);
   const { values, warnings } = checkWeights(parseWeights(bytes, format, path), info.weights, path);
   for (const w of warnings) warn(w);
   return values;
@@ -86,7 +95,7 @@ export function readDataFile(path: string, spec: DataSpec, node: NodeHost): Data
   if (path.includes(",") && !fs.existsSync(path)) {
     const parts = path.split(",").map((p) => p.trim()).filter((p) => p !== "");
     if (parts.length !== 2) throw new DataError(`--data ${path}: name one file, or an IDX images file and its labels file separated by one comma`);
-    const [a, b] = parts.map((p) => decodeIdx(readDataBytes(p, node).bytes, p));
+    const [a, b] = parts.map((p) => decodeIdx(readDataBytes(p, node, "idx").bytes, p));
     const [images, labels] = a!.dims.length === 1 && b!.dims.length > 1 ? [b!, a!] : [a!, b!];
     return idxDataset(images, labels, spec);
   }
@@ -96,22 +105,83 @@ export function readDataFile(path: string, spec: DataSpec, node: NodeHost): Data
   const images = decodeIdx(bytes, path);
   if (images.dims.length === 1) return idxDataset(images, undefined, spec);
   const labelsPath = labelsBeside(path, fs, paths);
-  return idxDataset(images, labelsPath ? decodeIdx(readDataBytes(labelsPath, node).bytes, labelsPath) : undefined, spec);
+  return idxDataset(images, labelsPath ? decodeIdx(readDataBytes(labelsPath, node, "idx").bytes, labelsPath) : undefined, spec);
 }
 
-function readDataBytes(path: string, node: NodeHost): { bytes: Uint8Array; name: string } {
-  let bytes: Uint8Array;
+/**
+ * A file's bytes, for `--data` and `--weights`. Only regular files are read: a device such as
+ * /dev/zero never ends, a FIFO may never be written to, and neither tells its size beforehand,
+ * so reading one could fill the memory or wait forever. `what` names the file in messages.
+ */
+function readRegularFile(path: string, what: "data file" | "weights file", node: NodeHost): Uint8Array {
+  let st: StatsLike;
   try {
-    if (node.fs.statSync(path).isDirectory()) throw new DataError(`cannot read the data file ${path}: it is a directory`, path);
-    bytes = node.fs.readFileSync(path);
+    st = node.fs.statSync(path);
   } catch (e) {
-    if (e instanceof DataError) throw e;
-    throw new DataError(`cannot read the data file ${path}: ${reasonOf(e)}`, path);
+    throw new DataError(`cannot read the ${what} ${path}: ${reasonOf(e)}`, path);
   }
-  if (!path.toLowerCase().endsWith(".gz")) return { bytes, name: path };
+  if (st.isDirectory()) throw new DataError(`cannot read the ${what} ${path}: it is a directory`, path);
+  if (!st.isFile()) throw new DataError(`cannot read the ${what} ${path}: it is ${specialKind(st)}, not a regular file; dlc reads only regular files`, path);
   try {
-    return { bytes: node.zlib.gunzipSync(bytes), name: path.slice(0, -3) };
+    return node.fs.readFileSync(path);
   } catch (e) {
+    throw new DataError(`cannot read the ${what} ${path}: ${reasonOf(e)}`, path);
+  }
+}
+
+function specialKind(st: StatsLike): string {
+  if (st.isCharacterDevice()) return "a character device";
+  if (st.isBlockDevice()) return "a block device";
+  if (st.isFIFO()) return "a FIFO (named pipe)";
+  if (st.isSocket()) return "a socket";
+  return "a special file";
+}
+
+/** The most a gzip'd JSON or CSV data file may inflate to (IDX files: what their header declares). */
+const MAX_INFLATED_TEXT = 2 ** 30;
+
+/**
+ * A data file's bytes, gunzipped when the name ends in `.gz`; `name` is the name without `.gz`.
+ * `format` is what the caller knows the file to be, if anything.
+ */
+function readDataBytes(path: string, node: NodeHost, format?: "idx"): { bytes: Uint8Array; name: string } {
+  const raw = readRegularFile(path, "data file", node);
+  if (!path.toLowerCase().endsWith(".gz")) return { bytes: raw, name: path };
+  const name = path.slice(0, -3);
+  // Inflate the start first: an IDX header declares the file's size, and nothing past that
+  // size is inflated (a gzip bomb is refused after a few megabytes, not gigabytes).
+  const head = gunzipHead(raw, path, node);
+  const idx = (format ?? dataFormatOf(name, head)) === "idx";
+  const limit = idx ? readIdxHeader(head, path).fileLength : MAX_INFLATED_TEXT;
+  const why = idx ? "the size its IDX header declares" : "the most dlc inflates of gzip'd JSON or CSV data";
+  const bytes = gunzip(raw, path, node, { maxOutputLength: limit }, raw.length, () => `refused: it inflates to more than ${limit} bytes, ${why}`);
+  return { bytes, name };
+}
+
+/**
+ * The first inflated bytes of a gzip file: at least an IDX header's worth (up to
+ * MAX_IDX_HEADER bytes), or all of them. The compressed prefix grows from 4 KiB until its
+ * output is long enough, and each try inflates at most 64 MiB (deflate expands a byte at most
+ * ~1,032-fold).
+ */
+function gunzipHead(raw: Uint8Array, path: string, node: NodeHost): Uint8Array {
+  const cap = 64 * 2 ** 20;
+  for (let n = 4096; ; n *= 4) {
+    const prefix = Math.min(n, raw.length);
+    const out = gunzip(raw, path, node, { finishFlush: node.zlib.constants.Z_SYNC_FLUSH, maxOutputLength: cap }, prefix, () => `cannot find where its contents start: ${prefix} bytes in, the gzip header has not ended`);
+    if (out.length >= MAX_IDX_HEADER || prefix === raw.length) return out;
+  }
+}
+
+/**
+ * Inflates the first `prefix` bytes of `raw`; every failure is a DataError, `tooLarge()` the
+ * message when the output would pass `options.maxOutputLength`.
+ */
+function gunzip(raw: Uint8Array, path: string, node: NodeHost, options: GunzipOptions, prefix = raw.length, tooLarge?: () => string): Uint8Array {
+  try {
+    return node.zlib.gunzipSync(raw.subarray(0, prefix), options);
+  } catch (e) {
+    if ((e as { code?: string }).code === "ERR_BUFFER_TOO_LARGE" && tooLarge) throw new DataError(`${path}: ${tooLarge()}`, path);
     throw new DataError(`${path}: not a valid gzip file (${e instanceof Error ? e.message : String(e)})`, path);
   }
 }
@@ -147,11 +217,15 @@ export function checkSaveTarget(path: string, node: NodeHost): void {
   }
 }
 
-/** Temporary file in the same folder, fsync, rename: a crash never leaves a half-written file. */
+/**
+ * Temporary file in the same folder, fsync, rename: a crash never leaves a half-written file.
+ * The temporary file is `.NAME.<pid>.<random>.tmp`; those that processes killed mid-write
+ * (kill -9) left of the same target are removed first.
+ */
 export function writeFileAtomic(path: string, contents: string | Uint8Array, node: NodeHost): void {
   const { fs } = node;
   const dir = node.path.dirname(path);
-  const temp = node.path.join(dir, `.${node.path.basename(path)}.${node.process.pid}.${Math.random().toString(36).slice(2, 10)}.tmp`);
+  const temp = node.path.join(dir, `${tempPrefix(path, node)}${node.process.pid}.${Math.random().toString(36).slice(2, 10)}.tmp`);
   const data = typeof contents === "string" ? utf8Encode(contents) : contents;
   let mode = 0o666;
   try {
@@ -161,6 +235,7 @@ export function writeFileAtomic(path: string, contents: string | Uint8Array, nod
   } catch (e) {
     if (e instanceof DataError) throw e;
   }
+  removeStaleTemps(path, node);
   let fd: number | undefined;
   try {
     fd = fs.openSync(temp, "wx", mode);
@@ -195,5 +270,50 @@ export function writeFileAtomic(path: string, contents: string | Uint8Array, nod
     }
   } catch {
     // Best effort: makes the rename itself durable where the platform allows it.
+  }
+}
+
+/** `.NAME.`: what every temporary file for `path` starts with. */
+function tempPrefix(path: string, node: NodeHost): string {
+  return `.${node.path.basename(path)}.`;
+}
+
+/**
+ * Removes the temporary files of `path` left by processes that no longer run (killed during a
+ * write): `.NAME.<pid>.<random>.tmp` whose pid is not a live process. Files of live processes
+ * (a save in progress) and of other targets are never touched; failures are ignored, this is
+ * tidying only.
+ */
+function removeStaleTemps(path: string, node: NodeHost): void {
+  const dir = node.path.dirname(path);
+  const prefix = tempPrefix(path, node);
+  let names: string[];
+  try {
+    names = node.fs.readdirSync(dir);
+  } catch {
+    return;
+  }
+  for (const name of names) {
+    if (!name.startsWith(prefix)) continue;
+    // The random part has no dots, so `.w.json.5.<pid>.<random>.tmp` (target w.json.5) does not match w.json's.
+    const m = /^(\d+)\.[0-9a-z]+\.tmp$/.exec(name.slice(prefix.length));
+    if (!m) continue;
+    const pid = Number(m[1]);
+    if (!Number.isSafeInteger(pid) || pid <= 0 || pid === node.process.pid || isLive(pid, node)) continue;
+    try {
+      node.fs.unlinkSync(node.path.join(dir, name));
+    } catch {
+      // Gone already, or not ours to remove.
+    }
+  }
+}
+
+/** Whether a process with this id exists (one of another user's counts: EPERM). */
+function isLive(pid: number, node: NodeHost): boolean {
+  try {
+    node.process.kill(pid, 0);
+    return true;
+  } catch (e) {
+    return (e as { code?: string }).code !== "ESRCH";
   }
 }

@@ -1,7 +1,9 @@
+import { terminalText } from "./errors.js";
 import type { NodeProcessLike } from "./host.js";
 import type { BatchReport, EpochReport } from "./public-types.js";
 
-/** Progress as `dlc train` shows it: a live bar on a terminal, plain lines otherwise, JSON lines with --json. */export class Progress {
+/** Progress as `dlc train` shows it: a live bar on a terminal, plain lines otherwise, JSON lines with --json. */
+export class Progress {
   private lastDraw = 0;
 
   constructor(
@@ -36,6 +38,6 @@ import type { BatchReport, EpochReport } from "./public-types.js";
   /** A message for the user that must not tangle with the bar. */
   note(message: string): void {
     if (this.mode === "bar") this.proc.stderr.write("\r\x1b[K");
-    this.proc.stderr.write(message + "\n");
+    this.proc.stderr.write(terminalText(message) + "\n");
   }
 }

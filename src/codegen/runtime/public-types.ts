@@ -81,14 +81,26 @@ export interface FitOptions {
 export type FitOutcome =
   | { readonly status: "done" | "interrupted"; readonly epochs: readonly EpochReport[] }
   | {
-      /** A batch made the loss, or a weight, NaN or infinite: it was undone and training stopped. */
+      /**
+       * A batch diverged: it was undone and training stopped, the weights the last good ones
+       * (the initial ones when it was the first batch: epoch 1, batch 1).
+       */
       readonly status: "diverged";
       readonly epochs: readonly EpochReport[];
       readonly epoch: number;
       readonly batch: number;
       readonly loss: number;
-      /** Set when the loss was finite but the update made this weight NaN or infinite. */
+      /**
+       * loss: the loss was NaN or infinite; exploded: more than 10⁴ × max(1, firstLoss);
+       * weight: the update made `weight` NaN, infinite or larger than float32's range (`value`).
+       */
+      readonly reason: "loss" | "exploded" | "weight";
+      /** The loss of the run's first good batch (reason exploded). */
+      readonly firstLoss?: number;
+      /** The batches that completed well before it (0: the weights are the ones training started from). */
+      readonly goodBatches: number;
       readonly weight?: string;
+      readonly value?: number;
     };
 
 export type WeightsFormat = "json" | "safetensors";

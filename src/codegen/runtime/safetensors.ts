@@ -1,4 +1,4 @@
-import { DataError, describeJsonValue } from "./errors.js";
+import { DataError, describeJsonValue, excerpt } from "./errors.js";
 import { utf8Decode, utf8Encode } from "./host.js";
 import { parseJson } from "./json.js";
 
@@ -38,31 +38,31 @@ export function decodeSafetensors(bytes: Uint8Array, file: string): Map<string, 
     if (name === "__metadata__") {
       if (raw === null || typeof raw !== "object" || Array.isArray(raw)) fail("__metadata__ must be an object of strings");
       for (const [k, v] of Object.entries(raw as Record<string, unknown>)) {
-        if (typeof v !== "string") fail(`__metadata__.${k} must be a string, found ${describeJsonValue(v)}`);
+        if (typeof v !== "string") fail(`__metadata__.${excerpt(k)} must be a string, found ${describeJsonValue(v)}`);
       }
       continue;
     }
-    if (raw === null || typeof raw !== "object" || Array.isArray(raw)) fail(`the header entry '${name}' must be an object with dtype, shape and data_offsets`);
+    if (raw === null || typeof raw !== "object" || Array.isArray(raw)) fail(`the header entry '${excerpt(name)}' must be an object with dtype, shape and data_offsets`);
     const r = raw as Record<string, unknown>;
     const dtype = r.dtype;
-    if (typeof dtype !== "string") return fail(`'${name}' has no dtype string`);
+    if (typeof dtype !== "string") return fail(`'${excerpt(name)}' has no dtype string`);
     const size = READ_SIZES[dtype];
-    if (size === undefined) fail(`'${name}' has dtype ${JSON.stringify(dtype)}, which dlc ${OTHER_DTYPES.includes(dtype) ? "does not read" : "does not know"}; weights must be F64, F32, F16 or BF16`);
+    if (size === undefined) fail(`'${excerpt(name)}' has dtype ${excerpt(JSON.stringify(dtype))}, which dlc ${OTHER_DTYPES.includes(dtype) ? "does not read" : "does not know"}; weights must be F64, F32, F16 or BF16`);
     const shape = r.shape;
     if (!Array.isArray(shape) || !shape.every((d) => Number.isSafeInteger(d) && (d as number) >= 0)) {
-      fail(`'${name}' has shape ${JSON.stringify(shape) ?? "missing"}; a shape is a list of non-negative integers`);
+      fail(`'${excerpt(name)}' has shape ${excerpt(JSON.stringify(shape) ?? "missing")}; a shape is a list of non-negative integers`);
     }
     const offsets = r.data_offsets;
     if (!Array.isArray(offsets) || offsets.length !== 2 || !offsets.every((o) => Number.isSafeInteger(o) && (o as number) >= 0)) {
-      fail(`'${name}' has data_offsets ${JSON.stringify(offsets) ?? "missing"}; they must be [begin, end], two non-negative integers`);
+      fail(`'${excerpt(name)}' has data_offsets ${excerpt(JSON.stringify(offsets) ?? "missing")}; they must be [begin, end], two non-negative integers`);
     }
     const [begin, end] = offsets as [number, number];
-    if (end < begin) fail(`'${name}' has data_offsets [${begin}, ${end}]: the end comes before the beginning`);
-    if (end > dataLength) fail(`truncated safetensors file: '${name}' needs bytes ${begin}–${end} of the data, but the file holds only ${dataLength} bytes of data`);
+    if (end < begin) fail(`'${excerpt(name)}' has data_offsets [${begin}, ${end}]: the end comes before the beginning`);
+    if (end > dataLength) fail(`truncated safetensors file: '${excerpt(name)}' needs bytes ${begin}–${end} of the data, but the file holds only ${dataLength} bytes of data`);
     let count = 1;
     for (const d of shape as number[]) count *= d;
     if (end - begin !== count * size!) {
-      fail(`'${name}' has shape [${(shape as number[]).join(",")}] of ${dtype}, which takes ${count * size!} bytes, but its data_offsets [${begin}, ${end}] span ${end - begin}`);
+      fail(`'${excerpt(name)}' has shape [${(shape as number[]).join(",")}] of ${dtype}, which takes ${count * size!} bytes, but its data_offsets [${begin}, ${end}] span ${end - begin}`);
     }
     entries.push({ name, dtype, shape: shape as number[], begin, end });
   }
@@ -70,7 +70,7 @@ export function decodeSafetensors(bytes: Uint8Array, file: string): Map<string, 
   for (let i = 1; i < sorted.length; i++) {
     const a = sorted[i - 1]!;
     const b = sorted[i]!;
-    if (b.begin < a.end) fail(`'${a.name}' (bytes ${a.begin}–${a.end}) and '${b.name}' (bytes ${b.begin}–${b.end}) overlap`);
+    if (b.begin < a.end) fail(`'${excerpt(a.name)}' (bytes ${a.begin}–${a.end}) and '${excerpt(b.name)}' (bytes ${b.begin}–${b.end}) overlap`);
   }
   const tensors = new Map<string, NamedTensor>();
   for (const e of entries) tensors.set(e.name, { shape: e.shape, data: decodeValues(view, 8 + n + e.begin, e.end - e.begin, e.dtype) });
@@ -129,7 +129,7 @@ export function encodeSafetensors(tensors: readonly (readonly [string, NamedTens
       if (dtype === "F64") view.setFloat64(at, v, true);
       else {
         if (!Number.isFinite(Math.fround(v)) && Number.isFinite(v)) {
-          throw new DataError(`cannot write ${file}: '${name}' holds ${v} at flat index ${i}, too large for F32 (write F64 instead)`, file);
+          throw new DataError(`cannot write ${file}: '${name}' holds ${v} at flat index ${i}, too large for F32 (write F64 instead: --dtype f64)`, file);
         }
         view.setFloat32(at, v, true);
       }

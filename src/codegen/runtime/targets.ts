@@ -61,7 +61,10 @@ export class TargetBuilder {
     this.setMode(mode, place);
     try {
       if (mode === "values") {
-        if (claimed.length === 0) this.values![i * this.outWidth] = value as number;
+        if (claimed.length === 0) {
+          if (!Number.isFinite(value)) this.fail(`${place.what} is ${value}, not a finite number`, place);
+          this.values![i * this.outWidth] = value as number;
+        }
         else fillFromNested(value, output, this.values!, i * this.outWidth, place.what);
         return;
       }

@@ -1,4 +1,4 @@
-import { closest, DataError, formatShape, isJsonObject, jsonKind, listProblems, sameShape } from "./errors.js";
+import { closest, DataError, excerpt, formatShape, isJsonObject, jsonKind, listProblems, sameShape } from "./errors.js";
 import { utf8Decode } from "./host.js";
 import type { ModelLike, WeightInfo } from "./internal-types.js";
 import { parseJson } from "./json.js";
@@ -75,7 +75,7 @@ export function checkWeights(found: ReadonlyMap<string, NamedTensor>, expected: 
     if (!t) {
       const guess = closest(e.name, extras);
       if (guess) suggested.add(guess);
-      problems.push(`'${e.name}' ${formatShape(e.shape)} is missing${guess ? `; did you mean '${guess}'?` : ""}`);
+      problems.push(`'${e.name}' ${formatShape(e.shape)} is missing${guess ? `; did you mean '${excerpt(guess)}'?` : ""}`);
       continue;
     }
     if (!sameShape(t.shape, e.shape)) {
@@ -91,13 +91,13 @@ export function checkWeights(found: ReadonlyMap<string, NamedTensor>, expected: 
   }
   const warnings: string[] = [];
   for (const name of extras.filter((n) => !suggested.has(n))) {
-    const text = `'${name}' is not a weight of this network`;
+    const text = `'${excerpt(name)}' is not a weight of this network`;
     if (strict) problems.push(text);
     else warnings.push(`${file}: ${text}; ignored`);
   }
   if (problems.length > 0) {
     if (found.size > 0 && expected.length > 0 && expected.every((e) => !found.has(e.name))) {
-      const have = [...found.keys()].slice(0, 4).map((n) => `'${n}'`).join(", ");
+      const have = [...found.keys()].slice(0, 4).map((n) => `'${excerpt(n)}'`).join(", ");
       const need = expected.slice(0, 4).map((e) => `'${e.name}'`).join(", ");
       problems.push(`no name in the file matches: the file has ${have}${found.size > 4 ? ", …" : ""}; the network needs ${need}${expected.length > 4 ? ", …" : ""} (see 'dlc summary' for the layer names)`);
     }
