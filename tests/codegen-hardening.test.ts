@@ -344,6 +344,20 @@ describe("generated code holds no </script>, <script or <!-- (item 12)", () => {
     expect(r.code, r.stderr).toBe(0);
     expect(node([tmp("hostile.mjs"), "--help"]).stdout).toContain(`The network of ${relative}, compiled by dlc.`);
   });
+
+  it("an -o name full of them: the sourceMappingURL comment stays one line without <, and names the map", () => {
+    writeFileSync(tmp("plain.dl"), "network plain {\n  input 3\n  dense 1\n}\n");
+    mkdirSync(tmp("o<"), { recursive: true });
+    const out = "o</script><!--\nalert(1)\u2028.mjs";
+    const r = dlc(["compile", "plain.dl", "-o", out]);
+    expect(r.code, r.stderr).toBe(0);
+    const code = readFileSync(tmp(out), "utf8");
+    expect(code).not.toMatch(/<\/script|<script|<!--/i);
+    const last = code.trimEnd().split("\n").at(-1)!;
+    expect(last.startsWith("//# sourceMappingURL=")).toBe(true);
+    expect(decodeURIComponent(last.slice("//# sourceMappingURL=".length))).toBe(`script><!--\nalert(1)\u2028.mjs.map`);
+    expect(existsSync(tmp(`${out}.map`))).toBe(true);
+  });
 });
 
 describe("long and hostile text in messages (item 13)", () => {

@@ -5,6 +5,7 @@ import { formatModule } from "../codegen/format.js";
 import { tooLargeToCompile, tooMuchCode } from "../codegen/limits.js";
 import { moduleParts } from "../codegen/module.js";
 import { plan } from "../codegen/plan.js";
+import { urlInComment } from "../codegen/safe-text.js";
 import { buildSourceMap } from "../codegen/sourcemap.js";
 import { writeFileAtomic } from "../io/atomic-write.js";
 import type { Shape } from "../ir/shape.js";
@@ -55,7 +56,7 @@ export async function runCompile(file: string, flags: CompileFlags): Promise<num
   if (tooLong) throw new UsageError(`dlc compile cannot generate this module: ${tooLong}`);
   let code = await formatModule(parts, target);
   const map = buildSourceMap(code, basename(output), file, loaded.text);
-  code += `//# sourceMappingURL=${basename(mapFile)}\n`;
+  code += `//# sourceMappingURL=${urlInComment(basename(mapFile))}\n`;
   writeFileAtomic(output, code);
   writeFileAtomic(mapFile, map);
   if (flags.json) process.stdout.write(JSON.stringify({ ok: true, output, map: mapFile, target, precision: flags.precision, kernels: flags.kernels ?? (flags.precision === "f32" ? "wasm" : "js"), threads, fma: flags.fma ?? false }) + "\n");

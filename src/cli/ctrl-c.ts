@@ -51,6 +51,8 @@ export class CtrlC {
    * to 130 rather than killing the process by the signal.
    */
   async finish(): Promise<void> {
+    // Two turns: the first may run in this turn's check phase, before the poll that delivers it.
+    await new Promise((resolve) => setImmediate(resolve));
     await new Promise((resolve) => setImmediate(resolve));
     this.phase = "finished";
   }
