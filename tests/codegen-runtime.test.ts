@@ -566,6 +566,14 @@ describe("the runtime's copies of src/io say what src/io says (drift guards)", (
       [classSpec, "1,2,3,4,3\n"],
       [classSpec, "1,2,3,4,0.5\n"],
       [twoInputs, "1,2,3\n"],
+      // A first row of number-like fields is data, never a header; values are finite decimals.
+      [seedSpec, "NaN,1,2,3\n1,2,3,1\n"],
+      [seedSpec, "1,inf,2,3\n"],
+      [seedSpec, "0x10,1,2,3\n"],
+      [seedSpec, "1,2,3,1\n1_000,2,3,1\n"],
+      [seedSpec, "1,2,3,1\n1,0b1,3,1\n"],
+      [seedSpec, "1,2,3,1\n1,2,1e999,1\n"],
+      [seedSpec, `1,2,3,1\n1,${"z".repeat(5000)},3,1\n`],
     ];
     for (const [spec, text] of csv) {
       const mine = messageOf(() => csvDataset(text, "d.csv", spec));

@@ -1,5 +1,5 @@
 import { formatShape } from "../ir/shape.js";
-import { DECIMAL_NUMBER } from "../util/decimal.js";
+import { csvColumnOf, csvNumber, isNumberLike, splitCsvLine } from "../codegen/runtime/csv-fields.js";
 import type { DataSpec } from "./data-spec.js";
 import type { Dataset } from "./dataset.js";
 import { DataError } from "./errors.js";
@@ -68,12 +68,12 @@ export function parseDataCsv(text: string, file: string, spec: DataSpec): Datase
     const base = i * width;
     for (let c = 0; c < width; c++) {
       const v = csvNumber(fields[c]!);
-      if (typeof v === "string") return fail(`field ${c + 1} is ${v}`, lineNo, columnOf(raw, c));
+      if (typeof v === "string") return fail(`field ${c + 1} is ${v}`, lineNo, csvColumnOf(raw, c));
       x[base + c] = v;
     }
     if (hasLabel && builder) {
       const v = csvNumber(fields[width]!);
-      const column = raw.includes('"') ? columnOf(raw, width) : raw.lastIndexOf(",") + 2;
+      const column = raw.includes('"') ? csvColumnOf(raw, width) : raw.lastIndexOf(",") + 2;
       if (typeof v === "string") return fail(`the label (field ${width + 1}) is ${v}`, lineNo, column);
       builder.label(i, v, { what: "the label", at: `${file}:${lineNo}:${column}`, file, line: lineNo, column });
     }
@@ -86,74 +86,4 @@ export function parseDataCsv(text: string, file: string, spec: DataSpec): Datase
 
 function clean(line: string): string {
   return line.endsWith("\r") ? line.slice(0, -1) : line;
-}
-
-/** Spellings of values that are not finite numbers. */
-const NON_FINITE = /^[+-]?(nan|inf|infinity)$/i;
-/** What starts like a number (a digit, or a point and a digit, after a sign): 0x10, 1_000, 2e, 2nd. */
-const STARTS_LIKE_NUMBER = /^[+-]?\.?\d/;
-/** Numbers in forms that Number() or other languages take but CSV values must not use: 0x10, 0b1, 0o7, 1_000. */
-const NOT_DECIMAL = /^[+-]?(0[xX][\da-fA-F_]+|0[bB][01_]+|0[oO][0-7_]+|[\d_]*\d_[\d_.]*([eE][+-]?[\d_]+)?)$/;
-
-/** Whether a first-row field reads as a value (so the row is data), rather than a column's name. */
-function isNumberLike(field: string): boolean {
-  const t = field.trim();
-  return DECIMAL_NUMBER.test(t) || NON_FINITE.test(t) || STARTS_LIKE_NUMBER.test(t);
-}
-
-/** A field's value, or why it has none: the end of "field 3 is …". */
-function csvNumber(field: string): number | string {
-  const t = field.trim();
-  if (t === "") return "empty, not a number";
-  if (DECIMAL_NUMBER.test(t)) {
-    const v = Number(t);
-    return Number.isFinite(v) ? v : `'${t}', a number too large for float64`;
-  }
-  if (NON_FINITE.test(t)) return `'${t}': data must be finite numbers`;
-  if (NOT_DECIMAL.test(t)) return `'${t}', not a decimal number (write numbers such as 16, -0.5 or 1e-3)`;
-  return `'${t}', not a number`;
-}
-
-/** Splits one CSV line, honouring "quoted, fields" and "" escapes; `start` is the 0-based column. */
-export function splitCsvLine(line: string): { text: string; start: number }[] {
-  const out: { text: string; start: number }[] = [];
-  let i = 0;
-  for (;;) {
-    const start = i;
-    let text = "";
-    let lead = i;
-    while (line[lead] === " " || line[lead] === "\t") lead++;
-    if (line[lead] === '"') {
-      i = lead + 1;
-      for (;;) {
-        if (i >= line.length) break;
-        if (line[i] === '"') {
-          if (line[i + 1] === '"') {
-            text += '"';
-            i += 2;
-            continue;
-          }
-          i++;
-          break;
-        }
-        text += line[i];
-        i++;
-      }
-      while (i < line.length && line[i] !== ",") i++;
-    } else {
-      const comma = line.indexOf(",", i);
-      const end = comma < 0 ? line.length : comma;
-      text = line.slice(i, end);
-      i = end;
-    }
-    out.push({ text, start });
-    if (i >= line.length) return out;
-    i++; // the comma
-  }
-}
-
-/** The 1-based column where field `index` starts. */
-function columnOf(line: string, index: number): number {
-  const fields = splitCsvLine(line);
-  return (fields[index]?.start ?? line.length) + 1;
 }

@@ -1,6 +1,5 @@
 /**
- * A number written in decimal — 16, -0.5, .5, 1e-3 — and nothing else: Number() also takes
- * 0x10, 0b1, 0o7, "Infinity" and surrounding white space, which a data file or a flag meaning
- * a decimal number must not. Test trimmed text.
+ * A number written in decimal — 16, -0.5, .5, 1e-3 — and nothing else (not 0x10, 0b1, 0o7,
+ * "Infinity" or surrounding white space, which Number() takes): one rule for data files and flags.
  */
-export const DECIMAL_NUMBER = /^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$/;
+export { DECIMAL_NUMBER } from "../codegen/runtime/csv-fields.js";

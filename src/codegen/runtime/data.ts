@@ -1,6 +1,7 @@
 import { closest, DataError, excerpt, formatShape, isJsonObject, jsonKind, sameShape, sizeOfShape } from "./errors.js";
 import { utf8Decode } from "./host.js";
 import type { InputInfo } from "./internal-types.js";
+import { csvColumnOf, csvNumber, isNumberLike, splitCsvLine } from "./csv-fields.js";
 import { parseJson } from "./json.js";
 import { claimedShape, fillFromNested, NestedError } from "./nested.js";
 import type { DataFormat, Dataset } from "./public-types.js";
@@ -143,7 +144,7 @@ export function csvDataset(text: string, file: string, spec: DataSpec): Dataset 
   while (first < lines.length && lines[first]!.trim() === "") first++;
   if (first === lines.length) return fail("has no samples: the file is empty");
   const firstFields = splitCsvLine(lines[first]!);
-  const hasHeader = firstFields.some((f) => !/^\s*[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?\s*$/.test(f.text));
+  const hasHeader = firstFields.some((f) => !isNumberLike(f.text));
   const columns = firstFields.length;
   const describeWidth = `the network's input ${formatShape(input.shape)} takes ${width} value${width === 1 ? "" : "s"} per row`;
   let hasLabel: boolean;
@@ -160,69 +161,25 @@ export function csvDataset(text: string, file: string, spec: DataSpec): Dataset 
   if (size === 0) return fail("has no samples, only a header", first + 1);
   const x = new Float64Array(size * width);
   const builder = hasLabel ? new TargetBuilder(spec, size) : undefined;
-  const notNumber = (s: string, v: number): boolean => !Number.isFinite(v) || (v === 0 && s.trim() === "");
   for (let i = 0; i < size; i++) {
     const lineNo = rowLines[i]! + 1;
     const raw = lines[rowLines[i]!]!;
     const fields = raw.includes('"') ? splitCsvLine(raw).map((f) => f.text) : raw.split(",");
     if (fields.length !== columns) fail(`has ${fields.length} field${fields.length === 1 ? "" : "s"}, but ${hasHeader ? "the header has" : "the first row has"} ${columns}`, lineNo);
     for (let c = 0; c < width; c++) {
-      const s = fields[c]!;
-      const v = Number(s);
-      if (notNumber(s, v)) fail(`field ${c + 1} is ${s.trim() === "" ? "empty" : `'${excerpt(s.trim())}'`}, not a number`, lineNo, columnOf(raw, c));
+      const v = csvNumber(fields[c]!);
+      if (typeof v === "string") return fail(`field ${c + 1} is ${v}`, lineNo, csvColumnOf(raw, c));
       x[i * width + c] = v;
     }
     if (builder) {
-      const s = fields[width]!;
-      const v = Number(s);
-      const column = raw.includes('"') ? columnOf(raw, width) : raw.lastIndexOf(",") + 2;
-      if (notNumber(s, v)) fail(`the label (field ${width + 1}) is ${s.trim() === "" ? "empty" : `'${excerpt(s.trim())}'`}, not a number`, lineNo, column);
+      const v = csvNumber(fields[width]!);
+      const column = raw.includes('"') ? csvColumnOf(raw, width) : raw.lastIndexOf(",") + 2;
+      if (typeof v === "string") return fail(`the label (field ${width + 1}) is ${v}`, lineNo, column);
       builder.label(i, v, { what: "the label", at: `${file}:${lineNo}:${column}`, file });
     }
   }
   if (input.vocabulary !== undefined) checkTokenIds(x, input, "x", file, (j) => `line ${rowLines[Math.floor(j / width)]! + 1}, field ${(j % width) + 1}`);
   return { size, inputs: [x], targets: builder?.result(), source: file };
-}
-
-/** Splits one CSV line, honouring "quoted, fields" and "" escapes; `start` is the 0-based column. */
-function splitCsvLine(line: string): { text: string; start: number }[] {
-  const out: { text: string; start: number }[] = [];
-  let i = 0;
-  for (;;) {
-    const start = i;
-    let text = "";
-    let lead = i;
-    while (line[lead] === " " || line[lead] === "\t") lead++;
-    if (line[lead] === '"') {
-      i = lead + 1;
-      while (i < line.length) {
-        if (line[i] === '"') {
-          if (line[i + 1] === '"') {
-            text += '"';
-            i += 2;
-            continue;
-          }
-          i++;
-          break;
-        }
-        text += line[i];
-        i++;
-      }
-      while (i < line.length && line[i] !== ",") i++;
-    } else {
-      const comma = line.indexOf(",", i);
-      const end = comma < 0 ? line.length : comma;
-      text = line.slice(i, end);
-      i = end;
-    }
-    out.push({ text, start });
-    if (i >= line.length) return out;
-    i++;
-  }
-}
-
-function columnOf(line: string, index: number): number {
-  return (splitCsvLine(line)[index]?.start ?? line.length) + 1;
 }
 
 // ---- IDX -----------------------------------------------------------------------------------
