@@ -40,7 +40,7 @@ export function readSource(path: string, maxBytes = MAX_SOURCE_BYTES): string {
 
 /** Up to `cap + 1` bytes of the file: one more than allowed says that it is too large. */
 function readCapped(path: string, cap: number): Buffer {
-  const fd = openSync(path, "r");
+  const fd = openInput(path);
   try {
     const chunks: Buffer[] = [];
     let total = 0;
@@ -54,7 +54,17 @@ function readCapped(path: string, cap: number): Buffer {
     }
     return Buffer.concat(chunks, total);
   } finally {
-    closeSync(fd);
+    if (fd !== 0) closeSync(fd);
+  }
+}
+
+/** `/dev/stdin` is read from descriptor 0 where it cannot be opened again (a socket, as Node's child processes get). */
+function openInput(path: string): number {
+  try {
+    return openSync(path, "r");
+  } catch (e) {
+    if (path === "/dev/stdin" && (e as { code?: string }).code === "ENXIO") return 0;
+    throw e;
   }
 }
 

@@ -98,6 +98,12 @@ function nameOf(t: IToken): A.Name {
   return { name: t.image, span: spanOfToken(t) };
 }
 
+/** A number as written; its text is kept only where the value would not print back as it (rare, so no cost per literal). */
+function numberLiteral(image: string, isInteger: boolean, span: Span): A.Expr {
+  const value = Number(image);
+  return String(value) === image ? { type: "number", value, isInteger, span } : { type: "number", value, isInteger, span, text: image };
+}
+
 /** CST → AST. Defensive: any part that recovery left incomplete is dropped, never thrown on. */
 export class CstToAst {
   private readonly bounds = new TokenBounds();
@@ -296,9 +302,9 @@ export class CstToAst {
     const span = this.bounds.span(node);
     if (!span) return undefined;
     const int = tokens(node, "Integer")[0];
-    if (int) return { type: "number", value: Number(int.image), isInteger: true, span };
+    if (int) return numberLiteral(int.image, true, span);
     const dec = tokens(node, "Decimal")[0];
-    if (dec) return { type: "number", value: Number(dec.image), isInteger: false, span };
+    if (dec) return numberLiteral(dec.image, false, span);
     const id = tokens(node, "Identifier")[0];
     if (id) return { type: "name", name: id.image, span };
     const inner = nodes(node, "expr")[0];
