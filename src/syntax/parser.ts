@@ -192,6 +192,16 @@ export class DlParser extends CstParser {
   settleStatement: ((node: CstNode) => CstNode) | undefined;
 
   /**
+   * Every rule's CST node is made here (Chevrotain's internal cstInvocationStateUpdate). Chevrotain
+   * makes `children` with Object.create(null), a dictionary-mode object that V8 enumerates and
+   * indexes slowly; the conversion walks every node's children, so a plain object is made
+   * instead. No child key (rule, label or token names) is a name Object.prototype has.
+   */
+  cstInvocationStateUpdate(ruleName: string): void {
+    (this as unknown as { CST_STACK: CstNode[] }).CST_STACK.push({ name: ruleName, children: {} });
+  }
+
+  /**
    * Every finished subrule is added to its parent here (Chevrotain's internal cstPostNonTerminal,
    * absent from its typings). Statements are handed to `settleStatement`; of a node's separators
    * only the first and the last are kept, all that the conversion reads of them (the bounds of
