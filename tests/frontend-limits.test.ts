@@ -132,3 +132,10 @@ describe("numbers are quoted as written", () => {
     expect(messageFor("input 3\ndense 2.5")).toContain("got '2.5'");
   });
 });
+
+describe("generated layer names", () => {
+  it("skip a label that looks like one (dense2), numbering on past it", () => {
+    const a = analyze("input 3\ndense 2\ndense2: dense 2\ndense 2\nrelu\n");
+    expect(a.selected!.network.nodes.map((n) => n.name)).toEqual(["input", "dense1", "dense2", "dense3", "relu1"]);
+  });
+});
