@@ -104,6 +104,11 @@ function numberLiteral(image: string, isInteger: boolean, span: Span): A.Expr {
   return String(value) === image ? { type: "number", value, isInteger, span } : { type: "number", value, isInteger, span, text: image };
 }
 
+/** `b` where it covers what `a` does (spans are never changed once made), else `a`. */
+function sameRegion(a: Span, b: Span): Span {
+  return a.offset === b.offset && a.endOffset === b.endOffset && a.line === b.line && a.column === b.column && a.endLine === b.endLine && a.endColumn === b.endColumn ? b : a;
+}
+
 /** CST → AST. Defensive: any part that recovery left incomplete is dropped, never thrown on. */
 export class CstToAst {
   private readonly bounds = new TokenBounds();
@@ -248,7 +253,9 @@ export class CstToAst {
   private simple(node: CstNode, span: Span, label: A.Name | undefined): A.SimpleStatement | undefined {
     const head = tokens(node, "head")[0];
     if (!head) return undefined;
-    const textSpan = this.bounds.span(node) ?? spanOfToken(head);
+    // Without a label, the statement's span is the same region: one object serves both (a
+    // million-line file has a million of each).
+    const textSpan = sameRegion(this.bounds.span(node) ?? spanOfToken(head), span);
     const callArgs = nodes(node, "callArg");
     const args = [...this.bounds.byOffset(callArgs), ...this.bounds.byOffset(nodes(node, "argument"))].flatMap((a) => {
       const arg = this.argument(a);
@@ -265,7 +272,7 @@ export class CstToAst {
     const value = this.value(valueNode);
     if (!value) return undefined;
     const key = tokens(node, "key")[0];
-    return { key: key ? nameOf(key) : undefined, value, span };
+    return { key: key ? nameOf(key) : undefined, value, span: sameRegion(span, value.span) };
   }
 
   private value(node: CstNode): A.Value | undefined {
