@@ -12,7 +12,7 @@ import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { cleanUpCases } from "./cases.js";
 import { compilerSections } from "./compiled.js";
-import { frontendSections } from "./frontend.js";
+import { frontendScalingSections, frontendSections } from "./frontend.js";
 import { interpreterSections } from "./interp.js";
 import { profileSections } from "./profile-compiled.js";
 import { wasmMatmulSections } from "./wasm-matmul.js";
@@ -28,6 +28,8 @@ interface Benchmark {
 
 const BENCHMARKS: readonly Benchmark[] = [
   { name: "frontend", run: () => frontendSections({ root }) },
+  // The front end at 1,000 to a million layers, time and peak memory per layer: a few minutes.
+  { name: "frontend-scaling", run: () => frontendScalingSections({ root }) },
   { name: "interp", run: () => interpreterSections() },
   { name: "compiler", run: () => compilerSections({ root }) },
   // Quick: the default tiles only (a few seconds). Its best GFLOP/s is the peak the profiles compare with.

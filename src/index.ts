@@ -30,6 +30,8 @@ export interface Analysis {
   /** The selected network, when there is one. */
   readonly selected?: CheckedNetwork;
   readonly train?: TrainConfig;
+  /** Set when `network` names no network of the file: the message of its "no-network" diagnostic. */
+  readonly unknownNetwork?: string;
 }
 
 /** text → AST → IR → shapes, counts and lints. Never throws for a mistake in `text`. */
@@ -48,7 +50,8 @@ export function analyze(text: string, options: AnalyzeOptions = {}): Analysis {
     networks.push(checked);
   }
   const selected = options.allNetworks ? networks.find((n) => n.network.name === (options.network ?? chosen[0]?.name?.name ?? null)) ?? networks[0] : networks[0];
-  return { ast, diagnostics: diags.sorted(), hasErrors: diags.hasErrors, networks, selected, train };
+  const unknownNetwork = options.network !== undefined && chosen.length === 0 && ast.networks.length > 0 ? unknownNetworkMessage(options.network, ast) : undefined;
+  return { ast, diagnostics: diags.sorted(), hasErrors: diags.hasErrors, networks, selected, train, unknownNetwork };
 }
 
 function selectNetworks(ast: FileAst, options: AnalyzeOptions, diags: Diagnostics, text: string): NetworkDecl[] {
@@ -63,14 +66,18 @@ function selectNetworks(ast: FileAst, options: AnalyzeOptions, diags: Diagnostic
   if (options.network !== undefined) {
     const found = ast.networks.find((n) => n.name?.name === options.network);
     if (!found) {
-      const names = ast.networks.flatMap((n) => (n.name ? [n.name.name] : []));
-      const guess = closest(options.network, names);
-      diags.add(diagnostic("no-network", ast.networks[0]!.span, `no network named '${options.network}'${guess ? `; did you mean '${guess}'?` : names.length ? ` (the file has ${names.join(", ")})` : ""}`));
+      diags.add(diagnostic("no-network", ast.networks[0]!.span, unknownNetworkMessage(options.network, ast)));
       return [];
     }
     return options.allNetworks ? [...ast.networks] : [found];
   }
   return options.allNetworks ? [...ast.networks] : [ast.networks[0]!];
+}
+
+function unknownNetworkMessage(name: string, ast: FileAst): string {
+  const names = ast.networks.flatMap((n) => (n.name ? [n.name.name] : []));
+  const guess = closest(name, names);
+  return `no network named '${name}'${guess ? `; did you mean '${guess}'?` : names.length ? ` (the file has ${names.join(", ")})` : ""}`;
 }
 
 export { summarize, summaryJson, type Summary, type Convention } from "./check/summary.js";

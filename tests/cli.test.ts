@@ -2,7 +2,7 @@
 // the JSON forms of LANGUAGE.md §7, the human summary table and colour.
 // Every expected number is from LANGUAGE.md or worked out by hand in the comment beside it.
 import { spawn } from "node:child_process";
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync, truncateSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -22,14 +22,15 @@ interface Run {
 }
 
 /** Runs `node bin/dlc ARGS` with stdout and stderr on pipes; NO_COLOR=1 unless `env` says otherwise. */
-function dlc(args: readonly string[], options: { env?: Record<string, string>; cwd?: string } = {}): Promise<Run> {
+function dlc(args: readonly string[], options: { env?: Record<string, string>; cwd?: string; stdin?: string } = {}): Promise<Run> {
   const env: NodeJS.ProcessEnv = { ...process.env };
   delete env.NO_COLOR;
   delete env.FORCE_COLOR;
   delete env.DLC_DEBUG;
   Object.assign(env, options.env ?? { NO_COLOR: "1" });
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [BIN, ...args], { cwd: options.cwd ?? ROOT, env, stdio: ["ignore", "pipe", "pipe"] });
+    const child = spawn(process.execPath, [BIN, ...args], { cwd: options.cwd ?? ROOT, env, stdio: [options.stdin === undefined ? "ignore" : "pipe", "pipe", "pipe"] });
+    if (options.stdin !== undefined) child.stdin!.end(options.stdin);
     let stdout = "";
     let stderr = "";
     child.stdout.setEncoding("utf8").on("data", (s: string) => (stdout += s));
@@ -159,6 +160,73 @@ describe.concurrent("exit codes", () => {
     const r = await dlc(["summary", LENET, "--convention", "caffe"]);
     expect(r.code).toBe(2);
     expect(r.stderr).not.toMatch(STACK_LINE);
+  });
+});
+
+describe.concurrent("source files dlc will not read", () => {
+  const oneLine = (r: Run): void => {
+    expect(r.code).toBe(2);
+    expect(r.stdout).toBe("");
+    expect(r.stderr.trimEnd().split("\n")).toHaveLength(1);
+    expect(r.stderr).not.toMatch(STACK_LINE);
+  };
+
+  it("/dev/zero: refused at the size limit instead of read forever", async () => {
+    const r = await dlc(["check", "/dev/zero"]);
+    oneLine(r);
+    expect(r.stderr).toContain("'/dev/zero' is larger than 16 MiB");
+  });
+
+  it("a regular file one byte over 16 MiB: refused before reading", async () => {
+    const big = join(dir, "big.dl");
+    writeFileSync(big, "");
+    truncateSync(big, 16 * 1024 * 1024 + 1);
+    const r = await dlc(["check", big]);
+    oneLine(r);
+    expect(r.stderr).toContain("is larger than 16 MiB; dlc reads .dl files of up to 16 MiB (16777216 bytes)");
+  });
+
+  it("a pipe (/dev/stdin) is read like a file", async () => {
+    const r = await dlc(["check", "/dev/stdin"], { stdin: "network piped {\n  input 4\n  dense 2\n}\n" });
+    expect([r.code, r.stdout.trim()]).toEqual([0, "/dev/stdin: ok"]);
+  });
+
+  it("4 KB of random bytes: one line saying it is not a text file, not hundreds of errors", async () => {
+    const bytes = Buffer.alloc(4096);
+    let seed = 2024;
+    for (let i = 0; i < bytes.length; i++) bytes[i] = (seed = (seed * 16807) % 2147483647) & 0xff;
+    const file = join(dir, "random.bin");
+    writeFileSync(file, bytes);
+    const r = await dlc(["check", file]);
+    oneLine(r);
+    expect(r.stderr).toMatch(/random\.bin' is not a text file \(byte \d+ is NUL\)/);
+  });
+
+  it("a file that is not UTF-8 (Latin-1) is not a text file either; a UTF-8 byte-order mark is fine", async () => {
+    const latin1 = join(dir, "latin1.dl");
+    writeFileSync(latin1, Buffer.from("network n {\n  input 4 # caf\xe9\n}\n", "latin1"));
+    const r = await dlc(["check", latin1]);
+    oneLine(r);
+    expect(r.stderr).toContain("latin1.dl' is not a text file (it is not valid UTF-8)");
+    const bom = join(dir, "bom.dl");
+    writeFileSync(bom, "\ufeffnetwork n {\n  input 4\n  dense 2 x\n}\n");
+    // The mark stays in the text as before, so columns count it on line 1 only.
+    expect((await dlc(["check", bom])).stderr).toContain("bom.dl:3:11: error: dense has no option 'x'");
+  });
+
+  it("a file name with a terminal escape is printed without it, in diagnostics, results and errors", async () => {
+    const name = join(dir, "a\x1b[31mb.dl");
+    writeFileSync(name, "network n {\n  input 4\n  dense 2 x\n}\n");
+    const errors = await dlc(["check", name]);
+    expect(errors.code).toBe(1);
+    expect(errors.stderr).toContain("a\ufffd[31mb.dl:3:11: error:");
+    expect(errors.stdout).toContain("a\ufffd[31mb.dl: 1 error");
+    const missing = await dlc(["check", join(dir, "no\x1b]0;title\x07.dl")]);
+    expect(missing.code).toBe(2);
+    expect(missing.stderr).toContain("no\ufffd]0;title\ufffd.dl': no such file");
+    const unknownOption = await dlc(["check", name, "--x\x1b[2J"]);
+    expect(unknownOption.code).toBe(2);
+    for (const r of [errors, missing, unknownOption]) expect(r.stdout + r.stderr).not.toMatch(/[\x00-\x08\x0b-\x1f\x7f]/);
   });
 });
 
@@ -293,11 +361,16 @@ describe.concurrent("summary --json (§7)", () => {
     expect(json(one)).toEqual({ ok: true, diagnostics: [] });
   });
 
-  it("--network with a name the file lacks: 1, naming the networks it has", async () => {
-    const r = await dlc(["summary", fixture("two.dl"), "--network", "huge"]);
-    expect(r.code).toBe(1);
-    expect(r.stderr).toContain("'huge'");
-    expect(r.stderr).toMatch(/big/);
+  it("--network with a name the file lacks: a usage error (2) in every command, naming the networks it has", async () => {
+    const commands = [["check"], ["summary"], ["compile", "-o", join(dir, "never.mjs")], ["run", "--weights", "w.json", "--data", "d.json"], ["train", "--data", "d.json"]];
+    for (const [command, ...rest] of commands) {
+      const r = await dlc([command!, fixture("two.dl"), "--network", "huge", ...rest]);
+      expect([command, r.code]).toEqual([command, 2]);
+      expect(r.stderr.trimEnd().split("\n")).toHaveLength(1);
+      expect(r.stderr).toContain("no network named 'huge'");
+      expect(r.stderr).toMatch(/small, big, broken/);
+      expect(r.stderr).not.toMatch(STACK_LINE);
+    }
   });
 
   it("batchnorm under the dlc, keras and pytorch conventions", async () => {

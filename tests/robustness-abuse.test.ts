@@ -4,6 +4,7 @@
 import { describe, expect, it } from "vitest";
 import { analyze, summarize } from "../src/index.js";
 import { renderAll } from "../src/diag/render.js";
+import { MAX_LEX_ERRORS } from "../src/syntax/lex.js";
 import { checkInvariants, codesOf } from "./helpers/robustness.js";
 
 const denseParams = (f: number, n: number): number => f * n + n;
@@ -355,7 +356,9 @@ describe("broken and odd files", () => {
   it("a very long line of errors renders a bounded excerpt per diagnostic", () => {
     const text = "input 3\n" + "é ".repeat(20_000);
     const a = checkInvariants(text);
-    expect(a.diagnostics.length).toBe(20_000);
+    // The first MAX_LEX_ERRORS, then one saying that reading stopped.
+    expect(a.diagnostics.length).toBe(MAX_LEX_ERRORS + 1);
+    expect(a.diagnostics[MAX_LEX_ERRORS]!.message).toMatch(/too many unexpected characters/);
     const rendered = renderAll(a.diagnostics, "f.dl", text);
     // Each diagnostic quotes a window of its line, not all 40,000 characters of it.
     expect(rendered.length).toBeLessThan(a.diagnostics.length * 600);

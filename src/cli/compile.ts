@@ -7,6 +7,7 @@ import { moduleParts } from "../codegen/module.js";
 import { plan } from "../codegen/plan.js";
 import { urlInComment } from "../codegen/safe-text.js";
 import { buildSourceMap } from "../codegen/sourcemap.js";
+import { visible } from "../diag/render.js";
 import { writeFileAtomic } from "../io/atomic-write.js";
 import type { Shape } from "../ir/shape.js";
 import { EXIT_INPUT_ERRORS, EXIT_OK, UsageError } from "./errors.js";
@@ -60,6 +61,6 @@ export async function runCompile(file: string, flags: CompileFlags): Promise<num
   writeFileAtomic(output, code);
   writeFileAtomic(mapFile, map);
   if (flags.json) process.stdout.write(JSON.stringify({ ok: true, output, map: mapFile, target, precision: flags.precision, kernels: flags.kernels ?? (flags.precision === "f32" ? "wasm" : "js"), threads, fma: flags.fma ?? false }) + "\n");
-  else process.stdout.write(`wrote ${output} and ${mapFile}\n`);
+  else process.stdout.write(visible(`wrote ${output} and ${mapFile}`) + "\n");
   return EXIT_OK;
 }

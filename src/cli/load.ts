@@ -1,5 +1,6 @@
 import { analyze, type Analysis, type AnalyzeOptions } from "../index.js";
-import { colorsFor, renderAll, toJson } from "../diag/render.js";
+import { colorsFor, renderAll, toJson, visible } from "../diag/render.js";
+import { UsageError } from "./errors.js";
 import { readSource } from "./read-source.js";
 
 export interface Loaded {
@@ -10,7 +11,12 @@ export interface Loaded {
 
 export function load(file: string, options: AnalyzeOptions): Loaded {
   const text = readSource(file);
-  return { file, text, analysis: analyze(text, options) };
+  const analysis = analyze(text, options);
+  // `--network NAME` naming no network is a mistake in the command (exit 2), unless the file's
+  // own errors may have lost that network, which are then reported as they are (exit 1).
+  const otherErrors = analysis.diagnostics.some((d) => d.severity === "error" && d.code !== "no-network");
+  if (analysis.unknownNetwork !== undefined && !otherErrors) throw new UsageError(`--network: ${file} has ${analysis.unknownNetwork}`);
+  return { file, text, analysis };
 }
 
 /** Human diagnostics go to stderr, so that stdout holds only the result. */
@@ -28,7 +34,8 @@ export function countLine(loaded: Loaded): string {
   const errors = loaded.analysis.diagnostics.filter((d) => d.severity === "error").length;
   const warnings = loaded.analysis.diagnostics.filter((d) => d.severity === "warning").length;
   const plural = (n: number, w: string): string => `${n} ${w}${n === 1 ? "" : "s"}`;
-  if (errors === 0 && warnings === 0) return `${loaded.file}: ok`;
-  if (errors === 0) return `${loaded.file}: ok, ${plural(warnings, "warning")}`;
-  return `${loaded.file}: ${plural(errors, "error")}${warnings ? `, ${plural(warnings, "warning")}` : ""}`;
+  const file = visible(loaded.file);
+  if (errors === 0 && warnings === 0) return `${file}: ok`;
+  if (errors === 0) return `${file}: ok, ${plural(warnings, "warning")}`;
+  return `${file}: ${plural(errors, "error")}${warnings ? `, ${plural(warnings, "warning")}` : ""}`;
 }

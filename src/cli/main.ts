@@ -1,5 +1,6 @@
 import { Command, CommanderError, Option } from "commander";
 import type { Convention } from "../check/summary.js";
+import { visible } from "../diag/render.js";
 import { EXIT_INPUT_ERRORS, EXIT_USAGE, InputErrors, UsageError } from "./errors.js";
 import { MAX_BATCH, parsePositiveInt, parseShapeArg } from "./shape-arg.js";
 
@@ -12,7 +13,7 @@ function program(setExit: (code: number) => void): Command {
     .version(VERSION, "-V, --version")
     .showSuggestionAfterError(true)
     .exitOverride()
-    .configureOutput({ writeErr: (s) => process.stderr.write(s) });
+    .configureOutput({ writeErr: (s) => process.stderr.write(visible(s)) });
 
   const inputOption = (): Option => new Option("--input <shape>", "supply or override the input shape, e.g. 28x28x1").argParser(parseShapeArg);
   const networkOption = (): Option => new Option("--network <name>", "which network of the file (default: the first)");
@@ -126,17 +127,18 @@ function exitCodeFor(e: unknown): number {
     return e.exitCode === 0 ? 0 : EXIT_USAGE;
   }
   if (e instanceof InputErrors) return EXIT_INPUT_ERRORS;
+  // Messages quote file names and flag values, which may hold terminal escapes.
   if (e instanceof Error && e.name === "DataError") {
-    process.stderr.write(`dlc: ${e.message}\n`);
+    process.stderr.write(`dlc: ${visible(e.message)}\n`);
     return EXIT_USAGE;
   }
   if (e instanceof UsageError) {
-    process.stderr.write(`dlc: ${e.message}\n`);
+    process.stderr.write(`dlc: ${visible(e.message)}\n`);
     return EXIT_USAGE;
   }
   // A bug in dlc, not the user's mistake: a short message, the stack only on request.
   const message = e instanceof Error ? e.message : String(e);
-  process.stderr.write(`dlc: internal error: ${message}\n(this is a bug in dlc; set DLC_DEBUG=1 to see where it happened)\n`);
+  process.stderr.write(`dlc: internal error: ${visible(message)}\n(this is a bug in dlc; set DLC_DEBUG=1 to see where it happened)\n`);
   if (process.env.DLC_DEBUG && e instanceof Error) process.stderr.write(`${e.stack}\n`);
   return EXIT_USAGE;
 }

@@ -1,3 +1,4 @@
+import { visible } from "../diag/render.js";
 import type { EpochReport } from "../interp/train.js";
 
 export type ProgressMode = "bar" | "lines" | "json";
@@ -41,7 +42,7 @@ export class Progress {
   /** A message for the user that must not tangle with the bar. */
   note(message: string): void {
     if (this.mode === "bar") process.stderr.write("\r\x1b[K");
-    process.stderr.write(message + "\n");
+    process.stderr.write(visible(message) + "\n");
   }
 }
 

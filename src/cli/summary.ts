@@ -1,5 +1,5 @@
 import { summarize, summaryJson, type Convention } from "../check/summary.js";
-import { colorsFor } from "../diag/render.js";
+import { colorsFor, visible } from "../diag/render.js";
 import type { Shape } from "../ir/shape.js";
 import { EXIT_INPUT_ERRORS, EXIT_OK } from "./errors.js";
 import { diagnosticsJson, load, printDiagnostics } from "./load.js";
@@ -28,6 +28,6 @@ export function runSummary(file: string, flags: SummaryFlags): number {
     return EXIT_OK;
   }
   printDiagnostics(loaded);
-  process.stdout.write(renderSummaryTable(summary, { file, batch: flags.batch, convention: flags.convention, colors: colorsFor(process.stdout) }) + "\n");
+  process.stdout.write(renderSummaryTable(summary, { file: visible(file), batch: flags.batch, convention: flags.convention, colors: colorsFor(process.stdout) }) + "\n");
   return EXIT_OK;
 }

@@ -33,7 +33,7 @@ export function colorsFor(stream: { isTTY?: boolean }, env: NodeJS.ProcessEnv = 
  */
 export function renderHuman(d: Diagnostic, file: string, text: string, colors: Colors = noColors, starts: readonly number[] = lineStarts(text)): string {
   const { span } = d;
-  const head = `${file}:${span.line}:${span.column}: ${colors[d.severity](d.severity)}: ${colors.bold(visible(d.message))}`;
+  const head = `${visible(file)}:${span.line}:${span.column}: ${colors[d.severity](d.severity)}: ${colors.bold(visible(d.message))}`;
   const lines = [head];
   const sourceLine = lineAt(text, starts, span.line);
   if (sourceLine !== undefined) {
@@ -109,9 +109,11 @@ function lineAt(text: string, starts: readonly number[], line: number): string |
 
 /**
  * Control characters from the source (a stray escape, a NUL) are shown as U+FFFD, one column
- * each, so that they can neither move the caret out of line nor drive the terminal.
+ * each, so that they can neither move the caret out of line nor drive the terminal. Every
+ * text from outside that dlc prints goes through here: source lines, messages, and file names
+ * (`$'a\x1b[31mb.dl'` is a legal name); newlines and tabs are kept.
  */
-function visible(s: string): string {
+export function visible(s: string): string {
   return s.replace(/[\u0000-\u0008\u000b-\u001f\u007f-\u009f]/g, (c) => (c === "\r" ? " " : "\ufffd"));
 }
 

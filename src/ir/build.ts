@@ -525,6 +525,10 @@ class Builder {
       this.takenNames.add(name);
     }
     const counters = new Map<string, number>();
+    // Generated names (kind + count) can only meet one another when a kind ends in a digit
+    // (`pool2` + 1 = `pool` + 21); otherwise they need checking against the labels alone, and
+    // the set stays small: a set of a million names cost a third of a million-layer check.
+    const generatedMayMeet = this.nodes.some((n) => !n.explicitName && /\d$/.test(n.kind));
     for (const n of this.nodes) {
       if (n.explicitName) continue;
       let name: string;
@@ -534,7 +538,7 @@ class Builder {
         name = n.kind === "input" && this.inputs.length === 1 ? "input" : `${n.kind}${k}`;
       } while (this.takenNames.has(name) && n.kind !== "input");
       n.name = name;
-      this.takenNames.add(name);
+      if (generatedMayMeet || n.kind === "input") this.takenNames.add(name);
     }
   }
 

@@ -21,8 +21,10 @@ function arithmetic(e: Expr, env: Env, diags: Diagnostics, chain: readonly CallS
     return undefined;
   };
   switch (e.type) {
-    case "number":
-      return { type: "number", value: e.value, isInteger: e.isInteger && Number.isSafeInteger(e.value) };
+    case "number": {
+      const isInteger = e.isInteger && Number.isSafeInteger(e.value);
+      return e.text === undefined ? { type: "number", value: e.value, isInteger } : { type: "number", value: e.value, isInteger, text: e.text };
+    }
     case "name": {
       const bound = env.get(e.name);
       if (!bound) return fail(`'${e.name}' is not a block parameter, so it cannot be used in arithmetic`);
@@ -31,7 +33,8 @@ function arithmetic(e: Expr, env: Env, diags: Diagnostics, chain: readonly CallS
     }
     case "negate": {
       const x = arithmetic(e.operand, env, diags, chain);
-      return x && x.type === "number" ? { ...x, value: -x.value } : undefined;
+      if (!x || x.type !== "number") return undefined;
+      return x.text === undefined ? { type: "number", value: -x.value, isInteger: x.isInteger } : { type: "number", value: -x.value, isInteger: x.isInteger, text: `-${x.text}` };
     }
     case "binary": {
       const l = arithmetic(e.left, env, diags, chain);

@@ -2,7 +2,8 @@ import type { Span } from "../diag/span.js";
 
 /** An argument after block parameters are substituted and arithmetic is done. */
 export type ArgValue =
-  | { readonly type: "number"; readonly value: number; readonly isInteger: boolean }
+  /** `text`: a literal's source text where it differs from `String(value)` (see the AST's number). */
+  | { readonly type: "number"; readonly value: number; readonly isInteger: boolean; readonly text?: string }
   | { readonly type: "dims"; readonly dims: readonly number[] }
   | { readonly type: "word"; readonly word: string };
 
@@ -16,7 +17,8 @@ export interface EvaluatedArg {
 export function describeValue(v: ArgValue): string {
   switch (v.type) {
     case "number":
-      return String(v.value);
+      // As written: `1e309` is not 'Infinity', nor 9007199254740993 its nearest double.
+      return v.text ?? String(v.value);
     case "dims":
       return v.dims.join("x");
     case "word":

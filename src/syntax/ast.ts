@@ -6,7 +6,8 @@ export interface Name {
 }
 
 export type Expr =
-  | { readonly type: "number"; readonly value: number; readonly isInteger: boolean; readonly span: Span }
+  /** `text`: the literal as written, kept where `String(value)` would not give it back (`1e309`, `9007199254740993`). */
+  | { readonly type: "number"; readonly value: number; readonly isInteger: boolean; readonly span: Span; readonly text?: string }
   | { readonly type: "name"; readonly name: string; readonly span: Span }
   | { readonly type: "binary"; readonly op: "+" | "-" | "*" | "/"; readonly left: Expr; readonly right: Expr; readonly span: Span }
   | { readonly type: "negate"; readonly operand: Expr; readonly span: Span };

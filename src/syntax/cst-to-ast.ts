@@ -20,6 +20,18 @@ type Bounds = readonly [first: IToken, last: IToken];
 const BOUNDS = Symbol("dlc.bounds");
 type WithBounds = CstNode & { [BOUNDS]?: Bounds | null };
 
+/** A statement converted on its own, before the list it stands in is. */
+interface Converted {
+  readonly span: Span;
+  readonly statement?: A.Statement;
+  /** The body of a `shortcut { … }`, which belongs to the statement before it. */
+  readonly shortcut?: A.Statement[];
+}
+
+/** Where a settled statement's conversion is kept on its stand-in node. */
+const SETTLED = Symbol("dlc.settled");
+type Settled = WithBounds & { [SETTLED]?: Converted | undefined };
+
 /**
  * First and last real tokens under a node (recovery may have inserted phantom ones).
  * The conversion asks for the span of a statement, then of its head, arguments and
@@ -86,6 +98,17 @@ function nameOf(t: IToken): A.Name {
   return { name: t.image, span: spanOfToken(t) };
 }
 
+/** A number as written; its text is kept only where the value would not print back as it (rare, so no cost per literal). */
+function numberLiteral(image: string, isInteger: boolean, span: Span): A.Expr {
+  const value = Number(image);
+  return String(value) === image ? { type: "number", value, isInteger, span } : { type: "number", value, isInteger, span, text: image };
+}
+
+/** `b` where it covers what `a` does (spans are never changed once made), else `a`. */
+function sameRegion(a: Span, b: Span): Span {
+  return a.offset === b.offset && a.endOffset === b.endOffset && a.line === b.line && a.column === b.column && a.endLine === b.endLine && a.endColumn === b.endColumn ? b : a;
+}
+
 /** CST → AST. Defensive: any part that recovery left incomplete is dropped, never thrown on. */
 export class CstToAst {
   private readonly bounds = new TokenBounds();
@@ -149,29 +172,54 @@ export class CstToAst {
     return this.statements(nodes(node, "statement"));
   }
 
+  /**
+   * Converts one statement as soon as the parser has it (see DlParser.settleStatement) and
+   * returns the stand-in that takes its place in the CST: its bounds and its conversion,
+   * without its subtree, which can then be collected.
+   */
+  settle(node: CstNode): CstNode {
+    const bounds = this.bounds.of(node);
+    const standIn: Settled = { name: node.name, children: {}, [BOUNDS]: bounds ?? null, [SETTLED]: this.convert(node) };
+    return standIn;
+  }
+
+  /** Where a node's real tokens lie, if it has any. */
+  spanOf(node: CstNode): Span | undefined {
+    return this.bounds.span(node);
+  }
+
   private statements(list: CstNode[]): A.Statement[] {
     const out: A.Statement[] = [];
     for (const node of this.bounds.byOffset(list)) {
-      const span = this.bounds.span(node);
-      if (!span) continue;
-      const labelToken = tokens(node, "label")[0];
-      const label = labelToken ? nameOf(labelToken) : undefined;
-      const shortcut = nodes(node, "shortcutStmt")[0];
-      if (shortcut) {
+      const converted = (node as Settled)[SETTLED] ?? this.convert(node);
+      if (!converted) continue;
+      const { span } = converted;
+      if (converted.shortcut) {
         const previous = out[out.length - 1];
-        const bodyNode = nodes(shortcut, "body")[0];
-        const body = bodyNode ? this.body(bodyNode) : [];
         if (previous && previous.type === "residual" && !previous.shortcut) {
-          out[out.length - 1] = { ...previous, shortcut: { body, span }, span: { ...previous.span, endLine: span.endLine, endColumn: span.endColumn, endOffset: span.endOffset } };
+          out[out.length - 1] = { ...previous, shortcut: { body: converted.shortcut, span }, span: { ...previous.span, endLine: span.endLine, endColumn: span.endColumn, endOffset: span.endOffset } };
         } else {
           this.diags.add(diagnostic("misplaced-statement", span, "'shortcut' must directly follow a 'residual { … }' statement"));
         }
         continue;
       }
-      const statement = this.statement(node, span, label);
-      if (statement) out.push(statement);
+      if (converted.statement) out.push(converted.statement);
     }
     return out;
+  }
+
+  /** One statement node on its own; a `shortcut` is joined to the `residual` before it by `statements`. */
+  private convert(node: CstNode): Converted | undefined {
+    const span = this.bounds.span(node);
+    if (!span) return undefined;
+    const shortcut = nodes(node, "shortcutStmt")[0];
+    if (shortcut) {
+      const bodyNode = nodes(shortcut, "body")[0];
+      return { span, shortcut: bodyNode ? this.body(bodyNode) : [] };
+    }
+    const labelToken = tokens(node, "label")[0];
+    const label = labelToken ? nameOf(labelToken) : undefined;
+    return { span, statement: this.statement(node, span, label) };
   }
 
   private statement(node: CstNode, span: Span, label: A.Name | undefined): A.Statement | undefined {
@@ -205,7 +253,9 @@ export class CstToAst {
   private simple(node: CstNode, span: Span, label: A.Name | undefined): A.SimpleStatement | undefined {
     const head = tokens(node, "head")[0];
     if (!head) return undefined;
-    const textSpan = this.bounds.span(node) ?? spanOfToken(head);
+    // Without a label, the statement's span is the same region: one object serves both (a
+    // million-line file has a million of each).
+    const textSpan = sameRegion(this.bounds.span(node) ?? spanOfToken(head), span);
     const callArgs = nodes(node, "callArg");
     const args = [...this.bounds.byOffset(callArgs), ...this.bounds.byOffset(nodes(node, "argument"))].flatMap((a) => {
       const arg = this.argument(a);
@@ -222,7 +272,7 @@ export class CstToAst {
     const value = this.value(valueNode);
     if (!value) return undefined;
     const key = tokens(node, "key")[0];
-    return { key: key ? nameOf(key) : undefined, value, span };
+    return { key: key ? nameOf(key) : undefined, value, span: sameRegion(span, value.span) };
   }
 
   private value(node: CstNode): A.Value | undefined {
@@ -268,9 +318,9 @@ export class CstToAst {
     const span = this.bounds.span(node);
     if (!span) return undefined;
     const int = tokens(node, "Integer")[0];
-    if (int) return { type: "number", value: Number(int.image), isInteger: true, span };
+    if (int) return numberLiteral(int.image, true, span);
     const dec = tokens(node, "Decimal")[0];
-    if (dec) return { type: "number", value: Number(dec.image), isInteger: false, span };
+    if (dec) return numberLiteral(dec.image, false, span);
     const id = tokens(node, "Identifier")[0];
     if (id) return { type: "name", name: id.image, span };
     const inner = nodes(node, "expr")[0];

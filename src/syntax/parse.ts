@@ -1,53 +1,102 @@
-import type { CstNode, IToken } from "chevrotain";
+import type { CstNode, ILexingError, IToken } from "chevrotain";
 import { diagnostic } from "../diag/codes.js";
 import type { Diagnostics } from "../diag/diagnostic.js";
 import { endOfText, spanOfToken, type Span } from "../diag/span.js";
 import type { FileAst } from "./ast.js";
 import { CstToAst } from "./cst-to-ast.js";
 import { MAX_SYNTAX_ERRORS, parser, TooManySyntaxErrors } from "./parser.js";
-import { lexer } from "./tokens.js";
+import { lex, MAX_LEX_ERRORS, MAX_TOKENS } from "./lex.js";
 
 /** Deeper nesting than this is refused before parsing, so no input can overflow the stack. */
 export const MAX_NESTING = 64;
 /** More operators than this in one statement are refused too: evaluation recurses once per operator. */
 export const MAX_OPERATORS = 1000;
+/** Tokens in one statement (between separators or braces): a statement's CST, ~1 KB a token, is built whole. */
+export const MAX_STATEMENT_TOKENS = 100_000;
+/**
+ * Statements in a file (those in blocks, bodies and `train` included): the AST of each is kept,
+ * ~1 KB apiece. A network of MAX_NODES layers written one a line fits.
+ */
+export const MAX_STATEMENTS = 1_200_000;
 
-export function parse(text: string, diags: Diagnostics): FileAst {
-  const lexed = lexer.tokenize(text);
+const empty: FileAst = { networks: [], blocks: [], trains: [] };
+
+/** The limits above, as `parse` applies them (tests lower them to reach them cheaply). */
+export interface ParseLimits {
+  readonly maxTokens: number;
+  readonly maxStatements: number;
+}
+
+const LIMITS: ParseLimits = { maxTokens: MAX_TOKENS, maxStatements: MAX_STATEMENTS };
+
+export function parse(text: string, diags: Diagnostics, limits: ParseLimits = LIMITS): FileAst {
+  const lexed = lex(text, limits.maxTokens);
   for (const e of lexed.errors) {
-    const span: Span = { line: e.line ?? 1, column: e.column ?? 1, endLine: e.line ?? 1, endColumn: (e.column ?? 1) + Math.max(1, e.length), offset: e.offset, endOffset: e.offset + Math.max(1, e.length) };
     const bad = text.slice(e.offset, e.offset + e.length);
     const hint = /[^\x00-\x7f]/.test(bad) && /\p{L}/u.test(bad) ? ": names use only ASCII letters, digits and '_'" : "";
-    diags.add(diagnostic("lex-error", span, `unexpected character${e.length > 1 ? "s" : ""} ${JSON.stringify(bad)}${hint}`));
+    diags.add(diagnostic("lex-error", lexErrorSpan(e), `unexpected character${e.length > 1 ? "s" : ""} ${JSON.stringify(bad)}${hint}`));
+  }
+  if (lexed.stopped !== undefined) {
+    if (lexed.stopped === "errors") diags.add(diagnostic("lex-error", lexErrorSpan(lexed.at), `too many unexpected characters: reading stopped after ${MAX_LEX_ERRORS}; is this a .dl file?`));
+    else diags.add(diagnostic("too-large", lexErrorSpan(lexed.at), `the file has more than ${limits.maxTokens.toLocaleString("en-US")} tokens; dlc checks files of up to that many`));
+    return empty;
   }
   const tooDeep = findTooDeep(lexed.tokens);
   if (tooDeep) {
-    diags.add(diagnostic("too-deep", spanOfToken(tooDeep.token), tooDeep.message));
-    return { networks: [], blocks: [], trains: [] };
+    diags.add(diagnostic(tooDeep.code ?? "too-deep", spanOfToken(tooDeep.token), tooDeep.message));
+    return empty;
   }
+  const converter = new CstToAst(text, diags);
+  let statements = 0;
   parser.input = lexed.tokens;
+  parser.settleStatement = (node) => {
+    if (++statements > limits.maxStatements) throw new TooManyStatements(node);
+    return converter.settle(node);
+  };
   let cst: CstNode | undefined;
   let stoppedAt: TooManySyntaxErrors | undefined;
   try {
     cst = parser.file();
   } catch (e) {
+    if (e instanceof TooManyStatements) {
+      parser.input = [];
+      diags.add(diagnostic("too-large", converter.spanOf(e.node) ?? endOfText(text), `the file has more than ${limits.maxStatements.toLocaleString("en-US")} statements; dlc checks files of up to that many`));
+      return empty;
+    }
     if (!(e instanceof TooManySyntaxErrors)) throw e;
     stoppedAt = e;
+  } finally {
+    parser.settleStatement = undefined;
   }
   for (const e of parser.errors) {
     diags.add(diagnostic("syntax-error", errorSpan(e.token, (e as { previousToken?: IToken }).previousToken, text), e.message));
   }
+  parser.input = []; // the shared parser would otherwise keep this file's tokens alive
   if (!cst || stoppedAt) {
     const span = stoppedAt ? errorSpan(stoppedAt.token, stoppedAt.previousToken, text) : endOfText(text);
     diags.add(diagnostic("syntax-error", span, `too many syntax errors: parsing stopped after ${MAX_SYNTAX_ERRORS}; fix the first ones and check again`));
-    return { networks: [], blocks: [], trains: [] };
+    return empty;
   }
-  return new CstToAst(text, diags).file(cst);
+  return converter.file(cst);
+}
+
+/** Thrown out of the parser at the statement past MAX_STATEMENTS. */
+class TooManyStatements extends Error {
+  constructor(readonly node: CstNode) {
+    super("too many statements");
+  }
+}
+
+function lexErrorSpan(e: ILexingError): Span {
+  const length = Math.max(1, e.length);
+  return { line: e.line ?? 1, column: e.column ?? 1, endLine: e.line ?? 1, endColumn: (e.column ?? 1) + length, offset: e.offset, endOffset: e.offset + length };
 }
 
 interface TooDeep {
   readonly token: IToken;
   readonly message: string;
+  /** "too-deep" unless said. */
+  readonly code?: "too-large";
 }
 
 /**
@@ -63,6 +112,7 @@ function findTooDeep(tokens: IToken[]): TooDeep | undefined {
   let depth = 0;
   let minuses = 0; // unary minus signs in a row, waiting for their operand
   let operators = 0; // in the current statement
+  let inStatement = 0; // tokens of the current statement
   let previous: string | undefined;
   for (const t of tokens) {
     const name = t.tokenType.name;
@@ -79,6 +129,8 @@ function findTooDeep(tokens: IToken[]): TooDeep | undefined {
       if (name === "RBrace" || name === "RParen") depth -= opened.pop() ?? 0;
       minuses = 0;
     }
+    if (name === "Newline" || name === "Semicolon" || name === "LBrace" || name === "RBrace") inStatement = 0;
+    else if (++inStatement > MAX_STATEMENT_TOKENS) return { token: t, code: "too-large", message: `a statement of more than ${MAX_STATEMENT_TOKENS.toLocaleString("en-US")} tokens is too long to check` };
     if (name === "Plus" || name === "Minus" || name === "Star" || name === "Slash") {
       if (++operators > MAX_OPERATORS) return { token: t, message: `a statement with more than ${MAX_OPERATORS} arithmetic operators is too deep to evaluate` };
     } else if (name === "Newline" || name === "Semicolon" || name === "LBrace" || name === "RBrace") {
