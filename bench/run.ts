@@ -3,11 +3,12 @@
  * bench/RESULTS.md. A benchmark is a named function returning sections (front end, interpreter,
  * compiler, the SIMD matmul kernels, the compiled modules' per-block profiles); add later ones
  * to `BENCHMARKS`. They run in this order; name some to run only those (RESULTS.md is then
- * written with only their sections, unless --no-write):
+ * written with only their sections, unless --no-write; with --update their sections replace
+ * the same sections of the existing RESULTS.md and the others are kept):
  *
- *   node dist/bench/run.js [NAME…] [--only NAME]… [--no-write]
+ *   node dist/bench/run.js [NAME…] [--only NAME]… [--no-write | --update]
  */
-import { readFileSync } from "node:fs";
+import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { cleanUpCases } from "./cases.js";
@@ -16,6 +17,7 @@ import { frontendScalingSections, frontendSections } from "./frontend.js";
 import { interpreterSections } from "./interp.js";
 import { profileSections } from "./profile-compiled.js";
 import { wasmMatmulSections } from "./wasm-matmul.js";
+import { updateResults } from "./results-update.js";
 import { load, machine, renderResults, renderSection, writeAtomically, type Section } from "./report.js";
 
 /** Compiled to dist/bench/run.js, so the repository root is two folders up. */
@@ -72,7 +74,9 @@ async function main(argv: readonly string[]): Promise<void> {
   process.stdout.write(`load average after: ${loadAfter}\n`);
   if (write) {
     const path = join(root, "bench", "RESULTS.md");
-    writeAtomically(path, renderResults(sections, { machine: m, dlcVersion: version, date, loadBefore, loadAfter }));
+    const info = { machine: m, dlcVersion: version, date, loadBefore, loadAfter };
+    const update = argv.includes("--update") && existsSync(path);
+    writeAtomically(path, update ? updateResults(readFileSync(path, "utf8"), sections, info) : renderResults(sections, info));
     process.stdout.write(`written to ${path}\n`);
   }
 }

@@ -7,17 +7,12 @@
  * - a weight is NaN, ±Infinity or beyond float32's range (|w| > FLOAT32_MAX): such weights
  *   cannot be saved as F32 nor trained on by a float32 module.
  */
-export const EXPLOSION_FACTOR = 1e4;
+import { explosionLimit, FLOAT32_MAX } from "../codegen/runtime/divergence.js";
 
-/** The largest finite float32, (2 − 2⁻²³)·2¹²⁷. */
-export const FLOAT32_MAX = 3.4028234663852886e38;
+/** The numbers are the generated module's own (one rule for both engines). */
+export { EXPLOSION_FACTOR, explosionLimit, FLOAT32_MAX } from "../codegen/runtime/divergence.js";
 
 export type LossDivergence = "non-finite" | "exploded";
-
-/** The loss above which a batch has exploded, given the first good batch's loss L0. */
-export function explosionLimit(firstLoss: number): number {
-  return EXPLOSION_FACTOR * Math.max(1, firstLoss);
-}
 
 /**
  * How a batch's loss shows divergence, or undefined when it does not. `firstLoss` is L0, the

@@ -1,8 +1,8 @@
 import type { ModelLike, WeightInfo } from "./internal-types.js";
 
 /**
- * When training has diverged: the rule dlc train's interpreter applies too (notes'
- * training-rules, rule 2), checked after each batch's step. A batch diverges when its loss is
+ * When training has diverged: the rule dlc train's interpreter applies too (src/interp/divergence.ts
+ * takes its numbers from here), checked after each batch's step. A batch diverges when its loss is
  * NaN or ±Infinity, when its loss exceeds EXPLOSION_FACTOR × max(1, L0) — L0 the loss of the
  * first batch of the run that completed well — or when the update leaves a weight NaN,
  * ±Infinity or beyond float32's range (such weights cannot be saved as F32, and nothing good
@@ -11,6 +11,11 @@ import type { ModelLike, WeightInfo } from "./internal-types.js";
 export const EXPLOSION_FACTOR = 1e4;
 /** float32's largest finite value. */
 export const FLOAT32_MAX = 3.4028234663852886e38;
+
+/** The loss above which a batch has exploded, given L0, the first good batch's loss. */
+export function explosionLimit(firstLoss: number): number {
+  return EXPLOSION_FACTOR * Math.max(1, firstLoss);
+}
 
 export type Divergence =
   | { readonly reason: "loss"; readonly loss: number }
@@ -30,7 +35,7 @@ export class DivergenceWatch {
   check(loss: number, model: Pick<ModelLike, "w" | "weightsFinite">, weights: readonly WeightInfo[]): Divergence | undefined {
     if (!Number.isFinite(loss)) return { reason: "loss", loss };
     const first = this.firstLoss;
-    if (first !== undefined && loss > EXPLOSION_FACTOR * Math.max(1, first)) return { reason: "exploded", loss, firstLoss: first };
+    if (first !== undefined && loss > explosionLimit(first)) return { reason: "exploded", loss, firstLoss: first };
     const bad = model.weightsFinite?.() === true ? undefined : firstOutOfRange(model.w, weights);
     if (bad !== undefined) return { reason: "weight", loss, ...bad };
     if (first === undefined) this.firstLoss = loss;
