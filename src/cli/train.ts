@@ -3,8 +3,8 @@ import { dirname } from "node:path";
 import { DataError, dataSpecOf, loadData, weightsFormat, writeWeights } from "../io/index.js";
 import { arrayDataset } from "../interp/array-dataset.js";
 import { DEFAULT_LR, type OptimizerConfig } from "../interp/optimizers.js";
-import { EXPLOSION_FACTOR } from "../interp/divergence.js";
-import { train, type TrainOutcome } from "../interp/train.js";
+import { divergenceMessage } from "../codegen/runtime/divergence.js";
+import { train } from "../interp/train.js";
 import type { Shape } from "../ir/shape.js";
 import type { LossKind } from "../ir/types.js";
 import { CtrlC, EXIT_INTERRUPTED } from "./ctrl-c.js";
@@ -90,22 +90,6 @@ export async function runTrain(file: string, flags: TrainFlags): Promise<number>
   }
   if (ctrlC.pressed) return EXIT_INTERRUPTED;
   return diverged ? EXIT_INPUT_ERRORS : EXIT_OK;
-}
-
-/** What stopped a diverged run, where, and what became of the weights. */
-function divergenceMessage(o: Extract<TrainOutcome, { status: "diverged" }>, save: string | undefined): string {
-  let what: string;
-  if (o.weight !== undefined) {
-    what = Number.isFinite(o.value) ? `the update made ${o.weight} ${o.value}, beyond float32's range` : `the update made ${o.weight} NaN or infinite`;
-  } else if (o.firstLoss !== undefined) {
-    what = `the loss exploded to ${o.loss}, more than ${EXPLOSION_FACTOR} × the first batch's ${o.firstLoss}`;
-  } else {
-    what = `the loss became ${o.loss}`;
-  }
-  const advice = "(try a smaller --lr, or scale the data)";
-  const where = `${what} at epoch ${o.epoch}, batch ${o.batch}; training stopped and undid that batch`;
-  if (o.goodBatches > 0) return `${where}, so the weights are the last good ones ${advice}`;
-  return `${where}, before any batch trained well${save === undefined ? "" : `, so nothing was saved: ${save} is unchanged`} ${advice}`;
 }
 
 /**

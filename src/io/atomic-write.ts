@@ -1,5 +1,6 @@
 import { closeSync, fsyncSync, openSync, readdirSync, renameSync, statSync, unlinkSync, writeSync } from "node:fs";
 import { basename, dirname, join } from "node:path";
+import { isStaleTemp, tempNameFor } from "../codegen/runtime/temp-files.js";
 import { DataError, reasonOf } from "./errors.js";
 
 export interface AtomicWriteHooks {
@@ -18,7 +19,7 @@ export interface AtomicWriteHooks {
  */
 export function writeFileAtomic(path: string, bytes: Uint8Array | string, hooks: AtomicWriteHooks = {}): void {
   const dir = dirname(path);
-  const temp = join(dir, `${tempPrefix(path)}${process.pid}.${Math.random().toString(36).slice(2, 10)}.tmp`);
+  const temp = join(dir, tempNameFor(basename(path), process.pid));
   const data = typeof bytes === "string" ? Buffer.from(bytes, "utf8") : bytes;
   let mode = 0o666;
   try {
@@ -60,20 +61,12 @@ export function writeFileAtomic(path: string, bytes: Uint8Array | string, hooks:
   syncDirectory(dir);
 }
 
-/** `.NAME.`: what every temporary file for `path` starts with. */
-function tempPrefix(path: string): string {
-  return `.${basename(path)}.`;
-}
-
 /**
  * Removes the temporary files of `path` left by processes that no longer run (killed during a
- * write): `.NAME.<pid>.<random>.tmp` whose pid is not a live process. Files of live processes
- * (a save in progress) and of other targets are never touched; failures are ignored, this is
- * tidying only.
+ * write); failures are ignored, this is tidying only.
  */
 function removeStaleTemps(path: string): void {
   const dir = dirname(path);
-  const prefix = tempPrefix(path);
   let names: string[];
   try {
     names = readdirSync(dir);
@@ -81,27 +74,12 @@ function removeStaleTemps(path: string): void {
     return;
   }
   for (const name of names) {
-    if (!name.startsWith(prefix)) continue;
-    // The random part has no dots, so `.w.json.5.<pid>.<random>.tmp` (target w.json.5) does not match w.json's.
-    const m = /^(\d+)\.[0-9a-z]+\.tmp$/.exec(name.slice(prefix.length));
-    if (!m) continue;
-    const pid = Number(m[1]);
-    if (!Number.isSafeInteger(pid) || pid <= 0 || pid === process.pid || isLive(pid)) continue;
+    if (!isStaleTemp(name, basename(path), process.pid, (pid, signal) => process.kill(pid, signal))) continue;
     try {
       unlinkSync(join(dir, name));
     } catch {
       // Gone already, or not ours to remove.
     }
-  }
-}
-
-/** Whether a process with this id exists (one of another user's counts: EPERM). */
-function isLive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (e) {
-    return (e as NodeJS.ErrnoException).code !== "ESRCH";
   }
 }
 

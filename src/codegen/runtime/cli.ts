@@ -1,4 +1,4 @@
-import { EXPLOSION_FACTOR } from "./divergence.js";
+import { divergenceMessage } from "./divergence.js";
 import { closest, sizeOfShape, terminalText } from "./errors.js";
 import { fitModel } from "./fit.js";
 import { nodeBuiltin, nodeProcess } from "./host.js";
@@ -6,7 +6,7 @@ import { CtrlC, EXIT_INTERRUPTED } from "./interrupt.js";
 import type { ModelLike, ModuleInfo } from "./internal-types.js";
 import { checkSaveTarget, loadNodeHost, readDataFile, readWeightsFile, writeFileAtomic, type FsLike, type NodeHost } from "./node-files.js";
 import { Progress } from "./progress.js";
-import type { Dataset, FitOutcome } from "./public-types.js";
+import type { Dataset } from "./public-types.js";
 import { encodeWeights, namedWeights, weightsFormatOf } from "./weights.js";
 import { inShardWorker } from "./threads.js";
 
@@ -308,22 +308,6 @@ async function trainCommand(info: ModuleInfo, flags: Flags, node: NodeHost, prog
   }
   if (ctrlC.pressed) return EXIT_INTERRUPTED;
   return diverged ? EXIT_INPUT_ERRORS : EXIT_OK;
-}
-
-/** What stopped a diverged run, where, and what became of the weights (dlc train's words). */
-function divergenceMessage(o: Extract<FitOutcome, { status: "diverged" }>, save: string | undefined): string {
-  let what: string;
-  if (o.weight !== undefined) {
-    what = Number.isFinite(o.value) ? `the update made ${o.weight} ${o.value}, beyond float32's range` : `the update made ${o.weight} NaN or infinite`;
-  } else if (o.firstLoss !== undefined) {
-    what = `the loss exploded to ${o.loss}, more than ${EXPLOSION_FACTOR} × the first batch's ${o.firstLoss}`;
-  } else {
-    what = `the loss became ${o.loss}`;
-  }
-  const advice = "(try a smaller --lr, or scale the data)";
-  const where = `${what} at epoch ${o.epoch}, batch ${o.batch}; training stopped and undid that batch`;
-  if (o.goodBatches > 0) return `${where}, so the weights are the last good ones ${advice}`;
-  return `${where}, before any batch trained well${save === undefined ? "" : `, so nothing was saved: ${save} is unchanged`} ${advice}`;
 }
 
 function setWeights(info: ModuleInfo, model: ModelLike, values: ReadonlyMap<string, Float64Array>): void {

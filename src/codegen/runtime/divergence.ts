@@ -65,3 +65,30 @@ function firstOutOfRange(w: Float32Array | Float64Array, weights: readonly Weigh
   }
   return undefined;
 }
+
+/** What a diverged run reports, in either engine: where it stopped and why. */
+export interface DivergedRun {
+  readonly loss: number;
+  readonly epoch: number;
+  readonly batch: number;
+  readonly goodBatches: number;
+  readonly firstLoss?: number;
+  readonly weight?: string;
+  readonly value?: number;
+}
+
+/** What stopped a diverged run, where, and what became of the weights (`save`: the --save target). */
+export function divergenceMessage(o: DivergedRun, save: string | undefined): string {
+  let what: string;
+  if (o.weight !== undefined) {
+    what = o.value !== undefined && Number.isFinite(o.value) ? `the update made ${o.weight} ${o.value}, beyond float32's range` : `the update made ${o.weight} NaN or infinite`;
+  } else if (o.firstLoss !== undefined) {
+    what = `the loss exploded to ${o.loss}, more than ${EXPLOSION_FACTOR} × the first batch's ${o.firstLoss}`;
+  } else {
+    what = `the loss became ${o.loss}`;
+  }
+  const advice = "(try a smaller --lr, or scale the data)";
+  const where = `${what} at epoch ${o.epoch}, batch ${o.batch}; training stopped and undid that batch`;
+  if (o.goodBatches > 0) return `${where}, so the weights are the last good ones ${advice}`;
+  return `${where}, before any batch trained well${save === undefined ? "" : `, so nothing was saved: ${save} is unchanged`} ${advice}`;
+}

@@ -4,6 +4,7 @@ import { nodeBuiltin, utf8Encode, type NodeProcessLike } from "./host.js";
 import type { ModuleInfo } from "./internal-types.js";
 import type { Dataset } from "./public-types.js";
 import type { DataSpec } from "./targets.js";
+import { isStaleTemp, tempNameFor } from "./temp-files.js";
 import { checkWeights, parseWeights, weightsFormatOf } from "./weights.js";
 
 /**
@@ -225,7 +226,7 @@ export function checkSaveTarget(path: string, node: NodeHost): void {
 export function writeFileAtomic(path: string, contents: string | Uint8Array, node: NodeHost): void {
   const { fs } = node;
   const dir = node.path.dirname(path);
-  const temp = node.path.join(dir, `${tempPrefix(path, node)}${node.process.pid}.${Math.random().toString(36).slice(2, 10)}.tmp`);
+  const temp = node.path.join(dir, tempNameFor(node.path.basename(path), node.process.pid));
   const data = typeof contents === "string" ? utf8Encode(contents) : contents;
   let mode = 0o666;
   try {
@@ -273,20 +274,13 @@ export function writeFileAtomic(path: string, contents: string | Uint8Array, nod
   }
 }
 
-/** `.NAME.`: what every temporary file for `path` starts with. */
-function tempPrefix(path: string, node: NodeHost): string {
-  return `.${node.path.basename(path)}.`;
-}
-
 /**
  * Removes the temporary files of `path` left by processes that no longer run (killed during a
- * write): `.NAME.<pid>.<random>.tmp` whose pid is not a live process. Files of live processes
- * (a save in progress) and of other targets are never touched; failures are ignored, this is
- * tidying only.
+ * write); failures are ignored, this is tidying only.
  */
 function removeStaleTemps(path: string, node: NodeHost): void {
   const dir = node.path.dirname(path);
-  const prefix = tempPrefix(path, node);
+  const baseName = node.path.basename(path);
   let names: string[];
   try {
     names = node.fs.readdirSync(dir);
@@ -294,26 +288,11 @@ function removeStaleTemps(path: string, node: NodeHost): void {
     return;
   }
   for (const name of names) {
-    if (!name.startsWith(prefix)) continue;
-    // The random part has no dots, so `.w.json.5.<pid>.<random>.tmp` (target w.json.5) does not match w.json's.
-    const m = /^(\d+)\.[0-9a-z]+\.tmp$/.exec(name.slice(prefix.length));
-    if (!m) continue;
-    const pid = Number(m[1]);
-    if (!Number.isSafeInteger(pid) || pid <= 0 || pid === node.process.pid || isLive(pid, node)) continue;
+    if (!isStaleTemp(name, baseName, node.process.pid, (pid, signal) => node.process.kill(pid, signal))) continue;
     try {
       node.fs.unlinkSync(node.path.join(dir, name));
     } catch {
       // Gone already, or not ours to remove.
     }
-  }
-}
-
-/** Whether a process with this id exists (one of another user's counts: EPERM). */
-function isLive(pid: number, node: NodeHost): boolean {
-  try {
-    node.process.kill(pid, 0);
-    return true;
-  } catch (e) {
-    return (e as { code?: string }).code !== "ESRCH";
   }
 }
