@@ -13,6 +13,7 @@ import { diagnosticsJson, load, printDiagnostics } from "./load.js";
 import { setupModel } from "./model-setup.js";
 import { Progress } from "./progress.js";
 import { saveTestHooks } from "./save-test-hooks.js";
+import { checkOutputTarget } from "./output-target.js";
 
 export interface TrainFlags {
   readonly data: string;
@@ -115,18 +116,5 @@ function divergenceMessage(o: Extract<TrainOutcome, { status: "diverged" }>, sav
  */
 function checkSaveTarget(path: string): void {
   weightsFormat(path);
-  const dir = dirname(path);
-  let isDir = false;
-  try {
-    isDir = statSync(dir).isDirectory();
-  } catch {
-    // Reported below.
-  }
-  if (!isDir) throw new DataError(`cannot save to ${path}: the folder ${dir} does not exist`, { file: path });
-  try {
-    if (statSync(path).isDirectory()) throw new DataError(`cannot save to ${path}: it is a directory`, { file: path });
-  } catch (e) {
-    if (e instanceof DataError) throw e;
-    // No file yet (or a path the final write will explain): fine here.
-  }
+  checkOutputTarget(path, "save to");
 }
