@@ -47,39 +47,44 @@ export function exportOnnx(checked: CheckedNetwork, model: Model, options: OnnxE
     return valueInfo(input.name, input.vocabulary === undefined ? FLOAT : INT64, input.shape);
   });
 
-  const contextFor = (node: IrNode, inputNames: readonly string[]): OnnxContext => ({
-    name: node.name,
-    inputs: inputNames,
-    inputShapes: node.inputs.map((i) => facts[i]!.shape!),
-    outputShape: facts[node.id]!.shape!,
-    opset: options.opset,
-    param(name) {
-      const full = `${node.name}.${name}`;
-      const t = model.params[node.id]![name];
-      if (!t) throw new Error(`${node.kind} has no parameter '${name}'`);
-      if (!initialized.has(full)) {
-        initialized.add(full);
-        initializers.push(floatInitializer(full, t));
-      }
-      return full;
-    },
-    constant(dims, data, type) {
-      const name = `${node.name}/Constant_${counter++}`;
-      initializers.push(type === "float" ? floatInitializer(name, { shape: dims, data }) : int64Initializer(name, dims, data));
-      return name;
-    },
-    op(opType, opInputs, attributes = {}) {
-      const out = `${node.name}/${opType}_${counter++}`;
+  const contextFor = (node: IrNode, inputNames: readonly string[]): OnnxContext => {
+    const opWithOutputs = (opType: string, opInputs: readonly string[], outputCount: number, attributes: Readonly<Record<string, OnnxAttribute>> = {}): string[] => {
+      const name = `${node.name}/${opType}_${counter++}`;
+      const outputs = Array.from({ length: outputCount }, (_, i) => (i === 0 ? name : `${name}:${i}`));
       nodes.push({
         opType,
-        name: out,
+        name,
         input: [...opInputs],
-        output: [out],
-        attribute: Object.entries(attributes).map(([k, a]: [string, OnnxAttribute]) => attributeProto(k, a)),
+        output: outputs,
+        attribute: Object.entries(attributes).map(([k, a]) => attributeProto(k, a)),
       });
-      return out;
-    },
-  });
+      return outputs;
+    };
+    return {
+      name: node.name,
+      inputs: inputNames,
+      inputShapes: node.inputs.map((i) => facts[i]!.shape!),
+      outputShape: facts[node.id]!.shape!,
+      opset: options.opset,
+      param(name) {
+        const full = `${node.name}.${name}`;
+        const t = model.params[node.id]![name];
+        if (!t) throw new Error(`${node.kind} has no parameter '${name}'`);
+        if (!initialized.has(full)) {
+          initialized.add(full);
+          initializers.push(floatInitializer(full, t));
+        }
+        return full;
+      },
+      constant(dims, data, type) {
+        const name = `${node.name}/Constant_${counter++}`;
+        initializers.push(type === "float" ? floatInitializer(name, { shape: dims, data }) : int64Initializer(name, dims, data));
+        return name;
+      },
+      op: (opType, opInputs, attributes) => opWithOutputs(opType, opInputs, 1, attributes)[0]!,
+      opWithOutputs,
+    };
+  };
 
   const refuse = (node: IrNode, message: string): void => {
     diagnostics.push(diagnostic("onnx-export", node.span, message, { chain: node.chain }));

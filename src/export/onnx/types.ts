@@ -33,6 +33,8 @@ export interface OnnxContext {
   constant(dims: readonly number[], values: readonly number[], type: "float" | "int64"): string;
   /** Adds one ONNX node; returns the name of its (only) output. */
   op(opType: string, inputs: readonly string[], attributes?: Readonly<Record<string, OnnxAttribute>>): string;
+  /** Adds one ONNX node with `outputs` outputs (LSTM's Y and Y_h); returns their names in order. */
+  opWithOutputs(opType: string, inputs: readonly string[], outputs: number, attributes?: Readonly<Record<string, OnnxAttribute>>): string[];
 }
 
 /** A layer kind's ONNX export: the name of the value it computes, or why it cannot. */
