@@ -7,9 +7,12 @@ import { load, printDiagnostics } from "./load.js";
 import { setupModel } from "./model-setup.js";
 import { checkOutputTarget } from "./output-target.js";
 import { VERSION } from "./version.js";
+import { bytes } from "../util/format-bytes.js";
 
 /** Opsets 17 to 21 use the operators below with one meaning (17 brings LayerNormalization). */
 export const DEFAULT_OPSET = 17;
+/** A protobuf message is at most 2 GiB; leave room for the graph itself. */
+const MAX_ONNX_WEIGHT_BYTES = 2 ** 31 - 2 ** 24;
 
 export interface ExportFlags {
   readonly to: "onnx";
@@ -36,6 +39,10 @@ export function runExport(file: string, flags: ExportFlags): number {
   }
   printDiagnostics(loaded);
   const checked = analysis.selected;
+  const weights = checked.facts.reduce((n, f) => n + f.paramCount + f.stateCount, 0);
+  if (weights * 4 > MAX_ONNX_WEIGHT_BYTES) {
+    throw new UsageError(`this network has ${weights.toLocaleString("en-US")} weights (${bytes(weights * 4)} in float32): one ONNX file holds at most 2 GiB, and dlc does not write ONNX's external data yet`);
+  }
   const seed = flags.seed ?? analysis.train?.seed ?? 1;
   const model = setupModel(checked, seed, flags.weights, (m) => process.stderr.write(`warning: ${m}\n`));
   const result = exportOnnx(checked, model, { opset: flags.opset ?? DEFAULT_OPSET, producerVersion: VERSION });
