@@ -223,6 +223,29 @@ describe("dlc export (CLI)", () => {
     expect(y.dims).toEqual([2, 3]);
   });
 
+  it("--weights: the same data file gives dlc run's outputs in ONNX Runtime", async () => {
+    const src = file("run.dl", net("input 2x2x1\nconv 2 2x2\nflatten\ndense 3 softmax"));
+    // Hand-written weights in dlc's layouts: conv kernel [KH, KW, C, F], dense kernel [F, N].
+    const weights = file("run.json", JSON.stringify({
+      "conv1.kernel": [[[[0.5, -1]], [[0.25, 2]]], [[[-0.75, 0.1]], [[1.5, -0.3]]]],
+      "conv1.bias": [0.2, -0.1],
+      "dense1.kernel": [[1, -2, 0.5], [0.3, 0.7, -1.1]],
+      "dense1.bias": [0.05, -0.2, 0.1],
+    }));
+    const x = [[[[1], [-2]], [[0.5], [3]]], [[[-1], [0.25]], [[2], [-0.5]]]];
+    const data = file("run-data.json", JSON.stringify({ x }));
+    const out = join(dir, "run.onnx");
+    expect(run(["export", src, "--to", "onnx", "-o", out, "--weights", weights]).status).toBe(0);
+    const dlcRun = run(["run", src, "--weights", weights, "--data", data, "--json"]);
+    expect(dlcRun.status).toBe(0);
+    const expected = (JSON.parse(dlcRun.stdout) as { outputs: number[][] }).outputs.flat();
+    const session = await ort.InferenceSession.create(readFileSync(out));
+    const y = (await session.run({ input: new ort.Tensor("float32", Float32Array.from(x.flat(3)), [2, 2, 2, 1]) }))[session.outputNames[0]!]!;
+    expect(y.dims).toEqual([2, 3]);
+    const got = Array.from(y.data as Float32Array);
+    got.forEach((v, i) => expect(Math.abs(v - expected[i]!)).toBeLessThan(TOLERANCE * Math.max(...expected.map(Math.abs))));
+  });
+
   it("a layer with no exact export: file:line:col diagnostic, exit 1, nothing written", () => {
     const src = file("pool.dl", net("input 4x4x1\nconv 2 3x3 pad 1\nmaxpool 2 pad 2"));
     const out = join(dir, "pool.onnx");
