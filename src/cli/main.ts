@@ -104,6 +104,22 @@ function program(setExit: (code: number) => void): Command {
       setExit(await runCompile(file, opts));
     });
 
+  cli
+    .command("export")
+    .description("write the network's inference graph with its weights for another engine (ONNX)")
+    .argument("<file>", ".dl file")
+    .addOption(new Option("--to <format>", "what to write").choices(["onnx"]).makeOptionMandatory())
+    .requiredOption("-o, --output <path>", "output file (written atomically)")
+    .option("--weights <path>", "weights (.json or .safetensors; default: initialised from --seed as dlc train would)")
+    .addOption(new Option("--seed <n>", "seed for the initial weights when there is no --weights").argParser((v) => parsePositiveInt("--seed", v, 0)))
+    .addOption(new Option("--opset <n>", "ONNX opset version, 17 to 21 (default 17)").argParser((v) => parsePositiveInt("--opset", v, 17, 21)))
+    .addOption(inputOption())
+    .addOption(networkOption())
+    .action(async (file: string, opts: import("./export.js").ExportFlags) => {
+      const { runExport } = await import("./export.js");
+      setExit(runExport(file, opts));
+    });
+
   return cli;
 }
 

@@ -13,6 +13,7 @@ import { diagnosticsJson, load, printDiagnostics } from "./load.js";
 import { setupModel } from "./model-setup.js";
 import { Progress } from "./progress.js";
 import { saveTestHooks } from "./save-test-hooks.js";
+import { checkOutputTarget } from "./output-target.js";
 
 export interface TrainFlags {
   readonly data: string;
@@ -99,18 +100,5 @@ export async function runTrain(file: string, flags: TrainFlags): Promise<number>
  */
 function checkSaveTarget(path: string): void {
   weightsFormat(path);
-  const dir = dirname(path);
-  let isDir = false;
-  try {
-    isDir = statSync(dir).isDirectory();
-  } catch {
-    // Reported below.
-  }
-  if (!isDir) throw new DataError(`cannot save to ${path}: the folder ${dir} does not exist`, { file: path });
-  try {
-    if (statSync(path).isDirectory()) throw new DataError(`cannot save to ${path}: it is a directory`, { file: path });
-  } catch (e) {
-    if (e instanceof DataError) throw e;
-    // No file yet (or a path the final write will explain): fine here.
-  }
+  checkOutputTarget(path, "save to");
 }

@@ -12,13 +12,15 @@ import {
 import { leakyreluEmit, linearEmit, reluEmit, sigmoidEmit, softmaxEmit, tanhEmit } from "./activations-emit.js";
 import type { LayerEmitter } from "../codegen/emit-types.js";
 import { defineLayer, type LayerDef, type LayerKernel } from "./types.js";
+import { leakyreluOnnx, linearOnnx, reluOnnx, sigmoidOnnx, softmaxOnnx, tanhOnnx } from "./activations-onnx.js";
+import type { OnnxExport } from "../export/onnx/types.js";
 
 export interface ActivationArgs {
   /** leakyrelu's slope for negative inputs. */
   readonly alpha?: number;
 }
 
-function activation(kind: string, description: string, kernel: LayerKernel<ActivationArgs>, emit: LayerEmitter<ActivationArgs>): LayerDef<ActivationArgs> {
+function activation(kind: string, description: string, kernel: LayerKernel<ActivationArgs>, emit: LayerEmitter<ActivationArgs>, onnx: OnnxExport<ActivationArgs>): LayerDef<ActivationArgs> {
   return defineLayer<ActivationArgs>({
     kind,
     syntax: kind,
@@ -32,14 +34,15 @@ function activation(kind: string, description: string, kernel: LayerKernel<Activ
     macs: () => 0,
     kernel,
     emit,
+    onnx,
   });
 }
 
-export const relu = activation("relu", "max(0, x)", reluKernel, reluEmit);
-export const sigmoid = activation("sigmoid", "1 / (1 + e^-x)", sigmoidKernel, sigmoidEmit);
-export const tanh = activation("tanh", "hyperbolic tangent", tanhKernel, tanhEmit);
-export const softmax = activation("softmax", "softmax over the last axis", softmaxKernel, softmaxEmit);
-export const linear = activation("linear", "identity", linearKernel, linearEmit);
+export const relu = activation("relu", "max(0, x)", reluKernel, reluEmit, reluOnnx);
+export const sigmoid = activation("sigmoid", "1 / (1 + e^-x)", sigmoidKernel, sigmoidEmit, sigmoidOnnx);
+export const tanh = activation("tanh", "hyperbolic tangent", tanhKernel, tanhEmit, tanhOnnx);
+export const softmax = activation("softmax", "softmax over the last axis", softmaxKernel, softmaxEmit, softmaxOnnx);
+export const linear = activation("linear", "identity", linearKernel, linearEmit, linearOnnx);
 
 export const leakyrelu = defineLayer<ActivationArgs>({
   kind: "leakyrelu",
@@ -62,4 +65,5 @@ export const leakyrelu = defineLayer<ActivationArgs>({
   macs: () => 0,
   kernel: leakyreluKernel,
   emit: leakyreluEmit,
+  onnx: leakyreluOnnx,
 });

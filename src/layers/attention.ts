@@ -2,6 +2,7 @@ import { intOption } from "./args.js";
 import { defineLayer, type ParamSpec } from "./types.js";
 import { attentionKernel } from "./attention-kernel.js";
 import { attentionEmit } from "./attention-emit.js";
+import { attentionOnnx } from "./attention-onnx.js";
 
 export type Score = "dot" | "bilinear" | "mlp";
 
@@ -77,4 +78,5 @@ export const attention = defineLayer<AttentionArgs>({
   },
   kernel: attentionKernel,
   emit: attentionEmit,
+  onnx: attentionOnnx,
 });

@@ -5,6 +5,7 @@ import { convEmit } from "./conv-emit.js";
 import { readWindow, windowOptions, windowOutput, type Window } from "./geometry.js";
 import { initFor } from "./init.js";
 import { defineLayer } from "./types.js";
+import { convOnnx } from "./conv-onnx.js";
 
 export interface ConvArgs {
   readonly filters: number;
@@ -73,4 +74,5 @@ export const conv = defineLayer<ConvArgs>({
   },
   kernel: convKernel,
   emit: convEmit,
+  onnx: convOnnx,
 });

@@ -3,6 +3,7 @@ import { defineLayer } from "./types.js";
 import { initFor } from "./init.js";
 import { denseKernel } from "./dense-kernel.js";
 import { denseEmit } from "./dense-emit.js";
+import { denseOnnx } from "./dense-onnx.js";
 
 export interface DenseArgs {
   readonly units: number;
@@ -38,4 +39,5 @@ export const dense = defineLayer<DenseArgs>({
   },
   kernel: denseKernel,
   emit: denseEmit,
+  onnx: denseOnnx,
 });

@@ -3,6 +3,7 @@ import { noExtraPositionals } from "./args.js";
 import { dropoutKernel } from "./dropout-kernel.js";
 import { dropoutEmit } from "./dropout-emit.js";
 import { defineLayer } from "./types.js";
+import { dropoutOnnx } from "./dropout-onnx.js";
 
 export interface DropoutArgs {
   readonly rate: number;
@@ -31,4 +32,5 @@ export const dropout = defineLayer<DropoutArgs>({
   macs: () => 0,
   kernel: dropoutKernel,
   emit: dropoutEmit,
+  onnx: dropoutOnnx,
 });

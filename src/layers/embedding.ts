@@ -2,6 +2,7 @@ import { noExtraPositionals, positiveInt } from "./args.js";
 import { embeddingKernel } from "./embedding-kernel.js";
 import { embeddingEmit } from "./embedding-emit.js";
 import { defineLayer } from "./types.js";
+import { embeddingOnnx } from "./embedding-onnx.js";
 
 export interface EmbeddingArgs {
   readonly vocabulary: number;
@@ -28,4 +29,5 @@ export const embedding = defineLayer<EmbeddingArgs>({
   macs: () => 0,
   kernel: embeddingKernel,
   emit: embeddingEmit,
+  onnx: embeddingOnnx,
 });

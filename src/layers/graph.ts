@@ -4,6 +4,7 @@ import { formatShape } from "../ir/shape.js";
 import { addKernel, concatKernel } from "./graph-kernel.js";
 import { addEmit, concatEmit } from "./graph-emit.js";
 import { defineLayer } from "./types.js";
+import { addOnnx, concatOnnx } from "./graph-onnx.js";
 
 export interface InputArgs {
   readonly shape: readonly number[];
@@ -62,6 +63,7 @@ export const add = defineLayer<Record<string, never>>({
   macs: () => 0,
   kernel: addKernel,
   emit: addEmit,
+  onnx: addOnnx,
 });
 
 /** `concat a b …`: join on the last axis (a parallel's join is one too). */
@@ -88,6 +90,7 @@ export const concat = defineLayer<Record<string, never>>({
   macs: () => 0,
   kernel: concatKernel,
   emit: concatEmit,
+  onnx: concatOnnx,
 });
 
 export { formatShape };

@@ -2,6 +2,7 @@ import { noExtraPositionals } from "./args.js";
 import { batchnormKernel, layernormKernel } from "./norm-kernel.js";
 import { batchnormEmit, layernormEmit } from "./norm-emit.js";
 import { defineLayer } from "./types.js";
+import { batchnormOnnx, layernormOnnx } from "./norm-onnx.js";
 
 export const batchnorm = defineLayer<Record<string, never>>({
   kind: "batchnorm",
@@ -29,6 +30,7 @@ export const batchnorm = defineLayer<Record<string, never>>({
   macs: () => 0,
   kernel: batchnormKernel,
   emit: batchnormEmit,
+  onnx: batchnormOnnx,
 });
 
 export const layernorm = defineLayer<Record<string, never>>({
@@ -50,4 +52,5 @@ export const layernorm = defineLayer<Record<string, never>>({
   macs: () => 0,
   kernel: layernormKernel,
   emit: layernormEmit,
+  onnx: layernormOnnx,
 });

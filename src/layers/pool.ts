@@ -4,6 +4,7 @@ import { readWindow, windowOptions, windowOutput, type Window } from "./geometry
 import { poolKernel } from "./pool-kernel.js";
 import { poolEmit } from "./pool-emit.js";
 import { defineLayer, type LayerDef } from "./types.js";
+import { poolOnnx } from "./pool-onnx.js";
 
 export type PoolMode = "max" | "avg" | "min";
 
@@ -48,6 +49,7 @@ function pool(mode: PoolMode): LayerDef<PoolArgs> {
     macs: () => 0,
     kernel: poolKernel,
     emit: poolEmit,
+    onnx: poolOnnx,
   });
 }
 

@@ -2,6 +2,7 @@ import { hasFlag, intOption, noExtraPositionals, positiveInt } from "./args.js";
 import { defineLayer, type LayerDef, type ParamSpec } from "./types.js";
 import { recurrentKernel } from "./recurrent/kernel.js";
 import { recurrentEmit } from "./recurrent/emit.js";
+import { recurrentOnnx } from "./recurrent/onnx.js";
 
 export type Cell = "rnn" | "lstm" | "gru";
 
@@ -82,6 +83,7 @@ function recurrent(cell: Cell): LayerDef<RecurrentArgs> {
     },
     kernel: recurrentKernel(cell, partPrefix),
     emit: recurrentEmit(partPrefix),
+    onnx: recurrentOnnx(partPrefix),
   });
 }
 

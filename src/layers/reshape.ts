@@ -2,6 +2,7 @@ import { noExtraPositionals, positiveInt } from "./args.js";
 import { flattenKernel, globalAvgPoolKernel, upsampleKernel } from "./reshape-kernel.js";
 import { flattenEmit, globalAvgPoolEmit, upsampleEmit } from "./reshape-emit.js";
 import { defineLayer } from "./types.js";
+import { flattenOnnx, globalAvgPoolOnnx, upsampleOnnx } from "./reshape-onnx.js";
 
 export const flatten = defineLayer<Record<string, never>>({
   kind: "flatten",
@@ -15,6 +16,7 @@ export const flatten = defineLayer<Record<string, never>>({
   macs: () => 0,
   kernel: flattenKernel,
   emit: flattenEmit,
+  onnx: flattenOnnx,
 });
 
 export const globalavgpool = defineLayer<Record<string, never>>({
@@ -32,6 +34,7 @@ export const globalavgpool = defineLayer<Record<string, never>>({
   macs: () => 0,
   kernel: globalAvgPoolKernel,
   emit: globalAvgPoolEmit,
+  onnx: globalAvgPoolOnnx,
 });
 
 export interface UpsampleArgs {
@@ -54,4 +57,5 @@ export const upsample = defineLayer<UpsampleArgs>({
   macs: () => 0,
   kernel: upsampleKernel,
   emit: upsampleEmit,
+  onnx: upsampleOnnx,
 });

@@ -4,6 +4,7 @@ import type { Shape } from "../ir/shape.js";
 import type { ArgValue } from "../ir/values.js";
 import type { Tensor } from "../interp/tensor.js";
 import type { LayerEmitter } from "../codegen/emit-types.js";
+import type { OnnxExport } from "../export/onnx/types.js";
 
 /** How a parameter starts: Keras' defaults (He for relu layers, Glorot otherwise). */
 export type Init = "glorot" | "he" | "orthogonal" | "zeros" | "ones" | "uniform";
@@ -120,6 +121,8 @@ export interface LayerDef<A = unknown> {
   readonly kernel?: LayerKernel<A>;
   /** Forward and backward code for `dlc compile` (input nodes have none). */
   readonly emit?: LayerEmitter<A>;
+  /** Its inference graph in ONNX (`dlc export --to onnx`); a kind without one is refused at its statement. */
+  readonly onnx?: OnnxExport<A>;
 }
 
 /** A registry entry with its argument type erased, as the registry stores it. */
