@@ -1,7 +1,7 @@
 import { exportOnnx } from "../export/onnx/graph.js";
 import type { Shape } from "../ir/shape.js";
 import { writeFileAtomic } from "../io/atomic-write.js";
-import { renderAll, colorsFor } from "../diag/render.js";
+import { colorsFor, renderAll, visible } from "../diag/render.js";
 import { EXIT_INPUT_ERRORS, EXIT_OK, UsageError } from "./errors.js";
 import { load, printDiagnostics } from "./load.js";
 import { setupModel } from "./model-setup.js";
@@ -51,5 +51,6 @@ export function runExport(file: string, flags: ExportFlags): number {
     return EXIT_INPUT_ERRORS;
   }
   writeFileAtomic(flags.output, result.bytes);
+  process.stdout.write(visible(`wrote ${flags.output} (ONNX opset ${flags.opset ?? DEFAULT_OPSET}, ${bytes(result.bytes.length)})`) + "\n");
   return EXIT_OK;
 }
