@@ -1,7 +1,8 @@
 /**
  * `npm run bench`: runs the benchmarks, prints their markdown tables, and writes them to
  * bench/RESULTS.md. A benchmark is a named function returning sections (front end, interpreter,
- * compiler, the SIMD matmul kernels, the compiled modules' per-block profiles); add later ones
+ * compiler, the SIMD matmul kernels, the compiled modules' per-block profiles, inference beside
+ * ONNX Runtime); add later ones
  * to `BENCHMARKS`. They run in this order; name some to run only those (RESULTS.md is then
  * written with only their sections, unless --no-write; with --update their sections replace
  * the same sections of the existing RESULTS.md and the others are kept):
@@ -15,6 +16,7 @@ import { cleanUpCases } from "./cases.js";
 import { compilerSections } from "./compiled.js";
 import { frontendScalingSections, frontendSections } from "./frontend.js";
 import { interpreterSections } from "./interp.js";
+import { onnxSections } from "./onnx.js";
 import { profileSections } from "./profile-compiled.js";
 import { wasmMatmulSections } from "./wasm-matmul.js";
 import { updateResults } from "./results-update.js";
@@ -45,6 +47,8 @@ const BENCHMARKS: readonly Benchmark[] = [
         { network: "lstm", kernels: "wasm" },
       ]),
   },
+  // Inference beside ONNX Runtime web (WASM), for information: about a minute and a half.
+  { name: "onnx", run: () => onnxSections() },
 ];
 
 async function main(argv: readonly string[]): Promise<void> {
