@@ -1,3 +1,5 @@
+import { EXIT_INTERRUPTED } from "../codegen/runtime/interrupt.js";
+
 /**
  * Ctrl-C during `dlc train`. The first asks training to stop after the current batch (the
  * weights are then saved); a second before the save starts quits at once without saving. While
@@ -57,6 +59,3 @@ export class CtrlC {
     this.phase = "finished";
   }
 }
-
-/** The exit code of a command stopped by Ctrl-C (128 + SIGINT's number), as shells report it. */
-export const EXIT_INTERRUPTED = 130;

@@ -4,10 +4,11 @@ import { DataError, dataSpecOf, loadData, weightsFormat, writeWeights } from "..
 import { arrayDataset } from "../interp/array-dataset.js";
 import { DEFAULT_LR, type OptimizerConfig } from "../interp/optimizers.js";
 import { divergenceMessage } from "../codegen/runtime/divergence.js";
+import { EXIT_INTERRUPTED } from "../codegen/runtime/interrupt.js";
 import { train } from "../interp/train.js";
 import type { Shape } from "../ir/shape.js";
 import type { LossKind } from "../ir/types.js";
-import { CtrlC, EXIT_INTERRUPTED } from "./ctrl-c.js";
+import { CtrlC } from "./ctrl-c.js";
 import { EXIT_INPUT_ERRORS, EXIT_OK, UsageError } from "./errors.js";
 import { diagnosticsJson, load, printDiagnostics } from "./load.js";
 import { setupModel } from "./model-setup.js";

@@ -1,3 +1,4 @@
+import { MAX_IDX_VALUES } from "../codegen/runtime/data.js";
 import { formatShape } from "../ir/shape.js";
 import type { DataSpec } from "./data-spec.js";
 import type { Dataset } from "./dataset.js";
@@ -20,6 +21,7 @@ export interface IdxArray {
 
 export type IdxType = "u8" | "i8" | "i16" | "i32" | "f32" | "f64";
 
+/** The generated module's IDX_TYPES (runtime/data.ts, whose looksLikeIdx dlc sniffs with), typed. */
 const TYPES: Readonly<Record<number, { type: IdxType; size: number }>> = {
   0x08: { type: "u8", size: 1 },
   0x09: { type: "i8", size: 1 },
@@ -28,17 +30,6 @@ const TYPES: Readonly<Record<number, { type: IdxType; size: number }>> = {
   0x0d: { type: "f32", size: 4 },
   0x0e: { type: "f64", size: 8 },
 };
-
-/** Whether `bytes` start like an IDX file (for sniffing a file without a telling name). */
-export function looksLikeIdx(bytes: Uint8Array): boolean {
-  return bytes.length >= 4 && bytes[0] === 0 && bytes[1] === 0 && TYPES[bytes[2]!] !== undefined && bytes[3]! >= 1;
-}
-
-/** The longest IDX header: the magic number and 255 dimensions. */
-export const MAX_IDX_HEADER = 4 + 4 * 255;
-
-/** The most values an IDX file may hold: 2²⁸, 2 GiB once read as float64 (all of MNIST is 47M). */
-export const MAX_IDX_VALUES = 2 ** 28;
 
 export interface IdxHeader {
   readonly dtype: IdxType;

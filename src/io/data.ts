@@ -1,11 +1,12 @@
 import { existsSync } from "node:fs";
 import { basename, dirname, extname, join } from "node:path";
 import { constants as zlibConstants, gunzipSync, type ZlibOptions } from "node:zlib";
+import { looksLikeIdx, MAX_IDX_HEADER } from "../codegen/runtime/data.js";
 import type { DataSpec } from "./data-spec.js";
 import type { Dataset } from "./dataset.js";
 import { DataError } from "./errors.js";
 import { parseDataCsv } from "./data-csv.js";
-import { decodeIdx, idxDataset, looksLikeIdx, MAX_IDX_HEADER, readIdxHeader } from "./data-idx.js";
+import { decodeIdx, idxDataset, readIdxHeader } from "./data-idx.js";
 import { parseDataJson } from "./data-json.js";
 import { readRegularFile } from "./read-file.js";
 

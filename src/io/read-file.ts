@@ -1,4 +1,5 @@
 import { readFileSync, statSync, type Stats } from "node:fs";
+import { specialKind } from "../codegen/runtime/node-files.js";
 import { DataError, reasonOf } from "./errors.js";
 
 /**
@@ -21,12 +22,4 @@ export function readRegularFile(path: string, what: string): Buffer {
   } catch (e) {
     throw new DataError(`cannot read the ${what} ${path}: ${reasonOf(e)}`, { file: path });
   }
-}
-
-function specialKind(st: Stats): string {
-  if (st.isCharacterDevice()) return "a character device";
-  if (st.isBlockDevice()) return "a block device";
-  if (st.isFIFO()) return "a FIFO (named pipe)";
-  if (st.isSocket()) return "a socket";
-  return "a special file";
 }

@@ -201,7 +201,7 @@ const IDX_TYPES: Readonly<Record<number, { type: string; size: number }>> = {
   0x0e: { type: "f64", size: 8 },
 };
 
-function looksLikeIdx(bytes: Uint8Array): boolean {
+export function looksLikeIdx(bytes: Uint8Array): boolean {
   return bytes.length >= 4 && bytes[0] === 0 && bytes[1] === 0 && IDX_TYPES[bytes[2]!] !== undefined && bytes[3]! >= 1;
 }
 

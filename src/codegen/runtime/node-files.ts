@@ -13,7 +13,7 @@ import { checkWeights, parseWeights, weightsFormatOf } from "./weights.js";
  * src/io/atomic-write.ts: a temporary file in the same folder, fsync, rename).
  */
 
-interface StatsLike {
+export interface StatsLike {
   isDirectory(): boolean;
   isFile(): boolean;
   isCharacterDevice(): boolean;
@@ -130,7 +130,7 @@ function readRegularFile(path: string, what: "data file" | "weights file", node:
   }
 }
 
-function specialKind(st: StatsLike): string {
+export function specialKind(st: StatsLike): string {
   if (st.isCharacterDevice()) return "a character device";
   if (st.isBlockDevice()) return "a block device";
   if (st.isFIFO()) return "a FIFO (named pipe)";
