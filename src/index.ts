@@ -41,7 +41,7 @@ export function analyze(text: string, options: AnalyzeOptions = {}): Analysis {
   const blocks = collectBlocks(ast.blocks, diags);
   lintBlocks(ast.blocks, ast.networks, diags);
   const train = readTrain(ast.trains, diags, text);
-  const chosen = selectNetworks(ast, options, diags, text);
+  const { chosen, unknownNetwork } = selectNetworks(ast, options, diags, text);
   const networks: CheckedNetwork[] = [];
   for (const decl of chosen) {
     const network = buildNetwork(decl, blocks, diags, { inputShape: options.inputShape });
@@ -50,28 +50,29 @@ export function analyze(text: string, options: AnalyzeOptions = {}): Analysis {
     networks.push(checked);
   }
   const selected = options.allNetworks ? networks.find((n) => n.network.name === (options.network ?? chosen[0]?.name?.name ?? null)) ?? networks[0] : networks[0];
-  const unknownNetwork = options.network !== undefined && chosen.length === 0 && ast.networks.length > 0 ? unknownNetworkMessage(options.network, ast) : undefined;
   return { ast, diagnostics: diags.sorted(), hasErrors: diags.hasErrors, networks, selected, train, unknownNetwork };
 }
 
-function selectNetworks(ast: FileAst, options: AnalyzeOptions, diags: Diagnostics, text: string): NetworkDecl[] {
+/** The networks to check; `unknownNetwork` is the no-network message when `options.network` names none of the file's. */
+function selectNetworks(ast: FileAst, options: AnalyzeOptions, diags: Diagnostics, text: string): { chosen: NetworkDecl[]; unknownNetwork?: string } {
   if (ast.networks.length === 0) {
     if (ast.blocks.length > 0 || ast.trains.length > 0 || text.trim().length > 0) {
       if (!diags.hasErrors) diags.add(diagnostic("no-network", endOfText(text), "the file defines no network: write 'network NAME { … }' or layer statements"));
     } else {
       diags.add(diagnostic("no-network", endOfText(text), "the file is empty: it defines no network"));
     }
-    return [];
+    return { chosen: [] };
   }
   if (options.network !== undefined) {
     const found = ast.networks.find((n) => n.name?.name === options.network);
     if (!found) {
-      diags.add(diagnostic("no-network", ast.networks[0]!.span, unknownNetworkMessage(options.network, ast)));
-      return [];
+      const unknownNetwork = unknownNetworkMessage(options.network, ast);
+      diags.add(diagnostic("no-network", ast.networks[0]!.span, unknownNetwork));
+      return { chosen: [], unknownNetwork };
     }
-    return options.allNetworks ? [...ast.networks] : [found];
+    return { chosen: options.allNetworks ? [...ast.networks] : [found] };
   }
-  return options.allNetworks ? [...ast.networks] : [ast.networks[0]!];
+  return { chosen: options.allNetworks ? [...ast.networks] : [ast.networks[0]!] };
 }
 
 function unknownNetworkMessage(name: string, ast: FileAst): string {

@@ -5,19 +5,9 @@ import { describe, expect, it } from "vitest";
 import { analyze, summarize } from "../src/index.js";
 import { renderAll } from "../src/diag/render.js";
 import { MAX_LEX_ERRORS } from "../src/syntax/lex.js";
-import { checkInvariants, codesOf } from "./helpers/robustness.js";
+import { checkInvariants, codesOf, errorsOf, nodeCount } from "./helpers/robustness.js";
 
 const denseParams = (f: number, n: number): number => f * n + n;
-
-function errorsOf(text: string): string[] {
-  return checkInvariants(text)
-    .diagnostics.filter((d) => d.severity === "error")
-    .map((d) => d.code);
-}
-
-function nodeCount(text: string): number {
-  return analyze(text).selected?.network.nodes.length ?? 0;
-}
 
 describe("block recursion", () => {
   it("a block calling itself is recursive-block, at the inner call", () => {

@@ -1,11 +1,9 @@
 // Resource bounds: work that grows without layers, suggestions for huge names, arrays spread into
 // calls, and networks too big to hold. Each case ends in a result or a clear refusal; the expected
 // numbers are worked out by hand in the comments beside them.
-import { spawn } from "node:child_process";
-import { existsSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { dirname, join } from "node:path";
-import { fileURLToPath } from "node:url";
+import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { analyze, summarize } from "../src/index.js";
 import { memoryNeeds } from "../src/check/memory.js";
@@ -14,20 +12,8 @@ import { MAX_COMPILED_LAYERS, tooLargeToCompile } from "../src/codegen/limits.js
 import { noColors } from "../src/diag/render.js";
 import { closest as moduleClosest } from "../src/codegen/runtime/errors.js";
 import { closest } from "../src/util/suggest.js";
-import { checkInvariants, codesOf } from "./helpers/robustness.js";
-
-const ROOT = join(dirname(fileURLToPath(import.meta.url)), "..");
-const BIN = join(ROOT, "bin", "dlc");
-
-function errorsOf(text: string): string[] {
-  return checkInvariants(text)
-    .diagnostics.filter((d) => d.severity === "error")
-    .map((d) => d.code);
-}
-
-function nodeCount(text: string): number {
-  return analyze(text).selected?.network.nodes.length ?? 0;
-}
+import { dlc, ROOT, type Run } from "./helpers/dlc-cli.js";
+import { checkInvariants, codesOf, errorsOf, nodeCount } from "./helpers/robustness.js";
 
 describe("repeats whose bodies make nothing", () => {
   it("four nested repeats of 1000 around an empty body are nothing, and quick", () => {
@@ -183,8 +169,7 @@ describe("memory needs", () => {
     expect(codesOf(checkInvariants("input 16384\ndense 16384\ntrain {\n  loss squared\n  optimizer adam\n}"))).toEqual(["too-much-memory"]);
   });
 
-  it("every example checks without it", async () => {
-    const { readdirSync, readFileSync } = await import("node:fs");
+  it("every example checks without it", () => {
     for (const f of readdirSync(join(ROOT, "examples")).filter((x) => x.endsWith(".dl"))) {
       expect(codesOf(analyze(readFileSync(join(ROOT, "examples", f), "utf8"))), f).not.toContain("too-much-memory");
     }
@@ -211,26 +196,6 @@ describe("compile limits", () => {
   });
 });
 
-interface Run {
-  readonly code: number | null;
-  readonly stdout: string;
-  readonly stderr: string;
-}
-
-function dlc(args: readonly string[], cwd: string): Promise<Run> {
-  const env: NodeJS.ProcessEnv = { ...process.env, NO_COLOR: "1" };
-  delete env.DLC_DEBUG;
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [BIN, ...args], { cwd, env, stdio: ["ignore", "pipe", "pipe"] });
-    let stdout = "";
-    let stderr = "";
-    child.stdout.setEncoding("utf8").on("data", (s: string) => (stdout += s));
-    child.stderr.setEncoding("utf8").on("data", (s: string) => (stderr += s));
-    child.on("error", reject);
-    child.on("close", (code) => resolve({ code, stdout, stderr }));
-  });
-}
-
 describe("too big to run: refused with the sizes, exit 2, never an internal error", () => {
   let dir = "";
   beforeAll(() => {
@@ -249,17 +214,17 @@ describe("too big to run: refused with the sizes, exit 2, never an internal erro
 
   it("dlc train and dlc run of 10^12-weight layers name what they need before allocating", async () => {
     // Float64 at batch 1, training: 2 · (10^12 + 10^6) weights and gradients = 29.10 TiB.
-    refused(await dlc(["train", "big.dl", "--data", "none.json"], dir), /training this network needs at least 29\.10 TiB .*; this machine has .* of memory/);
-    refused(await dlc(["run", "big.dl", "--data", "none.json", "--weights", "none.json"], dir), /running this network needs at least 14\.55 TiB/);
+    refused(await dlc(["train", "big.dl", "--data", "none.json"], { cwd: dir }), /training this network needs at least 29\.10 TiB .*; this machine has .* of memory/);
+    refused(await dlc(["run", "big.dl", "--data", "none.json", "--weights", "none.json"], { cwd: dir }), /running this network needs at least 14\.55 TiB/);
   });
 
   it("dlc compile of a 100000x100000x3 input says why instead of failing in the encoder", async () => {
-    refused(await dlc(["compile", "wide.dl", "-o", "wide.mjs"], dir), /dlc compile cannot generate this module: .*4\.00 GiB/);
+    refused(await dlc(["compile", "wide.dl", "-o", "wide.mjs"], { cwd: dir }), /dlc compile cannot generate this module: .*4\.00 GiB/);
     expect(existsSync(join(dir, "wide.mjs"))).toBe(false);
   });
 
   it("dlc compile of 80,000 layers is refused with the limit", async () => {
-    refused(await dlc(["compile", "long.dl", "-o", "long.mjs"], dir), /has 80,000 layers; dlc compile generates modules of up to 10,000/);
+    refused(await dlc(["compile", "long.dl", "-o", "long.mjs"], { cwd: dir }), /has 80,000 layers; dlc compile generates modules of up to 10,000/);
     expect(existsSync(join(dir, "long.mjs"))).toBe(false);
   });
 });

@@ -63,7 +63,8 @@ export function memoryNeeds(checked: CheckedNetwork, use: MemoryUse): MemoryNeed
     parameters += own;
     trainable += learnt;
     activations += output;
-    for (const spec of [...f.params, ...f.state]) largestArray = Math.max(largestArray, product(spec.shape));
+    for (const spec of f.params) largestArray = Math.max(largestArray, product(spec.shape));
+    for (const spec of f.state) largestArray = Math.max(largestArray, product(spec.shape));
     largestArray = Math.max(largestArray, output);
     const values = own + learnt * (1 + use.optimizerSlots) + output;
     if (values > mostValues) {

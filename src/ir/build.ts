@@ -211,19 +211,11 @@ class Builder {
       return current;
     }
     const perIteration = this.estimate(s.body, ctx.env, 0, new Set(ctx.blockStack));
-    if (this.nodes.length + count.value * perIteration.layers > MAX_NODES) {
-      this.tooLarge = true;
-      this.report("too-large", s.span, `repeat ${count.value} would grow the network to about ${(this.nodes.length + count.value * perIteration.layers).toLocaleString("en-US")} layers; dlc handles networks of up to ${MAX_NODES.toLocaleString("en-US")}`, ctx);
-      return current;
-    }
     // A body that makes no layer (`repeat 1000 { repeat 1000 { } }`) does the same each time:
     // expanding it once reports its mistakes without running count iterations of nothing.
     const iterations = perIteration.layers === 0 ? Math.min(count.value, 1) : count.value;
-    if (this.visits + iterations * perIteration.visits > MAX_VISITS) {
-      this.tooLarge = true;
-      this.report("too-large", s.span, `repeat ${count.value} would expand to about ${(iterations * perIteration.visits).toLocaleString("en-US")} statements; dlc expands at most ${MAX_VISITS.toLocaleString("en-US")}`, ctx);
-      return current;
-    }
+    const expansion = { layers: count.value * perIteration.layers, visits: iterations * perIteration.visits };
+    if (this.refuseExpansion(`repeat ${count.value}`, expansion, s.span, ctx)) return current;
     if (s.label) this.report("misplaced-statement", s.label.span, "a repeat cannot be named; name a layer inside it instead", ctx);
     const inner: Context = { ...ctx, depth: ctx.depth + 1 };
     for (let i = 0; i < iterations && !this.tooLarge; i++) current = this.statements(s.body, current, inner);
@@ -353,16 +345,7 @@ class Builder {
     const env = this.bindParams(block, s, args, ctx);
     if (!env) return current;
     const size = this.estimate(block.body, env, 0, new Set([...ctx.blockStack, name]));
-    if (this.nodes.length + size.layers > MAX_NODES) {
-      this.tooLarge = true;
-      this.report("too-large", s.span, `calling '${name}' would grow the network to about ${(this.nodes.length + size.layers).toLocaleString("en-US")} layers; dlc handles networks of up to ${MAX_NODES.toLocaleString("en-US")}`, ctx);
-      return current;
-    }
-    if (this.visits + size.visits > MAX_VISITS) {
-      this.tooLarge = true;
-      this.report("too-large", s.span, `calling '${name}' would expand to about ${size.visits.toLocaleString("en-US")} statements; dlc expands at most ${MAX_VISITS.toLocaleString("en-US")}`, ctx);
-      return current;
-    }
+    if (this.refuseExpansion(`calling '${name}'`, size, s.span, ctx)) return current;
     const index = (this.groupCounters.get(name) ?? 0) + 1;
     this.groupCounters.set(name, index);
     const groupName = s.label ? ctx.scope.prefix + s.label.name : `${ctx.scope.prefix}${name}${index}`;
@@ -547,6 +530,22 @@ class Builder {
       error: (code, span, message) => this.report(code, span, message, ctx),
       warn: (code, span, message) => this.diags.add(diagnostic(code, span, message, { chain: ctx.chain, severity: "warning" })),
     };
+  }
+
+  /**
+   * Refuses (too-large) an expansion, `what` (a repeat or a block call), that would make the
+   * network more than MAX_NODES layers or visit more than MAX_VISITS statements; true if refused.
+   */
+  private refuseExpansion(what: string, size: Size, span: Span, ctx: Context): boolean {
+    let message: string;
+    if (this.nodes.length + size.layers > MAX_NODES) {
+      message = `${what} would grow the network to about ${(this.nodes.length + size.layers).toLocaleString("en-US")} layers; dlc handles networks of up to ${MAX_NODES.toLocaleString("en-US")}`;
+    } else if (this.visits + size.visits > MAX_VISITS) {
+      message = `${what} would expand to about ${size.visits.toLocaleString("en-US")} statements; dlc expands at most ${MAX_VISITS.toLocaleString("en-US")}`;
+    } else return false;
+    this.tooLarge = true;
+    this.report("too-large", span, message, ctx);
+    return true;
   }
 
   private report(code: Code, span: Span, message: string, ctx: Context): void {

@@ -101,3 +101,15 @@ export function checkInvariants(text: string, options: AnalyzeOptions = {}): Ret
 export function codesOf(analysis: { diagnostics: readonly Diagnostic[] }): string[] {
   return analysis.diagnostics.map((d) => d.code);
 }
+
+/** The codes of the errors (not warnings) `checkInvariants` finds in `text`. */
+export function errorsOf(text: string): string[] {
+  return checkInvariants(text)
+    .diagnostics.filter((d) => d.severity === "error")
+    .map((d) => d.code);
+}
+
+/** How many nodes the selected network of `text` has (0 when none is selected). */
+export function nodeCount(text: string): number {
+  return analyze(text).selected?.network.nodes.length ?? 0;
+}
