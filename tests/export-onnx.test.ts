@@ -16,6 +16,7 @@ import { registry } from "../src/layers/registry.js";
 import { seededRandom } from "../src/interp/random.js";
 import type { Tensor } from "../src/interp/tensor.js";
 import { dataSpecOf } from "../src/io/data-spec.js";
+import { product } from "../src/ir/shape.js";
 
 ort.env.wasm.numThreads = 1;
 const TOLERANCE = 1e-4;
@@ -48,7 +49,7 @@ function randomInputs(checked: CheckedNetwork, seed: number, wholeBelow?: number
   const feeds: Record<string, ort.Tensor> = {};
   for (const input of dataSpecOf(checked).inputs) {
     const shape = [BATCH, ...input.shape];
-    const size = shape.reduce((a, b) => a * b, 1);
+    const size = product(shape);
     const data = new Float64Array(size);
     const below = input.vocabulary ?? wholeBelow;
     for (let i = 0; i < size; i++) data[i] = below === undefined ? Math.fround(random() * 2 - 1) : Math.floor(random() * below);
@@ -58,9 +59,10 @@ function randomInputs(checked: CheckedNetwork, seed: number, wholeBelow?: number
   return { tensors, feeds };
 }
 
-/** max |onnx − dlc| / max |dlc|, after checking the shapes agree. */
+/** The largest relative error seen so far (printed with ONNX_REPORT=1). */
 let worst = 0;
 
+/** max |onnx − dlc| / max |dlc|, after checking the shapes agree. */
 async function relativeError(text: string, options: AnalyzeOptions & { opset?: number; wholeInputsBelow?: number } = {}): Promise<number> {
   const checked = checkedOf(text, options);
   const model = randomModel(checked, 7);

@@ -7,10 +7,10 @@ import { load, printDiagnostics } from "./load.js";
 import { setupModel } from "./model-setup.js";
 import { checkOutputTarget } from "./output-target.js";
 import { VERSION } from "./version.js";
-import { bytes } from "../util/format-bytes.js";
+import { bytes, thousands } from "./format.js";
 
 /** Opsets 17 to 21 use the operators below with one meaning (17 brings LayerNormalization). */
-export const DEFAULT_OPSET = 17;
+const DEFAULT_OPSET = 17;
 /** A protobuf message is at most 2 GiB; leave room for the graph itself. */
 const MAX_ONNX_WEIGHT_BYTES = 2 ** 31 - 2 ** 24;
 
@@ -33,24 +33,22 @@ export function runExport(file: string, flags: ExportFlags): number {
   checkOutputTarget(flags.output, "write");
   const loaded = load(file, { inputShape: flags.input, network: flags.network });
   const { analysis } = loaded;
-  if (analysis.hasErrors || !analysis.selected) {
-    printDiagnostics(loaded);
-    return EXIT_INPUT_ERRORS;
-  }
   printDiagnostics(loaded);
+  if (analysis.hasErrors || !analysis.selected) return EXIT_INPUT_ERRORS;
   const checked = analysis.selected;
   const weights = checked.facts.reduce((n, f) => n + f.paramCount + f.stateCount, 0);
   if (weights * 4 > MAX_ONNX_WEIGHT_BYTES) {
-    throw new UsageError(`this network has ${weights.toLocaleString("en-US")} weights (${bytes(weights * 4)} in float32): one ONNX file holds at most 2 GiB, and dlc does not write ONNX's external data yet`);
+    throw new UsageError(`this network has ${thousands(weights)} weights (${bytes(weights * 4)} in float32): one ONNX file holds at most 2 GiB, and dlc does not write ONNX's external data yet`);
   }
   const seed = flags.seed ?? analysis.train?.seed ?? 1;
   const model = setupModel(checked, seed, flags.weights, (m) => process.stderr.write(`warning: ${m}\n`));
-  const result = exportOnnx(checked, model, { opset: flags.opset ?? DEFAULT_OPSET, producerVersion: VERSION });
+  const opset = flags.opset ?? DEFAULT_OPSET;
+  const result = exportOnnx(checked, model, { opset, producerVersion: VERSION });
   if (!result.bytes) {
     process.stderr.write(renderAll(result.diagnostics, loaded.file, loaded.text, colorsFor(process.stderr)) + "\n");
     return EXIT_INPUT_ERRORS;
   }
   writeFileAtomic(flags.output, result.bytes);
-  process.stdout.write(visible(`wrote ${flags.output} (ONNX opset ${flags.opset ?? DEFAULT_OPSET}, ${bytes(result.bytes.length)})`) + "\n");
+  process.stdout.write(visible(`wrote ${flags.output} (ONNX opset ${opset}, ${bytes(result.bytes.length)})`) + "\n");
   return EXIT_OK;
 }

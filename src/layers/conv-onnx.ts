@@ -1,5 +1,5 @@
 import type { OnnxExport } from "../export/onnx/types.js";
-import { toChannelsFirst, toChannelsLast } from "../export/onnx/layout.js";
+import { channelsFirstOp, windowAttributes } from "../export/onnx/layout.js";
 import type { ConvArgs } from "./conv.js";
 import { paddingOf } from "./geometry.js";
 
@@ -10,15 +10,11 @@ import { paddingOf } from "./geometry.js";
  */
 export const convOnnx: OnnxExport<ConvArgs> = (ctx, a) => {
   const [h, w] = ctx.inputShapes[0]!;
-  const { kh, kw, stride } = a.window;
   const p = paddingOf(a.window, h!, w!);
   const weight = ctx.op("Transpose", [ctx.param("kernel")], { perm: { ints: [3, 2, 0, 1] } });
-  const inputs = [toChannelsFirst(ctx, ctx.inputs[0]!), weight];
-  if (a.bias) inputs.push(ctx.param("bias"));
-  const y = ctx.op("Conv", inputs, {
-    kernel_shape: { ints: [kh, kw] },
-    strides: { ints: [stride, stride] },
-    pads: { ints: [p.top, p.left, p.bottom, p.right] },
+  return channelsFirstOp(ctx, ctx.inputs[0]!, (x) => {
+    const inputs = [x, weight];
+    if (a.bias) inputs.push(ctx.param("bias"));
+    return ctx.op("Conv", inputs, windowAttributes(a.window, p));
   });
-  return toChannelsLast(ctx, y);
 };

@@ -1,5 +1,5 @@
 import type { OnnxExport } from "../export/onnx/types.js";
-import { toChannelsFirst, toChannelsLast } from "../export/onnx/layout.js";
+import { channelsFirstOp, windowAttributes } from "../export/onnx/layout.js";
 import { paddingOf } from "./geometry.js";
 import type { PoolArgs } from "./pool.js";
 
@@ -20,15 +20,10 @@ export const poolOnnx: OnnxExport<PoolArgs> = (ctx, a) => {
   if (Math.max(p.top, bottom) >= kh || Math.max(p.left, right) >= kw) {
     return { refuse: `${a.mode}pool's padding is as wide as its ${kh}x${kw} window: dlc gives 0 where a window holds no real cell, ONNX pools refuse such padding` };
   }
-  const attributes = {
-    kernel_shape: { ints: [kh, kw] },
-    strides: { ints: [stride, stride] },
-    pads: { ints: [p.top, p.left, bottom, right] },
-  };
-  const x = toChannelsFirst(ctx, ctx.inputs[0]!);
-  let y: string;
-  if (a.mode === "avg") y = ctx.op("AveragePool", [x], { ...attributes, count_include_pad: { int: 0 } });
-  else if (a.mode === "max") y = ctx.op("MaxPool", [x], attributes);
-  else y = ctx.op("Neg", [ctx.op("MaxPool", [ctx.op("Neg", [x])], attributes)]);
-  return toChannelsLast(ctx, y);
+  const attributes = windowAttributes(a.window, { top: p.top, left: p.left, bottom, right });
+  return channelsFirstOp(ctx, ctx.inputs[0]!, (x) => {
+    if (a.mode === "avg") return ctx.op("AveragePool", [x], { ...attributes, count_include_pad: { int: 0 } });
+    if (a.mode === "max") return ctx.op("MaxPool", [x], attributes);
+    return ctx.op("Neg", [ctx.op("MaxPool", [ctx.op("Neg", [x])], attributes)]);
+  });
 };

@@ -90,9 +90,11 @@ export function exportOnnx(checked: CheckedNetwork, model: Model, options: OnnxE
     diagnostics.push(diagnostic("onnx-export", node.span, message, { chain: node.chain }));
   };
 
+  const refuseKind = (node: IrNode, def: AnyLayerDef): void => refuse(node, `dlc export cannot export ${def.kind} to ONNX yet`);
+
   const run = (def: AnyLayerDef, node: IrNode, inputNames: readonly string[], args: unknown): string | undefined => {
     if (!def.onnx) {
-      refuse(node, `dlc export cannot export ${def.kind} to ONNX yet`);
+      refuseKind(node, def);
       return undefined;
     }
     const out = def.onnx(contextFor(node, inputNames), args);
@@ -106,7 +108,7 @@ export function exportOnnx(checked: CheckedNetwork, model: Model, options: OnnxE
     const inputNames = node.inputs.map((i) => values[i]);
     // After a refusal, later nodes only report their own kinds' lack of an export: one message each.
     if (inputNames.some((v) => v === undefined)) {
-      if (!node.def.onnx) refuse(node, `dlc export cannot export ${node.kind} to ONNX yet`);
+      if (!node.def.onnx) refuseKind(node, node.def);
       continue;
     }
     let y = run(node.def, node, inputNames as string[], node.args);

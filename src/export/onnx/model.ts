@@ -9,7 +9,7 @@ const { onnx } = onnxProto;
 export const FLOAT = onnx.TensorProto.DataType.FLOAT;
 export const INT64 = onnx.TensorProto.DataType.INT64;
 
-export type ElementType = typeof FLOAT | typeof INT64;
+type ElementType = typeof FLOAT | typeof INT64;
 
 /** dlc's float64 values as a float32 initializer, little-endian raw data as ONNX requires. */
 export function floatInitializer(name: string, t: { readonly shape: Shape; readonly data: ArrayLike<number> }): OnnxTypes.ITensorProto {
@@ -37,7 +37,7 @@ export function attributeProto(name: string, a: OnnxAttribute): OnnxTypes.IAttri
   return { name, type: T.STRING, s: new TextEncoder().encode(a.string) };
 }
 
-export interface ModelParts {
+interface ModelParts {
   readonly graphName: string;
   readonly opset: number;
   readonly producerVersion: string;
@@ -48,7 +48,7 @@ export interface ModelParts {
 }
 
 /** IR version 8 (ONNX 1.10+), read by every ONNX Runtime since 1.10. */
-export const IR_VERSION = 8;
+const IR_VERSION = 8;
 
 export function encodeModel(parts: ModelParts): Uint8Array {
   const model = onnx.ModelProto.create({

@@ -1,8 +1,7 @@
 import type { OnnxContext, OnnxExport } from "../../export/onnx/types.js";
 import type { RecurrentArgs } from "../recurrent.js";
 import { GATES } from "../recurrent.js";
-
-type PartPrefix = (a: RecurrentArgs, layer: number, backward: boolean) => string;
+import type { PartPrefix } from "./kernel.js";
 
 const OP = { rnn: "RNN", lstm: "LSTM", gru: "GRU" } as const;
 
@@ -12,15 +11,18 @@ const OP = { rnn: "RNN", lstm: "LSTM", gru: "GRU" } as const;
  */
 const ONNX_GATE_ORDER = { rnn: [0], lstm: [0, 3, 1, 2], gru: [0, 1, 2] } as const;
 
+/** The rows of a [G·H, …] block in ONNX's gate order: dlc's row of each ONNX row. */
+function onnxGateRows(a: RecurrentArgs): number[] {
+  const h = a.units;
+  return ONNX_GATE_ORDER[a.cell].flatMap((b) => Array.from({ length: h }, (_, j) => b * h + j));
+}
+
 /** [F, G·H] (dlc, Keras) → [G·H, F] with ONNX's gate order: a transpose and a row gather, in the graph. */
 function onnxMatrix(ctx: OnnxContext, name: string, a: RecurrentArgs, rows: number): string {
   const t = ctx.op("Transpose", [ctx.param(name)], { perm: { ints: [1, 0] } });
-  const order = ONNX_GATE_ORDER[a.cell];
-  if (order.every((b, i) => b === i)) return ctx.op("Reshape", [t, ctx.constant([3], [1, GATES[a.cell] * a.units, rows], "int64")]);
-  const h = a.units;
-  const index = order.flatMap((b) => Array.from({ length: h }, (_, j) => b * h + j));
-  const gathered = ctx.op("Gather", [t, ctx.constant([index.length], index, "int64")], { axis: { int: 0 } });
-  return ctx.op("Reshape", [gathered, ctx.constant([3], [1, GATES[a.cell] * h, rows], "int64")]);
+  const index = onnxGateRows(a);
+  const ordered = index.every((r, i) => r === i) ? t : ctx.op("Gather", [t, ctx.constant([index.length], index, "int64")], { axis: { int: 0 } });
+  return ctx.op("Reshape", [ordered, ctx.constant([3], [1, GATES[a.cell] * a.units, rows], "int64")]);
 }
 
 /**
@@ -31,9 +33,7 @@ function onnxBias(ctx: OnnxContext, name: string, a: RecurrentArgs): string {
   const gh = GATES[a.cell] * a.units;
   const bias = ctx.param(name);
   if (a.cell === "gru") return ctx.op("Reshape", [bias, ctx.constant([2], [1, 2 * gh], "int64")]);
-  const h = a.units;
-  const index = ONNX_GATE_ORDER[a.cell].flatMap((b) => Array.from({ length: h }, (_, j) => b * h + j));
-  const input = ctx.op("Gather", [bias, ctx.constant([gh], index, "int64")], { axis: { int: 0 } });
+  const input = ctx.op("Gather", [bias, ctx.constant([gh], onnxGateRows(a), "int64")], { axis: { int: 0 } });
   const both = ctx.op("Concat", [input, ctx.constant([gh], new Array<number>(gh).fill(0), "float")], { axis: { int: 0 } });
   return ctx.op("Reshape", [both, ctx.constant([2], [1, 2 * gh], "int64")]);
 }
