@@ -1,61 +1,53 @@
 /**
  * The Python every model.py holds whatever its layers: dlc's seeded initialisation (mulberry32
- * and Keras' initialisers, as src/interp/init.ts), the check of a dict of weights against
+ * and Keras' initialisers, as src/interp/init.ts, vectorised), the check of a dict of weights against
  * WEIGHTS, and the support library's import. Plain text: nothing from a .dl file enters it.
  */
-export const COMMON_PYTHON = `def _dlc_random(seed):
-    """dlc's seeded uniform [0, 1) generator (mulberry32), draw for draw."""
-    mask = 0xFFFFFFFF
-    state = seed & mask
+export const COMMON_PYTHON = `def _dlc_imul(a, b):
+    """The low 32 bits of a * b for int64 tensors of 32-bit values (JavaScript's Math.imul), without overflow."""
+    return (a * (b & 0xFFFF) + (((a * (b >> 16)) & 0xFFFF) << 16)) & 0xFFFFFFFF
 
-    def draw():
-        nonlocal state
-        state = (state + 0x6D2B79F5) & mask
-        t = state
-        t = ((t ^ (t >> 15)) * (t | 1)) & mask
-        t = (t ^ ((t + ((t ^ (t >> 7)) * (t | 61))) & mask)) & mask
-        return ((t ^ (t >> 14)) & mask) / 4294967296
 
-    return draw
+def _dlc_draws(seed, first, count):
+    """Draws first .. first + count - 1 of dlc's seeded uniform [0, 1) generator (mulberry32): its
+    state after draw k is seed + (k + 1) * 0x6D2B79F5 (mod 2^32), so any stretch is computed at once."""
+    k = torch.arange(first + 1, first + count + 1, dtype=torch.int64)
+    t = (seed + k * 0x6D2B79F5) & 0xFFFFFFFF
+    t = _dlc_imul(t ^ (t >> 15), t | 1)
+    t = t ^ ((t + _dlc_imul(t ^ (t >> 7), t | 61)) & 0xFFFFFFFF)
+    return ((t ^ (t >> 14)) & 0xFFFFFFFF).to(torch.float64) / 4294967296
 
 
 def _dlc_initial_weights(seed):
     """The weights \`dlc train --seed SEED\` starts from, drawn in WEIGHTS' order: Glorot or He
-    uniform, Keras' orthogonal (Gram-Schmidt on normal samples), uniform(-0.05, 0.05), zeros, ones."""
-    draw = _dlc_random(seed)
+    uniform, Keras' orthogonal (Gram-Schmidt on Box-Muller normal samples), uniform(-0.05, 0.05),
+    zeros, ones."""
     weights = {}
+    drawn = 0
     for name, shape, init, fan_in, fan_out in WEIGHTS:
         size = math.prod(shape)
         if init == "zeros":
-            values = [0.0] * size
+            values = torch.zeros(size, dtype=torch.float64)
         elif init == "ones":
-            values = [1.0] * size
+            values = torch.ones(size, dtype=torch.float64)
         elif init in ("glorot", "he", "uniform"):
             limit = math.sqrt(6 / (fan_in + fan_out)) if init == "glorot" else math.sqrt(6 / fan_in) if init == "he" else 0.05
-            values = [(draw() * 2 - 1) * limit for _ in range(size)]
+            values = (_dlc_draws(seed, drawn, size) * 2 - 1) * limit
+            drawn += size
         else:
-            values = []
-            for _ in range(size):
-                u = 1 - draw()
-                v = draw()
-                values.append(math.sqrt(-2 * math.log(u)) * math.cos(2 * math.pi * v))
+            pairs = _dlc_draws(seed, drawn, 2 * size).reshape(size, 2)
+            drawn += 2 * size
+            values = torch.sqrt(-2 * torch.log(1 - pairs[:, 0])) * torch.cos(2 * math.pi * pairs[:, 1])
             rows = shape[0]
-            cols = size // rows
-            if rows <= cols:
+            matrix = values.reshape(rows, size // rows)
+            if rows <= size // rows:
                 for r in range(rows):
-                    row = values[r * cols : (r + 1) * cols]
+                    row = matrix[r].clone()
                     for q in range(r):
-                        other = values[q * cols : (q + 1) * cols]
-                        dot = 0.0
-                        for c in range(cols):
-                            dot += row[c] * other[c]
-                        row = [row[c] - dot * other[c] for c in range(cols)]
-                    norm = 0.0
-                    for c in range(cols):
-                        norm += row[c] * row[c]
-                    norm = math.sqrt(norm) or 1.0
-                    values[r * cols : (r + 1) * cols] = [value / norm for value in row]
-        weights[name] = torch.tensor(values, dtype=torch.float64).reshape(shape)
+                        row -= torch.dot(row, matrix[q]) * matrix[q]
+                    norm = math.sqrt(torch.dot(row, row).item()) or 1.0
+                    matrix[r] = row / norm
+        weights[name] = values.reshape(shape)
     return weights
 
 
@@ -91,12 +83,12 @@ def _dlc_support():
 
 
 class _dlc_instance_or_class:
-    """\`net.load_dlc(path)\` loads into net; \`Net.load_dlc(path)\` makes a Net first. Both return the Net."""
+    """\`net.load_dlc(path)\` loads into net; \`Net.load_dlc(path)\` makes a Net (no initialisation) first. Both return the Net."""
 
     def __init__(self, method):
         self.method = method
         self.__doc__ = method.__doc__
 
     def __get__(self, obj, cls):
-        return lambda *args, **kwargs: self.method(obj if obj is not None else cls(), *args, **kwargs)
+        return lambda *args, **kwargs: self.method(obj if obj is not None else cls(seed=None), *args, **kwargs)
 `;

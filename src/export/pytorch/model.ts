@@ -173,12 +173,17 @@ class Net(torch.nn.Module):
 
     sync_batch_statistics = False
 
-    def __init__(self, seed=NETWORK["train"]["seed"], bptt=NETWORK["train"]["bptt"]):
-        """Layers with dlc's initial weights for \`seed\` (those of \`dlc train --seed\`); \`bptt\`: the
-        truncated-BPTT window of recurrent layers without their own (None: full BPTT)."""
+    def __init__(self, seed=NETWORK["train"]["seed"], bptt=NETWORK["train"]["bptt"], dtype=None):
+        """Layers with dlc's initial weights for \`seed\` (those of \`dlc train --seed\`; None leaves
+        PyTorch's, for weights loaded next), in \`dtype\` (torch's default if None; torch.float64 keeps
+        them exact); \`bptt\`: the truncated-BPTT window of recurrent layers without their own (None:
+        full BPTT)."""
         super().__init__()
 ${init.join("\n")}
-        self.load_dlc_state(_dlc_initial_weights(seed))
+        if dtype is not None:
+            self.to(dtype)
+        if seed is not None:
+            self.load_dlc_state(_dlc_initial_weights(seed))
 
     def forward(self, ${args}):
         return self.forward_with_logits(${args})[0]
@@ -206,7 +211,7 @@ ${loadLines.length > 0 ? loadLines.join("\n") : "            pass"}
     @_dlc_instance_or_class
     def load_dlc(self, path):
         """Reads a dlc weights file (.json or .safetensors) into the Net."""
-        return self.load_dlc_state(_dlc_support().read_weights(path))
+        return self.load_dlc_state(_dlc_support().read_weights(path, {w[0]: w[1] for w in WEIGHTS}))
 
     def save_dlc(self, path, dtype="f32"):
         """Writes the weights as a dlc weights file (atomically): JSON for .json, else safetensors in dtype f32 or f64."""

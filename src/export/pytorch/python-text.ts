@@ -57,7 +57,7 @@ export function pythonIdentifiers(names: readonly string[]): string[] {
   return names.map((name) => {
     let id = name.replace(/[^A-Za-z0-9_]/g, "_");
     if (id === "" || /^[0-9]/.test(id)) id = `v${id}`;
-    if (reserved(id)) id = `v${id}`.replace(/^v_/, "v_");
+    if (reserved(id)) id = `v_${id}`;
     let unique = id;
     for (let k = 2; taken.has(unique); k++) unique = `${id}_${k}`;
     taken.add(unique);

@@ -67,13 +67,11 @@ def main(argv=None):
     args = parser.parse_args(argv)
 
     dtype = torch.float64 if args.dtype == "float64" else torch.float32
-    try:
-        device = torch.device(args.device)
-        net = Net().load_dlc(args.weights).to(device=device, dtype=dtype).eval()
-        data = dlc_support.read_data(args.data, NETWORK)
-    except (OSError, ValueError, RuntimeError) as e:
-        print("run.py: %s" % e, file=sys.stderr)
-        return 2
+    if args.device.startswith("cuda") and not torch.cuda.is_available():
+        raise dlc_support.DlcError("--device %s: this PyTorch has no CUDA device" % args.device)
+    device = torch.device(args.device)
+    net = Net(seed=None, dtype=dtype).load_dlc(args.weights).to(device).eval()
+    data = dlc_support.read_data(args.data, NETWORK)
     outputs = []
     with torch.no_grad():
         for start in range(0, data.size, CHUNK):
@@ -93,8 +91,8 @@ def main(argv=None):
     bad = [i for i, values in enumerate(outputs) if not all(math.isfinite(v) for v in _flat(values))]
     if bad:
         what = "sample %d's output is" % bad[0] if len(bad) == 1 else "the outputs of %d samples (the first: sample %d) are" % (len(bad), bad[0])
-        print("run.py: %s not finite (NaN or infinite, printed as null): the weights or the data are out of range for this network" % what, file=sys.stderr)
-        return 1
+        print("error: %s not finite (NaN or infinite, printed as null): the weights or the data are out of range for this network" % what, file=sys.stderr)
+        return dlc_support.EXIT_INPUT_ERRORS
     return 0
 
 
@@ -107,4 +105,4 @@ def _flat(values):
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    dlc_support.main_guard(main)
