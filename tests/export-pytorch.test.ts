@@ -3,7 +3,7 @@
 // hand dlc's weights back unchanged (dlc_state), and take the interpreter's SGD step (autograd
 // against dlc's backward, batchnorm's batch statistics and running-statistics update and
 // truncated BPTT included). All Python work runs in one process (tests/helpers/pytorch_check.py).
-import { spawn } from "node:child_process";
+import { spawn, spawnSync } from "node:child_process";
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -231,6 +231,73 @@ const INITIAL_CASE = net("input 6\nembedding 9 4\nlstm 3 sequences\ngru 20\ndens
 
 let results: Record<string, CaseResult> = {};
 
+const BIN = new URL("../bin/dlc", import.meta.url).pathname;
+const dlc = (args: string[]) => spawnSync(process.execPath, [BIN, ...args], { encoding: "utf8", env: { ...process.env, NO_COLOR: "1" } });
+
+/** A flat tensor as nested arrays (dlc's JSON weights and data). */
+function nested(data: ArrayLike<number>, shape: readonly number[], offset = 0): unknown {
+  if (shape.length === 0) return data[offset];
+  const inner = shape.slice(1);
+  const width = product(inner);
+  return Array.from({ length: shape[0]! }, (_, i) => nested(data, inner, offset + i * width));
+}
+
+interface Project {
+  readonly dir: string;
+  readonly weights: string;
+  readonly data: string;
+  /** The interpreter's outputs on the data, one nested array per sample. */
+  readonly expected: unknown[];
+}
+
+/** Exports `text` with the CLI into a new folder, with random weights and data files beside it. */
+function exportProject(fileName: string, text: string): Project {
+  const base = mkdtempSync(join(work, "project-"));
+  const src = join(base, fileName);
+  writeFileSync(src, text);
+  const dir = join(base, "out");
+  const r = dlc(["export", src, "--to", "pytorch", "-o", dir]);
+  expect(r.stderr).toBe("");
+  expect(r.status).toBe(0);
+  const { checked } = analysed(text);
+  const model = randomModel(checked, 3);
+  const weights = join(base, "w.json");
+  writeFileSync(weights, JSON.stringify(Object.fromEntries([...model.namedWeights()].map(([k, t]) => [k, nested(t.data, t.shape)]))));
+  const { tensors } = randomInputs(checked, 23);
+  const names = dataSpecOf(checked).inputs.map((i) => i.name);
+  const x = names.length === 1 ? nested(tensors[0]!.data, tensors[0]!.shape) : Object.fromEntries(names.map((n, i) => [n, nested(tensors[i]!.data, tensors[i]!.shape)]));
+  const data = join(base, "data.json");
+  writeFileSync(data, JSON.stringify({ x }));
+  const out = model.forward(tensors, { training: false, random: seededRandom(1) }).output;
+  const expected = (nested(out.data, out.shape) as unknown[]);
+  return { dir, weights, data, expected };
+}
+
+function commandCase(name: string, project: Project, argv: string[]): void {
+  manifest.push({ name, script: join(project.dir, "run.py"), argv });
+}
+
+interface CommandResult {
+  readonly code: number;
+  readonly stdout: string;
+  readonly stderr: string;
+}
+
+/** max |got − expected| / max |expected| over nested arrays. */
+function nestedError(got: unknown, expected: unknown): number {
+  const a = [got].flat(Infinity) as number[];
+  const b = [expected].flat(Infinity) as number[];
+  expect(a.length).toBe(b.length);
+  const scale = Math.max(...b.map(Math.abs));
+  return Math.max(...a.map((v, i) => Math.abs(v - b[i]!))) / scale;
+}
+
+const PROJECT_TEXT = "network two_inputs {\n  x: input 4x4x1\n  ids: input 5\n  from x\n  conv 2 3x3 pad same relu\n  maxpool 2\n  flatten\n  f: dense 4 tanh\n  from ids\n  embedding 9 3\n  lstm 4\n  concat f\n  dense 3 softmax\n}\n";
+/** Layer names that are Python keywords, torch.nn.Module methods and the module's own names; a file name that tries to end the header comment. */
+const HOSTILE_TEXT = "network t {\n  torch: input 4\n  import: dense 3 relu\n  self: dense 3\n  eval: dense 3\n  Net: dense 3\n  __class__: dense 2\n  v_eval: dense 2 sigmoid\n}\n";
+const HOSTILE_FILE = 'evil"""\nimport os\n#.dl';
+let projects: Record<string, Project> = {};
+
 /** Runs the torch Python with `args` (asynchronously: the test worker keeps answering vitest). */
 function runPython(args: readonly string[], cwd?: string): Promise<{ code: number | null; stdout: string; stderr: string }> {
   return new Promise((resolve, reject) => {
@@ -256,6 +323,15 @@ suite("PyTorch export matches the interpreter (PyTorch, float64)", () => {
     }
     for (const [name, text] of Object.entries(STEP_CASES)) stepCase(`step: ${name}`, text);
     initialCase("initial", INITIAL_CASE, 5);
+    projects = { main: exportProject("two.dl", PROJECT_TEXT), hostile: exportProject(HOSTILE_FILE, HOSTILE_TEXT) };
+    const { main, hostile } = projects;
+    commandCase("run.py --json float64", main, ["--weights", main.weights, "--data", main.data, "--json", "--dtype", "float64"]);
+    commandCase("run.py text float64", main, ["--weights", main.weights, "--data", main.data, "--dtype", "float64"]);
+    commandCase("run.py --json float32", main, ["--weights", main.weights, "--data", main.data, "--json"]);
+    commandCase("run.py, missing weights file", main, ["--weights", join(work, "none.json"), "--data", main.data]);
+    writeFileSync(join(work, "partial.json"), JSON.stringify({ "f.kernel": [[0]] }));
+    commandCase("run.py, weights that do not fit", main, ["--weights", join(work, "partial.json"), "--data", main.data]);
+    commandCase("run.py, hostile names", hostile, ["--weights", hostile.weights, "--data", hostile.data, "--json", "--dtype", "float64"]);
     const path = join(work, "manifest.json");
     writeFileSync(path, JSON.stringify(manifest));
     const r = await runPython([new URL("./helpers/pytorch_check.py", import.meta.url).pathname, path]);
@@ -298,6 +374,107 @@ suite("PyTorch export matches the interpreter (PyTorch, float64)", () => {
       expect(r.error, `worst: ${r.worst}`).toBeLessThan(TOLERANCE);
     });
   }
+});
+
+suite("dlc export --to pytorch (CLI) and run.py", () => {
+  const command = (name: string): CommandResult => {
+    const r = results[name] as unknown as CommandResult & { exception?: string };
+    expect(r.exception).toBeUndefined();
+    return r;
+  };
+
+  it("writes model.py, run.py, train.py and dlc_support.py; run.py --json gives the interpreter's outputs (float64)", () => {
+    expect(readdirSync(projects.main!.dir).sort()).toEqual(expect.arrayContaining(["dlc_support.py", "model.py", "run.py"]));
+    const r = command("run.py --json float64");
+    expect(r.stderr).toBe("");
+    expect(r.code).toBe(0);
+    const outputs = (JSON.parse(r.stdout) as { outputs: unknown[] }).outputs;
+    expect(nestedError(outputs, projects.main!.expected)).toBeLessThan(TOLERANCE);
+  });
+
+  it("run.py prints dlc run's text: one line per sample, the class after a softmax, numbers as JavaScript writes them", () => {
+    const r = command("run.py text float64");
+    expect(r.code).toBe(0);
+    const lines = r.stdout.trimEnd().split("\n");
+    const fromDlc = dlc(["run", join(projects.main!.dir, "..", "two.dl"), "--weights", projects.main!.weights, "--data", projects.main!.data]);
+    expect(fromDlc.status).toBe(0);
+    const dlcLines = fromDlc.stdout.trimEnd().split("\n");
+    expect(lines.length).toBe(dlcLines.length);
+    const parse = (line: string): { index: string; values: number[]; label: string } => {
+      const m = /^(\d+): (\[[^\]]*\])(.*)$/.exec(line)!;
+      return { index: m[1]!, values: JSON.parse(m[2]!) as number[], label: m[3]! };
+    };
+    lines.forEach((line, i) => {
+      const [ours, theirs] = [parse(line), parse(dlcLines[i]!)];
+      expect(ours.index).toBe(theirs.index);
+      expect(ours.label).toBe(theirs.label);
+      expect(ours.label).toMatch(/^  → class \d$/);
+      expect(nestedError(ours.values, theirs.values)).toBeLessThan(1e-4);
+      // Each number is printed as JSON.stringify prints the same double.
+      for (const token of line.slice(line.indexOf("[") + 1, line.indexOf("]")).split(",")) expect(token).toBe(JSON.stringify(Number(token)));
+    });
+  });
+
+  it("run.py in float32 (torch's default) is within float32's precision", () => {
+    const r = command("run.py --json float32");
+    expect(r.code).toBe(0);
+    expect(nestedError((JSON.parse(r.stdout) as { outputs: unknown[] }).outputs, projects.main!.expected)).toBeLessThan(1e-4);
+  });
+
+  it("run.py refuses a missing weights file and weights that do not fit: a message, exit 2, no traceback", () => {
+    const missing = command("run.py, missing weights file");
+    expect(missing.code).toBe(2);
+    expect(missing.stderr).toMatch(/^error: .*none\.json/);
+    const misfit = command("run.py, weights that do not fit");
+    expect(misfit.code).toBe(2);
+    expect(misfit.stderr).toMatch(/f\.kernel/);
+    expect(misfit.stderr + missing.stderr).not.toMatch(/Traceback/);
+  });
+
+  it("hostile names: keywords and Module methods become safe identifiers, dlc's names stay string literals, the file name cannot end the comment", () => {
+    const r = command("run.py, hostile names");
+    expect(r.stderr).toBe("");
+    expect(r.code).toBe(0);
+    expect(nestedError((JSON.parse(r.stdout) as { outputs: unknown[] }).outputs, projects.hostile!.expected)).toBeLessThan(TOLERANCE);
+    const model = readFileSync(join(projects.hostile!.dir, "model.py"), "utf8");
+    expect(model).toContain('"import.kernel": self.v_import.weight.t()');
+    expect(model).toContain("def forward(self, v_torch):");
+    expect(model.split("\n").filter((l) => /^import os|^#\.dl/.test(l))).toEqual([]);
+  });
+
+  it("an output folder in a missing folder, a file in its place, --weights, --to unknown: a message, exit 2, nothing written", () => {
+    const src = join(work, "small.dl");
+    writeFileSync(src, net("input 3\ndense 2"));
+    const missing = dlc(["export", src, "--to", "pytorch", "-o", join(work, "no-such-folder", "out")]);
+    expect(missing.status).toBe(2);
+    expect(missing.stderr).toContain("does not exist");
+    const file = join(work, "a-file");
+    writeFileSync(file, "keep");
+    const onFile = dlc(["export", src, "--to", "pytorch", "-o", file]);
+    expect(onFile.status).toBe(2);
+    expect(readFileSync(file, "utf8")).toBe("keep");
+    const weights = dlc(["export", src, "--to", "pytorch", "-o", join(work, "w-out"), "--weights", file]);
+    expect(weights.status).toBe(2);
+    expect(weights.stderr).toContain("--weights is for --to onnx");
+    const unknown = dlc(["export", src, "--to", "tensorflow", "-o", join(work, "t-out")]);
+    expect(unknown.status).toBe(2);
+    expect(unknown.stderr).toMatch(/tensorflow/);
+    expect(existsSync(join(work, "w-out")) || existsSync(join(work, "t-out"))).toBe(false);
+    expect(readdirSync(work).filter((n) => n.endsWith(".tmp"))).toEqual([]);
+  });
+
+  it("into an existing folder: the project's files are replaced, the user's other files kept", () => {
+    const src = join(work, "again.dl");
+    writeFileSync(src, net("input 3\ndense 2"));
+    const dir = join(work, "existing");
+    mkdirSync(dir);
+    writeFileSync(join(dir, "model.py"), "old");
+    writeFileSync(join(dir, "weights.json"), "mine");
+    const r = dlc(["export", src, "--to", "pytorch", "-o", dir]);
+    expect(r.status).toBe(0);
+    expect(readFileSync(join(dir, "model.py"), "utf8")).toContain("class Net(torch.nn.Module)");
+    expect(readFileSync(join(dir, "weights.json"), "utf8")).toBe("mine");
+  });
 });
 
 describe("names and refusals", () => {

@@ -5,8 +5,12 @@ cases), prints one JSON object {case name: result}.
 A case: {"name", "model": path of model.py, "weights": {name: {"shape", "data"}}, "inputs":
 [{"shape", "data", "int"}], and either "expected" {"shape", "data"} (inference) or "step":
 {"targets", "lr", "expected": {name: {"shape", "data"}}} (one SGD step on the squared loss)}."""
+import contextlib
 import importlib.util
+import io
 import json
+import os
+import runpy
 import math
 import re
 import sys
@@ -52,7 +56,28 @@ def inputs(case, dtype):
     return [tensor(x, torch.int64) if x["int"] else tensor(x).to(dtype) for x in case["inputs"]]
 
 
+def command(case):
+    """Runs a project's script (run.py) in this process, as \`python DIR/run.py ARGS\` would."""
+    for name in ("model", "dlc_support"):
+        sys.modules.pop(name, None)
+    out, err = io.StringIO(), io.StringIO()
+    argv = sys.argv
+    sys.argv = [case["script"]] + case["argv"]
+    code = 0
+    try:
+        with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+            runpy.run_path(case["script"], run_name="__main__")
+    except SystemExit as e:
+        code = e.code if isinstance(e.code, int) else (0 if e.code is None else 1)
+    finally:
+        sys.argv = argv
+        sys.path[:] = [p for p in sys.path if p != os.path.dirname(os.path.abspath(case["script"]))]
+    return {"code": code, "stdout": out.getvalue(), "stderr": err.getvalue()}
+
+
 def check(case, index):
+    if "script" in case:
+        return command(case)
     module = load(case, index)
     if "initial" in case:
         net = module.Net(seed=case["seed"], dtype=torch.float64)
