@@ -44,7 +44,7 @@ export const attentionPytorch: PytorchExport<AttentionArgs> = (ctx, a) => {
   const units = a.score === "mlp" ? (a.units ?? hq) : 0;
   const weights = a.score === "bilinear" ? [plain("kernel")] : a.score === "mlp" ? [plain("query_kernel"), plain("memory_kernel"), plain("score_vector")] : [];
   return {
-    module: `DlcAttention(${pyString(a.score)}, ${hq}, ${hk}, ${units})`,
+    module: `DlcAttention(${pyString(a.score)}, ${hq}, ${hk}, units=${units})`,
     call: (m, [query, memory]) => `${m}(${query}, ${memory})`,
     helpers: [attentionHelper],
     weights,

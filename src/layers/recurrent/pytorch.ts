@@ -175,7 +175,7 @@ export function recurrentPytorch(partPrefix: PartPrefix): PytorchExport<Recurren
         weights.push(...directionWeights(a, partPrefix(a, layer, backward), `_l${layer}${backward ? "_reverse" : ""}`));
       }
     }
-    const args = [features, a.units, a.layers, pyLiteral(a.bidirectional), pyLiteral(a.sequences), pyLiteral(a.bptt ?? null), ctx.bptt];
+    const args = [features, a.units, `layers=${a.layers}`, `bidirectional=${pyLiteral(a.bidirectional)}`, `sequences=${pyLiteral(a.sequences)}`, `bptt=${pyLiteral(a.bptt ?? null)}`, `train_bptt=${ctx.bptt}`];
     return {
       module: `${CLASS[a.cell]}(${args.join(", ")})`,
       call: (m, [x]) => `${m}(${x})`,
