@@ -28,6 +28,7 @@ const UNTRIGGERABLE: Readonly<Record<string, string>> = {
   "shape-size": "guarded by kernel-too-large and argument validation",
   // Reported by `dlc export --to onnx`, not by `dlc check`: tests/export-onnx.test.ts covers it.
   "onnx-export": "an export diagnostic, tested in tests/export-onnx.test.ts",
+  "pytorch-export": "an export diagnostic, tested in tests/export-pytorch.test.ts",
 };
 
 const goldenSources = readdirSync(GOLDEN_DIR)

@@ -106,10 +106,10 @@ function program(setExit: (code: number) => void): Command {
 
   cli
     .command("export")
-    .description("write the network's inference graph with its weights for another engine (ONNX)")
+    .description("write the network for another engine: its inference graph with weights (ONNX), or a PyTorch project that runs and trains it (a folder)")
     .argument("<file>", ".dl file")
-    .addOption(new Option("--to <format>", "what to write").choices(["onnx"]).makeOptionMandatory())
-    .requiredOption("-o, --output <path>", "output file (written atomically)")
+    .addOption(new Option("--to <format>", "what to write").choices(["onnx", "pytorch"]).makeOptionMandatory())
+    .requiredOption("-o, --output <path>", "output file (onnx) or folder (pytorch), written atomically")
     .option("--weights <path>", "weights (.json or .safetensors; default: initialised from --seed as dlc train would)")
     .addOption(new Option("--seed <n>", "seed for the initial weights when there is no --weights").argParser((v) => parsePositiveInt("--seed", v, 0)))
     .addOption(new Option("--opset <n>", "ONNX opset version, 17 to 21 (default 17)").argParser((v) => parsePositiveInt("--opset", v, 17, 21)))

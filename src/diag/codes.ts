@@ -39,6 +39,7 @@ export const CODES = {
   "bad-train": { severity: "error", summary: "an unknown or malformed setting in train { }" },
   // export
   "onnx-export": { severity: "error", summary: "a layer dlc export cannot write to ONNX (not yet, or not exactly)" },
+  "pytorch-export": { severity: "error", summary: "a layer dlc export cannot write to PyTorch (not yet, or not exactly)" },
   // lints
   "softmax-before-cross-entropy": { severity: "warning", summary: "cross_entropy after a network that does not end in softmax, or softmax not last" },
   "sigmoid-before-bce": { severity: "warning", summary: "binary_cross_entropy after a network that does not end in sigmoid" },

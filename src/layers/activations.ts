@@ -14,13 +14,15 @@ import type { LayerEmitter } from "../codegen/emit-types.js";
 import { defineLayer, type LayerDef, type LayerKernel } from "./types.js";
 import { leakyreluOnnx, linearOnnx, reluOnnx, sigmoidOnnx, softmaxOnnx, tanhOnnx } from "./activations-onnx.js";
 import type { OnnxExport } from "../export/onnx/types.js";
+import type { PytorchExport } from "../export/pytorch/types.js";
+import { leakyreluPytorch, linearPytorch, reluPytorch, sigmoidPytorch, softmaxPytorch, tanhPytorch } from "./activations-pytorch.js";
 
 export interface ActivationArgs {
   /** leakyrelu's slope for negative inputs. */
   readonly alpha?: number;
 }
 
-function activation(kind: string, description: string, kernel: LayerKernel<ActivationArgs>, emit: LayerEmitter<ActivationArgs>, onnx: OnnxExport<ActivationArgs>): LayerDef<ActivationArgs> {
+function activation(kind: string, description: string, kernel: LayerKernel<ActivationArgs>, emit: LayerEmitter<ActivationArgs>, onnx: OnnxExport<ActivationArgs>, pytorch: PytorchExport<ActivationArgs>): LayerDef<ActivationArgs> {
   return defineLayer<ActivationArgs>({
     kind,
     syntax: kind,
@@ -35,14 +37,15 @@ function activation(kind: string, description: string, kernel: LayerKernel<Activ
     kernel,
     emit,
     onnx,
+    pytorch,
   });
 }
 
-export const relu = activation("relu", "max(0, x)", reluKernel, reluEmit, reluOnnx);
-export const sigmoid = activation("sigmoid", "1 / (1 + e^-x)", sigmoidKernel, sigmoidEmit, sigmoidOnnx);
-export const tanh = activation("tanh", "hyperbolic tangent", tanhKernel, tanhEmit, tanhOnnx);
-export const softmax = activation("softmax", "softmax over the last axis", softmaxKernel, softmaxEmit, softmaxOnnx);
-export const linear = activation("linear", "identity", linearKernel, linearEmit, linearOnnx);
+export const relu = activation("relu", "max(0, x)", reluKernel, reluEmit, reluOnnx, reluPytorch);
+export const sigmoid = activation("sigmoid", "1 / (1 + e^-x)", sigmoidKernel, sigmoidEmit, sigmoidOnnx, sigmoidPytorch);
+export const tanh = activation("tanh", "hyperbolic tangent", tanhKernel, tanhEmit, tanhOnnx, tanhPytorch);
+export const softmax = activation("softmax", "softmax over the last axis", softmaxKernel, softmaxEmit, softmaxOnnx, softmaxPytorch);
+export const linear = activation("linear", "identity", linearKernel, linearEmit, linearOnnx, linearPytorch);
 
 export const leakyrelu = defineLayer<ActivationArgs>({
   kind: "leakyrelu",
@@ -66,4 +69,5 @@ export const leakyrelu = defineLayer<ActivationArgs>({
   kernel: leakyreluKernel,
   emit: leakyreluEmit,
   onnx: leakyreluOnnx,
+  pytorch: leakyreluPytorch,
 });

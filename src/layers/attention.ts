@@ -3,6 +3,7 @@ import { defineLayer, type ParamSpec } from "./types.js";
 import { attentionKernel } from "./attention-kernel.js";
 import { attentionEmit } from "./attention-emit.js";
 import { attentionOnnx } from "./attention-onnx.js";
+import { attentionPytorch } from "./attention-pytorch.js";
 
 export type Score = "dot" | "bilinear" | "mlp";
 
@@ -79,4 +80,5 @@ export const attention = defineLayer<AttentionArgs>({
   kernel: attentionKernel,
   emit: attentionEmit,
   onnx: attentionOnnx,
+  pytorch: attentionPytorch,
 });

@@ -6,6 +6,7 @@ import { readWindow, windowOptions, windowOutput, type Window } from "./geometry
 import { initFor } from "./init.js";
 import { defineLayer } from "./types.js";
 import { convOnnx } from "./conv-onnx.js";
+import { convPytorch } from "./conv-pytorch.js";
 
 export interface ConvArgs {
   readonly filters: number;
@@ -75,4 +76,5 @@ export const conv = defineLayer<ConvArgs>({
   kernel: convKernel,
   emit: convEmit,
   onnx: convOnnx,
+  pytorch: convPytorch,
 });

@@ -4,6 +4,7 @@ import { initFor } from "./init.js";
 import { denseKernel } from "./dense-kernel.js";
 import { denseEmit } from "./dense-emit.js";
 import { denseOnnx } from "./dense-onnx.js";
+import { densePytorch } from "./dense-pytorch.js";
 
 export interface DenseArgs {
   readonly units: number;
@@ -40,4 +41,5 @@ export const dense = defineLayer<DenseArgs>({
   kernel: denseKernel,
   emit: denseEmit,
   onnx: denseOnnx,
+  pytorch: densePytorch,
 });

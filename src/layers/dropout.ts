@@ -4,6 +4,7 @@ import { dropoutKernel } from "./dropout-kernel.js";
 import { dropoutEmit } from "./dropout-emit.js";
 import { defineLayer } from "./types.js";
 import { dropoutOnnx } from "./dropout-onnx.js";
+import { dropoutPytorch } from "./dropout-pytorch.js";
 
 export interface DropoutArgs {
   readonly rate: number;
@@ -33,4 +34,5 @@ export const dropout = defineLayer<DropoutArgs>({
   kernel: dropoutKernel,
   emit: dropoutEmit,
   onnx: dropoutOnnx,
+  pytorch: dropoutPytorch,
 });

@@ -3,6 +3,7 @@ import { embeddingKernel } from "./embedding-kernel.js";
 import { embeddingEmit } from "./embedding-emit.js";
 import { defineLayer } from "./types.js";
 import { embeddingOnnx } from "./embedding-onnx.js";
+import { embeddingPytorch } from "./embedding-pytorch.js";
 
 export interface EmbeddingArgs {
   readonly vocabulary: number;
@@ -30,4 +31,5 @@ export const embedding = defineLayer<EmbeddingArgs>({
   kernel: embeddingKernel,
   emit: embeddingEmit,
   onnx: embeddingOnnx,
+  pytorch: embeddingPytorch,
 });

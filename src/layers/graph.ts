@@ -5,6 +5,7 @@ import { addKernel, concatKernel } from "./graph-kernel.js";
 import { addEmit, concatEmit } from "./graph-emit.js";
 import { defineLayer } from "./types.js";
 import { addOnnx, concatOnnx } from "./graph-onnx.js";
+import { addPytorch, concatPytorch } from "./graph-pytorch.js";
 
 export interface InputArgs {
   readonly shape: readonly number[];
@@ -64,6 +65,7 @@ export const add = defineLayer<Record<string, never>>({
   kernel: addKernel,
   emit: addEmit,
   onnx: addOnnx,
+  pytorch: addPytorch,
 });
 
 /** `concat a b …`: join on the last axis (a parallel's join is one too). */
@@ -91,6 +93,7 @@ export const concat = defineLayer<Record<string, never>>({
   kernel: concatKernel,
   emit: concatEmit,
   onnx: concatOnnx,
+  pytorch: concatPytorch,
 });
 
 export { formatShape };

@@ -3,6 +3,7 @@ import { batchnormKernel, layernormKernel } from "./norm-kernel.js";
 import { batchnormEmit, layernormEmit } from "./norm-emit.js";
 import { defineLayer } from "./types.js";
 import { batchnormOnnx, layernormOnnx } from "./norm-onnx.js";
+import { batchnormPytorch, layernormPytorch } from "./norm-pytorch.js";
 
 export const batchnorm = defineLayer<Record<string, never>>({
   kind: "batchnorm",
@@ -31,6 +32,7 @@ export const batchnorm = defineLayer<Record<string, never>>({
   kernel: batchnormKernel,
   emit: batchnormEmit,
   onnx: batchnormOnnx,
+  pytorch: batchnormPytorch,
 });
 
 export const layernorm = defineLayer<Record<string, never>>({
@@ -53,4 +55,5 @@ export const layernorm = defineLayer<Record<string, never>>({
   kernel: layernormKernel,
   emit: layernormEmit,
   onnx: layernormOnnx,
+  pytorch: layernormPytorch,
 });

@@ -5,6 +5,7 @@ import { poolKernel } from "./pool-kernel.js";
 import { poolEmit } from "./pool-emit.js";
 import { defineLayer, type LayerDef } from "./types.js";
 import { poolOnnx } from "./pool-onnx.js";
+import { poolPytorch } from "./pool-pytorch.js";
 
 export type PoolMode = "max" | "avg" | "min";
 
@@ -50,6 +51,7 @@ function pool(mode: PoolMode): LayerDef<PoolArgs> {
     kernel: poolKernel,
     emit: poolEmit,
     onnx: poolOnnx,
+    pytorch: poolPytorch,
   });
 }
 

@@ -3,6 +3,7 @@ import { defineLayer, type LayerDef, type ParamSpec } from "./types.js";
 import { recurrentKernel } from "./recurrent/kernel.js";
 import { recurrentEmit } from "./recurrent/emit.js";
 import { recurrentOnnx } from "./recurrent/onnx.js";
+import { recurrentPytorch } from "./recurrent/pytorch.js";
 
 export type Cell = "rnn" | "lstm" | "gru";
 
@@ -84,6 +85,7 @@ function recurrent(cell: Cell): LayerDef<RecurrentArgs> {
     kernel: recurrentKernel(cell, partPrefix),
     emit: recurrentEmit(partPrefix),
     onnx: recurrentOnnx(partPrefix),
+    pytorch: recurrentPytorch(partPrefix),
   });
 }
 

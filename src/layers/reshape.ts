@@ -3,6 +3,7 @@ import { flattenKernel, globalAvgPoolKernel, upsampleKernel } from "./reshape-ke
 import { flattenEmit, globalAvgPoolEmit, upsampleEmit } from "./reshape-emit.js";
 import { defineLayer } from "./types.js";
 import { flattenOnnx, globalAvgPoolOnnx, upsampleOnnx } from "./reshape-onnx.js";
+import { flattenPytorch, globalAvgPoolPytorch, upsamplePytorch } from "./reshape-pytorch.js";
 
 export const flatten = defineLayer<Record<string, never>>({
   kind: "flatten",
@@ -17,6 +18,7 @@ export const flatten = defineLayer<Record<string, never>>({
   kernel: flattenKernel,
   emit: flattenEmit,
   onnx: flattenOnnx,
+  pytorch: flattenPytorch,
 });
 
 export const globalavgpool = defineLayer<Record<string, never>>({
@@ -35,6 +37,7 @@ export const globalavgpool = defineLayer<Record<string, never>>({
   kernel: globalAvgPoolKernel,
   emit: globalAvgPoolEmit,
   onnx: globalAvgPoolOnnx,
+  pytorch: globalAvgPoolPytorch,
 });
 
 export interface UpsampleArgs {
@@ -58,4 +61,5 @@ export const upsample = defineLayer<UpsampleArgs>({
   kernel: upsampleKernel,
   emit: upsampleEmit,
   onnx: upsampleOnnx,
+  pytorch: upsamplePytorch,
 });

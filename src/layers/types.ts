@@ -5,6 +5,7 @@ import type { ArgValue } from "../ir/values.js";
 import type { Tensor } from "../interp/tensor.js";
 import type { LayerEmitter } from "../codegen/emit-types.js";
 import type { OnnxExport } from "../export/onnx/types.js";
+import type { PytorchExport } from "../export/pytorch/types.js";
 
 /** How a parameter starts: Keras' defaults (He for relu layers, Glorot otherwise). */
 export type Init = "glorot" | "he" | "orthogonal" | "zeros" | "ones" | "uniform";
@@ -123,6 +124,8 @@ export interface LayerDef<A = unknown> {
   readonly emit?: LayerEmitter<A>;
   /** Its inference graph in ONNX (`dlc export --to onnx`); a kind without one is refused at its statement. */
   readonly onnx?: OnnxExport<A>;
+  /** Its PyTorch module and forward code (`dlc export --to pytorch`); a kind without one is refused at its statement. */
+  readonly pytorch?: PytorchExport<A>;
 }
 
 /** A registry entry with its argument type erased, as the registry stores it. */
