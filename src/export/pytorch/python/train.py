@@ -32,6 +32,7 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import torch  # noqa: E402
 
 import dlc_support as dlc  # noqa: E402
+import model as model_module  # noqa: E402
 from model import NETWORK, Net  # noqa: E402
 
 EXPLOSION_FACTOR = 1e4
@@ -42,7 +43,7 @@ def parse_args(argv):
     p = argparse.ArgumentParser(prog="train.py", description=f"Trains {NETWORK.get('name') or 'the network'} as `dlc train --interpret` does; flags override the train {{ }} block.")
     p.add_argument("--data", required=True, help="data file: JSON, CSV or IDX (gzip'd or not); IMAGES,LABELS names an IDX pair")
     p.add_argument("--labels", help="the IDX labels file, when it is not beside the images file")
-    p.add_argument("--weights", help="starting weights (.json or .safetensors from dlc); without it PyTorch initialises them")
+    p.add_argument("--weights", help="starting weights (.json or .safetensors); without it, dlc's initial weights for --seed")
     p.add_argument("--save", help="where to save the trained weights (.json, or .safetensors)")
     p.add_argument("--save-dtype", choices=["f32", "f64"], help="number type of a .safetensors save (default f32; .json is always exact)")
     p.add_argument("--epochs", type=positive_int)
@@ -91,10 +92,14 @@ class Cluster:
         else:
             self.device = torch.device("cpu")
         self.distributed = self.world > 1
+        self.owns_group = False
         if self.distributed:
             import torch.distributed as dist
 
-            dist.init_process_group("nccl" if device_kind == "cuda" else "gloo")
+            # A caller that set up the process group itself (several trainings in one torchrun) keeps it.
+            if not dist.is_initialized():
+                dist.init_process_group("nccl" if device_kind == "cuda" else "gloo")
+                self.owns_group = True
             self.dist = dist
 
     @property
@@ -116,7 +121,7 @@ class Cluster:
         return float(t.item())
 
     def close(self):
-        if self.distributed:
+        if self.owns_group:
             self.dist.destroy_process_group()
 
 
@@ -240,10 +245,14 @@ def main(argv=None):
         cluster.close()
 
 
-def build_net(config, dtype, device):
-    """The Net in `dtype` on `device`, from dlc's initial weights for the seed (model.py draws
-    them as dlc does) where model.py can, else PyTorch's, seeded."""
+def build_net(config, dtype, device, initialise=True):
+    """The Net in `dtype` on `device`, starting from dlc's initial weights for the seed (model.py
+    draws them as dlc does). Without `initialise` (--weights replaces them) nothing is drawn:
+    model.py's pure-Python initialisers take long for large recurrent layers."""
     torch.manual_seed(config["seed"])
+    draw = getattr(model_module, "_dlc_initial_weights", None)
+    if not initialise and draw is not None and hasattr(model_module, "WEIGHTS"):
+        model_module._dlc_initial_weights = lambda seed: {w[0]: torch.zeros(w[1], dtype=torch.float64) for w in model_module.WEIGHTS}
     previous = torch.get_default_dtype()
     # Built in the training dtype, so that float64 weights are never rounded through float32.
     torch.set_default_dtype(dtype)
@@ -259,6 +268,8 @@ def build_net(config, dtype, device):
         net = Net(**options)
     finally:
         torch.set_default_dtype(previous)
+        if draw is not None:
+            model_module._dlc_initial_weights = draw
     return net.to(device=device, dtype=dtype)
 
 
@@ -287,7 +298,7 @@ def fused_with(loss):
 
 def train(args, config, cluster):
     dtype = torch.float64 if args.dtype == "float64" else torch.float32
-    net = build_net(config, dtype, cluster.device)
+    net = build_net(config, dtype, cluster.device, initialise=args.weights is None)
     if args.weights is not None:
         load_weights(net, args.weights)
     data = dlc.read_data(args.data, NETWORK, labels=args.labels, need_targets=True)
