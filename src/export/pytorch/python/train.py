@@ -26,6 +26,7 @@ import os
 import signal
 import sys
 import time
+import warnings
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
@@ -315,6 +316,8 @@ def train(args, config, cluster):
         if trainable:
             from torch.nn.parallel import DistributedDataParallel
 
+            # A parameter with other strides than its DDP bucket (a conv kernel) costs a copy, not accuracy.
+            warnings.filterwarnings("ignore", message="Grad strides do not match bucket view strides")
             model = DistributedDataParallel(model, device_ids=[cluster.device] if cluster.device.type == "cuda" else None)
     optimizer = dlc.make_optimizer(trainable, config["optimizer"], config["lr"]) if trainable else None
 
