@@ -302,6 +302,7 @@ describeTorch("exported train.py (PyTorch, float64) against dlc train --interpre
   const name2 = (m: { c: Case }): string => (m.c === MLP ? "two.json" : "two.safetensors");
   const divergence: { p?: Prepared; job?: number } = {};
   const readers: { name: string; job: number; expected: unknown }[] = [];
+  const mistakes: { job: number; says: RegExp }[] = [];
 
   beforeAll(async () => {
     if (!python) throw new Error("no Python with torch (tried $DLC_PYTHON, python3, /usr/bin/python3): CI must run the PyTorch export tests; install python3-torch");
@@ -327,6 +328,16 @@ describeTorch("exported train.py (PyTorch, float64) against dlc train --interpre
     writeFileSync(join(d.dir, "keep.json"), "old\n");
     divergence.job = jobs.push({ kind: "train", dir: d.project, argv: ["--data", d.data, "--weights", d.init, "--save", join(d.dir, "keep.json"), "--dtype", "float64"] }) - 1;
     prepareReaders(jobs, readers);
+    const first = kinds.values().next().value!.p;
+    const other = [...kinds.values()][1]!.p;
+    const mistake = (argv: string[]): number => jobs.push({ kind: "train", dir: first.project, argv }) - 1;
+    mistakes.push(
+      { job: mistake(["--data", first.data, "--save", join(first.dir, "out.txt")]), says: /^error: cannot tell the format of the weights file .*out\.txt \(extension \.txt\): name it \.json or \.safetensors$/ },
+      { job: mistake(["--data", join(first.dir, "absent.json")]), says: /^error: cannot read the data file .*absent\.json: no such file or directory$/ },
+      { job: mistake(["--data", first.data, "--weights", other.init]), says: /^error: .*init\.safetensors does not fit the network \(\d+ problems\):\n  - 'dense1\.kernel' has shape/ },
+      { job: mistake(["--data", first.data, "--save", join(first.dir, "w.json"), "--save-dtype", "f64"]), says: /^error: --save-dtype chooses the number type of a \.safetensors save; .*w\.json is JSON/ },
+      { job: mistake(["--data", first.data, "--epochs", "0"]), says: /argument --epochs: 0 must be at least 1/ },
+    );
 
     // Both two-process trainings in one torchrun (one process group), beside the one-process jobs.
     const distributed: Job[] = Object.values(multi).map((m, i) => {
@@ -424,15 +435,28 @@ describeTorch("exported train.py (PyTorch, float64) against dlc train --interpre
     expect(readFileSync(join(divergence.p!.dir, "keep.json"), "utf8")).toBe("old\n");
   });
 
+  it("mistakes in flags and files: a message, exit 2, no traceback, nothing written", () => {
+    for (const m of mistakes) {
+      const r = results[m.job]!;
+      expect(r.rc, r.stderr).toBe(2);
+      expect(r.stderr.trim()).toMatch(m.says);
+      expect(r.stderr).not.toMatch(/Traceback/);
+    }
+    const dir = kinds.values().next().value!.p.dir;
+    expect(readdirSync(dir).filter((f) => f.startsWith("out") || f === "w.json" || f.includes(".tmp"))).toEqual([]);
+  });
+
   describe("dlc_support's data readers agree with dlc's", () => {
     it("on every file, values and targets alike, and refuse what dlc refuses", () => {
-      expect(readers.length).toBeGreaterThan(10);
+      const accepted = readers.filter((r) => (r.expected as { error?: string }).error === undefined);
+      expect(accepted.length).toBe(13);
       for (const r of readers) {
         const got = results[r.job]!;
         const want = r.expected as { error?: string; x?: number[][]; y?: { kind: string; data: number[] } };
         if (want.error !== undefined) {
           expect(got.rc, `${r.name}: dlc refuses (${want.error}), dlc_support read it`).toBe(2);
-          expect(got.error, r.name).toBeTruthy();
+          // dlc's own words (src/io and the generated module share them), the place included.
+          expect(got.error, r.name).toBe(want.error);
           expect(got.stderr + got.stdout, r.name).not.toMatch(/Traceback/);
           continue;
         }
@@ -455,8 +479,8 @@ function prepareReaders(jobs: Job[], readers: { name: string; job: number; expec
   const dir = join(tmp, "readers");
   mkdirSync(dir, { recursive: true });
   const networks = {
-    classes: net("input 2x2\ndense 3 softmax") + train("cross_entropy", SGD),
-    onehot: net("input 2x2\ndense 3 softmax") + train("squared", SGD),
+    classes: net("input 2x2\nflatten\ndense 3 softmax") + train("cross_entropy", SGD),
+    onehot: net("input 2x2\nflatten\ndense 3 softmax") + train("squared", SGD),
     tokens: net("input 4\nembedding 5 3\ndense 3 softmax") + train("cross_entropy", SGD),
     two: net("a: input 2\nb: input 3\nfrom a\nconcat b\ndense 2") + train("squared", SGD),
   };

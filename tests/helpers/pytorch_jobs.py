@@ -71,6 +71,8 @@ def run_job(job):
                 raise ValueError(f"unknown job kind {job['kind']}")
         except dlc_support.DlcError as e:
             result.update(rc=e.code, error=str(e))
+            if job["kind"] == "train":
+                dlc_support.report_error(e)  # as train.py's main_guard prints it
         except SystemExit as e:
             result["rc"] = e.code if isinstance(e.code, int) else 2
     result["stdout"] = out.getvalue()
