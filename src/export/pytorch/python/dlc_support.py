@@ -288,9 +288,8 @@ def parse_json(text, file, what="JSON"):
         return v
 
     def integer(s):
-        if len(s) > 300:
-            return number(s)
-        return int(s)
+        # Whole numbers past 15 digits become floats (as in JavaScript), so that torch takes them.
+        return int(s) if len(s) < 16 else number(s)
 
     try:
         value = json.loads(text, parse_constant=constant, parse_float=number, parse_int=integer)
