@@ -290,10 +290,11 @@ describeTorch("exported train.py (PyTorch, float64) against dlc train --interpre
   let results: JobResult[] = [];
   let twoResults: JobResult[] = [];
 
-  // The two-process runs: an MLP and a batchnorm CNN, 7 samples, batches that do not divide evenly.
-  const MLP: Case = { text: net("input 6\ndense 8 relu\ndense 3 softmax") + train("cross_entropy", SGD), samples: 7, batch: 3 };
+  // The two-process runs, 7 samples: an MLP at batch 4 (4 + 3: shards 2/2, 2/1) and a batchnorm CNN at
+  // batch 3 (3 + 3 + 1: shards 2/1 and, in the last batch, 1/0: a process with no samples).
+  const MLP: Case = { text: net("input 6\ndense 8 relu\ndense 3 softmax") + train("cross_entropy", SGD), samples: 7, batch: 4 };
   // No conv bias before the batchnorm: its gradient is zero in exact arithmetic, and Adam scales rounding noise there up to steps of lr.
-  const CNN: Case = { text: net("input 6x6x2\nconv 4 3x3 pad 1 bias false\nbatchnorm\nrelu\nmaxpool 2\nflatten\ndense 3 softmax") + train("cross_entropy", ADAM), samples: 7, batch: 4 };
+  const CNN: Case = { text: net("input 6x6x2\nconv 4 3x3 pad 1 bias false\nbatchnorm\nrelu\nmaxpool 2\nflatten\ndense 3 softmax") + train("cross_entropy", ADAM), samples: 7, batch: 3 };
   const multi: Record<string, { c: Case; p?: Prepared; one?: number; forward?: number; two?: number; dlc?: { weights: Map<string, Float64Array>; losses: number[] } }> = {
     mlp: { c: MLP },
     cnn: { c: CNN },
