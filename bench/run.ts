@@ -2,7 +2,7 @@
  * `npm run bench`: runs the benchmarks, prints their markdown tables, and writes them to
  * bench/RESULTS.md. A benchmark is a named function returning sections (front end, interpreter,
  * compiler, the SIMD matmul kernels, the compiled modules' per-block profiles, inference beside
- * ONNX Runtime); add later ones
+ * ONNX Runtime, the exported PyTorch trainer); add later ones
  * to `BENCHMARKS`. They run in this order; name some to run only those (RESULTS.md is then
  * written with only their sections, unless --no-write; with --update their sections replace
  * the same sections of the existing RESULTS.md and the others are kept):
@@ -18,6 +18,7 @@ import { frontendScalingSections, frontendSections } from "./frontend.js";
 import { interpreterSections } from "./interp.js";
 import { onnxSections } from "./onnx.js";
 import { profileSections } from "./profile-compiled.js";
+import { pytorchExportSections } from "./pytorch-export.js";
 import { wasmMatmulSections } from "./wasm-matmul.js";
 import { updateResults } from "./results-update.js";
 import { load, machine, renderResults, renderSection, writeAtomically, type Section } from "./report.js";
@@ -49,6 +50,8 @@ const BENCHMARKS: readonly Benchmark[] = [
   },
   // Inference beside ONNX Runtime web (WASM), for information: about a minute and a half.
   { name: "onnx", run: () => onnxSections() },
+  // LeNet-5's exported train.py on 1 and 2 processes beside the compiled trainer, for information: about a minute.
+  { name: "pytorch", run: () => pytorchExportSections() },
 ];
 
 async function main(argv: readonly string[]): Promise<void> {

@@ -288,26 +288,26 @@ def parse_json(text, file, what="JSON"):
         return v
 
     def integer(s):
-        if len(s) > 300:
-            return number(s)
-        return int(s)
+        # Whole numbers past 15 digits become floats (as in JavaScript), so that torch takes them.
+        return int(s) if len(s) < 16 else number(s)
 
     try:
         value = json.loads(text, parse_constant=constant, parse_float=number, parse_int=integer)
-    except _JsonValueError as e:
-        line, column = _line_column(text, text.find(e.token))
-        raise DlcError(f"{file}:{line}:{column}: malformed {what}: {e}")
-    except json.JSONDecodeError as e:
-        message = "the file is empty" if text.strip() == "" else e.msg[0].lower() + e.msg[1:]
-        raise DlcError(f"{file}:{e.lineno}:{e.colno}: malformed {what}: {message}")
-    except RecursionError:
-        raise DlcError(f"{file}: malformed {what}: nested too deeply")
+    except (_JsonValueError, json.JSONDecodeError, RecursionError):
+        # Where and what, in dlc's words: its scanner finds the first mistake.
+        at, message = _JsonScanner(text).first_problem() or (0, "not valid JSON")
+        line, column = _line_column(text, at)
+        raise DlcError(f"{file}:{line}:{column}: malformed {what}: {message}")
     if _nests_deeper_than(text, MAX_JSON_DEPTH):
-        raise DlcError(f"{file}: malformed {what}: nested too deeply")
+        at, message = _JsonScanner(text).first_problem() or (0, "nested too deeply")
+        line, column = _line_column(text, at)
+        raise DlcError(f"{file}:{line}:{column}: malformed {what}: {message}")
     return value
 
 
 class _JsonValueError(ValueError):
+    """A value json.loads takes but dlc refuses (NaN, Infinity, 1e999); the scanner says where."""
+
     def __init__(self, message, token):
         super().__init__(message)
         self.token = token
@@ -341,6 +341,178 @@ def _nests_deeper_than(text, limit):
             depth -= 1
         i += 1
     return False
+
+
+class _JsonStop(Exception):
+    def __init__(self, at, message):
+        super().__init__(message)
+        self.at = at
+        self.message = message
+
+
+class _JsonScanner:
+    """The first mistake in JSON text, with dlc's messages (src/codegen/runtime/json.ts)."""
+
+    def __init__(self, s):
+        self.s = s
+        self.i = 0
+
+    def first_problem(self):
+        """(offset, message) of the first mistake, or None. Nesting to MAX_JSON_DEPTH takes ~3 frames a level."""
+        limit = sys.getrecursionlimit()
+        sys.setrecursionlimit(max(limit, 4 * MAX_JSON_DEPTH + 200))
+        try:
+            return self._scan()
+        except RecursionError:
+            return self.i, "nested too deeply"
+        finally:
+            sys.setrecursionlimit(limit)
+
+    def _scan(self):
+        try:
+            self._ws()
+            if self.i >= len(self.s):
+                self._fail("the file is empty")
+            self._value(0)
+            self._ws()
+            if self.i < len(self.s):
+                self._fail(f"unexpected {self._found()} after the end of the JSON value")
+            return None
+        except _JsonStop as e:
+            return e.at, e.message
+
+    def _fail(self, message, at=None):
+        raise _JsonStop(self.i if at is None else at, message)
+
+    def _ws(self):
+        while self.i < len(self.s) and self.s[self.i] in " \n\r\t":
+            self.i += 1
+
+    def _found(self):
+        if self.i >= len(self.s):
+            return "the end of the file"
+        m = re.match(r"[A-Za-z_]{1,12}", self.s[self.i:self.i + 12])
+        if m:
+            return f"'{m.group(0)}'"
+        c = self.s[self.i]
+        return f"'{c}'" if ord(c) < 0x80 else "a non-ASCII character"
+
+    def _value(self, depth):
+        if depth > MAX_JSON_DEPTH:
+            self._fail("nested too deeply")
+        self._ws()
+        if self.i >= len(self.s):
+            self._fail("unexpected end of file: expected a value")
+        c = self.s[self.i]
+        if c == "[":
+            return self._list(depth, "]", "after an array element", lambda: self._value(depth + 1))
+        if c == "{":
+            return self._list(depth, "}", "after a value", lambda: self._member(depth))
+        if c == '"':
+            return self._string()
+        if c == "-" or "0" <= c <= "9":
+            return self._number()
+        for w in ("true", "false", "null"):
+            if self.s.startswith(w, self.i):
+                self.i += len(w)
+                return
+        f = self._found()
+        if f in ("'NaN'", "'Infinity'"):
+            self._fail(f"{f[1:-1]} is not a JSON number (write finite numbers only)")
+        self._fail(f"expected a value, found {f}")
+
+    def _list(self, depth, close, after, element):
+        self.i += 1
+        self._ws()
+        if self.s[self.i:self.i + 1] == close:
+            self.i += 1
+            return
+        while True:
+            element()
+            self._ws()
+            c = self.s[self.i:self.i + 1]
+            if c == ",":
+                self.i += 1
+                self._ws()
+                if self.s[self.i:self.i + 1] == close:
+                    self._fail(f"a trailing comma before '{close}' is not allowed in JSON")
+                continue
+            if c == close:
+                self.i += 1
+                return
+            self._fail(f"unexpected end of file: expected ',' or '{close}'" if self.i >= len(self.s) else f"expected ',' or '{close}' {after}, found {self._found()}")
+
+    def _member(self, depth):
+        self._ws()
+        if self.s[self.i:self.i + 1] != '"':
+            self._fail('unexpected end of file: expected a "key"' if self.i >= len(self.s) else f'expected a "key" in double quotes, found {self._found()}')
+        self._string()
+        self._ws()
+        if self.s[self.i:self.i + 1] != ":":
+            self._fail(f"expected ':' after the key, found {self._found()}")
+        self.i += 1
+        self._value(depth + 1)
+
+    def _string(self):
+        start = self.i
+        i = start + 1
+        s = self.s
+        while True:
+            if i >= len(s):
+                self._fail("unterminated string", start)
+            c = ord(s[i])
+            if c == 0x22:
+                break
+            if c < 0x20:
+                self._fail("unterminated string (a line break inside quotes)" if c == 10 else "a control character inside a string", i)
+            if c == 0x5C:
+                e = s[i + 1:i + 2]
+                if e == "u":
+                    if not re.fullmatch(r"[0-9A-Fa-f]{4}", s[i + 2:i + 6]):
+                        self._fail("a bad \\u escape in a string", i)
+                    i += 6
+                    continue
+                if e == "" or e not in '"\\/bfnrt':
+                    self._fail(f"a bad escape '\\{e}' in a string", i)
+                i += 2
+                continue
+            i += 1
+        self.i = i + 1
+
+    def _number(self):
+        s = self.s
+        start = i = self.i
+        digit = lambda k: k < len(s) and "0" <= s[k] <= "9"  # noqa: E731
+        if s[i:i + 1] == "-":
+            i += 1
+        if s[i:i + 1] == "0":
+            i += 1
+            if digit(i):
+                self._fail("a number may not start with 0 (write 7, not 07)", start)
+        elif digit(i):
+            while digit(i):
+                i += 1
+        else:
+            if s.startswith("Infinity", i):
+                self._fail("-Infinity is not a JSON number (write finite numbers only)", start)
+            self._fail("a malformed number: '-' must be followed by a digit", start)
+        if s[i:i + 1] == ".":
+            i += 1
+            if not digit(i):
+                self._fail("a malformed number: a digit must follow '.'", i)
+            while digit(i):
+                i += 1
+        if s[i:i + 1] in ("e", "E"):
+            i += 1
+            if s[i:i + 1] in ("+", "-"):
+                i += 1
+            if not digit(i):
+                self._fail("a malformed number: a digit must follow the exponent's 'e'", i)
+            while digit(i):
+                i += 1
+        if not math.isfinite(float(s[start:i])):
+            self._fail("a number too large for float64", start)
+        self.i = i
 
 
 class NestedError(ValueError):
@@ -592,7 +764,8 @@ def _gunzip(raw, path, limit, partial=False):
             if not rest.strip(b"\x00"):
                 return bytes(out)
     except zlib.error as e:
-        raise DlcError(f"{path}: not a valid gzip file ({e})")
+        reason = re.sub(r"^Error -?\d+ while [a-z ]+: ", "", str(e))
+        raise DlcError(f"{path}: not a valid gzip file ({reason})")
 
 
 def _data_text(data, path):
