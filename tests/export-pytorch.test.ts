@@ -95,6 +95,7 @@ interface CaseResult {
   readonly worst?: string;
   readonly moved?: number;
   readonly names?: boolean;
+  readonly message?: string | null;
 }
 
 const manifest: unknown[] = [];
@@ -323,6 +324,8 @@ suite("PyTorch export matches the interpreter (PyTorch, float64)", () => {
     }
     for (const [name, text] of Object.entries(STEP_CASES)) stepCase(`step: ${name}`, text);
     initialCase("initial", INITIAL_CASE, 5);
+    const refused = analysed(net("input 4\nd: dense 3\ne: dense 2"));
+    manifest.push({ name: "refuse", model: writeModel("refuse", refused), refuse: { "d.kernel": { shape: [3, 4], data: new Array(12).fill(0) }, "d.bias": { shape: [3], data: [0, 0, 0] }, "e.bias": { shape: [2], data: [0, 0] } } });
     projects = { main: exportProject("two.dl", PROJECT_TEXT), hostile: exportProject(HOSTILE_FILE, HOSTILE_TEXT) };
     const { main, hostile } = projects;
     commandCase("run.py --json float64", main, ["--weights", main.weights, "--data", main.data, "--json", "--dtype", "float64"]);
@@ -365,6 +368,10 @@ suite("PyTorch export matches the interpreter (PyTorch, float64)", () => {
     expect(r.error, `worst: ${r.worst}`).toBeLessThan(1e-12);
   });
 
+  it("load_dlc_state refuses missing weights and wrong shapes, naming each", () => {
+    expect(results.refuse!.message).toBe("the weights do not fit the network: 'd.kernel' is [3, 4], the network needs [4, 3]; 'e.kernel' is missing");
+  });
+
   for (const name of Object.keys(STEP_CASES)) {
     it(`one SGD step: ${name}`, () => {
       const r = results[`step: ${name}`]!;
@@ -384,7 +391,7 @@ suite("dlc export --to pytorch (CLI) and run.py", () => {
   };
 
   it("writes model.py, run.py, train.py and dlc_support.py; run.py --json gives the interpreter's outputs (float64)", () => {
-    expect(readdirSync(projects.main!.dir).sort()).toEqual(expect.arrayContaining(["dlc_support.py", "model.py", "run.py"]));
+    expect(readdirSync(projects.main!.dir).sort()).toEqual(["dlc_support.py", "model.py", "run.py", "train.py"]);
     const r = command("run.py --json float64");
     expect(r.stderr).toBe("");
     expect(r.code).toBe(0);

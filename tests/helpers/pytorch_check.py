@@ -79,6 +79,13 @@ def check(case, index):
     if "script" in case:
         return command(case)
     module = load(case, index)
+    if "refuse" in case:
+        weights = {name: tensor(t) for name, t in case["refuse"].items()}
+        try:
+            module.Net(seed=None).load_dlc_state(weights)
+        except ValueError as e:
+            return {"message": str(e)}
+        return {"message": None}
     if "initial" in case:
         net = module.Net(seed=case["seed"], dtype=torch.float64)
         state = net.dlc_state()
