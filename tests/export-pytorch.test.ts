@@ -502,7 +502,7 @@ describe("names and refusals", () => {
   });
 
   it("identifiers are safe and unique: keywords, torch.nn.Module's own attributes, the module's names", () => {
-    expect(pythonIdentifiers(["conv1", "eval", "import", "torch", "self", "v_eval", "_x", "Net", "training", "a", "a"])).toEqual(["conv1", "v_eval", "v_import", "v_torch", "v_self", "v_eval_2", "v__x", "v_Net", "v_training", "a", "a_2"]);
+    expect(pythonIdentifiers(["conv1", "eval", "import", "torch", "self", "v_eval", "_x", "Net", "training", "logits", "a", "a"])).toEqual(["conv1", "v_eval", "v_import", "v_torch", "v_self", "v_eval_2", "v__x", "v_Net", "v_training", "v_logits", "a", "a_2"]);
     expect(pyString('a"b\\c\nd\u2028é')).toBe('"a\\"b\\\\c\\x0ad\\u2028\\xe9"');
   });
 });

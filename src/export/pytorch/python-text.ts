@@ -41,7 +41,7 @@ const KEYWORDS = new Set(
 const RESERVED = new Set([
   ..."self torch math warnings super object len range list dict str int float bool tuple isinstance getattr setattr NETWORK WEIGHTS Net inputs".split(" "),
   ..."T_destination add_module apply bfloat16 buffers children compile cpu cuda double dump_patches eval extra_repr float forward get_buffer get_extra_state get_parameter get_submodule half ipu load_state_dict modules mtia named_buffers named_children named_modules named_parameters parameters requires_grad_ set_extra_state share_memory state_dict to to_empty train training type xpu zero_grad call_super_init".split(" "),
-  ..."dlc_state load_dlc_state load_dlc save_dlc forward_with_logits sync_batch_statistics bptt".split(" "),
+  ..."dlc_state load_dlc_state load_dlc save_dlc forward_with_logits sync_batch_statistics bptt logits".split(" "),
 ]);
 
 function reserved(id: string): boolean {
