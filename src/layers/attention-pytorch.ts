@@ -32,6 +32,9 @@ const attentionHelper: PythonHelper = {
             scores = hidden @ self.score_vector
         y = torch.softmax(scores, dim=-1) @ memory
         return y if timed else y.squeeze(1)
+
+    def extra_repr(self):
+        return self.score
 `,
 };
 

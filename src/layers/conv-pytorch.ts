@@ -20,6 +20,9 @@ const convHelper: PythonHelper = {
         if top or bottom or left or right:
             x = torch.nn.functional.pad(x, (left, right, top, bottom))
         return super().forward(x).permute(0, 2, 3, 1)
+
+    def extra_repr(self):
+        return "%s, pads=%s" % (super().extra_repr(), self.pads)
 `,
 };
 

@@ -52,6 +52,9 @@ const batchnormHelper: PythonHelper = {
         else:
             mean, variance = self.moving_mean, self.moving_variance
         return self.gamma * ((x - mean) * (1 / torch.sqrt(variance + self.epsilon))) + self.beta
+
+    def extra_repr(self):
+        return "%d, epsilon=%s, momentum=%s%s" % (self.gamma.shape[0], self.epsilon, self.momentum, ", frozen=True" if self.frozen else "")
 `,
 };
 

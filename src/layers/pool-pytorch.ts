@@ -35,6 +35,9 @@ const poolHelper: PythonHelper = {
             y = sign * torch.nn.functional.max_pool2d(padded, self.kernel, self.stride)[:, :, :oh, :ow]
             y = torch.where(cells > 0, y, torch.zeros_like(y))
         return y.permute(0, 2, 3, 1)
+
+    def extra_repr(self):
+        return "%s, kernel=%s, stride=%d, pads=%s, output=%s" % (self.mode, self.kernel, self.stride, self.pads, self.output)
 `,
 };
 

@@ -96,6 +96,10 @@ def _dlc_recurrent(module, x, full):
     return torch.cat([sequence[:, -1, :h], sequence[:, 0, h:]], dim=-1)
 
 
+def _dlc_recurrent_repr(module):
+    return "%s, sequences=%s, bptt=%s" % (torch.nn.RNNBase.extra_repr(module), module.sequences, module.bptt)
+
+
 class DlcRNN(torch.nn.RNN):
     """torch.nn.RNN (tanh) from a zero state, on [N, T, F], with dlc's outputs and truncated BPTT."""
 
@@ -107,6 +111,9 @@ class DlcRNN(torch.nn.RNN):
 
     def forward(self, x):
         return _dlc_recurrent(self, x, lambda v: torch.nn.RNN.forward(self, v)[0])
+
+    def extra_repr(self):
+        return _dlc_recurrent_repr(self)
 
 
 class DlcLSTM(torch.nn.LSTM):
@@ -121,6 +128,9 @@ class DlcLSTM(torch.nn.LSTM):
     def forward(self, x):
         return _dlc_recurrent(self, x, lambda v: torch.nn.LSTM.forward(self, v)[0])
 
+    def extra_repr(self):
+        return _dlc_recurrent_repr(self)
+
 
 class DlcGRU(torch.nn.GRU):
     """torch.nn.GRU (reset after the product, as Keras' GRU) from a zero state, on [N, T, F], with dlc's outputs and truncated BPTT."""
@@ -133,6 +143,9 @@ class DlcGRU(torch.nn.GRU):
 
     def forward(self, x):
         return _dlc_recurrent(self, x, lambda v: torch.nn.GRU.forward(self, v)[0])
+
+    def extra_repr(self):
+        return _dlc_recurrent_repr(self)
 `,
 };
 
