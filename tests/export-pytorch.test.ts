@@ -470,6 +470,19 @@ suite("dlc export --to pytorch (CLI) and run.py", () => {
     expect(readdirSync(work).filter((n) => n.endsWith(".tmp"))).toEqual([]);
   });
 
+  it("a new folder appears whole (built beside it, then renamed); a half-built one a killed export left is removed", () => {
+    const src = join(work, "fresh.dl");
+    writeFileSync(src, net("input 3\ndense 2"));
+    const stale = join(work, ".fresh.999999999.abc123.tmp");
+    mkdirSync(stale);
+    writeFileSync(join(stale, "model.py"), "half");
+    const r = dlc(["export", src, "--to", "pytorch", "-o", join(work, "fresh")]);
+    expect(r.status).toBe(0);
+    expect(existsSync(stale)).toBe(false);
+    expect(readdirSync(work).filter((n) => n.startsWith(".fresh."))).toEqual([]);
+    expect(readdirSync(join(work, "fresh")).sort()).toEqual(["dlc_support.py", "model.py", "run.py", "train.py"]);
+  });
+
   it("into an existing folder: the project's files are replaced, the user's other files kept", () => {
     const src = join(work, "again.dl");
     writeFileSync(src, net("input 3\ndense 2"));

@@ -3,7 +3,7 @@ import { basename, dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { writeFileAtomic } from "../../io/atomic-write.js";
 import { DataError, reasonOf } from "../../io/errors.js";
-import { tempNameFor } from "../../codegen/runtime/temp-files.js";
+import { isStaleTemp, tempNameFor } from "../../codegen/runtime/temp-files.js";
 
 /**
  * The folder of the project's static Python files (run.py, train.py, dlc_support.py, …): beside
@@ -52,7 +52,12 @@ export function writeProject(dir: string, files: ReadonlyMap<string, string>): v
     for (const [name, text] of files) writeFileAtomic(join(dir, name), text);
     return;
   }
-  const temp = join(dirname(dir), tempNameFor(basename(dir), process.pid));
+  const parent = dirname(dir);
+  // Folders that exports killed mid-write (kill -9) left beside this one are tidied away first.
+  for (const name of readdirSync(parent)) {
+    if (isStaleTemp(name, basename(dir), process.pid, (pid, signal) => process.kill(pid, signal))) rmSync(join(parent, name), { recursive: true, force: true });
+  }
+  const temp = join(parent, tempNameFor(basename(dir), process.pid));
   try {
     mkdirSync(temp);
     for (const [name, text] of files) writeFileAtomic(join(temp, name), text);
