@@ -5,7 +5,7 @@ import { nodeBuiltin, nodeProcess } from "./host.js";
 import { CtrlC, EXIT_INTERRUPTED } from "./interrupt.js";
 import type { ModelLike, ModuleInfo } from "./internal-types.js";
 import { checkSaveTarget, loadNodeHost, readDataFile, readWeightsFile, writeFileAtomic, type FsLike, type NodeHost } from "./node-files.js";
-import { Progress } from "./progress.js";
+import { Progress, progressMode } from "./progress.js";
 import type { Dataset } from "./public-types.js";
 import { encodeWeights, namedWeights, weightsFormatOf } from "./weights.js";
 import { inShardWorker } from "./threads.js";
@@ -14,7 +14,7 @@ import { inShardWorker } from "./threads.js";
  * The generated module's command line: `node net.mjs run --weights W --data D [--json]` and
  * `node net.mjs train --data D [--weights INIT] [--save OUT] [--dtype f32|f64] [--epochs N]
  * [--batch N] [--lr X] [--seed N] [--json]`, behaving as `dlc run` / `dlc train` do
- * (src/cli/run.ts, train.ts, progress.ts): the same outputs, messages and exit codes (0 ok, 1
+ * (src/cli/run.ts, train.ts; one progress printer, progress.ts): the same outputs, messages and exit codes (0 ok, 1
  * diverged or non-finite outputs, 2 usage or a bad file, 130 Ctrl-C), atomic saves, Ctrl-C
  * stopping after the current batch. Node built-ins are loaded here only, when a command runs.
  */
@@ -271,7 +271,7 @@ async function trainCommand(info: ModuleInfo, flags: Flags, node: NodeHost, prog
   if (flags.dtype !== undefined && (flags.save === undefined || weightsFormatOf(flags.save) !== "safetensors")) {
     throw new UsageError(`--dtype chooses the number type of a .safetensors save${flags.save === undefined ? "; there is no --save" : `; ${flags.save} is JSON, which always holds the exact float64 weights`}`);
   }
-  const progress = new Progress(flags.json ? "json" : proc.stderr.isTTY ? "bar" : "lines", epochs, proc);
+  const progress = new Progress(progressMode(flags.json, proc), epochs, proc);
   const initial = flags.weights === undefined ? undefined : readWeightsFile(info, flags.weights, node, (m) => progress.note(`warning: ${m}`));
   const data = readDataFile(flags.data!, { inputs: info.inputs, output: info.output, loss, needTargets: true }, node);
   if (data.size === 0) throw new UsageError(`${flags.data} holds no samples`);
