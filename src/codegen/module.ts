@@ -605,7 +605,7 @@ function threadedConstructorTail(fixed: readonly { field: string; size: number; 
     this.shardSet = new ShardSet(replicas, cap, buffers, SYNC_POINTS, gradientAdder(this.kern.sgd));
     let threads = attach ? 1 : options.threads ?? defaultThreads(SHARDS);
     if (!(Number.isInteger(threads) && threads >= 1 && threads <= SHARDS)) throw new RangeError(\`threads must be a whole number from 1 to \${SHARDS} (this module was compiled with --threads \${SHARDS}), got \${threads}\`);
-    const unavailable = threads > 1 ? threadsUnavailable() ?? (arena.shared ? undefined : "shared memory is unavailable here (a browser page needs cross-origin isolation); training on one thread") : undefined;
+    const unavailable = threads > 1 ? threadsUnavailable(MODULE_URL) ?? (arena.shared ? undefined : "shared memory is unavailable here (a browser page needs cross-origin isolation); training on one thread") : undefined;
     if (unavailable) {
       warnOnce(unavailable);
       threads = 1;

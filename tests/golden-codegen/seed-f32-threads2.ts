@@ -994,7 +994,7 @@ export class Model {
       );
     const unavailable =
       threads > 1
-        ? (threadsUnavailable() ??
+        ? (threadsUnavailable(MODULE_URL) ??
           (arena.shared
             ? undefined
             : "shared memory is unavailable here (a browser page needs cross-origin isolation); training on one thread"))
@@ -1537,7 +1537,7 @@ export function main(argv: readonly string[]): Promise<number> {
 }
 
 /** Which module a worker thread loads this file for (runtime/threads.ts): a bundle may hold several. */
-const MODULE_KEY = "9bf7701ac66766b2";
+const MODULE_KEY = "787b94e9a53e0849";
 
 // In a worker thread started for this module: serve its shards (this never returns there).
 claimShardWorker(MODULE_KEY, serveShardWorker);

@@ -410,10 +410,12 @@ function webThreadHost(): ThreadHost | string {
   };
 }
 
-/** Why worker threads cannot start here (then a model trains on one thread), or undefined. */
-export function threadsUnavailable(): string | undefined {
+/** Why worker threads cannot start here for the module at `moduleUrl` (then a model trains on one thread), or undefined. */
+export function threadsUnavailable(moduleUrl: string): string | undefined {
   const h = threadHost();
-  return typeof h === "string" ? `${h}; training on one thread` : undefined;
+  // Workers load the module by its URL: a classic-script bundle (e.g. esbuild --format=iife) has none.
+  const why = typeof h === "string" ? h : moduleUrl === "" ? "worker threads load this module by its URL (import.meta.url), which it has not here: bundle it as an ES module (e.g. esbuild --format=esm)" : undefined;
+  return why === undefined ? undefined : `${why}; training on one thread`;
 }
 
 /** The default thread count: the machine's cores, at most the module's shards. */
