@@ -853,8 +853,8 @@ const PER_SAMPLE: readonly (readonly [string, number])[] = [
   ["oneHot", 1],
 ];
 
-/** @internal A worker thread's entry (runtime/threads.ts starts it): the same model over the same memory. */
-export function __dlcShardWorker(data: ShardWorkerData): void {
+/** A worker thread's entry (claimShardWorker calls it as the worker loads this module): the same model over the same memory. */
+function serveShardWorker(data: ShardWorkerData): void {
   const model = new Model({ maxBatch: data.options.maxBatch, seed: data.options.seed }, data);
   serveShards((model as unknown as { shardSet: ShardSet }).shardSet, data.thread);
 }
@@ -994,7 +994,7 @@ export class Model {
       );
     const unavailable =
       threads > 1
-        ? (threadsUnavailable() ??
+        ? (threadsUnavailable(MODULE_URL) ??
           (arena.shared
             ? undefined
             : "shared memory is unavailable here (a browser page needs cross-origin isolation); training on one thread"))
@@ -1008,6 +1008,7 @@ export class Model {
       ? undefined
       : new ShardThreads(this.shardSet, threads, {
           url: MODULE_URL,
+          key: MODULE_KEY,
           buffers,
           options: { maxBatch, seed, kernels: this.kernels },
           memory: arena.memory,
@@ -1534,5 +1535,11 @@ export function fit(model: Model, data: TrainingData, options?: FitOptions): Pro
 export function main(argv: readonly string[]): Promise<number> {
   return runCli(RUNTIME_INFO, argv, programName(MODULE_URL));
 }
+
+/** Which module a worker thread loads this file for (runtime/threads.ts): a bundle may hold several. */
+const MODULE_KEY = "787b94e9a53e0849";
+
+// In a worker thread started for this module: serve its shards (this never returns there).
+claimShardWorker(MODULE_KEY, serveShardWorker);
 
 startIfMain(RUNTIME_INFO, MODULE_URL);

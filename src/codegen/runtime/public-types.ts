@@ -47,6 +47,14 @@ export interface EpochReport {
   readonly samples: number;
   readonly seconds: number;
   readonly samplesPerSecond: number;
+  /** The fraction of training samples classified right (classification losses; 0 … 1). */
+  readonly accuracy?: number;
+  /** Mean loss per sample on the validation data (with validation data). */
+  readonly valLoss?: number;
+  /** The fraction of validation samples classified right (0 … 1). */
+  readonly valAccuracy?: number;
+  /** The learning rate of the epoch's last batch (with a schedule or warmup). */
+  readonly lr?: number;
 }
 
 export interface BatchReport {
