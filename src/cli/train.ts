@@ -12,7 +12,7 @@ import { CtrlC } from "./ctrl-c.js";
 import { EXIT_INPUT_ERRORS, EXIT_OK, UsageError } from "./errors.js";
 import { diagnosticsJson, load, printDiagnostics } from "./load.js";
 import { setupModel } from "./model-setup.js";
-import { Progress } from "./progress.js";
+import { Progress } from "../codegen/runtime/progress.js";
 import { saveTestHooks } from "./save-test-hooks.js";
 import { checkOutputTarget } from "./output-target.js";
 
@@ -56,7 +56,7 @@ export async function runTrain(file: string, flags: TrainFlags): Promise<number>
     throw new UsageError(`--dtype chooses the number type of a .safetensors save${flags.save === undefined ? "; there is no --save" : `; ${flags.save} is JSON, which always holds the exact float64 weights`}`);
   }
 
-  const progress = new Progress(Progress.modeFor(flags.json), epochs);
+  const progress = new Progress(flags.json ? "json" : process.stderr.isTTY ? "bar" : "lines", epochs, process);
   const model = setupModel(checked, seed, flags.weights, (m) => progress.note(`warning: ${m}`), { optimizer });
   const data = loadData(flags.data, dataSpecOf(checked, { loss, needTargets: true }));
   if (data.size === 0) throw new UsageError(`${flags.data} holds no samples`);

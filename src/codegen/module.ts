@@ -396,6 +396,10 @@ export class Model {
   /** Whether the loss gradient skips the final ${finalKind ?? "activation"} (fused, stable \`a − y\`). */
   private fused = false;
   private rand: () => number;
+  /** The dropout generator's state (rand draws from it). */
+  private readonly randState = new Uint32Array(1);${threaded ? `
+  /** The shards' dropout generators' states (shared memory). */
+  private shardRandomStates!: Uint32Array;` : ""}
   /** @internal The batch row of this model's sample 0, for messages (not 0 only in a thread's shard of a batch). */
   firstRow = 0;${threaded ? `
   /** @internal Which shard of a batch this is, of how many (1: not a shard), and the batch's samples. */
@@ -409,7 +413,8 @@ ${optimizerCode.fields(arr)}
     const maxBatch = options.maxBatch ?? TRAIN_DEFAULTS.batch;
     this.maxBatch = maxBatch;
     this.loss = options.loss ?? TRAIN_DEFAULTS.loss;
-    this.rand = seededRandom(options.seed ?? TRAIN_DEFAULTS.seed);
+    this.randState[0] = (options.seed ?? TRAIN_DEFAULTS.seed) >>> 0;
+    this.rand = randomOnState(this.randState, 0);
 ${allocations.join("\n")}
 ${optimizerAllocations}
 ${threaded ? threadedConstructorTail(fixedScratch.map((x) => ({ field: x.field, size: x.size, kind: x.kind }))) : "    this.initWeights(options.seed ?? TRAIN_DEFAULTS.seed);"}
@@ -470,6 +475,8 @@ ${chunked(forwardBlocks)}${synced ? "" : `
 
   private setInput(target: Arr, source: ArrayLike<number> | undefined, count: number, k: number): void {
     if (!source || source.length < count) throw new RangeError(\`input \${k}: expected \${count} values, got \${source?.length ?? 0}\`);
+    // Already in place (fit gathers a batch straight into the input buffer): nothing to copy.
+    if ((source as Arr).buffer === target.buffer && (source as Arr).byteOffset === target.byteOffset) return;
     if (source.length === count) target.set(source as ArrayLike<number>);
     else for (let i = 0; i < count; i++) target[i] = source[i]!;
   }
@@ -554,6 +561,26 @@ ${threaded ? threadedTrainStep(p.inputBuffers.map((b) => ({ field: `b${b}`, size
     return this.shardThreads?.ready() ?? Promise.resolve();
   }` : ""}
 
+  /** @internal The outputs of the last training step's forward pass (n samples, a view), where the model keeps them in one place. */
+  trainedOutputs(n: number): Arr | undefined {
+    return ${threaded ? "void n, undefined" : `this.b${p.outputBuffer}.subarray(0, n * OUTPUT_SIZE)`};
+  }
+
+  /** @internal Input k's buffer, for a batch gathered in place (fit), where the model has one. */
+  inputBuffer(k: number): Arr | undefined {
+    return ${threaded ? "void k, undefined" : `[${p.inputBuffers.map((b) => `this.b${b}`).join(", ")}][k]`};
+  }
+
+  /** @internal The dropout generators' states (checkpoints): this model's${threaded ? ", then each shard's" : ""}. */
+  randomState(): number[] {
+    return [...this.randState${threaded ? ", ...this.shardRandomStates" : ""}];
+  }
+
+  /** @internal Sets what randomState returned. */
+  setRandomState(state: readonly number[]): void {
+    this.randState[0] = state[0]! >>> 0;${threaded ? "\n    for (let k = 0; k < this.shardRandomStates.length; k++) this.shardRandomStates[k] = state[k + 1]! >>> 0;" : ""}
+  }
+
   /** Outputs for n samples (inference: dropout off, batchnorm on its running statistics). A copy. */
   predict(inputs: readonly ArrayLike<number>[] | ArrayLike<number>, n: number): Arr {
     return this.forward(inputs, n, false).slice(0, n * OUTPUT_SIZE);
@@ -598,6 +625,7 @@ function threadedConstructorTail(fixed: readonly { field: string; size: number; 
     const own: Record<string, unknown>[] = [${own("0")}];
     for (let k = 1; k < SHARDS; k++) own.push(${own("k")});
     const buffers = attach ? attach.buffers : newShardBuffers(SHARDS, rows * OUTPUT_SIZE, seed);
+    this.shardRandomStates = new Uint32Array(buffers.random);
     const replicas = own.map((fields, k) => shardReplica(this, k, SHARDS, cap, PER_SAMPLE, fields, shardRandom(buffers, k)));
     this.shardSet = new ShardSet(replicas, cap, buffers, SYNC_POINTS, gradientAdder(this.kern.sgd));
     let threads = attach ? 1 : options.threads ?? defaultThreads(SHARDS);

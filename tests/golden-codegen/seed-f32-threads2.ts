@@ -890,6 +890,10 @@ export class Model {
   /** Whether the loss gradient skips the final sigmoid (fused, stable `a − y`). */
   private fused = false;
   private rand: () => number;
+  /** The dropout generator's state (rand draws from it). */
+  private readonly randState = new Uint32Array(1);
+  /** The shards' dropout generators' states (shared memory). */
+  private shardRandomStates!: Uint32Array;
   /** @internal The batch row of this model's sample 0, for messages (not 0 only in a thread's shard of a batch). */
   firstRow = 0;
   /** @internal Which shard of a batch this is, of how many (1: not a shard), and the batch's samples. */
@@ -941,7 +945,8 @@ export class Model {
     const maxBatch = options.maxBatch ?? TRAIN_DEFAULTS.batch;
     this.maxBatch = maxBatch;
     this.loss = options.loss ?? TRAIN_DEFAULTS.loss;
-    this.rand = seededRandom(options.seed ?? TRAIN_DEFAULTS.seed);
+    this.randState[0] = (options.seed ?? TRAIN_DEFAULTS.seed) >>> 0;
+    this.rand = randomOnState(this.randState, 0);
     const cap = Math.ceil(maxBatch / SHARDS);
     const rows = cap * SHARDS;
     const arena = new Arena(
@@ -983,6 +988,7 @@ export class Model {
     for (let k = 1; k < SHARDS; k++)
       own.push({ g: arena.f32(WEIGHT_COUNT), s4_kernelT: arena.f32(2), s2_kernelT: arena.f32(4) });
     const buffers = attach ? attach.buffers : newShardBuffers(SHARDS, rows * OUTPUT_SIZE, seed);
+    this.shardRandomStates = new Uint32Array(buffers.random);
     const replicas = own.map((fields, k) =>
       shardReplica(this, k, SHARDS, cap, PER_SAMPLE, fields, shardRandom(buffers, k)),
     );
@@ -1447,6 +1453,22 @@ export class Model {
   /** Resolves once the worker threads have started; until then trainStep runs every shard on this thread (same results). */
   ready(): Promise<void> {
     return this.shardThreads?.ready() ?? Promise.resolve();
+  }
+
+  /** @internal The outputs of the last training step's forward pass (n samples, a view), where the model keeps them in one place. */
+  trainedOutputs(n: number): Arr | undefined {
+    return (void n, undefined);
+  }
+
+  /** @internal The dropout generators' states (checkpoints): this model's, then each shard's. */
+  randomState(): number[] {
+    return [...this.randState, ...this.shardRandomStates];
+  }
+
+  /** @internal Sets what randomState returned. */
+  setRandomState(state: readonly number[]): void {
+    this.randState[0] = state[0]! >>> 0;
+    for (let k = 0; k < this.shardRandomStates.length; k++) this.shardRandomStates[k] = state[k + 1]! >>> 0;
   }
 
   /** Outputs for n samples (inference: dropout off, batchnorm on its running statistics). A copy. */

@@ -554,6 +554,8 @@ export class Model {
   /** Whether the loss gradient skips the final sigmoid (fused, stable `a − y`). */
   private fused = false;
   private rand: () => number;
+  /** The dropout generator's state (rand draws from it). */
+  private readonly randState = new Uint32Array(1);
   /** @internal The batch row of this model's sample 0, for messages (not 0 only in a thread's shard of a batch). */
   firstRow = 0;
   private readonly b0: Float64Array;
@@ -596,7 +598,8 @@ export class Model {
     const maxBatch = options.maxBatch ?? TRAIN_DEFAULTS.batch;
     this.maxBatch = maxBatch;
     this.loss = options.loss ?? TRAIN_DEFAULTS.loss;
-    this.rand = seededRandom(options.seed ?? TRAIN_DEFAULTS.seed);
+    this.randState[0] = (options.seed ?? TRAIN_DEFAULTS.seed) >>> 0;
+    this.rand = randomOnState(this.randState, 0);
     this.w = new Float64Array(17);
     this.g = new Float64Array(17);
     this.b0 = new Float64Array(maxBatch * 3);
@@ -1027,6 +1030,21 @@ export class Model {
     this.backward(n);
     this.step(lr);
     return loss;
+  }
+
+  /** @internal The outputs of the last training step's forward pass (n samples, a view), where the model keeps them in one place. */
+  trainedOutputs(n: number): Arr | undefined {
+    return this.b6.subarray(0, n * OUTPUT_SIZE);
+  }
+
+  /** @internal The dropout generators' states (checkpoints): this model's. */
+  randomState(): number[] {
+    return [...this.randState];
+  }
+
+  /** @internal Sets what randomState returned. */
+  setRandomState(state: readonly number[]): void {
+    this.randState[0] = state[0]! >>> 0;
   }
 
   /** Outputs for n samples (inference: dropout off, batchnorm on its running statistics). A copy. */

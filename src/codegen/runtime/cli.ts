@@ -286,7 +286,7 @@ async function trainCommand(info: ModuleInfo, flags: Flags, node: NodeHost, prog
   ctrlC.install();
   let diverged = false;
   try {
-    const outcome = await fitModel(model, info.weights, info.inputs.map((i) => sizeOfShape(i.shape)), sizeOfShape(info.output), data, { epochs, batch, seed }, {
+    const outcome = await fitModel(model, info, data, { epochs, batch, seed }, {
       lr: flags.lr ?? info.defaults.lr,
       onBatch: (r) => progress.batch(r),
       onEpoch: (r) => progress.epoch(r),

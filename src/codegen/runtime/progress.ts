@@ -27,10 +27,17 @@ export class Progress {
   epoch(r: EpochReport): void {
     const round = (x: number): number => Math.round(x * 1000) / 1000;
     if (this.mode === "json") {
-      this.proc.stdout.write(JSON.stringify({ epoch: r.epoch, loss: r.loss, samples: r.samples, seconds: round(r.seconds), samplesPerSecond: round(r.samplesPerSecond) }) + "\n");
+      const optional = { accuracy: r.accuracy, valLoss: r.valLoss, valAccuracy: r.valAccuracy, lr: r.lr };
+      this.proc.stdout.write(JSON.stringify({ epoch: r.epoch, loss: r.loss, ...optional, samples: r.samples, seconds: round(r.seconds), samplesPerSecond: round(r.samplesPerSecond) }) + "\n");
       return;
     }
-    const line = `epoch ${r.epoch}/${this.epochs}  loss ${r.loss.toFixed(6)}  ${r.samplesPerSecond.toFixed(0)} samples/s  ${r.seconds.toFixed(2)} s`;
+    const pct = (x: number): string => `${(100 * x).toFixed(2)}%`;
+    const parts = [`epoch ${r.epoch}/${this.epochs}`, `loss ${r.loss.toFixed(6)}`];
+    if (r.accuracy !== undefined) parts.push(`accuracy ${pct(r.accuracy)}`);
+    if (r.valLoss !== undefined) parts.push(`val_loss ${r.valLoss.toFixed(6)}`);
+    if (r.valAccuracy !== undefined) parts.push(`val_accuracy ${pct(r.valAccuracy)}`);
+    parts.push(`${r.samplesPerSecond.toFixed(0)} samples/s`, `${r.seconds.toFixed(2)} s`);
+    const line = parts.join("  ");
     if (this.mode === "bar") this.proc.stderr.write(`\r${line}\x1b[K\n`);
     else this.proc.stdout.write(line + "\n");
   }

@@ -42,11 +42,21 @@ export type TrainingData = Dataset | { readonly x: unknown; readonly y?: unknown
 
 export interface EpochReport {
   readonly epoch: number;
-  /** Mean loss per sample over the epoch (each batch's loss weighted by its size). */
+  /** Mean loss per sample over the epoch (each batch's loss weighted by its size, as it was trained). */
   readonly loss: number;
+  /**
+   * Classification losses: the share of right predictions in the epoch's batches, from the
+   * outputs each batch was trained on (training mode, before its step), as the loss is.
+   */
+  readonly accuracy?: number;
+  /** With validation data: the mean loss and accuracy over it after the epoch (inference mode). */
+  readonly valLoss?: number;
+  readonly valAccuracy?: number;
   readonly samples: number;
   readonly seconds: number;
   readonly samplesPerSecond: number;
+  /** The learning rate of the epoch's last batch. */
+  readonly lr?: number;
 }
 
 export interface BatchReport {
@@ -72,6 +82,14 @@ export interface FitOptions {
    * Dropout draws from the model's own generator, seeded when the model was created.
    */
   readonly seed?: number;
+  /** Validation data (a Dataset from readData, or {x, y}): its loss and accuracy in each epoch's report. */
+  readonly validation?: TrainingData;
+  /** Accuracy counts a class among the K highest outputs as right. Default 1. */
+  readonly top?: number;
+  /** Early stopping: stop when the validation loss has not improved for this many epochs. */
+  readonly patience?: number;
+  /** The learning rate of each batch (a schedule); by default `lr` throughout. */
+  readonly lrAt?: (at: { readonly epoch: number; readonly batch: number; readonly batchesPerEpoch: number; readonly epochs: number }) => number;
   readonly onEpoch?: (report: EpochReport) => void;
   readonly onBatch?: (report: BatchReport) => void;
   /** Polled after every batch: training stops there, the weights consistent. */
@@ -79,7 +97,8 @@ export interface FitOptions {
 }
 
 export type FitOutcome =
-  | { readonly status: "done" | "interrupted"; readonly epochs: readonly EpochReport[] }
+  /** stopped: early, by `patience`. */
+  | { readonly status: "done" | "interrupted" | "stopped"; readonly epochs: readonly EpochReport[] }
   | {
       /**
        * A batch diverged: it was undone and training stopped, the weights the last good ones
