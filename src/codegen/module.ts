@@ -514,7 +514,8 @@ ${optimizerCode.step(config, useArena)}
 
   resetOptimizer(): void {
 ${optimizerCode.reset()}
-  }${useArena ? `
+  }
+${optimizerCode.stateMethods()}${useArena ? `
 
   /** @internal Whether every weight is finite (fit's check after each batch), on the model's kernels. */
   weightsFinite(): boolean {
@@ -622,7 +623,7 @@ function threadedTrainStep(inputs: readonly { field: string; size: number }[]): 
 ${inputs.map((x, k) => `    shards.scatter(list[${k}], this.${x.field}, n, ${x.size}, ${k});`).join("\n")}
     const width = shards.scatterTargets(targets, n, OUTPUT_SIZE, LAST_AXIS);
     const o = this.optimizer;
-    const t = o.kind === "adam" ? this.t + 1 : this.t;
+    const t = this.t + 1;
     shards.setStep(o, lr ?? o.lr, t);
     // The shards' forward, loss and backward passes; then, if the loss is finite, each thread
     // sums its slice of the gradients into g and updates its slice of the weights (as step() would).

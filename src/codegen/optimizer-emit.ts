@@ -11,6 +11,19 @@ export const optimizerCode = {
     void arr;
     return `    this.m = new Arr(WEIGHT_COUNT);\n    this.v = new Arr(WEIGHT_COUNT);`;
   },
+  /** Export and import of the state (checkpoints), over the arena's buffers (runtime/optimizer-state.ts). */
+  stateMethods(): string {
+    return `
+  /** The optimizer's state: steps taken and, per trainable weight by §8 name, sgd's velocity or Adam's m and v (float64 copies). For checkpoints. */
+  optimizerState(): OptimizerState {
+    return arenaOptimizerState(this.optimizer.kind, this.t, WEIGHTS, { velocity: this.v, m: this.m, v: this.v });
+  }
+
+  /** Continues from a state optimizerState() gave; throws an Error naming what differs (another optimizer kind, other weights or sizes). */
+  setOptimizerState(state: OptimizerState): void {
+    this.t = setArenaOptimizerState(state, this.optimizer.kind, WEIGHTS, { velocity: this.v, m: this.m, v: this.v });
+  }`;
+  },
   reset(): string {
     return `    this.m.fill(0);\n    this.v.fill(0);\n    this.t = 0;`;
   },
@@ -37,6 +50,7 @@ export const optimizerCode = {
     const g = this.g;
     const m = this.m;
     const v = this.v;
+    this.t++;
     if (o.kind === "sgd") {
       const mu = o.momentum;
       for (const [start, end] of TRAINABLE) {
@@ -51,7 +65,6 @@ export const optimizerCode = {
       }
       return;
     }
-    this.t++;
     const b1 = o.beta1;
     const b2 = o.beta2;
     const c1 = 1 - b1 ** this.t;
@@ -71,6 +84,7 @@ const stepOnKernels = `
     const o = this.optimizer;
     const rate = lr ?? o.lr;
     const kern = this.kern;
+    this.t++;
     if (o.kind === "sgd") {
       for (const [start, end] of ranges) {
         if (o.momentum === 0) kern.sgd(this.w, this.g, start, end - start, rate);
@@ -78,7 +92,6 @@ const stepOnKernels = `
       }
       return;
     }
-    this.t++;
     const c1 = 1 - o.beta1 ** this.t;
     const c2 = 1 - o.beta2 ** this.t;
     for (const [start, end] of ranges) kern.adam(this.w, this.g, this.m, this.v, start, end - start, rate, o.beta1, o.beta2, c1, c2, o.eps);`;

@@ -1855,6 +1855,7 @@ export class Model {
     const o = this.optimizer;
     const rate = lr ?? o.lr;
     const kern = this.kern;
+    this.t++;
     if (o.kind === "sgd") {
       for (const [start, end] of ranges) {
         if (o.momentum === 0) kern.sgd(this.w, this.g, start, end - start, rate);
@@ -1862,7 +1863,6 @@ export class Model {
       }
       return;
     }
-    this.t++;
     const c1 = 1 - o.beta1 ** this.t;
     const c2 = 1 - o.beta2 ** this.t;
     for (const [start, end] of ranges)
@@ -1873,6 +1873,24 @@ export class Model {
     this.m.fill(0);
     this.v.fill(0);
     this.t = 0;
+  }
+
+  /** The optimizer's state: steps taken and, per trainable weight by §8 name, sgd's velocity or Adam's m and v (float64 copies). For checkpoints. */
+  optimizerState(): OptimizerState {
+    return arenaOptimizerState(this.optimizer.kind, this.t, WEIGHTS, {
+      velocity: this.v,
+      m: this.m,
+      v: this.v,
+    });
+  }
+
+  /** Continues from a state optimizerState() gave; throws an Error naming what differs (another optimizer kind, other weights or sizes). */
+  setOptimizerState(state: OptimizerState): void {
+    this.t = setArenaOptimizerState(state, this.optimizer.kind, WEIGHTS, {
+      velocity: this.v,
+      m: this.m,
+      v: this.v,
+    });
   }
 
   /** @internal Whether every weight is finite (fit's check after each batch), on the model's kernels. */

@@ -1349,6 +1349,7 @@ export class Model {
     const o = this.optimizer;
     const rate = lr ?? o.lr;
     const kern = this.kern;
+    this.t++;
     if (o.kind === "sgd") {
       for (const [start, end] of ranges) {
         if (o.momentum === 0) kern.sgd(this.w, this.g, start, end - start, rate);
@@ -1356,7 +1357,6 @@ export class Model {
       }
       return;
     }
-    this.t++;
     const c1 = 1 - o.beta1 ** this.t;
     const c2 = 1 - o.beta2 ** this.t;
     for (const [start, end] of ranges)
@@ -1367,6 +1367,24 @@ export class Model {
     this.m.fill(0);
     this.v.fill(0);
     this.t = 0;
+  }
+
+  /** The optimizer's state: steps taken and, per trainable weight by §8 name, sgd's velocity or Adam's m and v (float64 copies). For checkpoints. */
+  optimizerState(): OptimizerState {
+    return arenaOptimizerState(this.optimizer.kind, this.t, WEIGHTS, {
+      velocity: this.v,
+      m: this.m,
+      v: this.v,
+    });
+  }
+
+  /** Continues from a state optimizerState() gave; throws an Error naming what differs (another optimizer kind, other weights or sizes). */
+  setOptimizerState(state: OptimizerState): void {
+    this.t = setArenaOptimizerState(state, this.optimizer.kind, WEIGHTS, {
+      velocity: this.v,
+      m: this.m,
+      v: this.v,
+    });
   }
 
   /** @internal Whether every weight is finite (fit's check after each batch), on the model's kernels. */
@@ -1430,7 +1448,7 @@ export class Model {
     shards.scatter(list[0], this.b0, n, 3, 0);
     const width = shards.scatterTargets(targets, n, OUTPUT_SIZE, LAST_AXIS);
     const o = this.optimizer;
-    const t = o.kind === "adam" ? this.t + 1 : this.t;
+    const t = this.t + 1;
     shards.setStep(o, lr ?? o.lr, t);
     // The shards' forward, loss and backward passes; then, if the loss is finite, each thread
     // sums its slice of the gradients into g and updates its slice of the weights (as step() would).

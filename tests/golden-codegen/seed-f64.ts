@@ -978,6 +978,7 @@ export class Model {
     const g = this.g;
     const m = this.m;
     const v = this.v;
+    this.t++;
     if (o.kind === "sgd") {
       const mu = o.momentum;
       for (const [start, end] of TRAINABLE) {
@@ -992,7 +993,6 @@ export class Model {
       }
       return;
     }
-    this.t++;
     const b1 = o.beta1;
     const b2 = o.beta2;
     const c1 = 1 - b1 ** this.t;
@@ -1011,6 +1011,24 @@ export class Model {
     this.m.fill(0);
     this.v.fill(0);
     this.t = 0;
+  }
+
+  /** The optimizer's state: steps taken and, per trainable weight by §8 name, sgd's velocity or Adam's m and v (float64 copies). For checkpoints. */
+  optimizerState(): OptimizerState {
+    return arenaOptimizerState(this.optimizer.kind, this.t, WEIGHTS, {
+      velocity: this.v,
+      m: this.m,
+      v: this.v,
+    });
+  }
+
+  /** Continues from a state optimizerState() gave; throws an Error naming what differs (another optimizer kind, other weights or sizes). */
+  setOptimizerState(state: OptimizerState): void {
+    this.t = setArenaOptimizerState(state, this.optimizer.kind, WEIGHTS, {
+      velocity: this.v,
+      m: this.m,
+      v: this.v,
+    });
   }
 
   /** forward (training) + loss + backward + optimizer step on one batch. Returns the batch loss. */
