@@ -21,14 +21,14 @@ interface Optimizer {
   readonly name: string;
   /** The train block's optimizer line. */
   readonly line: string;
-  readonly config: Required<Pick<OptimizerConfig, "kind" | "lr">> & { momentum: number; beta1: number; beta2: number; eps: number };
+  readonly config: Required<Pick<OptimizerConfig, "kind" | "lr">> & { momentum: number; beta1: number; beta2: number; eps: number; weightDecay: number; clip: number };
 }
 
 const OPTIMIZERS: readonly Optimizer[] = [
-  { name: "sgd", line: "optimizer sgd lr 0.2", config: { kind: "sgd", lr: 0.2, momentum: 0, beta1: 0.9, beta2: 0.999, eps: 1e-8 } },
-  { name: "sgd with momentum", line: "optimizer sgd lr 0.1 momentum 0.9", config: { kind: "sgd", lr: 0.1, momentum: 0.9, beta1: 0.9, beta2: 0.999, eps: 1e-8 } },
-  { name: "adam (defaults)", line: "optimizer adam lr 0.05", config: { kind: "adam", lr: 0.05, momentum: 0, beta1: 0.9, beta2: 0.999, eps: 1e-8 } },
-  { name: "adam (beta1, beta2, eps)", line: "optimizer adam lr 0.05 beta1 0.8 beta2 0.95 eps 1e-4", config: { kind: "adam", lr: 0.05, momentum: 0, beta1: 0.8, beta2: 0.95, eps: 1e-4 } },
+  { name: "sgd", line: "optimizer sgd lr 0.2", config: { kind: "sgd", lr: 0.2, momentum: 0, beta1: 0.9, beta2: 0.999, eps: 1e-8, weightDecay: 0, clip: 0 } },
+  { name: "sgd with momentum", line: "optimizer sgd lr 0.1 momentum 0.9", config: { kind: "sgd", lr: 0.1, momentum: 0.9, beta1: 0.9, beta2: 0.999, eps: 1e-8, weightDecay: 0, clip: 0 } },
+  { name: "adam (defaults)", line: "optimizer adam lr 0.05", config: { kind: "adam", lr: 0.05, momentum: 0, beta1: 0.9, beta2: 0.999, eps: 1e-8, weightDecay: 0, clip: 0 } },
+  { name: "adam (beta1, beta2, eps)", line: "optimizer adam lr 0.05 beta1 0.8 beta2 0.95 eps 1e-4", config: { kind: "adam", lr: 0.05, momentum: 0, beta1: 0.8, beta2: 0.95, eps: 1e-4, weightDecay: 0, clip: 0 } },
 ];
 
 const networkText = (o: Optimizer): string => `network lin {\n  input ${F}\n  dense ${N}\n}\ntrain {\n  loss squared\n  ${o.line}\n}\n`;

@@ -1,3 +1,4 @@
+import { clipScale } from "../codegen/runtime/clip.js";
 import { checkOptimizerState, optimizerSlotNames } from "../codegen/runtime/optimizer-state.js";
 import type { OptimizerKind, OptimizerState } from "../codegen/runtime/public-types.js";
 import type { Tensor } from "./tensor.js";
@@ -38,9 +39,6 @@ export const DEFAULT_LR = { sgd: 0.01, adam: 0.001, adamw: 0.001 } as const;
 /** torch.optim.AdamW's default weight_decay (sgd and adam default to none). */
 export const DEFAULT_ADAMW_WEIGHT_DECAY = 0.01;
 
-/** clip_grad_norm_'s epsilon: the gradients are scaled by max / (norm + 1e-6) when that is below 1. */
-export const CLIP_EPS = 1e-6;
-
 /**
  * torch.nn.utils.clip_grad_norm_(max_norm=clip): the global L2 norm over every slot's gradient;
  * when clip / (norm + 1e-6) < 1, every gradient is scaled by it (in place).
@@ -48,8 +46,8 @@ export const CLIP_EPS = 1e-6;
 export function clipGradients(slots: readonly Slot[], clip: number): void {
   let squares = 0;
   for (const { grad } of slots) for (const x of grad.data) squares += x * x;
-  const coef = clip / (Math.sqrt(squares) + CLIP_EPS);
-  if (coef < 1) for (const { grad } of slots) for (let i = 0; i < grad.data.length; i++) grad.data[i]! *= coef;
+  const scale = clipScale(squares, clip);
+  if (scale !== 1) for (const { grad } of slots) for (let i = 0; i < grad.data.length; i++) grad.data[i]! *= scale;
 }
 
 /** What every optimizer shares: the step count, clipping, the per-slot buffers and their export. */
