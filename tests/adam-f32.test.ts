@@ -6,7 +6,9 @@
 // SIMD kernels' four-wide loop and their scalar tail both run.
 import { describe, expect, it } from "vitest";
 import { makeOptimizer } from "../src/interp/optimizers.js";
-import { compileText, interpreterStepWith, pair, type Compiled } from "./helpers/compiled.js";
+import { Model as InterpModel } from "../src/interp/model.js";
+import { seededRandom } from "../src/interp/random.js";
+import { compileText, interpreterStepWith, type Compiled } from "./helpers/compiled.js";
 
 // dense 5 on one input: a [1, 5] kernel and 5 biases; the issue's case is the kernel's: w0 = 0.0192, x = 1, y = −1.
 const TEXT = "network one {\n  input 1\n  dense 5\n}\ntrain {\n  loss squared\n  optimizer adam lr 0.02\n}\n";
@@ -32,7 +34,8 @@ describe.each(builds)("f32 Adam ($kernels kernels, $threads shards) is float64's
   it("the issue's case: one step takes w0 = 0.0192 to −0.0007999998", async () => {
     if (!modules.has(threads)) modules.set(threads, compileText(TEXT, "f32", { threads: threads > 1 ? threads : undefined }));
     const c = await modules.get(threads)!;
-    const model = new c.mod.Model({ maxBatch: 1, kernels, seed: 1 });
+    const model = new c.mod.Model({ maxBatch: 1, kernels, seed: 1, threads: threads > 1 ? threads : undefined });
+    await model.ready?.();
     try {
       for (const [name, data] of Object.entries(START)) model.setWeight(name, data);
       model.trainStep([X], Y, 1);
@@ -52,8 +55,9 @@ describe.each(builds)("f32 Adam ($kernels kernels, $threads shards) is float64's
   it(`${STEPS} steps, each from the compiled model's own weights and state`, async () => {
     if (!modules.has(threads)) modules.set(threads, compileText(TEXT, "f32", { threads: threads > 1 ? threads : undefined }));
     const c = await modules.get(threads)!;
-    const { interp, model } = pair(c, { maxBatch: 1, weights: START });
-    const compiledModel = new c.mod.Model({ maxBatch: 1, kernels, seed: 1 });
+    const interp = new InterpModel(c.checked, seededRandom(1));
+    const compiledModel = new c.mod.Model({ maxBatch: 1, kernels, seed: 1, threads: threads > 1 ? threads : undefined });
+    await compiledModel.ready?.();
     try {
       for (const [name, data] of Object.entries(START)) compiledModel.setWeight(name, data);
       const optimizer = makeOptimizer({ kind: "adam", lr: 0.02 });
@@ -76,7 +80,6 @@ describe.each(builds)("f32 Adam ($kernels kernels, $threads shards) is float64's
       }
     } finally {
       await compiledModel.close?.();
-      await model.close?.();
     }
   });
 });

@@ -115,13 +115,14 @@ describe.each(BUILDS)("compiled ($precision, $kernels kernels, $threads shards)"
   it.each(CONFIGS)("$kind: the state matches the interpreter's and resuming is bit-identical", async (config) => {
     const { mod } = await compiled(build);
     const make = (): CompiledModel => {
-      const model = new mod.Model({ maxBatch: 4, kernels: build.kernels, seed: 5 });
+      const model = new mod.Model({ maxBatch: 4, kernels: build.kernels, seed: 5, threads: build.threads > 1 ? build.threads : undefined });
       model.optimizer = { ...model.optimizer, ...config };
       return model;
     };
     const straight = make();
     const first = make();
     const resumed = make();
+    for (const m of [straight, first, resumed]) await m.ready?.();
     const interp = interpreter();
     for (const [name, t] of interp.namedWeights()) for (const m of [straight, first]) m.setWeight(name, t.data);
     const o = makeOptimizer(config);

@@ -43,6 +43,8 @@ export interface CompiledModel {
   /** Modules compiled with threads: how many trainStep runs on, and stopping them. */
   readonly threads?: number;
   close?(): Promise<void>;
+  /** Modules compiled with threads: resolves once the worker threads run (before that, every shard runs on this thread). */
+  ready?(): Promise<void>;
 }
 
 export interface CompiledModule {
