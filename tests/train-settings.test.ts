@@ -5,7 +5,7 @@
 import { describe, expect, it } from "vitest";
 import { analyze } from "../src/index.js";
 import { Model as InterpModel } from "../src/interp/model.js";
-import { makeOptimizer } from "../src/interp/optimizers.js";
+import { makeOptimizer, optimizerConfigOf } from "../src/interp/optimizers.js";
 import { seededRandom } from "../src/interp/random.js";
 import { compileText, interpreterStepWith } from "./helpers/compiled.js";
 
@@ -18,6 +18,14 @@ describe("reading the settings", () => {
     const { span: _span, ...train } = a.train!;
     expect(train).toEqual({ loss: "squared", optimizer: { kind: "adamw", lr: 0.01, beta2: 0.99 }, schedule: { kind: "step", every: 3, gamma: 0.5 }, warmup: 100, weightDecay: 0.05, clip: 1.5, patience: 4 });
     expect(analyze(withTrain("schedule cosine")).train!.schedule).toEqual({ kind: "cosine" });
+  });
+
+  it("optimizerConfigOf: the optimizer line, weight_decay and clip in one config; the command line's values win", () => {
+    const train = analyze(withTrain("optimizer adamw lr 0.01\n  weight_decay 0.05\n  clip 2")).train;
+    expect(optimizerConfigOf(train)).toEqual({ kind: "adamw", lr: 0.01, weightDecay: 0.05, clip: 2 });
+    expect(optimizerConfigOf(train, { lr: 0.5, weightDecay: 0, clip: 9 })).toEqual({ kind: "adamw", lr: 0.5, weightDecay: 0, clip: 9 });
+    expect(optimizerConfigOf(analyze(withTrain("batch 4")).train)).toEqual({ kind: "sgd", lr: 0.01 });
+    expect(optimizerConfigOf(undefined, { lr: 0.2 })).toEqual({ kind: "sgd", lr: 0.2 });
   });
 
   // [the setting line, the message, the column it points at (line 7)]

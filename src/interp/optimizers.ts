@@ -1,6 +1,7 @@
 import { clipScale } from "../codegen/runtime/clip.js";
 import { checkOptimizerState, optimizerSlotNames } from "../codegen/runtime/optimizer-state.js";
 import type { OptimizerKind, OptimizerState } from "../codegen/runtime/public-types.js";
+import type { TrainConfig } from "../ir/types.js";
 import type { Tensor } from "./tensor.js";
 
 export type { OptimizerKind, OptimizerState };
@@ -143,6 +144,17 @@ class Adam extends Base {
       }
     }
   }
+}
+
+/**
+ * The optimizer a train { } block describes (sgd at its default rate when it names none), with the
+ * command line's overrides: optimizer line, `weight_decay` and `clip` in one config.
+ */
+export function optimizerConfigOf(train: TrainConfig | undefined, overrides: { readonly lr?: number; readonly weightDecay?: number; readonly clip?: number } = {}): OptimizerConfig {
+  const base = train?.optimizer ?? { kind: "sgd" as const };
+  const weightDecay = overrides.weightDecay ?? train?.weightDecay;
+  const clip = overrides.clip ?? train?.clip;
+  return { ...base, lr: overrides.lr ?? base.lr ?? DEFAULT_LR[base.kind], ...(weightDecay === undefined ? {} : { weightDecay }), ...(clip === undefined ? {} : { clip }) };
 }
 
 export function makeOptimizer(c: OptimizerConfig): Optimizer {
