@@ -4,19 +4,22 @@ import type { Dataset as RuntimeDataset } from "../codegen/runtime/public-types.
 import { randomOnState } from "../codegen/runtime/random.js";
 import { computeLoss } from "./losses.js";
 import type { Model } from "./model.js";
-import { makeOptimizer, type Optimizer, type OptimizerConfig } from "./optimizers.js";
+import { makeOptimizer, type Optimizer, type OptimizerConfig, type OptimizerState } from "./optimizers.js";
 import { weightDiverged } from "./divergence.js";
 import type { Dataset } from "./train.js";
 
 /** A capture of the interpreter's training state: every weight (state included), the optimizer, the dropout generator. */
 export interface InterpState {
   readonly weights: readonly Float64Array[];
-  readonly optimizer: unknown;
+  readonly optimizer: OptimizerState;
   readonly random: number;
 }
 
 export interface InterpEngine extends TrainEngine<InterpState> {
   readonly optimizer: Optimizer;
+  /** The dropout generator's state. */
+  randomState(): number;
+  setRandomState(state: number): void;
 }
 
 /**
@@ -33,10 +36,13 @@ export function interpEngine(model: Model, data: Dataset, o: { loss: LossKind; o
   const optimizer = makeOptimizer(o.optimizer);
   const fused = model.fusedWith(o.loss);
   const named = [...model.namedWeights()];
+  const slots = model.trainableSlots();
   let outputs: Float64Array | undefined;
   return {
     maxBatch: o.maxBatch,
     optimizer,
+    randomState: () => randomState[0]!,
+    setRandomState: (state) => void (randomState[0] = state >>> 0),
     trainBatch(order, start, n, lr) {
       const indices: number[] = [];
       for (let i = 0; i < n; i++) indices.push(order[start + i]!);
@@ -47,8 +53,7 @@ export function interpEngine(model: Model, data: Dataset, o: { loss: LossKind; o
       if (!Number.isFinite(loss)) return loss;
       model.zeroGrads();
       model.backward(pass, grad, ctx, fused);
-      setRate(optimizer, lr);
-      optimizer.step(model.trainableSlots());
+      optimizer.step(slots, lr);
       return loss;
     },
     trainedOutputs: () => outputs,
@@ -59,10 +64,10 @@ export function interpEngine(model: Model, data: Dataset, o: { loss: LossKind; o
       }
       return undefined;
     },
-    capture: () => ({ weights: named.map(([, t]) => t.data.slice()), optimizer: optimizerState(optimizer), random: randomState[0]! }),
+    capture: () => ({ weights: named.map(([, t]) => t.data.slice()), optimizer: optimizer.state(slots), random: randomState[0]! }),
     restore(state) {
       named.forEach(([, t], i) => t.data.set(state.weights[i]!));
-      setOptimizerState(optimizer, state.optimizer);
+      optimizer.setState(state.optimizer, slots);
       randomState[0] = state.random;
     },
     evaluateBatch(set: RuntimeDataset, start, n) {
@@ -88,36 +93,4 @@ export function interpEngine(model: Model, data: Dataset, o: { loss: LossKind; o
 function inputShape(model: Model, k: number): readonly number[] {
   const node = model.checked.network.nodes[model.checked.network.inputs[k]!]!;
   return model.checked.facts[node.id]!.shape!;
-}
-
-/** The optimizer's fields (until the optimizers export their state themselves). */
-interface OptimizerFields {
-  lr: number;
-  velocity?: Map<string, Float64Array>;
-  m?: Map<string, Float64Array>;
-  v?: Map<string, Float64Array>;
-  t?: number;
-}
-
-function setRate(optimizer: Optimizer, lr: number): void {
-  (optimizer as unknown as OptimizerFields).lr = lr;
-}
-
-const copyMap = (m: Map<string, Float64Array> | undefined) => (m ? new Map([...m].map(([k, v]) => [k, v.slice()])) : undefined);
-
-function optimizerState(optimizer: Optimizer): unknown {
-  const f = optimizer as unknown as OptimizerFields;
-  return { velocity: copyMap(f.velocity), m: copyMap(f.m), v: copyMap(f.v), t: f.t };
-}
-
-function setOptimizerState(optimizer: Optimizer, state: unknown): void {
-  const f = optimizer as unknown as OptimizerFields;
-  const s = state as OptimizerFields;
-  for (const key of ["velocity", "m", "v"] as const) {
-    const live = f[key];
-    if (!live) continue;
-    live.clear();
-    for (const [k, v] of s[key] ?? []) live.set(k, v.slice());
-  }
-  if (s.t !== undefined) f.t = s.t;
 }

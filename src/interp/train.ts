@@ -36,7 +36,7 @@ export interface TrainOptions {
   /** Polled after every batch (Ctrl-C): training stops there, the weights stay consistent. */
   readonly shouldStop?: () => boolean;
   /** As runtime/trainer.ts's settings of the same names. */
-  readonly lrAt?: TrainerSettings["lrAt"];
+  readonly schedule?: TrainerSettings["schedule"];
   readonly validation?: RuntimeDataset;
   readonly top?: number;
   readonly patience?: number;
@@ -63,7 +63,7 @@ export async function train(model: Model, data: Dataset, o: TrainOptions): Promi
     batch: o.batch,
     seed: o.seed,
     lr: o.optimizer.lr,
-    lrAt: o.lrAt,
+    schedule: o.schedule,
     validation: o.validation,
     top: o.top,
     patience: o.patience,

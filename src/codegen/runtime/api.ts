@@ -28,7 +28,11 @@ export function fitFor(info: ModuleInfo, model: ModelLike, data: TrainingData, o
   const dataset = isDataset(data) ? data : readDataFor(info, data, { file: "data", needTargets: true, loss: model.loss });
   const settings = { epochs: options.epochs ?? info.defaults.epochs, batch: options.batch ?? Math.min(info.defaults.batch, model.maxBatch), seed: options.seed ?? info.defaults.seed };
   const validation = options.validation === undefined || isDataset(options.validation) ? options.validation : readDataFor(info, options.validation, { file: "validation data", needTargets: true, loss: model.loss });
-  return fitModel(model, info, dataset, settings, { ...options, validation });
+  const d = info.defaults;
+  const schedule = options.schedule === undefined ? d.schedule ?? undefined : options.schedule ?? undefined;
+  const warmup = options.warmup ?? (d.warmup || undefined);
+  const patience = options.patience ?? d.patience ?? undefined;
+  return fitModel(model, info, dataset, settings, { ...options, validation, schedule, warmup, patience });
 }
 
 function isDataset(data: TrainingData): data is Dataset {

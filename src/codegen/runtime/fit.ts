@@ -1,7 +1,7 @@
 import { firstOutOfRange } from "./divergence.js";
 import { sizeOfShape } from "./errors.js";
 import type { ModelLike, ModuleInfo, WeightInfo } from "./internal-types.js";
-import type { Dataset, FitOptions, FitOutcome } from "./public-types.js";
+import type { Dataset, FitOptions, FitOutcome, OptimizerState } from "./public-types.js";
 import { runTrainer, type TrainEngine, type TrainerSettings } from "./trainer.js";
 
 export interface FitSettings {
@@ -13,7 +13,7 @@ export interface FitSettings {
 /** A capture of a generated model's training state (trainer.ts): weights and state, optimizer, dropout generators. */
 export interface CompiledState {
   readonly w: Float32Array | Float64Array;
-  readonly optimizer: unknown;
+  readonly optimizer: OptimizerState;
   readonly random: readonly number[];
 }
 
@@ -23,15 +23,8 @@ interface TrainableModel extends ModelLike {
   trainedOutputs?(n: number): Float32Array | Float64Array | undefined;
   randomState?(): number[];
   setRandomState?(state: readonly number[]): void;
-  optimizerState?(): unknown;
-  setOptimizerState?(state: unknown): void;
-}
-
-/** The optimizer's state where the model has no optimizerState(): its fields m, v and t. */
-interface OptimizerFields {
-  m: Float32Array | Float64Array;
-  v: Float32Array | Float64Array;
-  t: number;
+  optimizerState(): OptimizerState;
+  setOptimizerState(state: OptimizerState): void;
 }
 
 /**
@@ -57,23 +50,6 @@ export function compiledEngine(model: ModelLike, weights: readonly WeightInfo[],
   // The inputs once in the model's number type (f32: a converted copy, made per fit call):
   // each batch's rows are then plain memory copies, not conversions.
   const sources: readonly ArrayLike<number>[] = f32 ? data.inputs.map((x) => Float32Array.from(x)) : data.inputs;
-  const fields = model as unknown as OptimizerFields;
-  const optimizerState = (reuse: unknown): unknown => {
-    if (m.optimizerState) return m.optimizerState();
-    const r = reuse as OptimizerFields | undefined;
-    if (!r) return { m: fields.m.slice(), v: fields.v.slice(), t: fields.t };
-    r.m.set(fields.m);
-    r.v.set(fields.v);
-    r.t = fields.t;
-    return r;
-  };
-  const setOptimizerState = (s: unknown): void => {
-    if (m.setOptimizerState) return m.setOptimizerState(s);
-    const o = s as OptimizerFields;
-    fields.m.set(o.m);
-    fields.v.set(o.v);
-    fields.t = o.t;
-  };
   return {
     maxBatch: model.maxBatch,
     trainBatch(order, start, n, lr) {
@@ -91,11 +67,11 @@ export function compiledEngine(model: ModelLike, weights: readonly WeightInfo[],
     capture(reuse) {
       const w = reuse && reuse.w.length === model.w.length ? reuse.w : f32 ? new Float32Array(model.w.length) : new Float64Array(model.w.length);
       w.set(model.w);
-      return { w, optimizer: optimizerState(reuse?.optimizer), random: m.randomState?.() ?? [] };
+      return { w, optimizer: m.optimizerState(), random: m.randomState?.() ?? [] };
     },
     restore(state) {
       model.w.set(state.w);
-      setOptimizerState(state.optimizer);
+      m.setOptimizerState(state.optimizer);
       m.setRandomState?.(state.random);
     },
     evaluateBatch(set, start, n) {
@@ -133,7 +109,7 @@ export async function fitModel(model: ModelLike, info: Pick<ModuleInfo, "weights
     batch,
     seed: settings.seed,
     lr: options.lr ?? model.optimizer.lr,
-    lrAt: options.lrAt,
+    schedule: options.schedule || options.warmup ? { ...(options.schedule ? { schedule: options.schedule } : {}), ...(options.warmup ? { warmup: options.warmup } : {}) } : undefined,
     validation: options.validation as Dataset | undefined,
     top: options.top,
     patience: options.patience,

@@ -86,10 +86,11 @@ export interface FitOptions {
   readonly validation?: TrainingData;
   /** Accuracy counts a class among the K highest outputs as right. Default 1. */
   readonly top?: number;
-  /** Early stopping: stop when the validation loss has not improved for this many epochs. */
+  /** Early stopping: stop when the validation loss has not improved for this many epochs (default: the train block's). */
   readonly patience?: number;
-  /** The learning rate of each batch (a schedule); by default `lr` throughout. */
-  readonly lrAt?: (at: { readonly epoch: number; readonly batch: number; readonly batchesPerEpoch: number; readonly epochs: number }) => number;
+  /** The learning-rate schedule and warmup (batches): default, the train block's. `null`: none. */
+  readonly schedule?: { readonly kind: "step"; readonly every: number; readonly gamma: number } | { readonly kind: "cosine" } | null;
+  readonly warmup?: number;
   readonly onEpoch?: (report: EpochReport) => void;
   readonly onBatch?: (report: BatchReport) => void;
   /** Polled after every batch: training stops there, the weights consistent. */
@@ -140,4 +141,19 @@ export interface SaveWeightsOptions {
   readonly metadata?: Readonly<Record<string, string>>;
   /** The name used in messages. */
   readonly file?: string;
+}
+
+/** The optimizers of §6: sgd (with momentum), adam, adamw (decoupled weight decay). */
+export type OptimizerKind = "sgd" | "adam" | "adamw";
+
+/**
+ * An optimizer's state, for checkpoints (model.optimizerState(), and the interpreter's the same):
+ * the steps taken (Adam's bias correction counts them) and per trainable weight, by its §8 name,
+ * the optimizer's buffers — `velocity` for sgd (zeros without momentum), `m` and `v` (the first
+ * and second moments) for adam and adamw.
+ */
+export interface OptimizerState {
+  readonly kind: OptimizerKind;
+  readonly step: number;
+  readonly slots: Readonly<Record<string, Readonly<Record<string, Float64Array>>>>;
 }

@@ -4,6 +4,7 @@ import type { LossName } from "./internal-types.js";
 import { countCorrect } from "./accuracy.js";
 import type { BatchReport, Dataset, EpochReport } from "./public-types.js";
 import { randomOnState } from "./random.js";
+import { learningRateAt, type LrSettings } from "./schedule.js";
 
 /**
  * The one training loop: `dlc train` (either engine), `node net.mjs train` and `model.fit` all
@@ -46,16 +47,6 @@ export interface TrainEngine<S = unknown> {
   evaluateBatch(data: Dataset, start: number, n: number): { readonly loss: number; readonly outputs: ArrayLike<number> };
 }
 
-/** Where a batch is in the run: what a learning-rate schedule looks at. */
-export interface BatchPosition {
-  /** 1-based. */
-  readonly epoch: number;
-  /** 0-based within the epoch. */
-  readonly batch: number;
-  readonly batchesPerEpoch: number;
-  readonly epochs: number;
-}
-
 /** Where a run stands after an epoch: with the engine's capture, what a checkpoint holds. */
 export interface LoopState {
   /** Epochs completed. */
@@ -77,9 +68,9 @@ export interface TrainerSettings {
   readonly batch: number;
   /** Seeds the shuffling generator: seed ^ 0x9e3779b9. */
   readonly seed: number;
-  /** The learning rate of each batch (a schedule); by default `lr` throughout. */
+  /** The base learning rate, and the schedule and warmup that set each batch's (schedule.ts). */
   readonly lr: number;
-  readonly lrAt?: (at: BatchPosition) => number;
+  readonly schedule?: LrSettings;
   /** Validation data: loss (and accuracy) after each epoch. */
   readonly validation?: Dataset;
   /** Accuracy counts a sample right when its class is among the K highest outputs. Default 1. */
@@ -147,7 +138,7 @@ export async function runTrainer<S>(engine: TrainEngine<S>, size: number, target
   let withoutImprovement = s.resume?.epochsWithoutImprovement ?? 0;
   let goodBatches = 0;
   let lastYield = now();
-  const rateAt = (epoch: number, b: number): number => (s.lrAt ? s.lrAt({ epoch, batch: b, batchesPerEpoch: batches, epochs: s.epochs }) : s.lr);
+  const rateAt = (epoch: number, b: number): number => (s.schedule ? learningRateAt(s.lr, s.schedule, { epoch, batch: b, batchesPerEpoch: batches, epochs: s.epochs }) : s.lr);
 
   /** The last capture's memory, reused by the next (captures are frequent; their garbage is not free). */
   let spare: S | undefined;
