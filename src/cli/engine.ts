@@ -42,6 +42,8 @@ import { VERSION } from "./version.js";
 
 /** Bumped when what a cache entry holds changes in a way the key does not show. */
 const CACHE_FORMAT = 1;
+/** The build id when there is none (running from the sources): then no entry is shared between processes. */
+const UNBUILT = `unbuilt ${process.pid} ${Date.now()} ${Math.random()}`;
 
 /** A Model of the generated module (either precision; threaded builds add `threads` and `close`). */
 export interface CompiledModel extends ModelLike {
@@ -133,8 +135,7 @@ export async function openCompiledEngine(loaded: Loaded, flags: EngineRequest, o
   const key = cacheKey({
     format: CACHE_FORMAT,
     dlc: VERSION,
-    // Without a build id (running from the sources) nothing is shared between processes.
-    build: build ?? `unbuilt ${process.pid} ${started}`,
+    build: build ?? UNBUILT,
     file: loaded.file,
     text: loaded.text,
     network: checked.network.name ?? null,
