@@ -36,6 +36,8 @@ const NETWORKS: Record<string, string> = {
   convbn: "network convbn {\n  input 8x8x2\n  conv 4 3x3 pad 1 relu\n  batchnorm\n  maxpool 2\n  dropout 0.3\n  flatten\n  dense 3 sigmoid\n}\n",
   // token ids through an embedding, a sequence LSTM and a bidirectional GRU, softmax.
   recurrent: "network recurrent {\n  input 6\n  embedding 12 8\n  lstm 10 sequences\n  gru 6 bidirectional\n  dense 5 softmax\n}\n",
+  // two named inputs (data keyed by name) meeting in attention; a softmax per position.
+  attention: "network attention {\n  src: input 5\n  tgt: input 4\n  from src\n  embedding 12 3\n  enc: lstm 4 sequences\n  from tgt\n  embedding 12 3\n  dec: lstm 4 sequences\n  attention dec enc dot\n  dense 6 softmax\n}\n",
 };
 
 /** Random weights (non-trivial batchnorm statistics included) from the compiled module, and random data, written for dlc run. */
@@ -50,15 +52,14 @@ async function weightsAndData(name: string, file: string, samples: number): Prom
   }
   const weights = tmp(`${name}-weights.json`);
   writeFileSync(weights, module.saveWeights(model, "json") as string);
-  const input = module.NETWORK.inputs[0]!;
-  const vocabulary = (loaded.analysis.selected!.network.nodes.find((n) => n.kind === "embedding") ? 12 : undefined) as number | undefined;
-  const size = input.shape.reduce((a, b) => a * b, 1);
-  const sample = (): unknown => {
-    const flat = Array.from({ length: size }, () => (vocabulary ? Math.floor(rand() * vocabulary) : rand() * 4 - 2));
-    return nest(flat, input.shape);
-  };
+  // Every embedding of these networks has a vocabulary of 12: token ids below it.
+  const tokens = loaded.analysis.selected!.network.nodes.some((n) => n.kind === "embedding");
+  const samplesOf = (shape: readonly number[]): unknown[] =>
+    Array.from({ length: samples }, () => nest(Array.from({ length: shape.reduce((a, b) => a * b, 1) }, () => (tokens ? Math.floor(rand() * 12) : rand() * 4 - 2)), shape));
+  const inputs = module.NETWORK.inputs;
+  const x = inputs.length === 1 ? samplesOf(inputs[0]!.shape) : Object.fromEntries(inputs.map((i) => [i.name, samplesOf(i.shape)]));
   const data = tmp(`${name}-data.json`);
-  writeFileSync(data, JSON.stringify({ x: Array.from({ length: samples }, sample) }));
+  writeFileSync(data, JSON.stringify({ x }));
   return { weights, data };
 }
 
@@ -108,6 +109,23 @@ describe("dlc run on the compiled engine", () => {
       expect(Math.abs(out - reference)).toBeLessThan(extra[1] === "f64" ? 1e-12 : 1e-6);
     }
     expect(entries(tmp("seed-cache"))).toHaveLength(3);
+  });
+});
+
+describe("float32's range", () => {
+  it("an output past float32's range is not finite (exit 1) and the message names float64's way; --interpret computes it", { timeout: 60_000 }, async () => {
+    const file = tmp("lin.dl");
+    writeFileSync(file, "network lin {\n  input 1\n  dense 1\n}\n");
+    writeFileSync(tmp("lin-w.json"), JSON.stringify({ "dense1.kernel": [[1e30]], "dense1.bias": [0] }));
+    writeFileSync(tmp("lin-d.json"), JSON.stringify({ x: [[1], [1e10]] }));
+    const args = ["run", file, "--weights", tmp("lin-w.json"), "--data", tmp("lin-d.json"), "--json"];
+    const compiled = await dlc([...args, "--cache", tmp("lin-cache")]);
+    expect(compiled.code).toBe(1);
+    expect((JSON.parse(compiled.stdout) as { outputs: unknown[][] }).outputs[1]).toEqual([null]);
+    expect(compiled.stderr).toMatch(/^dlc: sample 1's output is not finite .*the compiled engine computes in float32: --precision f64 or --interpret compute in float64\)\n$/);
+    const reference = await dlc([...args, "--interpret"]);
+    expect(reference.code, reference.stderr).toBe(0);
+    expect(JSON.parse(reference.stdout)).toEqual({ outputs: [[1e30], [1e40]] });
   });
 });
 

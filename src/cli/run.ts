@@ -38,13 +38,16 @@ export async function runRun(file: string, flags: RunFlags): Promise<number> {
   const problem = flags.interpret ? undefined : compiledEngineProblem(checked, flags, analysis.train);
   if (problem !== undefined && compiledEngineAskedFor(flags)) throw new UsageError(`${problem}; use --interpret`);
   const warn = (m: string): void => void process.stderr.write(`warning: ${m}\n`);
-  const batches = flags.interpret || problem !== undefined ? interpretedOutputs(checked, flags, warn) : await compiledOutputs(loaded, flags, warn);
+  const interpreted = flags.interpret || problem !== undefined;
+  const batches = interpreted ? interpretedOutputs(checked, flags, warn) : await compiledOutputs(loaded, flags, warn);
   printOutputs(checked, batches, flags.json);
 
   const bad = nonFiniteSamples(batches);
   if (bad.length > 0) {
     const what = bad.length === 1 ? `sample ${bad[0]}'s output is` : `the outputs of ${bad.length} samples (the first: sample ${bad[0]}) are`;
-    process.stderr.write(`dlc: ${what} not finite (NaN or infinite, printed as null): the weights or the data are out of range for this network\n`);
+    // Float32 overflows at 3.4e38, where float64 would not: say how to get float64's range.
+    const hint = interpreted || flags.precision === "f64" ? "" : " (the compiled engine computes in float32: --precision f64 or --interpret compute in float64)";
+    process.stderr.write(`dlc: ${what} not finite (NaN or infinite, printed as null): the weights or the data are out of range for this network${hint}\n`);
     return EXIT_INPUT_ERRORS;
   }
   return EXIT_OK;
