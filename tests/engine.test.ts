@@ -129,6 +129,21 @@ describe("float32's range", () => {
   });
 });
 
+describe("a network the compiled engine cannot take", () => {
+  it("runs on the interpreter (which here refuses it for memory), or, asked for by a flag, is a usage error naming why", { timeout: 60_000 }, async () => {
+    // 10^12 weights: past the compiled module's 4 GiB of WebAssembly memory, and past any machine's for float64.
+    const file = tmp("huge.dl");
+    writeFileSync(file, "network huge {\n  input 1000000\n  dense 1000000\n}\n");
+    const args = ["run", file, "--weights", tmp("none.json"), "--data", tmp("none.json")];
+    const plain = await dlc(args);
+    expect(plain.code).toBe(2);
+    expect(plain.stderr).toMatch(/^dlc: running this network needs at least .*; this machine has/);
+    const asked = await dlc([...args, "--precision", "f32"]);
+    expect(asked.code).toBe(2);
+    expect(asked.stderr).toMatch(/^dlc: the compiled module's arrays need at least .*4\.00 GiB its WebAssembly kernels address; use --interpret\n$/);
+  });
+});
+
 describe("engine flags", () => {
   const seed = ["run", "examples/seed.dl", "--weights", "examples/data/seed-weights.json", "--data", "examples/data/seed.json"];
   const cases: [string, string[], RegExp][] = [

@@ -39,7 +39,8 @@ export function cacheFolder(given: string | undefined): string {
   const base = xdg && xdg.startsWith("/") ? xdg : join(homedir(), ".cache");
   const dir = join(base, "dlc");
   try {
-    mkdirSync(dir, { recursive: true });
+    // Private to the user: the cache holds code that dlc runs.
+    mkdirSync(dir, { recursive: true, mode: 0o700 });
     if (statSync(dir).isDirectory()) return dir;
   } catch {
     // A read-only home, say: a folder of this process's own instead.

@@ -17,9 +17,11 @@
  *              TRAIN_DEFAULTS, readData, loadWeights, saveWeights, fit, main, DataError)
  *     threads: the shards compiled in (1: none); `new module.Model({ maxBatch, seed, loss,
  *              threads })` trains on up to that many threads; call `model.close?.()` when done
- *   compiledEngineProblem(checked, flags, train?) → string | undefined
- *     why the compiled engine cannot take this network (a layer kind without an emitter, too
- *     large); the commands fall back to the interpreter, or refuse when its flags were asked for
+ *   usesCompiledEngine(checked, flags, train?) → boolean
+ *     the engine choice: false with --interpret, and for a network the compiled engine cannot
+ *     take (compiledEngineProblem: a kind without an emitter, too large), which runs on the
+ *     interpreter — unless --precision/--kernels/--threads asked for it: then a UsageError
+ *   checkEngineFlags(flags) (engine-options.ts): the flags' own mistakes, before loading anything
  *   setModelWeights(module, model, weights): weights as src/io reads them (a Map name → values) into a model
  *
  * Modules are cached (engine-cache.ts) under a key of the .dl file's text, the selected network
@@ -36,7 +38,8 @@ import type { Shape } from "../ir/shape.js";
 import type { LossKind, TrainConfig } from "../ir/types.js";
 import { buildId } from "./build-id.js";
 import { cacheFolder, cacheKey, validEntry, writeEntry } from "./engine-cache.js";
-import { defaultKernels, threadCount, type EngineFlags, type Kernels, type Precision } from "./engine-options.js";
+import { compiledEngineAskedFor, defaultKernels, threadCount, type EngineFlags, type Kernels, type Precision } from "./engine-options.js";
+import { UsageError } from "./errors.js";
 import type { Loaded } from "./load.js";
 import { VERSION } from "./version.js";
 
@@ -123,6 +126,19 @@ export function compiledEngineProblem(checked: CheckedNetwork, flags: EngineFlag
   return tooLargeToCompile(checked, { precision, kernels, train });
 }
 
+/**
+ * Whether a command runs the compiled engine: not with --interpret; not for a network it cannot
+ * take (compiledEngineProblem), which runs on the interpreter instead — unless --precision,
+ * --kernels or --threads asked for the compiled engine, which is then a usage error.
+ */
+export function usesCompiledEngine(checked: CheckedNetwork, flags: EngineFlags, train?: TrainConfig): boolean {
+  if (flags.interpret) return false;
+  const problem = compiledEngineProblem(checked, flags, train);
+  if (problem === undefined) return true;
+  if (compiledEngineAskedFor(flags)) throw new UsageError(`${problem}; use --interpret`);
+  return false;
+}
+
 /** Compiles the selected network in memory (or takes it from the cache) and imports it. See the header. */
 export async function openCompiledEngine(loaded: Loaded, flags: EngineRequest, options: { readonly train?: TrainConfig } = {}): Promise<CompiledEngine> {
   const started = performance.now();
@@ -163,7 +179,6 @@ export async function openCompiledEngine(loaded: Loaded, flags: EngineRequest, o
 /** The generated module's JavaScript for these options (the same code as `dlc compile --target js`, unformatted). */
 async function compileInMemory(file: string, checked: CheckedNetwork, o: { precision: Precision; kernels: Kernels; threads: number; train?: TrainConfig }): Promise<string> {
   const [{ moduleParts }, { plan }, { runnableJavaScript }] = await Promise.all([import("../codegen/module.js"), import("../codegen/plan.js"), import("../codegen/runnable.js")]);
-  const { UsageError } = await import("./errors.js");
   const parts = moduleParts(plan(checked), { file, precision: o.precision, train: o.train, version: VERSION, kernels: o.kernels, threads: o.threads, fma: false });
   const tooLong = tooMuchCode(parts);
   if (tooLong) throw new UsageError(`the compiled engine cannot take this network: ${tooLong}; use --interpret`);

@@ -4,9 +4,9 @@ import { arrayDataset } from "../interp/array-dataset.js";
 import { predict } from "../interp/train.js";
 import type { Tensor } from "../interp/tensor.js";
 import type { Shape } from "../ir/shape.js";
-import { compiledEngineProblem, openCompiledEngine, setModelWeights, type EngineRequest } from "./engine.js";
-import { checkEngineFlags, compiledEngineAskedFor } from "./engine-options.js";
-import { EXIT_INPUT_ERRORS, EXIT_OK, UsageError } from "./errors.js";
+import { openCompiledEngine, setModelWeights, usesCompiledEngine, type EngineRequest } from "./engine.js";
+import { checkEngineFlags } from "./engine-options.js";
+import { EXIT_INPUT_ERRORS, EXIT_OK } from "./errors.js";
 import { diagnosticsJson, load, printDiagnostics, type Loaded } from "./load.js";
 import { setupModel } from "./model-setup.js";
 
@@ -35,10 +35,8 @@ export async function runRun(file: string, flags: RunFlags): Promise<number> {
     return EXIT_INPUT_ERRORS;
   }
   const checked = analysis.selected;
-  const problem = flags.interpret ? undefined : compiledEngineProblem(checked, flags, analysis.train);
-  if (problem !== undefined && compiledEngineAskedFor(flags)) throw new UsageError(`${problem}; use --interpret`);
+  const interpreted = !usesCompiledEngine(checked, flags, analysis.train);
   const warn = (m: string): void => void process.stderr.write(`warning: ${m}\n`);
-  const interpreted = flags.interpret || problem !== undefined;
   const batches = interpreted ? interpretedOutputs(checked, flags, warn) : await compiledOutputs(loaded, flags, warn);
   printOutputs(checked, batches, flags.json);
 
