@@ -73,7 +73,7 @@ const flatten = (v: unknown): number[] => (Array.isArray(v) ? v.flatMap(flatten)
 
 describe("dlc run on the compiled engine", () => {
   for (const [name, text] of Object.entries(NETWORKS)) {
-    it(`${name}: equals --interpret (float64) within float32 rounding, and caches the module`, { timeout: 120_000 }, async () => {
+    it(`${name}: equals --interpret (float64) within float32 rounding, and caches the module in one entry`, { timeout: 120_000 }, async () => {
       const file = tmp(`${name}.dl`);
       writeFileSync(file, text);
       const { weights, data } = await weightsAndData(name, file, 5);
@@ -91,8 +91,9 @@ describe("dlc run on the compiled engine", () => {
       // Not the float64 numbers themselves: the compiled engine really ran, in float32.
       expect(a.some((v, i) => v !== b[i])).toBe(true);
       expect(a.every((v) => Math.fround(v) === v)).toBe(true);
-      // The second run reads the one cache entry and prints the same.
+      // One cache entry; a second run (once is enough) reads it and prints the same.
       expect(entries(cache)).toHaveLength(1);
+      if (name !== "convbn") return;
       const again = await dlc(["run", file, "--weights", weights, "--data", data, "--json", "--cache", cache]);
       expect(again.stdout).toBe(compiled.stdout);
       expect(entries(cache)).toHaveLength(1);
