@@ -12,7 +12,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { pathToFileURL } from "node:url";
 import { generateModule, unsupportedKinds } from "../src/codegen/compile.js";
-import { toJavaScript } from "../src/codegen/format.js";
+import { toJavaScript } from "../scripts/transpile.js";
 import { timeSteps, type Trainer } from "./measure.js";
 import { LEARNING_RATE, checkedWorkload, type SyntheticData, type Workload } from "./workloads.js";
 

@@ -11,7 +11,7 @@ import { createServer, type Server } from "node:http";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
-import { toJavaScript } from "../src/codegen/format.js";
+import { toJavaScript } from "../scripts/transpile.js";
 import { compileText, TOLERANCE } from "./helpers/compiled.js";
 
 const chromium = [process.env.DLC_CHROMIUM, "/usr/bin/chromium", "/usr/bin/chromium-browser"].find((p): p is string => p !== undefined && existsSync(p));

@@ -208,7 +208,7 @@ describe("dlc train: the seed homework network, one SGD step (lr 0.7) from the h
 
 describe("dlc run", () => {
   it("--json prints the homework network's output a8 for the sample", async () => {
-    const run = await dlc(["run", SEED_DL, "--weights", SEED_WEIGHTS, "--data", SEED_DATA, "--json"]);
+    const run = await dlc(["run", SEED_DL, "--weights", SEED_WEIGHTS, "--data", SEED_DATA, "--json", "--interpret"]);
     expect(run.code, run.stderr).toBe(0);
     expect(run.stdout.trim().split("\n")).toHaveLength(1);
     const { outputs } = JSON.parse(run.stdout) as { outputs: number[][] };
@@ -269,7 +269,7 @@ describe("dlc train: LeNet-5 on the committed MNIST subset", () => {
     expect(lines[0]!.loss).toBeLessThan(2.31);
     expect(lines[1]!.loss).toBeLessThan(0.8 * lines[0]!.loss);
     // And the trained weights run: one probability vector per digit.
-    const run2 = await dlc(["run", LENET, "--weights", out, "--data", MNIST_TEST, "--json"]);
+    const run2 = await dlc(["run", LENET, "--weights", out, "--data", MNIST_TEST, "--json", "--interpret"]);
     expect(run2.code, run2.stderr).toBe(0);
     const { outputs } = JSON.parse(run2.stdout) as { outputs: number[][] };
     expect(outputs).toHaveLength(500);
@@ -501,7 +501,7 @@ describe("dlc run: outputs that are not finite", () => {
     const data = tmp("run-lin-data.json");
     // 1e300 · 1e300 overflows to Infinity; 1 · 1e300 does not.
     writeFileSync(data, JSON.stringify({ x: [[1], [1e300]] }));
-    const run = await dlc(["run", dl, "--weights", weights, "--data", data, "--json"]);
+    const run = await dlc(["run", dl, "--weights", weights, "--data", data, "--json", "--interpret"]);
     expect(run.code, run.stderr).toBe(1);
     expect(JSON.parse(run.stdout)).toEqual({ outputs: [[1e300], [null]] });
     expect(run.stderr).toMatch(/^dlc: sample 1's output is not finite/);

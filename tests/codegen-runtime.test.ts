@@ -129,7 +129,7 @@ describe("node seed.mjs train / run: the homework step, as dlc takes it", () => 
 
   it("run --json prints the network's output a8 and equals dlc run --json; the plain form matches too", () => {
     const mine = seed(["run", "--weights", SEED_WEIGHTS, "--data", SEED_DATA, "--json"]);
-    const theirs = dlc(["run", SEED_DL, "--weights", SEED_WEIGHTS, "--data", SEED_DATA, "--json"]);
+    const theirs = dlc(["run", SEED_DL, "--weights", SEED_WEIGHTS, "--data", SEED_DATA, "--json", "--interpret"]);
     expect(mine.code).toBe(0);
     expect(mine.stderr).toBe("");
     const a = JSON.parse(mine.stdout) as { outputs: number[][] };
@@ -257,7 +257,7 @@ describe("safetensors between dlc and the module, both ways", () => {
     expect(readFileSync(fromModule).equals(readFileSync(fromDlc))).toBe(true);
     const outputs = (r: Run): number => (JSON.parse(r.stdout) as { outputs: number[][] }).outputs[0]![0]!;
     const a = seed(["run", "--weights", fromDlc, "--data", SEED_DATA, "--json"]);
-    const b = dlc(["run", SEED_DL, "--weights", fromModule, "--data", SEED_DATA, "--json"]);
+    const b = dlc(["run", SEED_DL, "--weights", fromModule, "--data", SEED_DATA, "--json", "--interpret"]);
     expect(a.code, a.stderr).toBe(0);
     expect(b.code, b.stderr).toBe(0);
     expect(Math.abs(outputs(a) - outputs(b))).toBeLessThan(1e-12);
@@ -448,7 +448,7 @@ describe("other networks and precisions", () => {
     losses(mine).forEach((l, i) => expect(Math.abs(l - losses(theirs)[i]!) / l).toBeLessThan(1e-9));
     expectWeightsClose(readJson(tmp("two-module.json")), readJson(tmp("two-dlc.json")), 1e-9);
     const a = JSON.parse(node([tmp("two-inputs.mjs"), "run", "--data", "two-inputs.json", "--weights", tmp("two-module.json"), "--json"]).stdout) as { outputs: number[][][] };
-    const b = JSON.parse(dlc(["run", dl, "--data", "two-inputs.json", "--weights", tmp("two-module.json"), "--json"]).stdout) as { outputs: number[][][] };
+    const b = JSON.parse(dlc(["run", dl, "--data", "two-inputs.json", "--weights", tmp("two-module.json"), "--json", "--interpret"]).stdout) as { outputs: number[][][] };
     expect(a.outputs).toHaveLength(5);
     expect(a.outputs[0]).toHaveLength(4);
     expect(flat(a.outputs as Nested).length).toBe(5 * 4 * 8);

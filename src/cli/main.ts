@@ -1,6 +1,7 @@
 import { Command, CommanderError, Option } from "commander";
 import type { Convention } from "../check/summary.js";
 import { visible } from "../diag/render.js";
+import { kernelsOption, precisionOption, threadsOption, withEngineOptions } from "./engine-options.js";
 import { EXIT_INPUT_ERRORS, EXIT_USAGE, InputErrors, UsageError } from "./errors.js";
 import { MAX_BATCH, parsePositiveInt, parseShapeArg } from "./shape-arg.js";
 
@@ -50,7 +51,7 @@ function program(setExit: (code: number) => void): Command {
     return x;
   };
 
-  cli
+  const train = cli
     .command("train")
     .description("train FILE on a data set (the interpreter: float64 reference)")
     .argument("<file>", ".dl file")
@@ -58,7 +59,6 @@ function program(setExit: (code: number) => void): Command {
     .option("--weights <path>", "initial weights (.json or .safetensors)")
     .option("--save <path>", "write the trained weights here (.json or .safetensors), atomically")
     .addOption(new Option("--dtype <type>", "number type of a .safetensors save (JSON is always exact)").choices(["f32", "f64"]))
-    .option("--interpret", "train with the interpreter (the only engine so far)")
     .addOption(new Option("--epochs <n>", "epochs (overrides train { })").argParser((v) => parsePositiveInt("--epochs", v)))
     .addOption(new Option("--batch <n>", "batch size (overrides train { })").argParser((v) => parsePositiveInt("--batch", v, 1, MAX_BATCH)))
     .addOption(new Option("--lr <x>", "learning rate (overrides train { })").argParser(number("--lr")))
@@ -66,24 +66,26 @@ function program(setExit: (code: number) => void): Command {
     .addOption(new Option("--bptt <k>", "truncated backpropagation through time, K steps").argParser((v) => parsePositiveInt("--bptt", v)))
     .addOption(inputOption())
     .addOption(networkOption())
-    .option("--json", "one JSON object per epoch on stdout")
+    .option("--json", "one JSON object per epoch on stdout");
+  withEngineOptions(train, "train with the float64 interpreter (the reference)")
     .action(async (file: string, opts: import("./train.js").TrainFlags) => {
       const { runTrain } = await import("./train.js");
       setExit(await runTrain(file, opts));
     });
 
-  cli
+  const run = cli
     .command("run")
-    .description("inference: print the network's outputs for each sample")
+    .description("inference: print the network's outputs for each sample (compiled, float32; --interpret: the float64 interpreter)")
     .argument("<file>", ".dl file")
     .requiredOption("--weights <path>", "weights (.json or .safetensors)")
     .requiredOption("--data <path>", "data: JSON {x}, CSV or IDX")
     .addOption(inputOption())
     .addOption(networkOption())
-    .option("--json", 'print {"outputs": [...]}')
+    .option("--json", 'print {"outputs": [...]}');
+  withEngineOptions(run)
     .action(async (file: string, opts: import("./run.js").RunFlags) => {
       const { runRun } = await import("./run.js");
-      setExit(runRun(file, opts));
+      setExit(await runRun(file, opts));
     });
 
   cli
@@ -92,9 +94,9 @@ function program(setExit: (code: number) => void): Command {
     .argument("<file>", ".dl file")
     .option("-o, --output <path>", "output file (default: FILE.ts, or FILE.mjs for --target js)")
     .addOption(new Option("--target <target>", "ts or js (default: from -o's extension, else ts)").choices(["ts", "js"]))
-    .addOption(new Option("--precision <p>", "number type of the generated arenas").choices(["f32", "f64"]).default("f32"))
-    .addOption(new Option("--kernels <k>", "matrix products as generated WebAssembly SIMD (f32 default) or JavaScript (f64 always)").choices(["wasm", "js"]))
-    .addOption(new Option("--threads [n]", "split each training batch into N shards, trained on up to N worker threads with the same results for any thread count (alone: this machine's cores; default 1)").argParser((v) => parsePositiveInt("--threads", v)))
+    .addOption(precisionOption("number type of the generated arenas").default("f32"))
+    .addOption(kernelsOption())
+    .addOption(threadsOption())
     .option("--fma", "also embed matmul kernels on relaxed SIMD's fused multiply-add, used where the engine has it (Node 22+, Chrome 114+; results may then differ in the last bits between engines)")
     .addOption(inputOption())
     .addOption(networkOption())

@@ -8,7 +8,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { pathToFileURL } from "node:url";
 import { generateModule } from "../../src/codegen/compile.js";
-import { toJavaScript } from "../../src/codegen/format.js";
+import { toJavaScript } from "../../scripts/transpile.js";
 import { analyze, type CheckedNetwork } from "../../src/index.js";
 import { computeLoss, type Targets } from "../../src/interp/losses.js";
 import { Model as InterpModel } from "../../src/interp/model.js";
