@@ -158,7 +158,7 @@ describe("the example data", () => {
 describe("dlc train: the seed homework network, one SGD step (lr 0.7) from the homework weights", () => {
   it("squared loss: the saved JSON weights are the case's updated weights within 1e-12, the epoch line its loss", async () => {
     const out = tmp("seed-squared.json");
-    const run = await dlc(["train", SEED_DL, "--data", SEED_DATA, "--weights", SEED_WEIGHTS, "--batch", "1", "--epochs", "1", "--save", out, "--json"]);
+    const run = await dlc(["train", SEED_DL, "--interpret", "--data", SEED_DATA, "--weights", SEED_WEIGHTS, "--batch", "1", "--epochs", "1", "--save", out, "--json"]);
     expect(run.code, run.stderr).toBe(0);
     const lines = epochLines(run);
     expect(lines).toHaveLength(1);
@@ -173,7 +173,7 @@ describe("dlc train: the seed homework network, one SGD step (lr 0.7) from the h
     expect(homework.dlc.dl).toContain("loss squared");
     writeFileSync(dl, homework.dlc.dl.replace("loss squared", "loss binary_cross_entropy"));
     const out = tmp("seed-bce.json");
-    const run = await dlc(["train", dl, "--data", SEED_DATA, "--weights", SEED_WEIGHTS, "--batch", "1", "--epochs", "1", "--save", out, "--json"]);
+    const run = await dlc(["train", dl, "--interpret", "--data", SEED_DATA, "--weights", SEED_WEIGHTS, "--batch", "1", "--epochs", "1", "--save", out, "--json"]);
     expect(run.code, run.stderr).toBe(0);
     const lines = epochLines(run);
     expect(lines).toHaveLength(1);
@@ -399,7 +399,7 @@ describe("dlc train: divergence (a loss that is not finite or explodes, a weight
     const dl = tmp("linear.dl");
     writeFileSync(dl, "network lin {\n  input 3\n  dense 1\n}\ntrain {\n  loss squared\n  optimizer sgd lr 0.1\n}\n");
     const out = tmp("linear-diverged.json");
-    const run = await dlc(["train", dl, "--data", SEED_DATA, "--lr", "1e30", "--epochs", "50", "--save", out, "--json"]);
+    const run = await dlc(["train", dl, "--interpret", "--data", SEED_DATA, "--lr", "1e30", "--epochs", "50", "--save", out, "--json"]);
     expect(run.code).toBe(1);
     expect(run.stderr).not.toMatch(STACK_LINE);
     const m = /the loss (?:became (NaN|-?Infinity)|exploded to (\S+), more than 10000 × the first batch's (\S+)) at epoch (\d+), batch (\d+); .*the weights are the last good ones/.exec(run.stderr);
@@ -449,7 +449,7 @@ describe("dlc train: divergence (a loss that is not finite or explodes, a weight
     writeFileSync(data, JSON.stringify({ x: [[0]], y: [[0]] }));
     const out = tmp("linear1-out.json");
     writeFileSync(out, "old contents\n");
-    const run = await dlc(["train", dl, "--data", data, "--weights", weights, "--lr", "10", "--save", out, "--json"]);
+    const run = await dlc(["train", dl, "--interpret", "--data", data, "--weights", weights, "--lr", "10", "--save", out, "--json"]);
     expect(run.code, run.stderr).toBe(1);
     const m = /the update made dense1\.bias (\S+), beyond float32's range at epoch 1, batch 1; .*nothing was saved: (.*) is unchanged/.exec(run.stderr);
     expect(m, run.stderr).not.toBeNull();
@@ -466,7 +466,7 @@ describe("dlc train: divergence (a loss that is not finite or explodes, a weight
     writeFileSync(path, JSON.stringify({ x: [[1.7e308, 1.7e308, 0]], y: [[1]] }));
     const out = tmp("huge-out.json");
     writeFileSync(out, "old contents\n");
-    const run = await dlc(["train", SEED_DL, "--data", path, "--weights", SEED_WEIGHTS, "--epochs", "3", "--save", out, "--json"]);
+    const run = await dlc(["train", SEED_DL, "--interpret", "--data", path, "--weights", SEED_WEIGHTS, "--epochs", "3", "--save", out, "--json"]);
     expect(run.code).toBe(1);
     expect(run.stderr).toMatch(/dense2\.kernel NaN or infinite at epoch 1, batch 1/);
     expect(run.stderr).toContain(`nothing was saved: ${out} is unchanged`);
@@ -690,7 +690,7 @@ describe("dlc train: Ctrl-C", () => {
     writeFileSync(out, "old contents\n");
     let presses = 0;
     const r = await interrupted(
-      ["train", SEED_DL, "--data", SEED_DATA, "--weights", SEED_WEIGHTS, "--batch", "1", "--save", out, "--json"],
+      ["train", SEED_DL, "--interpret", "--data", SEED_DATA, "--weights", SEED_WEIGHTS, "--batch", "1", "--save", out, "--json"],
       (child, _stdout, stderr) => {
         if (presses === 0 && stderr.includes("dlc-test: saving")) {
           presses = 2;

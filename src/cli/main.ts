@@ -51,9 +51,26 @@ function program(setExit: (code: number) => void): Command {
     return x;
   };
 
+  const fraction = (flag: string) => (v: string): number => {
+    const x = Number(v);
+    if (v.trim() === "" || !(x > 0 && x < 1)) throw new UsageError(`${flag} expects a fraction between 0 and 1, got '${v}'`);
+    return x;
+  };
+  const nonNegative = (flag: string) => (v: string): number => {
+    const x = Number(v);
+    if (v.trim() === "" || !Number.isFinite(x) || x < 0) throw new UsageError(`${flag} expects a number ≥ 0, got '${v}'`);
+    return x;
+  };
+  const parseSchedule = (v: string): { kind: "cosine" } | { kind: "step"; every: number; gamma: number } => {
+    const words = v.trim().split(/\s+/);
+    if (words.length === 1 && words[0] === "cosine") return { kind: "cosine" };
+    if (words.length === 3 && words[0] === "step") return { kind: "step", every: parsePositiveInt("--schedule step's epochs", words[1]!), gamma: number("--schedule step's factor")(words[2]!) };
+    throw new UsageError(`--schedule expects 'step E G' (multiply the rate by G every E epochs) or 'cosine', got '${v}'`);
+  };
+
   const train = cli
     .command("train")
-    .description("train FILE on a data set (the interpreter: float64 reference)")
+    .description("train FILE on a data set (the compiled engine; --interpret: the float64 interpreter)")
     .argument("<file>", ".dl file")
     .requiredOption("--data <path>", "data: JSON {x, y}, CSV (last column the label) or IDX (MNIST)")
     .option("--weights <path>", "initial weights (.json or .safetensors)")
@@ -64,6 +81,17 @@ function program(setExit: (code: number) => void): Command {
     .addOption(new Option("--lr <x>", "learning rate (overrides train { })").argParser(number("--lr")))
     .addOption(new Option("--seed <n>", "seed for initial weights, shuffling and dropout").argParser((v) => parsePositiveInt("--seed", v, 0)))
     .addOption(new Option("--bptt <k>", "truncated backpropagation through time, K steps").argParser((v) => parsePositiveInt("--bptt", v)))
+    .option("--val <path>", "validation data (any data format): its loss and accuracy after each epoch")
+    .addOption(new Option("--val-split <f>", "validate on the last fraction F of --data (not trained on)").argParser(fraction("--val-split")))
+    .addOption(new Option("--top <k>", "accuracy counts the target among the K highest outputs").argParser((v) => parsePositiveInt("--top", v)))
+    .addOption(new Option("--patience <n>", "stop when the validation loss has not improved for N epochs (overrides train { })").argParser((v) => parsePositiveInt("--patience", v)))
+    .addOption(new Option("--schedule <s>", "learning-rate schedule: 'step E G' or 'cosine' (overrides train { })").argParser(parseSchedule))
+    .addOption(new Option("--warmup <n>", "linear learning-rate warmup over N batches (overrides train { })").argParser((v) => parsePositiveInt("--warmup", v)))
+    .addOption(new Option("--weight-decay <x>", "weight decay: L2 for sgd/adam, decoupled for adamw (overrides train { })").argParser(nonNegative("--weight-decay")))
+    .addOption(new Option("--clip <x>", "clip the global gradient norm to X (overrides train { })").argParser(number("--clip")))
+    .option("--checkpoint <path>", "after every epoch, write weights, optimizer state and position here (atomically) for --resume")
+    .option("--resume <path>", "continue the run a --checkpoint file holds (same network, optimizer and engine)")
+    .option("--save-best <path>", "keep the weights of the epoch with the lowest validation loss here (atomically)")
     .addOption(inputOption())
     .addOption(networkOption())
     .option("--json", "one JSON object per epoch on stdout");
