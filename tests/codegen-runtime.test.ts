@@ -2,7 +2,8 @@
 // command line (`node net.mjs run|train …`), end to end through `node bin/dlc compile` (built by
 // `npm test`'s pretest `tsc`). The homework numbers are shared/seed-cases.json's homework_q3
 // (recomputed there in float64 with PyTorch and NumPy); everything else is checked against dlc
-// itself — the interpreter and src/io, written separately — which the module must match.
+// itself — the float64 interpreter, written separately — which the module must match. (The file
+// readers are one implementation, the runtime's, which dlc uses too: tests/io.test.ts.)
 import { spawnSync } from "node:child_process";
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
