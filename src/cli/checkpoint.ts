@@ -66,7 +66,7 @@ export function writeCheckpoint(path: string, c: Checkpoint): void {
     withoutImprovement: String(c.loop.epochsWithoutImprovement),
     weights: JSON.stringify(c.weights.map((w) => [w.name, w.shape])),
   };
-  writeFileAtomic(path, encodeSafetensors(tensors, path, { dtype: "F64", metadata }));
+  writeFileAtomic(path, encodeSafetensors(tensors, path, "F64", metadata));
 }
 
 /** What a run expects a checkpoint to be: the identity it must match. */
@@ -83,10 +83,10 @@ export function readCheckpoint(path: string, expected: CheckpointIdentity): Chec
   try {
     bytes = readFileSync(path);
   } catch (e) {
-    throw new DataError(`cannot read checkpoint ${path}: ${(e as NodeJS.ErrnoException).code === "ENOENT" ? "no such file" : (e as Error).message}`, { file: path });
+    throw new DataError(`cannot read checkpoint ${path}: ${(e as NodeJS.ErrnoException).code === "ENOENT" ? "no such file" : (e as Error).message}`, path);
   }
   const fail = (message: string): never => {
-    throw new DataError(`${path}: ${message}`, { file: path });
+    throw new DataError(`${path}: ${message}`, path);
   };
   const contents = decodeSafetensors(bytes, path);
   const m = contents.metadata ?? {};

@@ -1,11 +1,5 @@
-import type { Dataset as RuntimeDataset } from "../codegen/runtime/public-types.js";
 import type { Dataset } from "../io/index.js";
 import { UsageError } from "./errors.js";
-
-/** A data file as the training loop takes it (runtime/public-types.ts): the same arrays, no copy. */
-export function runtimeDataset(d: Dataset): RuntimeDataset {
-  return { size: d.size, inputs: d.inputs.map((i) => i.data), ...(d.targets ? { targets: d.targets } : {}), source: d.source };
-}
 
 /** Samples start … end − 1 of a data set (views, no copy). */
 export function sliceDataset(d: Dataset, start: number, end: number, source: string): Dataset {

@@ -4,7 +4,7 @@ import { EXIT_INTERRUPTED } from "../codegen/runtime/interrupt.js";
 import { Progress } from "../codegen/runtime/progress.js";
 import type { Dataset as RuntimeDataset, OptimizerState } from "../codegen/runtime/public-types.js";
 import { ResumeMismatch, runTrainer, type LoopState, type TrainEngine } from "../codegen/runtime/trainer.js";
-import { dataSpecOf, expectedWeights, loadData, readWeights, weightsFormat, writeWeights } from "../io/index.js";
+import { dataSpecOf, expectedWeights, loadData, readWeights, toRuntimeDataset, weightsFormat, writeWeights } from "../io/index.js";
 import type { Dataset } from "../io/index.js";
 import { arrayDataset } from "../interp/array-dataset.js";
 import { interpEngine } from "../interp/engine.js";
@@ -13,7 +13,7 @@ import type { Shape } from "../ir/shape.js";
 import type { LossKind, TrainConfig } from "../ir/types.js";
 import { readCheckpoint, writeCheckpoint, type Checkpoint, type CheckpointWeight } from "./checkpoint.js";
 import { CtrlC } from "./ctrl-c.js";
-import { runtimeDataset, splitForValidation } from "./datasets.js";
+import { splitForValidation } from "./datasets.js";
 import { openCompiledEngine, setModelWeights, usesCompiledEngine, type EngineRequest } from "./engine.js";
 import { checkEngineFlags } from "./engine-options.js";
 import { EXIT_INPUT_ERRORS, EXIT_OK, UsageError } from "./errors.js";
@@ -134,7 +134,7 @@ export async function runTrain(file: string, flags: TrainFlags): Promise<number>
   try {
     let outcome;
     try {
-      outcome = await runTrainer(trained.engine, train.size, runtimeDataset(train).targets, {
+      outcome = await runTrainer(trained.engine, train.size, toRuntimeDataset(train).targets, {
         loss,
         output: checked.facts[checked.network.output!]!.shape!,
         epochs,
@@ -142,7 +142,7 @@ export async function runTrain(file: string, flags: TrainFlags): Promise<number>
         seed,
         lr: optimizer.lr,
         ...(schedule || warmup ? { schedule: { ...(schedule ? { schedule } : {}), ...(warmup ? { warmup } : {}) } } : {}),
-        ...(validation ? { validation: runtimeDataset(validation) } : {}),
+        ...(validation ? { validation: toRuntimeDataset(validation) } : {}),
         top: flags.top,
         patience,
         resume: resumed?.loop,
@@ -239,7 +239,7 @@ async function compiledModel(loaded: Loaded, flags: TrainFlags, train: Dataset, 
   const opt = (model as unknown as { optimizer: Record<string, unknown> }).optimizer;
   Object.assign(opt, { lr: o.optimizer.lr, ...(o.optimizer.weightDecay !== undefined ? { weightDecay: o.optimizer.weightDecay } : {}), ...(o.optimizer.clip !== undefined ? { clip: o.optimizer.clip } : {}) });
   if (initial) setModelWeights(module, model, initial);
-  const data: RuntimeDataset = runtimeDataset(train);
+  const data: RuntimeDataset = toRuntimeDataset(train);
   const widths = module.NETWORK.inputs.map((i) => i.shape.reduce((a, b) => a * b, 1));
   const engine = compiledEngine(model, module.WEIGHTS, widths, module.NETWORK.output.reduce((a, b) => a * b, 1), data, o.batch);
   const m = model as unknown as { optimizerState(): OptimizerState; setOptimizerState(s: OptimizerState): void; randomState(): number[]; setRandomState(s: readonly number[]): void };
