@@ -63,13 +63,24 @@ describe("validation", () => {
     expect(Math.abs(last.valLoss! - loss)).toBeLessThan(1e-12);
     expect(last.valAccuracy).toBe(right / outputs.length);
     expect(typeof last.accuracy).toBe("number");
-    expect(last.lr).toBe(0.1);
   });
 
   it("--val on the compiled engine: loss and accuracy per epoch in plain lines too", async () => {
     const r = await train([at("sgd.dl"), "--epochs", "2", "--val", at("val.json")]);
     expect(r.code, r.stderr).toBe(0);
-    expect(r.stdout).toMatch(/^epoch 2\/2 {2}loss \d\.\d{6} {2}accuracy \d+\.\d\d% {2}val_loss \d\.\d{6} {2}val_accuracy \d+\.\d\d% /m);
+    expect(r.stdout).toMatch(/^epoch 2\/2 {2}loss \d\.\d{6} {2}acc \d+\.\d% {2}val_loss \d\.\d{6} {2}val_acc \d+\.\d% /m);
+  });
+
+  it("--schedule 'step 1 0.5' overrides the train block: the rate halves every epoch (lr in each JSON line); --patience stops early", async () => {
+    const r = await train([at("sgd.dl"), "--interpret", "--epochs", "3", "--schedule", "step 1 0.5", "--json"]);
+    expect(r.code, r.stderr).toBe(0);
+    expect(jsonLines(r.stdout).map((l) => l.lr)).toEqual([0.1, 0.05, 0.025]);
+    // At lr 2 the validation loss soon stops improving: patience 1 stops at the first epoch that does not improve it.
+    const p = await train([at("sgd.dl"), "--interpret", "--epochs", "6", "--lr", "2", "--val", at("val.json"), "--patience", "1", "--json"]);
+    const lines = jsonLines(p.stdout);
+    const worse = lines.findIndex((l, i) => i > 0 && l.valLoss! >= Math.min(...lines.slice(0, i).map((x) => x.valLoss!)));
+    expect(lines.length).toBe(worse + 1);
+    expect(p.stderr).toMatch(/stopped early after epoch \d: the validation loss has not improved for 1 epochs/);
   });
 
   it("--save-best keeps the weights of the epoch with the lowest validation loss", async () => {

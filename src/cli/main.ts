@@ -92,6 +92,7 @@ function program(setExit: (code: number) => void): Command {
     .option("--checkpoint <path>", "after every epoch, write weights, optimizer state and position here (atomically) for --resume")
     .option("--resume <path>", "continue the run a --checkpoint file holds (same network, optimizer and engine)")
     .option("--save-best <path>", "keep the weights of the epoch with the lowest validation loss here (atomically)")
+    .option("--plot <file.svg>", "write the loss and accuracy curves as an SVG after every epoch (atomically)")
     .addOption(inputOption())
     .addOption(networkOption())
     .option("--json", "one JSON object per epoch on stdout");

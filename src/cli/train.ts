@@ -1,10 +1,11 @@
 import { divergenceMessage } from "../codegen/runtime/divergence.js";
 import { compiledEngine } from "../codegen/runtime/fit.js";
 import { EXIT_INTERRUPTED } from "../codegen/runtime/interrupt.js";
-import { Progress } from "../codegen/runtime/progress.js";
-import type { Dataset as RuntimeDataset, OptimizerState } from "../codegen/runtime/public-types.js";
+import { Progress, progressMode } from "../codegen/runtime/progress.js";
+import type { Dataset as RuntimeDataset, EpochReport, OptimizerState } from "../codegen/runtime/public-types.js";
+import { plotSvg } from "../codegen/runtime/plot-svg.js";
 import { ResumeMismatch, runTrainer, type LoopState, type TrainEngine } from "../codegen/runtime/trainer.js";
-import { dataSpecOf, expectedWeights, loadData, readWeights, toRuntimeDataset, weightsFormat, writeWeights } from "../io/index.js";
+import { dataSpecOf, expectedWeights, loadData, readWeights, toRuntimeDataset, weightsFormat, writeFileAtomic, writeWeights } from "../io/index.js";
 import type { Dataset } from "../io/index.js";
 import { arrayDataset } from "../interp/array-dataset.js";
 import { interpEngine } from "../interp/engine.js";
@@ -47,6 +48,7 @@ export interface TrainFlags extends EngineRequest {
   readonly checkpoint?: string;
   readonly resume?: string;
   readonly saveBest?: string;
+  readonly plot?: string;
 }
 
 /** What the CLI needs of a trained model beyond the loop's engine: its weights and state for saves and checkpoints. */
@@ -93,8 +95,9 @@ export async function runTrain(file: string, flags: TrainFlags): Promise<number>
   const epochs = flags.epochs ?? fileConfig.epochs ?? 1;
   const checked = analysis.selected;
   checkTargets(flags);
+  if (flags.top !== undefined && flags.top > 1 && loss !== "cross_entropy") throw new UsageError(`--top counts a class among the K highest outputs: it needs cross_entropy, not ${loss}`);
 
-  const progress = new Progress(flags.json ? "json" : process.stderr.isTTY ? "bar" : "lines", epochs, process);
+  const progress = new Progress(progressMode(flags.json, process), epochs, process);
   const spec = dataSpecOf(checked, { loss, needTargets: true });
   const all = loadData(flags.data, spec);
   if (all.size === 0) throw new UsageError(`${flags.data} holds no samples`);
@@ -128,6 +131,7 @@ export async function runTrain(file: string, flags: TrainFlags): Promise<number>
     trained.setRandomState(resumed.random);
   }
 
+  const history: EpochReport[] = [];
   const ctrlC = new CtrlC((m) => progress.note(m));
   ctrlC.install();
   let diverged = false;
@@ -149,6 +153,8 @@ export async function runTrain(file: string, flags: TrainFlags): Promise<number>
         onBatch: (r) => progress.batch(r),
         onEpoch: (report, state) => {
           progress.epoch(report);
+          history.push(report);
+          if (flags.plot !== undefined) writeFileAtomic(flags.plot, plotSvg(history, `${file}: training`));
           if (!state) return;
           if (flags.checkpoint !== undefined) writeCheckpoint(flags.checkpoint, checkpointOf(trained, identity, seed, batch, state));
           if (flags.saveBest !== undefined && state.epochsWithoutImprovement === 0) writeWeights(flags.saveBest, weightTensors(trained), { dtype: flags.dtype });
@@ -198,6 +204,7 @@ function checkTargets(flags: TrainFlags): void {
     checkOutputTarget(path, flag === "--save" ? "save to" : "save the best weights to");
   }
   if (flags.checkpoint !== undefined) checkOutputTarget(flags.checkpoint, "write the checkpoint");
+  if (flags.plot !== undefined) checkOutputTarget(flags.plot, "write the plot");
   if (flags.dtype !== undefined && [flags.save, flags.saveBest].every((p) => p === undefined || weightsFormat(p) !== "safetensors")) {
     const save = flags.save ?? flags.saveBest;
     throw new UsageError(`--dtype chooses the number type of a .safetensors save${save === undefined ? "; there is no --save" : `; ${save} is JSON, which always holds the exact float64 weights`}`);

@@ -1,3 +1,4 @@
+import { createHash } from "node:crypto";
 import type { LossKind, TrainConfig } from "../ir/types.js";
 import type { EmitContext } from "./emit-types.js";
 import { lossCode } from "./loss-emit.js";
@@ -601,7 +602,9 @@ ${threaded ? threadedTrainStep(p.inputBuffers.map((b) => ({ field: `b${b}`, size
   }
 ${runtimeMethods}}
 `;
-  return { network: networkCode, chunks, runtime: runtimeFixed(), api: runtimeApi(p.checked, shards) };
+  // A threaded module's workers find it by this key in whatever file it ends up in (a bundle may hold several).
+  const workerKey = threaded ? createHash("sha256").update(networkCode).update(chunks.join("")).digest("hex").slice(0, 16) : undefined;
+  return { network: networkCode, chunks, runtime: runtimeFixed(), api: runtimeApi(p.checked, shards, workerKey) };
 }
 
 /** The size of the output's last axis (the classes, for class-index targets). */
@@ -622,8 +625,8 @@ const LAST_AXIS = ${last};
 /** The per-sample arrays (fields of Model) a shard cuts at its rows, with their values per sample. */
 const PER_SAMPLE: readonly (readonly [string, number])[] = [${perSample.join(", ")}];
 
-/** @internal A worker thread's entry (runtime/threads.ts starts it): the same model over the same memory. */
-export function __dlcShardWorker(data: ShardWorkerData): void {
+/** A worker thread's entry (claimShardWorker calls it as the worker loads this module): the same model over the same memory. */
+function serveShardWorker(data: ShardWorkerData): void {
   const model = new Model({ maxBatch: data.options.maxBatch, seed: data.options.seed }, data);
   serveShards((model as unknown as { shardSet: ShardSet }).shardSet, data.thread);
 }
@@ -644,13 +647,13 @@ function threadedConstructorTail(fixed: readonly { field: string; size: number; 
     this.shardSet = new ShardSet(replicas, cap, buffers, SYNC_POINTS, gradientAdder(this.kern.sgd));
     let threads = attach ? 1 : options.threads ?? defaultThreads(SHARDS);
     if (!(Number.isInteger(threads) && threads >= 1 && threads <= SHARDS)) throw new RangeError(\`threads must be a whole number from 1 to \${SHARDS} (this module was compiled with --threads \${SHARDS}), got \${threads}\`);
-    const unavailable = threads > 1 ? threadsUnavailable() ?? (arena.shared ? undefined : "shared memory is unavailable here (a browser page needs cross-origin isolation); training on one thread") : undefined;
+    const unavailable = threads > 1 ? threadsUnavailable(MODULE_URL) ?? (arena.shared ? undefined : "shared memory is unavailable here (a browser page needs cross-origin isolation); training on one thread") : undefined;
     if (unavailable) {
       warnOnce(unavailable);
       threads = 1;
     }
     this.threads = threads;
-    this.shardThreads = attach ? undefined : new ShardThreads(this.shardSet, threads, { url: MODULE_URL, buffers, options: { maxBatch, seed, kernels: this.kernels }, memory: arena.memory });
+    this.shardThreads = attach ? undefined : new ShardThreads(this.shardSet, threads, { url: MODULE_URL, key: MODULE_KEY, buffers, options: { maxBatch, seed, kernels: this.kernels }, memory: arena.memory });
     if (this.shardThreads) closeWhenCollected(this, this.shardThreads);`;
 }
 

@@ -1526,6 +1526,8 @@ export class Model {
   private setInput(target: Arr, source: ArrayLike<number> | undefined, count: number, k: number): void {
     if (!source || source.length < count)
       throw new RangeError(`input ${k}: expected ${count} values, got ${source?.length ?? 0}`);
+    // Already in place (fit gathers a batch straight into the input buffer): nothing to copy.
+    if ((source as Arr).buffer === target.buffer && (source as Arr).byteOffset === target.byteOffset) return;
     if (source.length === count) target.set(source as ArrayLike<number>);
     else for (let i = 0; i < count; i++) target[i] = source[i]!;
   }
@@ -2006,6 +2008,11 @@ export class Model {
   /** @internal The outputs of the last training step's forward pass (n samples, a view), where the model keeps them in one place. */
   trainedOutputs(n: number): Arr | undefined {
     return this.b13.subarray(0, n * OUTPUT_SIZE);
+  }
+
+  /** @internal Input k's buffer, for a batch gathered in place (fit), where the model has one. */
+  inputBuffer(k: number): Arr | undefined {
+    return [this.b0][k];
   }
 
   /** @internal The dropout generators' states (checkpoints): this model's. */

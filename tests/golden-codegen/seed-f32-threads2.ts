@@ -868,8 +868,8 @@ const PER_SAMPLE: readonly (readonly [string, number])[] = [
   ["oneHot", 1],
 ];
 
-/** @internal A worker thread's entry (runtime/threads.ts starts it): the same model over the same memory. */
-export function __dlcShardWorker(data: ShardWorkerData): void {
+/** A worker thread's entry (claimShardWorker calls it as the worker loads this module): the same model over the same memory. */
+function serveShardWorker(data: ShardWorkerData): void {
   const model = new Model({ maxBatch: data.options.maxBatch, seed: data.options.seed }, data);
   serveShards((model as unknown as { shardSet: ShardSet }).shardSet, data.thread);
 }
@@ -1023,7 +1023,7 @@ export class Model {
       );
     const unavailable =
       threads > 1
-        ? (threadsUnavailable() ??
+        ? (threadsUnavailable(MODULE_URL) ??
           (arena.shared
             ? undefined
             : "shared memory is unavailable here (a browser page needs cross-origin isolation); training on one thread"))
@@ -1037,6 +1037,7 @@ export class Model {
       ? undefined
       : new ShardThreads(this.shardSet, threads, {
           url: MODULE_URL,
+          key: MODULE_KEY,
           buffers,
           options: { maxBatch, seed, kernels: this.kernels },
           memory: arena.memory,
@@ -1165,6 +1166,8 @@ export class Model {
   private setInput(target: Arr, source: ArrayLike<number> | undefined, count: number, k: number): void {
     if (!source || source.length < count)
       throw new RangeError(`input ${k}: expected ${count} values, got ${source?.length ?? 0}`);
+    // Already in place (fit gathers a batch straight into the input buffer): nothing to copy.
+    if ((source as Arr).buffer === target.buffer && (source as Arr).byteOffset === target.byteOffset) return;
     if (source.length === count) target.set(source as ArrayLike<number>);
     else for (let i = 0; i < count; i++) target[i] = source[i]!;
   }
@@ -1525,6 +1528,11 @@ export class Model {
     return (void n, undefined);
   }
 
+  /** @internal Input k's buffer, for a batch gathered in place (fit), where the model has one. */
+  inputBuffer(k: number): Arr | undefined {
+    return (void k, undefined);
+  }
+
   /** @internal The dropout generators' states (checkpoints): this model's, then each shard's. */
   randomState(): number[] {
     return [...this.randState, ...this.shardRandomStates];
@@ -1621,5 +1629,11 @@ export function fit(model: Model, data: TrainingData, options?: FitOptions): Pro
 export function main(argv: readonly string[]): Promise<number> {
   return runCli(RUNTIME_INFO, argv, programName(MODULE_URL));
 }
+
+/** Which module a worker thread loads this file for (runtime/threads.ts): a bundle may hold several. */
+const MODULE_KEY = "0d1c852159adab5e";
+
+// In a worker thread started for this module: serve its shards (this never returns there).
+claimShardWorker(MODULE_KEY, serveShardWorker);
 
 startIfMain(RUNTIME_INFO, MODULE_URL);

@@ -25,7 +25,7 @@ export interface NodeProcessLike {
   readonly pid: number;
   readonly versions: { readonly node?: string };
   readonly env: Readonly<Record<string, string | undefined>>;
-  readonly stdout: { write(text: string): unknown; on(event: "error", listener: (e: { code?: string }) => void): unknown };
+  readonly stdout: { write(text: string): unknown; on(event: "error", listener: (e: { code?: string }) => void): unknown; readonly isTTY?: boolean };
   readonly stderr: { write(text: string): unknown; readonly isTTY?: boolean };
   exitCode?: number | string;
   on(event: "SIGINT", listener: () => void): unknown;

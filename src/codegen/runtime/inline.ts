@@ -13,7 +13,7 @@ import { literal } from "../safe-text.js";
  */
 
 /** In dependency order (only for readability: declarations are hoisted or used later). */
-const FILES = ["host", "errors", "json", "nested", "safetensors", "public-types", "internal-types", "targets", "weights", "csv-fields", "data", "random", "divergence", "schedule", "optimizer-state", "clip", "metrics", "accuracy", "trainer", "fit", "threads", "api", "temp-files", "node-files", "progress", "interrupt", "cli"] as const;
+const FILES = ["host", "errors", "json", "nested", "safetensors", "public-types", "internal-types", "targets", "weights", "csv-fields", "data", "random", "divergence", "schedule", "optimizer-state", "clip", "metrics", "trainer", "fit", "threads", "api", "temp-files", "node-files", "progress", "plot-svg", "interrupt", "cli"] as const;
 /** Files whose exports stay exports of the generated module. */
 const PUBLIC_FILES: ReadonlySet<string> = new Set(["public-types"]);
 /** Single declarations that stay exported. */
@@ -99,7 +99,7 @@ export function packageRoot(): string {
 }
 
 /** The part of runtimeCode after the runtime: what it knows of this network, and the exported API. */
-export function runtimeApi(checked: CheckedNetwork, shards = 1): string {
+export function runtimeApi(checked: CheckedNetwork, shards = 1, workerKey?: string): string {
   const { network } = checked;
   const spec = dataSpecOf(checked);
   const inputs = spec.inputs.map((i) => `{ name: ${literal(i.name)}, shape: [${i.shape.join(", ")}]${i.vocabulary === undefined ? "" : `, vocabulary: ${i.vocabulary}`} }`);
@@ -155,7 +155,13 @@ export function fit(model: Model, data: TrainingData, options?: FitOptions): Pro
 export function main(argv: readonly string[]): Promise<number> {
   return runCli(RUNTIME_INFO, argv, programName(MODULE_URL));
 }
+${workerKey === undefined ? "" : `
+/** Which module a worker thread loads this file for (runtime/threads.ts): a bundle may hold several. */
+const MODULE_KEY = ${literal(workerKey)};
 
+// In a worker thread started for this module: serve its shards (this never returns there).
+claimShardWorker(MODULE_KEY, serveShardWorker);
+`}
 startIfMain(RUNTIME_INFO, MODULE_URL);
 `;
 }

@@ -28,6 +28,7 @@ export interface FsLike {
   statSync(path: string): StatsLike;
   realpathSync(path: string): string;
   openSync(path: string, flags: string, mode?: number): number;
+  readSync(fd: number, buffer: Uint8Array, offset: number, length: number, position: number | null): number;
   writeSync(fd: number, data: Uint8Array, offset: number, length: number): number;
   fsyncSync(fd: number): void;
   closeSync(fd: number): void;

@@ -37,18 +37,18 @@ export interface ShardReplica {
   gradientSquares(from: number, to: number): number;
 }
 
-/** The shared buffers every thread of one model sees (passed to workers as they start). */
+/** The shared buffers every thread of one model sees (passed to workers as they start); plain ArrayBuffers where memory cannot be shared (then there is one thread). */
 export interface ShardBuffers {
   /** Int32 control words (CONTROL) and an error message. */
-  readonly control: SharedArrayBuffer;
+  readonly control: SharedArrayBuffer | ArrayBuffer;
   /** One float64 loss per shard. */
-  readonly losses: SharedArrayBuffer;
+  readonly losses: SharedArrayBuffer | ArrayBuffer;
   /** Each shard's targets (float64), at row k·cap like the other per-sample arrays. */
-  readonly targets: SharedArrayBuffer;
+  readonly targets: SharedArrayBuffer | ArrayBuffer;
   /** The batch's optimizer settings (float64, OPTIMIZER's slots), then clipping's sums of squares per block (one per shard). */
-  readonly settings: SharedArrayBuffer;
+  readonly settings: SharedArrayBuffer | ArrayBuffer;
   /** Each shard's dropout generator state (uint32). */
-  readonly random: SharedArrayBuffer;
+  readonly random: SharedArrayBuffer | ArrayBuffer;
 }
 
 const OPTIMIZER = { kind: 0, rate: 1, momentum: 2, beta1: 3, beta2: 4, eps: 5, t: 6, weightDecay: 7, clip: 8 } as const;
@@ -66,16 +66,24 @@ const SPIN_MS = 1;
 
 /** The shared buffers of a model with `shards` shards; shard k's generator is seeded (seed ^ 0x2545f491) + k. */
 export function newShardBuffers(shards: number, targetValues: number, seed: number): ShardBuffers {
-  const random = new SharedArrayBuffer(4 * shards);
+  const random = sharedBuffer(4 * shards);
   const states = new Uint32Array(random);
   for (let k = 0; k < shards; k++) states[k] = ((seed ^ 0x2545f491) + k) >>> 0;
   return {
     random,
-    control: new SharedArrayBuffer(4 * (MESSAGE_START + MESSAGE_CHARS)),
-    losses: new SharedArrayBuffer(8 * shards),
-    targets: new SharedArrayBuffer(8 * Math.max(1, targetValues)),
-    settings: new SharedArrayBuffer(8 * (SQUARES_START + shards)),
+    control: sharedBuffer(4 * (MESSAGE_START + MESSAGE_CHARS)),
+    losses: sharedBuffer(8 * shards),
+    targets: sharedBuffer(8 * Math.max(1, targetValues)),
+    settings: sharedBuffer(8 * (SQUARES_START + shards)),
   };
+}
+
+/**
+ * A SharedArrayBuffer, or a plain ArrayBuffer where there is none (a browser page without
+ * cross-origin isolation): the model then trains on one thread, which needs no sharing.
+ */
+function sharedBuffer(bytes: number): SharedArrayBuffer | ArrayBuffer {
+  return typeof SharedArrayBuffer === "function" ? new SharedArrayBuffer(bytes) : new ArrayBuffer(bytes);
 }
 
 /** The shards of one model, as every thread holds them, and the part of a batch each thread runs. */
@@ -429,8 +437,9 @@ function webThreadHost(): ThreadHost | string {
   const web = globalThis as unknown as WebHost;
   const { Worker, Blob, URL } = web;
   if (!Worker || !Blob || !URL) return "this JavaScript environment has no worker threads (Node's worker_threads or Web Workers)";
-  if (web.document !== undefined) return "a page's main thread cannot wait for worker threads: create and train the model inside a Web Worker";
-  if (web.crossOriginIsolated === false) return "worker threads share memory, which needs a cross-origin isolated page (Cross-Origin-Opener-Policy and Cross-Origin-Embedder-Policy headers)";
+  const mainThread = web.document !== undefined ? "a page's main thread cannot wait for worker threads: create and train the model inside a Web Worker" : undefined;
+  const notIsolated = web.crossOriginIsolated === false ? "worker threads share memory, which needs a cross-origin isolated page (Cross-Origin-Opener-Policy and Cross-Origin-Embedder-Policy headers)" : undefined;
+  if (mainThread || notIsolated) return mainThread && notIsolated ? `${mainThread}, and ${notIsolated}` : (mainThread ?? notIsolated)!;
   let url: string | undefined;
   return {
     cores: web.navigator?.hardwareConcurrency ?? 1,
@@ -444,10 +453,12 @@ function webThreadHost(): ThreadHost | string {
   };
 }
 
-/** Why worker threads cannot start here (then a model trains on one thread), or undefined. */
-export function threadsUnavailable(): string | undefined {
+/** Why worker threads cannot start here for the module at `moduleUrl` (then a model trains on one thread), or undefined. */
+export function threadsUnavailable(moduleUrl: string): string | undefined {
   const h = threadHost();
-  return typeof h === "string" ? `${h}; training on one thread` : undefined;
+  // Workers load the module by its URL: a classic-script bundle (e.g. esbuild --format=iife) has none.
+  const why = typeof h === "string" ? h : moduleUrl === "" ? "worker threads load this module by its URL (import.meta.url), which it has not here: bundle it as an ES module (e.g. esbuild --format=esm)" : undefined;
+  return why === undefined ? undefined : `${why}; training on one thread`;
 }
 
 /** The default thread count: the machine's cores, at most the module's shards. */
@@ -458,12 +469,25 @@ export function defaultThreads(shards: number): number {
 
 /** What a worker needs to build the same model over the same memory. */
 export interface ShardWorkerData {
+  /** The module to load in the worker: this module's own URL (or the bundle it is part of). */
   readonly url: string;
+  /** Which module of that file serves the worker (a bundle may hold several dlc modules). */
+  readonly key: string;
   readonly thread: number;
   readonly buffers: ShardBuffers;
   /** The model's options and its arena (a shared WebAssembly.Memory, or a SharedArrayBuffer). */
   readonly options: { readonly maxBatch: number; readonly seed: number; readonly kernels: "wasm" | "js" };
   readonly memory: unknown;
+}
+
+/**
+ * What a worker script leaves in globalThis.__dlcShardWorker before it loads the module: the
+ * data, and whether a module has taken it (claimed) and served until the model closed (served).
+ */
+interface ShardWorkerState {
+  readonly data: ShardWorkerData;
+  claimed: boolean;
+  served: boolean;
 }
 
 /** Records a worker's start-up failure where the main thread looks (plain JavaScript, for the scripts below). */
@@ -478,28 +502,49 @@ const START_FAILED = `(data, e) => {
 }`;
 
 /**
- * Node: loads the module in the worker and hands over to its `__dlcShardWorker` export. Plain
- * JavaScript, run with `eval`; the flag keeps the module's command line from starting there.
+ * Loads the module in the worker, leaving the data in globalThis: the module takes it as it loads
+ * (claimShardWorker, at its end) and serves there, before any code that follows it in a bundle
+ * runs. So the worker needs no export of the module, only its URL: bundled into an app's script,
+ * the module still serves, and the app's own code never runs in the worker. Plain JavaScript.
  */
-const WORKER_SCRIPT = `
-const { workerData } = process.getBuiltinModule("node:worker_threads");
-globalThis.__dlcShardWorker = true;
-import(workerData.url).then((m) => m.__dlcShardWorker(workerData)).catch((e) => (${START_FAILED})(workerData, e));
-`;
+const LOAD_MODULE = `(data) => {
+  const state = { data, claimed: false, served: false };
+  globalThis.__dlcShardWorker = state;
+  const failed = ${START_FAILED};
+  import(data.url).then(
+    () => state.claimed || failed(data, new Error(data.url + " loaded, but no dlc module in it took the worker (bundled, the module's code must stay in the script at its import.meta.url)")),
+    (e) => state.served || failed(data, e),
+  );
+}`;
 
-/** Browsers: the same, as a module worker that gets its data in the first message. */
+/** Node: a worker run with `eval`, given its data as workerData. */
+const WORKER_SCRIPT = `(${LOAD_MODULE})(process.getBuiltinModule("node:worker_threads").workerData);`;
+
+/** Browsers: a module worker that gets its data in the first message. */
 const WEB_WORKER_SCRIPT = `
 self.onmessage = (event) => {
   self.onmessage = null;
-  const data = event.data;
-  globalThis.__dlcShardWorker = true;
-  import(data.url).then((m) => m.__dlcShardWorker(data)).catch((e) => (${START_FAILED})(data, e));
+  (${LOAD_MODULE})(event.data);
 };
 `;
 
-/** Whether this code runs in one of a model's worker threads. */
+/** Whether this code runs in one of a model's worker threads (then the module's command line does not start). */
 export function inShardWorker(): boolean {
-  return (globalThis as { __dlcShardWorker?: boolean }).__dlcShardWorker === true;
+  return (globalThis as { __dlcShardWorker?: ShardWorkerState }).__dlcShardWorker !== undefined;
+}
+
+/**
+ * Called at the end of a threaded module's code: in a worker thread started for this module
+ * (its key), builds the model over the shared memory and serves its shards until the model is
+ * closed; then throws, so that nothing after the module in a bundle runs in the worker.
+ */
+export function claimShardWorker(key: string, serve: (data: ShardWorkerData) => void): void {
+  const state = (globalThis as { __dlcShardWorker?: ShardWorkerState }).__dlcShardWorker;
+  if (state === undefined || state.claimed || state.data.key !== key) return;
+  state.claimed = true;
+  serve(state.data);
+  state.served = true;
+  throw new Error("the model's worker thread has stopped");
 }
 
 /** The main thread's side: starts T − 1 workers and runs each batch's shards across all T threads. */

@@ -1,8 +1,8 @@
 import { explosionLimit } from "./divergence.js";
 import { now, yieldToHost } from "./host.js";
 import type { LossName } from "./internal-types.js";
-import { countCorrect } from "./accuracy.js";
-import type { BatchReport, Dataset, EpochReport } from "./public-types.js";
+import { hasAccuracy, MetricAccumulator } from "./metrics.js";
+import type { BatchReport, Dataset, EpochReport, Targets } from "./public-types.js";
 import { randomOnState } from "./random.js";
 import { learningRateAt, type LrSettings } from "./schedule.js";
 
@@ -131,7 +131,9 @@ export async function runTrainer<S>(engine: TrainEngine<S>, size: number, target
   }
   const outWidth = sizeOf(s.output);
   const top = s.top ?? 1;
-  const measuresAccuracy = hasAccuracy(s.loss);
+  // Training accuracy: each batch's outputs as trained, against its targets gathered in batch order.
+  const metrics = hasAccuracy(s.loss) && targets ? new MetricAccumulator(s.loss, s.output, top) : undefined;
+  const gather = targets ? targetGatherer(targets, batch, outWidth) : undefined;
   const reports: EpochReport[] = [];
   let firstLoss = s.resume?.firstLoss;
   let bestValLoss = s.resume?.bestValLoss;
@@ -149,10 +151,9 @@ export async function runTrainer<S>(engine: TrainEngine<S>, size: number, target
     // The running sums, and what a replay goes back to.
     let total = 0;
     let seen = 0;
-    let correct = 0;
-    let counted = 0;
+    metrics?.reset();
     let lr = s.lr;
-    let safe = { b: 0, state: engine.capture(spare), total, seen, correct, counted, goodBatches, firstLoss };
+    let safe = { b: 0, state: engine.capture(spare), total, seen, goodBatches, firstLoss };
     let lastSafe = now();
     /** Replaying after broken weights: the weights are checked (and the state captured) every batch. */
     let exact = false;
@@ -171,7 +172,7 @@ export async function runTrainer<S>(engine: TrainEngine<S>, size: number, target
           engine.restore(before);
           return diverged(reports, epoch, b, goodBatches, badLoss === "exploded" ? { reason: "exploded", loss, firstLoss: firstLoss! } : { reason: "loss", loss });
         }
-        ({ b, total, seen, correct, counted, goodBatches, firstLoss } = back(engine, safe));
+        ({ b, total, seen, goodBatches, firstLoss } = back(engine, safe));
         exact = true;
         continue;
       }
@@ -182,13 +183,9 @@ export async function runTrainer<S>(engine: TrainEngine<S>, size: number, target
           return diverged(reports, epoch, b, goodBatches, { reason: "weight", loss, weight: broken.weight, value: broken.value });
         }
       }
-      if (measuresAccuracy) {
+      if (metrics) {
         const outputs = engine.trainedOutputs(n);
-        if (outputs && targets) {
-          const c = countCorrect(s.loss, outputs, outWidth, targets, order, start, n, top);
-          correct += c.correct;
-          counted += c.counted;
-        }
+        if (outputs) metrics.add(outputs, gather!(order, start, n), n);
       }
       firstLoss ??= loss;
       goodBatches++;
@@ -200,11 +197,11 @@ export async function runTrainer<S>(engine: TrainEngine<S>, size: number, target
       if (!exact && (last || interrupt || now() - lastSafe >= SAFE_POINT_MS)) {
         // A safe point: the weights are checked; good, they are the new place to go back to.
         if (engine.brokenWeight()) {
-          ({ b, total, seen, correct, counted, goodBatches, firstLoss } = back(engine, safe));
+          ({ b, total, seen, goodBatches, firstLoss } = back(engine, safe));
           exact = true;
           continue;
         }
-        if (!last) safe = { b, state: engine.capture(safe.state), total, seen, correct, counted, goodBatches, firstLoss };
+        if (!last) safe = { b, state: engine.capture(safe.state), total, seen, goodBatches, firstLoss };
         lastSafe = now();
       }
       s.onBatch?.({ epoch, batch: b, batches, samples: seen, loss: total / seen, seconds: (now() - started) / 1000 });
@@ -214,7 +211,7 @@ export async function runTrainer<S>(engine: TrainEngine<S>, size: number, target
       }
       if (interrupt || s.shouldStop?.() === true) {
         if (!exact && engine.brokenWeight()) {
-          ({ b, total, seen, correct, counted, goodBatches, firstLoss } = back(engine, safe));
+          ({ b, total, seen, goodBatches, firstLoss } = back(engine, safe));
           exact = true;
           continue;
         }
@@ -224,8 +221,9 @@ export async function runTrainer<S>(engine: TrainEngine<S>, size: number, target
     }
     spare = safe.state;
     const seconds = (now() - started) / 1000;
-    let report: EpochReport = { epoch, loss: seen ? total / seen : NaN, samples: seen, seconds, samplesPerSecond: seconds > 0 ? seen / seconds : 0, lr };
-    if (counted > 0) report = { ...report, accuracy: correct / counted };
+    // The rate is reported where it changes (a schedule or warmup).
+    let report: EpochReport = { epoch, loss: seen ? total / seen : NaN, samples: seen, seconds, samplesPerSecond: seconds > 0 ? seen / seconds : 0, ...(s.schedule ? { lr } : {}) };
+    if (metrics && metrics.count > 0) report = { ...report, accuracy: metrics.topKAccuracy() };
     if (stopped) {
       reports.push(report);
       await s.onEpoch?.(report, undefined);
@@ -247,9 +245,23 @@ export async function runTrainer<S>(engine: TrainEngine<S>, size: number, target
 }
 
 /** Back to a safe point: its state restored, its running sums returned. */
-function back<S>(engine: TrainEngine<S>, safe: { b: number; state: S; total: number; seen: number; correct: number; counted: number; goodBatches: number; firstLoss: number | undefined }) {
+function back<S>(engine: TrainEngine<S>, safe: { b: number; state: S; total: number; seen: number; goodBatches: number; firstLoss: number | undefined }) {
   engine.restore(safe.state);
-  return { b: safe.b, total: safe.total, seen: safe.seen, correct: safe.correct, counted: safe.counted, goodBatches: safe.goodBatches, firstLoss: safe.firstLoss };
+  return { b: safe.b, total: safe.total, seen: safe.seen, goodBatches: safe.goodBatches, firstLoss: safe.firstLoss };
+}
+
+/** Gathers the targets of samples order[start … start + n) into one reused buffer, in batch order. */
+function targetGatherer(targets: Targets, batch: number, outWidth: number): (order: ArrayLike<number>, start: number, n: number) => Targets {
+  const per = targets.kind === "classes" ? targets.perSample : outWidth;
+  const buffer = targets.kind === "classes" ? new Int32Array(batch * per) : new Float64Array(batch * per);
+  const source = targets.data;
+  return (order, start, n) => {
+    for (let i = 0; i < n; i++) {
+      const s = order[start + i]!;
+      for (let e = 0; e < per; e++) buffer[i * per + e] = source[s * per + e]!;
+    }
+    return targets.kind === "classes" ? { kind: "classes", perSample: per, data: buffer as Int32Array } : { kind: "values", data: buffer as Float64Array };
+  };
 }
 
 function diverged(epochs: readonly EpochReport[], epoch: number, b: number, goodBatches: number, what: Pick<Diverged, "reason" | "loss" | "firstLoss" | "weight" | "value">): Diverged {
@@ -270,29 +282,22 @@ export class ResumeMismatch extends Error {
   }
 }
 
-/** Whether a loss has an accuracy (classification). */
-export function hasAccuracy(loss: LossName | null | undefined): boolean {
-  return loss === "cross_entropy" || loss === "binary_cross_entropy";
-}
-
-/** Loss and accuracy over a whole data set, in batches of the engine's maxBatch, file order. */
-export function evaluate<S>(engine: TrainEngine<S>, data: Dataset, loss: LossName, output: readonly number[], top = 1): { loss: number; accuracy?: number } {
+/** Loss and accuracy over a whole data set, in batches of the engine's maxBatch, file order; `metrics` (fresh) collects the accuracy and confusion. */
+export function evaluate<S>(engine: TrainEngine<S>, data: Dataset, loss: LossName, output: readonly number[], top = 1, metrics = hasAccuracy(loss) && data.targets ? new MetricAccumulator(loss, output, top) : undefined): { loss: number; accuracy?: number } {
   const outWidth = sizeOf(output);
+  const t = data.targets;
   let total = 0;
-  let correct = 0;
-  let counted = 0;
-  const identity = { length: data.size } as ArrayLike<number>;
   for (let start = 0; start < data.size; start += engine.maxBatch) {
     const n = Math.min(engine.maxBatch, data.size - start);
     const r = engine.evaluateBatch(data, start, n);
     total += r.loss * n;
-    if (hasAccuracy(loss) && data.targets) {
-      const c = countCorrect(loss, r.outputs, outWidth, data.targets, identity, start, n, top);
-      correct += c.correct;
-      counted += c.counted;
+    if (metrics && t) {
+      const per = t.kind === "classes" ? t.perSample : outWidth;
+      const slice: Targets = t.kind === "classes" ? { kind: "classes", perSample: per, data: t.data.subarray(start * per, (start + n) * per) } : { kind: "values", data: t.data.subarray(start * per, (start + n) * per) };
+      metrics.add(r.outputs, slice, n);
     }
   }
-  return { loss: total / data.size, ...(counted > 0 ? { accuracy: correct / counted } : {}) };
+  return { loss: total / data.size, ...(metrics && metrics.count > 0 ? { accuracy: metrics.topKAccuracy() } : {}) };
 }
 
 function sizeOf(shape: readonly number[]): number {
