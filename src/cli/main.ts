@@ -117,6 +117,24 @@ function program(setExit: (code: number) => void): Command {
       setExit(await runRun(file, opts));
     });
 
+  const evaluation = cli
+    .command("eval")
+    .description("evaluate trained weights on labelled data: loss, accuracy, confusion matrix (compiled; --interpret: the interpreter)")
+    .argument("<file>", ".dl file")
+    .requiredOption("--weights <path>", "weights (.json or .safetensors)")
+    .requiredOption("--data <path>", "labelled data: JSON {x, y}, CSV or IDX")
+    .addOption(new Option("--top <k>", "also the top-K accuracy (cross_entropy)").argParser((v) => parsePositiveInt("--top", v)))
+    .addOption(new Option("--metric <name>", "also BLEU of per-position token outputs").choices(["bleu"]))
+    .addOption(new Option("--bleu-n <n>", "BLEU's longest n-gram (default 4)").argParser((v) => parsePositiveInt("--bleu-n", v)))
+    .addOption(inputOption())
+    .addOption(networkOption())
+    .option("--json", "print one JSON object (loss, accuracy, confusion, …)");
+  withEngineOptions(evaluation)
+    .action(async (file: string, opts: import("./eval.js").EvalFlags) => {
+      const { runEval } = await import("./eval.js");
+      setExit(await runEval(file, opts));
+    });
+
   cli
     .command("compile")
     .description("generate a standalone TypeScript/JavaScript trainer module (+ source map)")

@@ -52,7 +52,7 @@ export interface TrainFlags extends EngineRequest {
 }
 
 /** What the CLI needs of a trained model beyond the loop's engine: its weights and state for saves and checkpoints. */
-interface TrainedModel {
+export interface TrainedModel {
   readonly engine: TrainEngine;
   /** "interpreter" or "compiled f32|f64": a checkpoint's engine. */
   readonly engineName: string;
@@ -211,7 +211,7 @@ function checkTargets(flags: TrainFlags): void {
   }
 }
 
-interface ModelSettings {
+export interface ModelSettings {
   readonly loss: LossKind;
   readonly optimizer: OptimizerConfig;
   readonly seed: number;
@@ -220,7 +220,7 @@ interface ModelSettings {
   readonly warn: (message: string) => void;
 }
 
-function interpretedModel(checked: NonNullable<Loaded["analysis"]["selected"]>, train: Dataset, o: ModelSettings & { bptt?: number }): TrainedModel {
+export function interpretedModel(checked: NonNullable<Loaded["analysis"]["selected"]>, train: Dataset, o: ModelSettings & { bptt?: number }): TrainedModel {
   const model = setupModel(checked, o.seed, o.weights, o.warn, { optimizer: o.optimizer });
   const engine = interpEngine(model, arrayDataset(train), { loss: o.loss, optimizer: o.optimizer, seed: o.seed, bptt: o.bptt, maxBatch: o.batch });
   const named = model.namedWeights();
@@ -238,7 +238,7 @@ function interpretedModel(checked: NonNullable<Loaded["analysis"]["selected"]>, 
   };
 }
 
-async function compiledModel(loaded: Loaded, flags: TrainFlags, train: Dataset, o: ModelSettings): Promise<TrainedModel> {
+export async function compiledModel(loaded: Loaded, flags: TrainFlags, train: Dataset, o: ModelSettings): Promise<TrainedModel> {
   const checked = loaded.analysis.selected!;
   const initial = o.weights === undefined ? undefined : readWeights(o.weights, expectedWeights(checked), { onWarning: o.warn });
   const { module, threads } = await openCompiledEngine(loaded, flags);

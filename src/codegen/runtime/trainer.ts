@@ -283,7 +283,7 @@ export class ResumeMismatch extends Error {
 }
 
 /** Loss and accuracy over a whole data set, in batches of the engine's maxBatch, file order; `metrics` (fresh) collects the accuracy and confusion. */
-export function evaluate<S>(engine: TrainEngine<S>, data: Dataset, loss: LossName, output: readonly number[], top = 1, metrics = hasAccuracy(loss) && data.targets ? new MetricAccumulator(loss, output, top) : undefined): { loss: number; accuracy?: number } {
+export function evaluate<S>(engine: TrainEngine<S>, data: Dataset, loss: LossName, output: readonly number[], top = 1, metrics = hasAccuracy(loss) && data.targets ? new MetricAccumulator(loss, output, top) : undefined, each?: (outputs: ArrayLike<number>, targets: Targets, n: number) => void): { loss: number; accuracy?: number } {
   const outWidth = sizeOf(output);
   const t = data.targets;
   let total = 0;
@@ -291,10 +291,11 @@ export function evaluate<S>(engine: TrainEngine<S>, data: Dataset, loss: LossNam
     const n = Math.min(engine.maxBatch, data.size - start);
     const r = engine.evaluateBatch(data, start, n);
     total += r.loss * n;
-    if (metrics && t) {
+    if (t) {
       const per = t.kind === "classes" ? t.perSample : outWidth;
       const slice: Targets = t.kind === "classes" ? { kind: "classes", perSample: per, data: t.data.subarray(start * per, (start + n) * per) } : { kind: "values", data: t.data.subarray(start * per, (start + n) * per) };
-      metrics.add(r.outputs, slice, n);
+      metrics?.add(r.outputs, slice, n);
+      each?.(r.outputs, slice, n);
     }
   }
   return { loss: total / data.size, ...(metrics && metrics.count > 0 ? { accuracy: metrics.topKAccuracy() } : {}) };
