@@ -1,5 +1,6 @@
 // dlc train's trainer: validation, checkpoints and resume, --save-best, and the bad inputs of
 // each, on both engines (the compiled one from one module cache per file).
+import { spawn } from "node:child_process";
 import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -81,6 +82,25 @@ describe("validation", () => {
     const worse = lines.findIndex((l, i) => i > 0 && l.valLoss! >= Math.min(...lines.slice(0, i).map((x) => x.valLoss!)));
     expect(lines.length).toBe(worse + 1);
     expect(p.stderr).toMatch(/stopped early after epoch \d: the validation loss has not improved for 1 epochs/);
+  });
+
+  it("node net.mjs train --val (the same loop in the compiled module): the same epoch lines as dlc train's compiled engine", async () => {
+    const compiled = await dlc(["compile", at("sgd.dl"), "--target", "js", "-o", at("sgd.mjs")]);
+    expect(compiled.code, compiled.stderr).toBe(0);
+    const args = ["--data", at("data.json"), "--epochs", "2", "--val", at("val.json"), "--json"];
+    const mine = await new Promise<{ code: number | null; stdout: string; stderr: string }>((resolve) => {
+      const child = spawn(process.execPath, [at("sgd.mjs"), "train", ...args]);
+      let stdout = "";
+      let stderr = "";
+      child.stdout.on("data", (d: Buffer) => (stdout += d.toString()));
+      child.stderr.on("data", (d: Buffer) => (stderr += d.toString()));
+      child.on("close", (code) => resolve({ code, stdout, stderr }));
+    });
+    expect(mine.code, mine.stderr).toBe(0);
+    const theirs = await dlc(["train", at("sgd.dl"), ...args]);
+    const strip = (l: Record<string, number>) => ({ ...l, seconds: 0, samplesPerSecond: 0 });
+    expect(jsonLines(mine.stdout).map(strip)).toEqual(jsonLines(theirs.stdout).map(strip));
+    expect(jsonLines(mine.stdout)[1]!.valAccuracy).toBeTypeOf("number");
   });
 
   it("--save-best keeps the weights of the epoch with the lowest validation loss", async () => {
