@@ -40,6 +40,7 @@ export interface TrainOptions {
   readonly validation?: RuntimeDataset;
   readonly top?: number;
   readonly patience?: number;
+  readonly safePointMs?: number;
   readonly resume?: LoopState;
   /** After each epoch, with the loop's state and the engine (checkpoints). */
   readonly onEpochState?: (report: EpochReport, state: LoopState | undefined, engine: InterpEngine) => void | Promise<void>;
@@ -74,6 +75,7 @@ export async function train(model: Model, data: Dataset, o: TrainOptions): Promi
       return o.onEpochState?.(report, state, engine);
     },
     shouldStop: o.shouldStop,
+    safePointMs: o.safePointMs,
   });
 }
 

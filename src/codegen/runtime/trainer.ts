@@ -84,6 +84,8 @@ export interface TrainerSettings {
   readonly onEpoch?: (report: EpochReport, state: LoopState | undefined) => void | Promise<void>;
   /** Polled after every batch: training stops there, the weights consistent. */
   readonly shouldStop?: () => boolean;
+  /** How often (ms) the weights are checked and the state captured; 0: after every batch. Default SAFE_POINT_MS. */
+  readonly safePointMs?: number;
 }
 
 export type TrainOutcome =
@@ -140,6 +142,7 @@ export async function runTrainer<S>(engine: TrainEngine<S>, size: number, target
   let withoutImprovement = s.resume?.epochsWithoutImprovement ?? 0;
   let goodBatches = 0;
   let lastYield = now();
+  const safePointMs = s.safePointMs ?? SAFE_POINT_MS;
   const rateAt = (epoch: number, b: number): number => (s.schedule ? learningRateAt(s.lr, s.schedule, { epoch, batch: b, batchesPerEpoch: batches, epochs: s.epochs }) : s.lr);
 
   /** The last capture's memory, reused by the next (captures are frequent; their garbage is not free). */
@@ -194,7 +197,7 @@ export async function runTrainer<S>(engine: TrainEngine<S>, size: number, target
       b++;
       const last = b === batches;
       const interrupt = s.shouldStop?.() === true;
-      if (!exact && (last || interrupt || now() - lastSafe >= SAFE_POINT_MS)) {
+      if (!exact && (last || interrupt || now() - lastSafe >= safePointMs)) {
         // A safe point: the weights are checked; good, they are the new place to go back to.
         if (engine.brokenWeight()) {
           ({ b, total, seen, goodBatches, firstLoss } = back(engine, safe));
