@@ -19,7 +19,7 @@ import { openCompiledEngine, setModelWeights, usesCompiledEngine, type EngineReq
 import { checkEngineFlags } from "./engine-options.js";
 import { EXIT_INPUT_ERRORS, EXIT_OK, UsageError } from "./errors.js";
 import { diagnosticsJson, load, printDiagnostics, type Loaded } from "./load.js";
-import { setupModel } from "./model-setup.js";
+import { assertFitsInMemory, assertRunnable, setupModel } from "./model-setup.js";
 import { checkOutputTarget } from "./output-target.js";
 import { saveTestHooks } from "./save-test-hooks.js";
 
@@ -98,6 +98,12 @@ export async function runTrain(file: string, flags: TrainFlags): Promise<number>
   if (flags.top !== undefined && flags.top > 1 && loss !== "cross_entropy") throw new UsageError(`--top counts a class among the K highest outputs: it needs cross_entropy, not ${loss}`);
 
   const progress = new Progress(progressMode(flags.json, process), epochs, process);
+  const interpreted = !usesCompiledEngine(checked, flags, analysis.train);
+  // A network the interpreter cannot hold is refused before the data is read.
+  if (interpreted) {
+    assertRunnable(checked);
+    assertFitsInMemory(checked, { optimizer });
+  }
   const spec = dataSpecOf(checked, { loss, needTargets: true });
   const all = loadData(flags.data, spec);
   if (all.size === 0) throw new UsageError(`${flags.data} holds no samples`);
@@ -108,7 +114,6 @@ export async function runTrain(file: string, flags: TrainFlags): Promise<number>
     if (validation.size === 0) throw new UsageError(`${flags.val} holds no samples`);
   } else if (flags.valSplit !== undefined) ({ train, validation } = splitForValidation(all, flags.valSplit));
 
-  const interpreted = !usesCompiledEngine(checked, flags, analysis.train);
   const engineName = interpreted ? "interpreter" : `compiled ${flags.precision ?? "f32"}`;
   const identity = { network: checked.network.name ?? "(unnamed)", engine: engineName, optimizer: optimizer.kind, weights: expectedWeights(checked).map((w) => ({ name: w.name, shape: w.shape })) };
   const resumed: Checkpoint | undefined = flags.resume === undefined ? undefined : readCheckpoint(flags.resume, identity);
