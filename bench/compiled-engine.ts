@@ -12,7 +12,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { pathToFileURL } from "node:url";
 import { generateModule, unsupportedKinds } from "../src/codegen/compile.js";
-import { toJavaScript } from "../src/codegen/format.js";
+import { toJavaScript } from "../scripts/transpile.js";
 import { timeSteps, type Trainer } from "./measure.js";
 import { LEARNING_RATE, checkedWorkload, type SyntheticData, type Workload } from "./workloads.js";
 
@@ -130,8 +130,9 @@ function nestedSample(x: Float64Array, offset: number, shape: readonly number[])
 /**
  * Trains the compiled model with its own training loop, `model.fit(data, { epochs, batch, lr })`
  * (what `node net.mjs train` runs): per epoch a shuffle, each batch's rows copied from the data
- * set, a copy of the weights and a NaN/infinity check per batch, a yield to the event loop every
- * 10 ms. The data set is the same synthetic samples, given as `readData({ x, y })` with class
+ * set straight into the model's input buffers, the loss checked per batch, the weights checked and
+ * the state captured every 250 ms and at each epoch's end, training accuracy per batch, a yield to
+ * the event loop every 10 ms. The data set is the same synthetic samples, given as `readData({ x, y })` with class
  * indices, built once. `run(ms)` (an adapter to measure()'s interface: fit trains whole epochs):
  * before any estimate of an epoch's time, fit one epoch at a time until `ms` has passed (the
  * warm-up); after it, one fit call of the number of epochs that should last about `ms`.

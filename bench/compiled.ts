@@ -192,7 +192,7 @@ async function throughputSection(get: Lookup, loadText: string): Promise<Section
         "It trains the MLP, LeNet-5 and the batch-16 LSTM, the fast-path issue's networks. " +
         "\"model.fit\" rows (MLP, LeNet-5): the same two builds trained by the module's own loop, `model.fit(readData({ x, y }), { epochs, batch, lr })` (what `node net.mjs train` runs), " +
         "on the same samples with class-index targets (read once, before the timing): beyond trainStep, fit shuffles the samples every epoch, copies each batch's rows into its batch arrays, " +
-        "saves the weights and checks the loss and every weight for NaN/infinity after each batch (to undo a diverging one), and yields to the event loop every 10 ms. " +
+        "checks each batch's loss, and every weight (capturing the training state to go back to) only every 250 ms and at each epoch's end (a divergence found there is replayed batch by batch to undo exactly the diverging batch), counts each batch's training accuracy, and yields to the event loop every 10 ms. " +
         "The warm-up calls fit one epoch at a time; each timed run is one fit call of as many epochs as should last the run time. " +
         "dlc compiled, --fma (MLP, LeNet-5, batch-16 LSTM; information only: the targets may not rely on relaxed SIMD): the wasm build generated with `fma: true` (`dlc compile --fma`), " +
         "trained as the default build is, in a child Node given relaxed SIMD (`--experimental-wasm-relaxed-simd` on Node 20; bench/fma-child.ts); `model.fma` is checked, and a note says if the plain kernels ran. " +

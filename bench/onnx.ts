@@ -9,7 +9,7 @@ import type * as Ort from "onnxruntime-web";
 import { exportOnnx } from "../src/export/onnx/graph.js";
 import { Model } from "../src/interp/model.js";
 import { seededRandom } from "../src/interp/random.js";
-import { weightsJsonText } from "../src/io/weights-json.js";
+import { encodeWeights } from "../src/codegen/runtime/weights.js";
 import { compileWorkload } from "./compiled-engine.js";
 import { measureInTurns, perSecond, spread, timeSteps, type Plan, type Trainer } from "./measure.js";
 import { ratio, type Section } from "./report.js";
@@ -83,7 +83,7 @@ async function measureNetwork(ort: typeof Ort, w: Workload): Promise<Row[]> {
   const module = compiled.module as unknown as InferenceModule;
   const model = new module.Model({ maxBatch: Math.max(...BATCHES), seed: 1 });
   // The compiled model gets the weights the ONNX file was exported with (f64 → f32 on both sides).
-  module.loadWeights(model, weightsJsonText(reference.namedWeights(), "bench weights"), { file: "bench weights", strict: true });
+  module.loadWeights(model, encodeWeights([...reference.namedWeights()], "json", { file: "bench weights" }) as string, { file: "bench weights", strict: true });
   const session = await ort.InferenceSession.create(exported.bytes, { executionProviders: ["wasm"], graphOptimizationLevel: "all" });
   const inputName = session.inputNames[0]!;
   const outputName = session.outputNames[0]!;

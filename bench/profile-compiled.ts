@@ -13,7 +13,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { pathToFileURL } from "node:url";
 import { generateModule, unsupportedKinds } from "../src/codegen/compile.js";
-import { toJavaScript } from "../src/codegen/format.js";
+import { toJavaScript } from "../scripts/transpile.js";
 import { MARKER } from "../src/codegen/module.js";
 import type { CheckedNetwork } from "../src/index.js";
 import type { IrNode } from "../src/ir/types.js";

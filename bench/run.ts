@@ -14,6 +14,7 @@ import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { cleanUpCases } from "./cases.js";
 import { compilerSections } from "./compiled.js";
+import { engineSections } from "./engine.js";
 import { frontendScalingSections, frontendSections } from "./frontend.js";
 import { interpreterSections } from "./interp.js";
 import { onnxSections } from "./onnx.js";
@@ -37,6 +38,8 @@ const BENCHMARKS: readonly Benchmark[] = [
   { name: "frontend-scaling", run: () => frontendScalingSections({ root }) },
   { name: "interp", run: () => interpreterSections() },
   { name: "compiler", run: () => compilerSections({ root }) },
+  // The in-memory engine of dlc run/train: compile vs cache-hit time, MLP and LeNet-5 (under a minute).
+  { name: "engine", run: () => engineSections() },
   // Quick: the default tiles only (a few seconds). Its best GFLOP/s is the peak the profiles compare with.
   { name: "matmul", run: () => wasmMatmulSections({ quick: true }) },
   {

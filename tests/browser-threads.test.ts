@@ -17,7 +17,7 @@ import { join } from "node:path";
 import { build } from "esbuild";
 import type { Browser } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { toJavaScript } from "../src/codegen/format.js";
+import { toJavaScript } from "../scripts/transpile.js";
 import { chromiumSkipReason, launchChromium, serveFiles } from "./helpers/chromium.js";
 import { compileText, TOLERANCE, type Compiled } from "./helpers/compiled.js";
 

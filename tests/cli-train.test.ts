@@ -158,7 +158,7 @@ describe("the example data", () => {
 describe("dlc train: the seed homework network, one SGD step (lr 0.7) from the homework weights", () => {
   it("squared loss: the saved JSON weights are the case's updated weights within 1e-12, the epoch line its loss", async () => {
     const out = tmp("seed-squared.json");
-    const run = await dlc(["train", SEED_DL, "--data", SEED_DATA, "--weights", SEED_WEIGHTS, "--batch", "1", "--epochs", "1", "--save", out, "--json"]);
+    const run = await dlc(["train", SEED_DL, "--interpret", "--data", SEED_DATA, "--weights", SEED_WEIGHTS, "--batch", "1", "--epochs", "1", "--save", out, "--json"]);
     expect(run.code, run.stderr).toBe(0);
     const lines = epochLines(run);
     expect(lines).toHaveLength(1);
@@ -173,7 +173,7 @@ describe("dlc train: the seed homework network, one SGD step (lr 0.7) from the h
     expect(homework.dlc.dl).toContain("loss squared");
     writeFileSync(dl, homework.dlc.dl.replace("loss squared", "loss binary_cross_entropy"));
     const out = tmp("seed-bce.json");
-    const run = await dlc(["train", dl, "--data", SEED_DATA, "--weights", SEED_WEIGHTS, "--batch", "1", "--epochs", "1", "--save", out, "--json"]);
+    const run = await dlc(["train", dl, "--interpret", "--data", SEED_DATA, "--weights", SEED_WEIGHTS, "--batch", "1", "--epochs", "1", "--save", out, "--json"]);
     expect(run.code, run.stderr).toBe(0);
     const lines = epochLines(run);
     expect(lines).toHaveLength(1);
@@ -208,7 +208,7 @@ describe("dlc train: the seed homework network, one SGD step (lr 0.7) from the h
 
 describe("dlc run", () => {
   it("--json prints the homework network's output a8 for the sample", async () => {
-    const run = await dlc(["run", SEED_DL, "--weights", SEED_WEIGHTS, "--data", SEED_DATA, "--json"]);
+    const run = await dlc(["run", SEED_DL, "--weights", SEED_WEIGHTS, "--data", SEED_DATA, "--json", "--interpret"]);
     expect(run.code, run.stderr).toBe(0);
     expect(run.stdout.trim().split("\n")).toHaveLength(1);
     const { outputs } = JSON.parse(run.stdout) as { outputs: number[][] };
@@ -269,7 +269,7 @@ describe("dlc train: LeNet-5 on the committed MNIST subset", () => {
     expect(lines[0]!.loss).toBeLessThan(2.31);
     expect(lines[1]!.loss).toBeLessThan(0.8 * lines[0]!.loss);
     // And the trained weights run: one probability vector per digit.
-    const run2 = await dlc(["run", LENET, "--weights", out, "--data", MNIST_TEST, "--json"]);
+    const run2 = await dlc(["run", LENET, "--weights", out, "--data", MNIST_TEST, "--json", "--interpret"]);
     expect(run2.code, run2.stderr).toBe(0);
     const { outputs } = JSON.parse(run2.stdout) as { outputs: number[][] };
     expect(outputs).toHaveLength(500);
@@ -399,7 +399,7 @@ describe("dlc train: divergence (a loss that is not finite or explodes, a weight
     const dl = tmp("linear.dl");
     writeFileSync(dl, "network lin {\n  input 3\n  dense 1\n}\ntrain {\n  loss squared\n  optimizer sgd lr 0.1\n}\n");
     const out = tmp("linear-diverged.json");
-    const run = await dlc(["train", dl, "--data", SEED_DATA, "--lr", "1e30", "--epochs", "50", "--save", out, "--json"]);
+    const run = await dlc(["train", dl, "--interpret", "--data", SEED_DATA, "--lr", "1e30", "--epochs", "50", "--save", out, "--json"]);
     expect(run.code).toBe(1);
     expect(run.stderr).not.toMatch(STACK_LINE);
     const m = /the loss (?:became (NaN|-?Infinity)|exploded to (\S+), more than 10000 × the first batch's (\S+)) at epoch (\d+), batch (\d+); .*the weights are the last good ones/.exec(run.stderr);
@@ -449,7 +449,7 @@ describe("dlc train: divergence (a loss that is not finite or explodes, a weight
     writeFileSync(data, JSON.stringify({ x: [[0]], y: [[0]] }));
     const out = tmp("linear1-out.json");
     writeFileSync(out, "old contents\n");
-    const run = await dlc(["train", dl, "--data", data, "--weights", weights, "--lr", "10", "--save", out, "--json"]);
+    const run = await dlc(["train", dl, "--interpret", "--data", data, "--weights", weights, "--lr", "10", "--save", out, "--json"]);
     expect(run.code, run.stderr).toBe(1);
     const m = /the update made dense1\.bias (\S+), beyond float32's range at epoch 1, batch 1; .*nothing was saved: (.*) is unchanged/.exec(run.stderr);
     expect(m, run.stderr).not.toBeNull();
@@ -466,7 +466,7 @@ describe("dlc train: divergence (a loss that is not finite or explodes, a weight
     writeFileSync(path, JSON.stringify({ x: [[1.7e308, 1.7e308, 0]], y: [[1]] }));
     const out = tmp("huge-out.json");
     writeFileSync(out, "old contents\n");
-    const run = await dlc(["train", SEED_DL, "--data", path, "--weights", SEED_WEIGHTS, "--epochs", "3", "--save", out, "--json"]);
+    const run = await dlc(["train", SEED_DL, "--interpret", "--data", path, "--weights", SEED_WEIGHTS, "--epochs", "3", "--save", out, "--json"]);
     expect(run.code).toBe(1);
     expect(run.stderr).toMatch(/dense2\.kernel NaN or infinite at epoch 1, batch 1/);
     expect(run.stderr).toContain(`nothing was saved: ${out} is unchanged`);
@@ -501,7 +501,7 @@ describe("dlc run: outputs that are not finite", () => {
     const data = tmp("run-lin-data.json");
     // 1e300 · 1e300 overflows to Infinity; 1 · 1e300 does not.
     writeFileSync(data, JSON.stringify({ x: [[1], [1e300]] }));
-    const run = await dlc(["run", dl, "--weights", weights, "--data", data, "--json"]);
+    const run = await dlc(["run", dl, "--weights", weights, "--data", data, "--json", "--interpret"]);
     expect(run.code, run.stderr).toBe(1);
     expect(JSON.parse(run.stdout)).toEqual({ outputs: [[1e300], [null]] });
     expect(run.stderr).toMatch(/^dlc: sample 1's output is not finite/);
@@ -690,7 +690,7 @@ describe("dlc train: Ctrl-C", () => {
     writeFileSync(out, "old contents\n");
     let presses = 0;
     const r = await interrupted(
-      ["train", SEED_DL, "--data", SEED_DATA, "--weights", SEED_WEIGHTS, "--batch", "1", "--save", out, "--json"],
+      ["train", SEED_DL, "--interpret", "--data", SEED_DATA, "--weights", SEED_WEIGHTS, "--batch", "1", "--save", out, "--json"],
       (child, _stdout, stderr) => {
         if (presses === 0 && stderr.includes("dlc-test: saving")) {
           presses = 2;

@@ -2,7 +2,8 @@
 // command line (`node net.mjs run|train …`), end to end through `node bin/dlc compile` (built by
 // `npm test`'s pretest `tsc`). The homework numbers are shared/seed-cases.json's homework_q3
 // (recomputed there in float64 with PyTorch and NumPy); everything else is checked against dlc
-// itself — the interpreter and src/io, written separately — which the module must match.
+// itself — the float64 interpreter, written separately — which the module must match. (The file
+// readers are one implementation, the runtime's, which dlc uses too: tests/io.test.ts.)
 import { spawnSync } from "node:child_process";
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -10,17 +11,10 @@ import { dirname, join } from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { analyze } from "../src/index.js";
-import { parseDataCsv } from "../src/io/data-csv.js";
-import { parseDataJson } from "../src/io/data-json.js";
-import type { DataSpec as IoDataSpec } from "../src/io/data-spec.js";
-import { parseJsonBytes } from "../src/io/json-bytes.js";
-import { decodeSafetensors as ioDecodeSafetensors, encodeSafetensors as ioEncodeSafetensors } from "../src/io/safetensors.js";
-import { checkWeights as ioCheckWeights } from "../src/io/weights.js";
 import { expectedWeights } from "../src/io/weight-names.js";
 import { csvDataset, jsonDataset } from "../src/codegen/runtime/data.js";
 import { inlineRuntimeFile } from "../src/codegen/runtime/inline.js";
-import { parseJson } from "../src/codegen/runtime/json.js";
-import { decodeSafetensors, encodeSafetensors } from "../src/codegen/runtime/safetensors.js";
+import { decodeSafetensors } from "../src/codegen/runtime/safetensors.js";
 import { checkWeights } from "../src/codegen/runtime/weights.js";
 import { loadSeedCases, seedCasesPath } from "./helpers/seed-cases.js";
 
@@ -128,7 +122,7 @@ describe("node seed.mjs train / run: the homework step, as dlc takes it", () => 
 
   it("run --json prints the network's output a8 and equals dlc run --json; the plain form matches too", () => {
     const mine = seed(["run", "--weights", SEED_WEIGHTS, "--data", SEED_DATA, "--json"]);
-    const theirs = dlc(["run", SEED_DL, "--weights", SEED_WEIGHTS, "--data", SEED_DATA, "--json"]);
+    const theirs = dlc(["run", SEED_DL, "--weights", SEED_WEIGHTS, "--data", SEED_DATA, "--json", "--interpret"]);
     expect(mine.code).toBe(0);
     expect(mine.stderr).toBe("");
     const a = JSON.parse(mine.stdout) as { outputs: number[][] };
@@ -214,7 +208,7 @@ describe("bad files and bad flags: dlc's messages and exit codes", () => {
     compile(tmp("linear.dl"), tmp("linear.mjs"));
     const args = ["--data", SEED_DATA, "--lr", "1e30", "--epochs", "50", "--json"];
     const mine = node([tmp("linear.mjs"), "train", ...args, "--save", tmp("linear-module.json")]);
-    const theirs = dlc(["train", tmp("linear.dl"), ...args, "--save", tmp("linear-dlc.json")]);
+    const theirs = dlc(["train", tmp("linear.dl"), "--interpret", ...args, "--save", tmp("linear-dlc.json")]);
     expect(mine.code).toBe(1);
     expect(mine.stderr).toMatch(/^linear\.mjs: the loss exploded to \S+, more than 10000 × the first batch's \S+ at epoch 2, batch 1; training stopped and undid that batch, so the weights are the last good ones/m);
     expect(same(mine.stderr.replace(/linear\.mjs: /g, "PROGRAM: "))).toBe(same(theirs.stderr.replace(/-dlc\.json/g, "-module.json")));
@@ -250,20 +244,20 @@ describe("safetensors between dlc and the module, both ways", () => {
   it("the module reads what dlc train saves, and dlc reads what the module saves (F32: within 1e-6)", () => {
     const fromDlc = tmp("from-dlc.safetensors");
     const fromModule = tmp("from-module.safetensors");
-    expect(dlc(["train", SEED_DL, "--data", SEED_DATA, "--weights", SEED_WEIGHTS, "--save", fromDlc]).code).toBe(0);
+    expect(dlc(["train", SEED_DL, "--interpret", "--data", SEED_DATA, "--weights", SEED_WEIGHTS, "--save", fromDlc]).code).toBe(0);
     expect(seed(["train", "--data", SEED_DATA, "--weights", SEED_WEIGHTS, "--save", fromModule]).code).toBe(0);
     // F32 by default, as dlc writes it: the same bytes for the same (f64-equal) weights.
     expect(readFileSync(fromModule).equals(readFileSync(fromDlc))).toBe(true);
     const outputs = (r: Run): number => (JSON.parse(r.stdout) as { outputs: number[][] }).outputs[0]![0]!;
     const a = seed(["run", "--weights", fromDlc, "--data", SEED_DATA, "--json"]);
-    const b = dlc(["run", SEED_DL, "--weights", fromModule, "--data", SEED_DATA, "--json"]);
+    const b = dlc(["run", SEED_DL, "--weights", fromModule, "--data", SEED_DATA, "--json", "--interpret"]);
     expect(a.code, a.stderr).toBe(0);
     expect(b.code, b.stderr).toBe(0);
     expect(Math.abs(outputs(a) - outputs(b))).toBeLessThan(1e-12);
     // One step towards y = 1 raised the output above the case's a8.
     expect(outputs(a)).toBeGreaterThan(homework.expected.forward.a8 + 1e-3);
     // And dlc's reader finds the case's update in the module's file, to F32 precision.
-    const tensors = ioDecodeSafetensors(readFileSync(fromModule), fromModule).tensors;
+    const tensors = decodeSafetensors(readFileSync(fromModule), fromModule).tensors;
     for (const [name, e] of Object.entries(homework.dlc.expectedUpdated_squared)) {
       const got = tensors.get(name)!;
       expect(got.dtype).toBe("F32");
@@ -271,13 +265,19 @@ describe("safetensors between dlc and the module, both ways", () => {
     }
   });
 
-  it("F64 through the API: saveWeights' bytes are src/io's encoding, and loadWeights takes them back exactly", async () => {
+  it("F64 through the API: saveWeights writes every weight exactly, and loadWeights takes them back", async () => {
     const mod = await import(pathToFileURL(SEED_MJS).href);
     const model = new mod.Model({ maxBatch: 1, seed: 9 });
     const bytes = model.saveWeights("safetensors", { dtype: "f64" }) as Uint8Array;
     const checked = analyze(readFileSync(SEED_DL, "utf8")).selected!;
     const named = expectedWeights(checked).map((w) => [w.name, { shape: w.shape, data: model.getWeight(w.name).data as Float64Array }] as const);
-    expect(Buffer.from(bytes).equals(Buffer.from(ioEncodeSafetensors(named, "x", { dtype: "F64" })))).toBe(true);
+    const written = decodeSafetensors(bytes, "x").tensors;
+    expect([...written.keys()]).toEqual(named.map(([name]) => name));
+    for (const [name, t] of named) {
+      expect(written.get(name)!.dtype).toBe("F64");
+      expect(written.get(name)!.shape).toEqual(t.shape);
+      expect(Array.from(written.get(name)!.data)).toEqual(Array.from(t.data));
+    }
     const other = new mod.Model({ maxBatch: 1, seed: 10 });
     expect(other.getWeight("dense1.kernel").data).not.toEqual(model.getWeight("dense1.kernel").data);
     expect(other.loadWeights(bytes)).toEqual([]);
@@ -447,7 +447,7 @@ describe("other networks and precisions", () => {
     losses(mine).forEach((l, i) => expect(Math.abs(l - losses(theirs)[i]!) / l).toBeLessThan(1e-9));
     expectWeightsClose(readJson(tmp("two-module.json")), readJson(tmp("two-dlc.json")), 1e-9);
     const a = JSON.parse(node([tmp("two-inputs.mjs"), "run", "--data", "two-inputs.json", "--weights", tmp("two-module.json"), "--json"]).stdout) as { outputs: number[][][] };
-    const b = JSON.parse(dlc(["run", dl, "--data", "two-inputs.json", "--weights", tmp("two-module.json"), "--json"]).stdout) as { outputs: number[][][] };
+    const b = JSON.parse(dlc(["run", dl, "--data", "two-inputs.json", "--weights", tmp("two-module.json"), "--json", "--interpret"]).stdout) as { outputs: number[][][] };
     expect(a.outputs).toHaveLength(5);
     expect(a.outputs[0]).toHaveLength(4);
     expect(flat(a.outputs as Nested).length).toBe(5 * 4 * 8);
@@ -468,7 +468,7 @@ describe("other networks and precisions", () => {
   });
 });
 
-describe("the runtime's copies of src/io say what src/io says (drift guards)", () => {
+describe("bad files: every one a DataError naming the file, never a raw exception", () => {
   const messageOf = (f: () => unknown): string => {
     try {
       f();
@@ -479,43 +479,7 @@ describe("the runtime's copies of src/io say what src/io says (drift guards)", (
     return "(nothing thrown)";
   };
 
-  it("malformed JSON: the same line, column and words", () => {
-    const texts = [
-      "",
-      "   \n ",
-      '{"x": [1, 2,]}',
-      '{"x": [1 2]}',
-      '{"x": NaN}',
-      '{"x": -Infinity}',
-      '{"x": Infinity}',
-      '{"x": 07}',
-      '{"x": 1.}',
-      '{"x": 1e+}',
-      '{"x": -}',
-      '{"x": "abc',
-      '{"x": "a\\qb"}',
-      '{"x": "a\\u12G4"}',
-      '{"x": "a\nb"}',
-      '{"x": "a\tb"}',
-      "{x: 1}",
-      '{"x" 1}',
-      '{"a": 1,}',
-      '{"a": tru}',
-      '{"a": 1} x',
-      '{"é": 1,\n "b": ]}',
-      "[1, 2",
-      '{"a": [1, 2}',
-      '{"a": 1',
-      "\uFEFF{,}",
-    ];
-    for (const text of texts) {
-      const mine = messageOf(() => parseJson(text, "f.json"));
-      const theirs = messageOf(() => parseJsonBytes(Buffer.from(text, "utf8"), "f.json"));
-      expect(mine, JSON.stringify(text)).toBe(theirs);
-    }
-  });
-
-  it("bad JSON and CSV data: the same messages", () => {
+  it("bad JSON and CSV data", () => {
     const seedSpec = { inputs: [{ name: "input", shape: [3] }], output: [1], loss: "squared" as const, needTargets: true };
     const classSpec = { inputs: [{ name: "input", shape: [2, 2] }], output: [3], loss: "cross_entropy" as const, needTargets: true };
     const onehotSpec = { ...classSpec, loss: "squared" as const };
@@ -550,9 +514,7 @@ describe("the runtime's copies of src/io say what src/io says (drift guards)", (
       [tokens, { x: [[1, 2.5, 3]] }],
     ];
     for (const [spec, doc] of json) {
-      const mine = messageOf(() => jsonDataset(doc, "d.json", spec));
-      const theirs = messageOf(() => parseDataJson(Buffer.from(JSON.stringify(doc)), "d.json", spec as IoDataSpec));
-      expect(mine, JSON.stringify(doc)).toBe(theirs);
+      expect(messageOf(() => jsonDataset(doc, "d.json", spec)), JSON.stringify(doc)).toMatch(/d\.json/);
     }
     const csv: [typeof seedSpec | typeof classSpec | typeof twoInputs, string][] = [
       [seedSpec, ""],
@@ -576,16 +538,13 @@ describe("the runtime's copies of src/io say what src/io says (drift guards)", (
       [seedSpec, `1,2,3,1\n1,${"z".repeat(5000)},3,1\n`],
     ];
     for (const [spec, text] of csv) {
-      const mine = messageOf(() => csvDataset(text, "d.csv", spec));
-      const theirs = messageOf(() => parseDataCsv(text, "d.csv", spec as IoDataSpec));
-      expect(mine, JSON.stringify(text)).toBe(theirs);
+      expect(messageOf(() => csvDataset(text, "d.csv", spec)), JSON.stringify(text)).toMatch(/^d\.csv[: ]/);
     }
   });
 
-  it("weights that do not fit: the same messages", () => {
+  it("weights that do not fit", () => {
     const checked = analyze(readFileSync(SEED_DL, "utf8")).selected!;
     const expected = expectedWeights(checked);
-    const infos = expected.map((e, i) => ({ name: e.name, shape: e.shape, offset: i, size: 1 }));
     const t = (shape: number[], fill = 0.5) => ({ shape, data: new Float64Array(shape.reduce((a, b) => a * b, 1)).fill(fill) });
     const good = (): Map<string, { shape: number[]; data: Float64Array }> => new Map(expected.map((e) => [e.name, t([...e.shape])]));
     const files: [Map<string, { shape: number[]; data: Float64Array }>, boolean][] = [];
@@ -606,18 +565,11 @@ describe("the runtime's copies of src/io say what src/io says (drift guards)", (
     files.push([m, true]);
     files.push([new Map([["a.kernel", t([1])], ["b.kernel", t([1])]]), false]);
     for (const [found, strict] of files) {
-      const mine = messageOf(() => checkWeights(found, infos, "w.json", strict));
-      const theirs = messageOf(() => ioCheckWeights(found, expected, "w.json", { strict }));
-      expect(mine).toBe(theirs);
+      expect(messageOf(() => checkWeights(found, expected, "w.json", strict))).toMatch(/^w\.json[: ]/);
     }
   });
 
-  it("safetensors: the same bytes written, the same complaints about bad files", () => {
-    const tensors = [["a.kernel", { shape: [2, 3], data: Float64Array.from([1, -2.5, 3e-8, 4, 1e30, -0]) }] as const, ["a.bias", { shape: [], data: Float64Array.from([7]) }] as const];
-    for (const dtype of ["F32", "F64"] as const) {
-      const mine = encodeSafetensors(tensors, "w", dtype, { by: "test" });
-      expect(Buffer.from(mine).equals(Buffer.from(ioEncodeSafetensors(tensors, "w", { dtype, metadata: { by: "test" } })))).toBe(true);
-    }
+  it("bad safetensors files", () => {
     const header = (h: unknown, data = 0): Uint8Array => {
       const text = Buffer.from(JSON.stringify(h));
       const out = Buffer.alloc(8 + text.length + data);
@@ -639,10 +591,13 @@ describe("the runtime's copies of src/io say what src/io says (drift guards)", (
       Buffer.concat([Buffer.from([4, 0, 0, 0, 0, 0, 0, 0]), Buffer.from('{"a"')]),
     ];
     for (const bytes of bad) {
-      expect(messageOf(() => decodeSafetensors(bytes, "w.safetensors"))).toBe(messageOf(() => ioDecodeSafetensors(bytes, "w.safetensors")));
+      expect(messageOf(() => decodeSafetensors(bytes, "w.safetensors"))).toMatch(/^w\.safetensors[: ]/);
     }
   });
 
+});
+
+describe("the inliner", () => {
   it("inlining drops the runtime's imports and keeps only the public exports", () => {
     const text = 'import { a } from "./a.js";\nimport type { B } from "./b.js";\nexport class DataError extends Error {}\nexport function helper(): void {}\nexport const X = 1;\n';
     const out = inlineRuntimeFile("errors", text);

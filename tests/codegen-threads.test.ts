@@ -8,7 +8,7 @@ import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
 import { afterAll, describe, expect, it } from "vitest";
-import { toJavaScript } from "../src/codegen/format.js";
+import { toJavaScript } from "../scripts/transpile.js";
 import { seededRandom } from "../src/interp/random.js";
 import { tensor, type Tensor } from "../src/interp/tensor.js";
 import type { Targets } from "../src/interp/losses.js";

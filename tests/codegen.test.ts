@@ -6,7 +6,8 @@ import { pathToFileURL, fileURLToPath } from "node:url";
 import { SourceMapConsumer } from "source-map";
 import { describe, expect, it } from "vitest";
 import { generateModule } from "../src/codegen/compile.js";
-import { formatAsJavaScript, formatChunkAsJavaScript, formatJavaScript, formatModule, formattedRuntime, toJavaScript } from "../src/codegen/format.js";
+import { formatAsJavaScript, formatChunkAsJavaScript, formatJavaScript, formatModule, formattedRuntime } from "../src/codegen/format.js";
+import { toJavaScript } from "../scripts/transpile.js";
 import { stripTypes, UnsupportedTypeScript } from "../src/codegen/strip-types.js";
 import { joinModuleParts, moduleParts } from "../src/codegen/module.js";
 import { plan } from "../src/codegen/plan.js";
@@ -273,10 +274,33 @@ export const all = [area, Box, pairs, f, k, n, m] as const;
     expect(await formatChunkAsJavaScript("for (let i=0;i<n;i++) y[i] = x[i] > 0 ? x[i] : 0\n")).toBe("for (let i = 0; i < n; i++) y[i] = x[i] > 0 ? x[i] : 0;\n");
   });
 
-  it("refuses what needs more than blanking out, and formatAsJavaScript falls back to typescript", async () => {
-    for (const code of ["enum E { A }\n", "class P {\n  constructor(private readonly x: number) {}\n}\n", "namespace N {\n  export const a = 1;\n}\n"]) {
+  it("refuses what needs more than blanking out, which dlc never generates; formatAsJavaScript too", async () => {
+    for (const code of ["enum E { A }\n", "namespace N {\n  export const a = 1;\n}\n"]) {
       await expect(stripTypes(code)).rejects.toBeInstanceOf(UnsupportedTypeScript);
-      expectSameProgram(await programShape(await formatAsJavaScript(code)), await programShape(await formatJavaScript(await toJavaScript(code))));
+      await expect(formatAsJavaScript(code)).rejects.toBeInstanceOf(UnsupportedTypeScript);
     }
+  });
+
+  it("turns parameter properties into the fields and assignments typescript emits (after super, with or without its semicolon)", async () => {
+    const code = `class A extends B {
+  presses = 0;
+  f = () => this.x;
+  constructor(private readonly x: number, readonly y = 2, z: string) {
+    super(z);
+    this.q = 1;
+  }
+}
+class A2 extends B {
+  constructor(public w: number) {
+    super()
+    this.q = w
+  }
+}
+class C {
+  a = 1;
+  constructor(protected s: string, override t?: string) {}
+}
+`;
+    expectSameProgram(await programShape(await stripTypes(code)), await programShape(await toJavaScript(code)));
   });
 });

@@ -9,10 +9,9 @@ import { analyze } from "../src/index.js";
 import type { Tensor } from "../src/interp/tensor.js";
 import { loadData } from "../src/io/data.js";
 import { dataSpecOf, type DataSpec } from "../src/io/data-spec.js";
-import { gatherInput, sliceInput } from "../src/io/dataset.js";
-import { DataError } from "../src/io/errors.js";
-import { Packed, parseJsonBytes } from "../src/io/json-bytes.js";
-import { decodeSafetensors, encodeSafetensors, halfToNumber } from "../src/io/safetensors.js";
+import { DataError } from "../src/io/index.js";
+import { Packed, parseJsonBytes } from "../src/codegen/runtime/json.js";
+import { decodeSafetensors, encodeSafetensors, halfToNumber } from "../src/codegen/runtime/safetensors.js";
 import { expectedWeights, type ExpectedWeight } from "../src/io/weight-names.js";
 import { checkWeights, readWeights, readWeightsFile, writeWeights } from "../src/io/weights.js";
 import { loadSeedCases, seedCasesPath } from "./helpers/seed-cases.js";
@@ -138,27 +137,28 @@ function unpack(v: unknown): unknown {
 }
 
 describe("the JSON parser agrees with JSON.parse", () => {
-  const parse = (text: string, pack: boolean): unknown => parseJsonBytes(Buffer.from(text, "utf8"), "t.json", { pack });
+  const parseAs = (text: string, pack: boolean): unknown => parseJsonBytes(Buffer.from(text, "utf8"), "t.json", { pack });
+  const parse = (text: string): unknown => parseAs(text, false);
 
   it("on random documents, packed or not", () => {
     fc.assert(
       fc.property(fc.jsonValue(), (v) => {
         const text = JSON.stringify(v);
         const want = JSON.stringify(JSON.parse(text));
-        expect(JSON.stringify(parse(text, false))).toBe(want);
-        expect(JSON.stringify(unpack(parse(text, true)))).toBe(want);
+        expect(JSON.stringify(parse(text))).toBe(want);
+        expect(JSON.stringify(unpack(parseAs(text, true)))).toBe(want);
       }),
       { numRuns: 500 },
     );
   });
 
   it("on regular number arrays, which pack into one shape", () => {
-    const v = parse("[[[1, -2.5e-3], [3, 4]], [[5, 6], [7, 0.1]], [[9, 10], [11, 12]]]", true) as Packed;
+    const v = parseAs("[[[1, -2.5e-3], [3, 4]], [[5, 6], [7, 0.1]], [[9, 10], [11, 12]]]", true) as Packed;
     expect(v).toBeInstanceOf(Packed);
     expect(v.shape).toEqual([3, 2, 2]);
     expect(Array.from(v.values())).toEqual([1, -2.5e-3, 3, 4, 5, 6, 7, 0.1, 9, 10, 11, 12]);
-    expect(parse('{"a": [[1, 2], [3]], "b": [[], []]}', true)).toMatchObject({ a: [[1, 2], [3]] });
-    expect((parse('{"b": [[], []]}', true) as { b: Packed }).b.shape).toEqual([2, 0]);
+    expect(parseAs('{"a": [[1, 2], [3]], "b": [[], []]}', true)).toMatchObject({ a: [[1, 2], [3]] });
+    expect((parseAs('{"b": [[], []]}', true) as { b: Packed }).b.shape).toEqual([2, 0]);
   });
 
   it("on every number text, to the last bit", () => {
@@ -166,8 +166,8 @@ describe("the JSON parser agrees with JSON.parse", () => {
     fc.assert(
       fc.property(numberText, (t) => {
         const want = Number(t);
-        if (!Number.isFinite(want)) expect(() => parse(t, false)).toThrow(/too large for float64/);
-        else expect(Object.is(parse(t, false), want) || (want === 0 && parse(t, false) === 0)).toBe(true);
+        if (!Number.isFinite(want)) expect(() => parse(t)).toThrow(/too large for float64/);
+        else expect(Object.is(parse(t), want) || (want === 0 && parse(t) === 0)).toBe(true);
       }),
       { numRuns: 3000 },
     );
@@ -175,15 +175,15 @@ describe("the JSON parser agrees with JSON.parse", () => {
       fc.property(fc.double({ noNaN: true, noDefaultInfinity: true }), (d) => {
         for (const t of [String(d), d.toExponential(), d.toExponential(3), d.toPrecision(17)]) {
           if (!Number.isFinite(Number(t))) continue; // rounding up past the largest double
-          expect((parse(`[${t}]`, true) as Packed).values()[0]).toBe(Number(t));
+          expect((parseAs(`[${t}]`, true) as Packed).values()[0]).toBe(Number(t));
         }
       }),
       { numRuns: 2000 },
     );
-    expect(Object.is(parse("-0", false), -0)).toBe(true);
-    expect(parse("0.1", false)).toBe(0.1);
-    expect(parse("9007199254740993", false)).toBe(9007199254740992);
-    expect(parse("2.2250738585072011e-308", false)).toBe(2.2250738585072011e-308);
+    expect(Object.is(parse("-0"), -0)).toBe(true);
+    expect(parse("0.1")).toBe(0.1);
+    expect(parse("9007199254740993")).toBe(9007199254740992);
+    expect(parse("2.2250738585072011e-308")).toBe(2.2250738585072011e-308);
   });
 
   it("on what is valid and what is not (random edits)", () => {
@@ -201,7 +201,7 @@ describe("the JSON parser agrees with JSON.parse", () => {
         for (const pack of [false, true]) {
           let ours = true;
           try {
-            parse(text, pack);
+            parseAs(text, pack);
           } catch (e) {
             expect(e).toBeInstanceOf(DataError);
             ours = false;
@@ -282,7 +282,7 @@ describe("weights errors", () => {
       const tensors = Object.entries(good()).map(([name, v]) => [name, { shape: name.endsWith("kernel") ? [(v as number[][]).length, (v as number[][])[0]!.length] : [(v as number[]).length], data: Float64Array.from((v as number[] | number[][]).flat()) }] as [string, Tensor]);
       tensors[2]![1].data[1] = bad;
       const file = join(dir(), "w.safetensors");
-      writeFileSync(file, encodeSafetensors(tensors, file, { dtype: "F64" }));
+      writeFileSync(file, encodeSafetensors(tensors, file, "F64"));
       expect(dataError(() => readWeights(file, expected))).toBe(`${file}: 'dense2.kernel' holds ${shown} at flat index 1; weights must be finite numbers`);
     }
   });
@@ -356,7 +356,6 @@ describe("weights errors", () => {
     }
     expect(err).toBeInstanceOf(DataError);
     expect(err!.message).toMatch(/w\.json: dense1\.kernel\[2\]\[1\] is "abc", not a number$/);
-    expect(err!.path).toBe("dense1.kernel[2][1]");
     (doc["dense1.kernel"] as unknown[][])[2]![1] = null;
     expect(dataError(() => readWeights(writeJson(doc), expected))).toMatch(/dense1\.kernel\[2\]\[1\] is null, not a number/);
   });
@@ -380,7 +379,6 @@ describe("weights errors", () => {
     }
     expect(err).toBeInstanceOf(DataError);
     expect(err!.message).toMatch(/w\.json:2:24: malformed JSON: a trailing comma before '\]' is not allowed in JSON$/);
-    expect([err!.line, err!.column]).toEqual([2, 24]);
     expect(dataError(() => readWeights(writeJson('{"a": [1] "b": 2}'), expected))).toMatch(/w\.json:1:11: malformed JSON: expected ',' or '}' after a value, found '"'/);
     expect(dataError(() => readWeights(writeJson('{"a": [1, 2'), expected))).toMatch(/w\.json:1:12: malformed JSON: unexpected end of file: expected ',' or '\]'/);
     expect(dataError(() => readWeights(writeJson('{"a": NaN}'), expected))).toMatch(/:1:7: malformed JSON: NaN is not a JSON number/);
@@ -483,9 +481,9 @@ describe("safetensors", () => {
   });
 
   it("writes __metadata__ and refuses values too large for F32", () => {
-    const bytes = encodeSafetensors([["x", { shape: [1], data: Float64Array.of(2) }]], "m.safetensors", { metadata: { format: "dlc" } });
+    const bytes = encodeSafetensors([["x", { shape: [1], data: Float64Array.of(2) }]], "m.safetensors", "F32", { format: "dlc" });
     expect(decodeSafetensors(bytes, "m.safetensors").metadata).toEqual({ format: "dlc" });
-    expect(dataError(() => encodeSafetensors([["x", { shape: [1], data: Float64Array.of(1e39) }]], "big.safetensors"))).toMatch(/'x' holds 1e\+39 .* too large for F32/);
+    expect(dataError(() => encodeSafetensors([["x", { shape: [1], data: Float64Array.of(1e39) }]], "big.safetensors", "F32"))).toMatch(/'x' holds 1e\+39 .* too large for F32/);
   });
 
   it("validates the header and the offsets, with clear errors", () => {
@@ -525,7 +523,7 @@ describe("safetensors", () => {
   });
 
   it("random corruption and every truncation give a DataError, never a raw exception", () => {
-    const bytes = encodeSafetensors(randomWeights(expected), "w.safetensors");
+    const bytes = encodeSafetensors([...randomWeights(expected)], "w.safetensors", "F32");
     let s = 7;
     for (let trial = 0; trial < 400; trial++) {
       const copy = new Uint8Array(bytes);
@@ -675,11 +673,6 @@ describe("JSON data", () => {
     expect(d.inputs[0]!.data.length).toBe(32);
     expect(d.inputs[0]!.data[16 + 5]).toBe(105);
     expect(d.targets).toEqual({ kind: "classes", shape: [], perSample: 1, classes: 3, data: Int32Array.of(2, 0) });
-    const batch = gatherInput(d.inputs[0]!, [1, 0]);
-    expect(batch.shape).toEqual([2, 4, 4, 1]);
-    expect(batch.data[0]).toBe(100);
-    expect(batch.data[16]).toBe(0);
-    expect(sliceInput(d.inputs[0]!, 1, 1).data[3]).toBe(103);
   });
 
   it("one-hot targets shaped like the output are values", () => {
@@ -818,7 +811,6 @@ describe("CSV data", () => {
     }
     expect(err).toBeInstanceOf(DataError);
     expect(err!.message).toMatch(/data\.csv:3:5: field 3 is 'x3', not a number$/);
-    expect([err!.line, err!.column]).toEqual([3, 5]);
     expect(dataError(() => loadData(write("1,2,3,4,0\n1,2,,4,0\n"), spec))).toMatch(/data\.csv:2:5: field 3 is empty, not a number/);
     expect(dataError(() => loadData(write("1,2,3,4,0\n1,2,3,4\n"), spec))).toMatch(/data\.csv:2: has 4 fields, but the first row has 5/);
     expect(dataError(() => loadData(write("1,2,3,4,0\n1,2,3,4,3\n"), spec))).toMatch(/data\.csv:2:9: the label = 3 is not a class index for 3 classes \(0 to 2\)/);

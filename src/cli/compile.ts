@@ -1,4 +1,3 @@
-import { availableParallelism } from "node:os";
 import { basename, extname } from "node:path";
 import { unsupportedKinds } from "../codegen/compile.js";
 import { formatModule } from "../codegen/format.js";
@@ -10,6 +9,7 @@ import { buildSourceMap } from "../codegen/sourcemap.js";
 import { visible } from "../diag/render.js";
 import { writeFileAtomic } from "../io/atomic-write.js";
 import type { Shape } from "../ir/shape.js";
+import { checkKernelFlags, threadCount } from "./engine-options.js";
 import { EXIT_INPUT_ERRORS, EXIT_OK, UsageError } from "./errors.js";
 import { diagnosticsJson, load, printDiagnostics } from "./load.js";
 import { VERSION } from "./version.js";
@@ -30,7 +30,7 @@ export interface CompileFlags {
 
 /** `dlc compile FILE`: a standalone TypeScript (or JavaScript) trainer module plus its source map. */
 export async function runCompile(file: string, flags: CompileFlags): Promise<number> {
-  if (flags.kernels === "wasm" && flags.precision === "f64") throw new UsageError("--kernels wasm needs --precision f32 (float64 always runs on the JavaScript kernels)");
+  checkKernelFlags(flags);
   const loaded = load(file, { inputShape: flags.input, network: flags.network });
   const { analysis } = loaded;
   if (analysis.hasErrors || !analysis.selected) {
@@ -41,11 +41,7 @@ export async function runCompile(file: string, flags: CompileFlags): Promise<num
   if (!flags.json) printDiagnostics(loaded);
   const missing = unsupportedKinds(analysis.selected);
   if (missing.length > 0) throw new UsageError(`dlc compile cannot generate code for ${missing.join(", ")} layers yet`);
-  const threads = flags.threads === true ? availableParallelism() : flags.threads ?? 1;
-  if (threads > 1) {
-    if (flags.precision === "f64" || flags.kernels === "js") throw new UsageError(`--threads ${threads} needs the WebAssembly kernels (--precision f32 without --kernels js): the threads share one WebAssembly memory`);
-  }
-  if (flags.fma && (flags.precision === "f64" || flags.kernels === "js")) throw new UsageError("--fma needs the WebAssembly kernels (--precision f32 without --kernels js)");
+  const threads = threadCount(flags.threads);
   const target = flags.target ?? (flags.output && /\.(m?js|cjs)$/.test(flags.output) ? "js" : "ts");
   const output = flags.output ?? basename(file, extname(file)) + (target === "js" ? ".mjs" : ".ts");
   const mapFile = `${output}.map`;

@@ -1,6 +1,6 @@
 import { statSync } from "node:fs";
 import { dirname } from "node:path";
-import { DataError } from "../io/errors.js";
+import { DataError } from "../io/index.js";
 
 /**
  * Refuses, before any work, an output path that can never be written: a folder that does not
@@ -15,9 +15,9 @@ export function checkOutputTarget(path: string, verb: string): void {
   } catch {
     // Reported below.
   }
-  if (!isDir) throw new DataError(`cannot ${verb} ${path}: the folder ${dir} does not exist`, { file: path });
+  if (!isDir) throw new DataError(`cannot ${verb} ${path}: the folder ${dir} does not exist`, path);
   try {
-    if (statSync(path).isDirectory()) throw new DataError(`cannot ${verb} ${path}: it is a directory`, { file: path });
+    if (statSync(path).isDirectory()) throw new DataError(`cannot ${verb} ${path}: it is a directory`, path);
   } catch (e) {
     if (e instanceof DataError) throw e;
     // No file yet (or a path the final write will explain): fine here.

@@ -1,13 +1,14 @@
 import { createHash } from "node:crypto";
 import { mkdirSync, readFileSync } from "node:fs";
-import { createRequire } from "node:module";
 import { writeFileAtomic } from "../io/atomic-write.js";
 import type { ModuleParts } from "./module.js";
-import { STRIP_VERSION, stripTypes, UnsupportedTypeScript } from "./strip-types.js";
+import { STRIP_VERSION, stripTypes } from "./strip-types.js";
 
 /*
- * Formatting the generated module (prettier and typescript are loaded only here, and only when
- * called: `dlc check` never pays for them).
+ * Formatting the generated module (prettier is loaded only here, and only when called: `dlc
+ * check` never pays for it). typescript is not needed at run time (it is a devDependency): the
+ * JavaScript target is made by stripTypes, which handles everything dlc generates and the
+ * runtime; scripts/transpile.ts has typescript's transpileModule for the tests to compare with.
  *
  * prettier is the slow part of `dlc compile`, so the work is cut three ways:
  * - the `babel-ts` parser (the same output as prettier's `typescript` parser, twice as fast);
@@ -42,34 +43,12 @@ export async function formatJavaScript(code: string): Promise<string> {
   return prettier.format(code, JS_OPTIONS);
 }
 
-/** TypeScript → JavaScript with typescript's transpileModule: types stripped, comments (and markers) kept. */
-export async function toJavaScript(code: string): Promise<string> {
-  const ts = (await import("typescript")).default;
-  const out = ts.transpileModule(code, {
-    compilerOptions: { target: ts.ScriptTarget.ES2022, module: ts.ModuleKind.ESNext, removeComments: false },
-  });
-  return out.outputText;
-}
-
 /**
- * Unformatted TypeScript → formatted JavaScript: stripTypes, then prettier; typescript's
- * transpileModule where stripTypes meets something it does not handle.
+ * Unformatted TypeScript → formatted JavaScript: stripTypes, then prettier. (TypeScript that
+ * stripTypes refuses, UnsupportedTypeScript, is a bug in dlc's code generator.)
  */
 export async function formatAsJavaScript(code: string): Promise<string> {
-  let js: string | undefined;
-  try {
-    js = await stripTypes(code);
-  } catch (e) {
-    if (!(e instanceof UnsupportedTypeScript)) throw e;
-  }
-  if (js !== undefined) {
-    try {
-      return await formatJavaScript(js);
-    } catch {
-      // A stripTypes bug gave code babel cannot parse: the slow, sure way instead.
-    }
-  }
-  return formatJavaScript(await toJavaScript(code));
+  return formatJavaScript(await stripTypes(code));
 }
 
 /**
@@ -151,7 +130,7 @@ const memo = new Map<string, string>();
 
 /**
  * The runtime part (runtimeFixed()) formatted for the target, from the cache in dist/ when it is
- * there and was made from the same text with the same prettier and typescript; otherwise
+ * there and was made from the same text with the same prettier; otherwise
  * formatted now and the cache (re)written (best effort: a read-only install just formats it).
  */
 export async function formattedRuntime(target: Target, text?: string, options: { readonly rebuild?: boolean } = {}): Promise<string> {
@@ -172,9 +151,7 @@ export async function formattedRuntime(target: Target, text?: string, options: {
     }
   }
   if (formatted === undefined) {
-    // The runtime has TypeScript that stripTypes leaves to typescript (parameter properties), and
-    // this runs once: typescript's transpileModule.
-    formatted = target === "ts" ? await formatTypeScript(text) : await formatJavaScript(await toJavaScript(text));
+    formatted = target === "ts" ? await formatTypeScript(text) : await formatAsJavaScript(text);
     try {
       mkdirSync(dir, { recursive: true });
       writeFileAtomic(file, JSON.stringify({ key, text: formatted }));
@@ -189,14 +166,6 @@ export async function formattedRuntime(target: Target, text?: string, options: {
 /** What the formatted runtime depends on: its text, the options, and the versions of the tools. */
 async function runtimeKey(target: Target, text: string): Promise<string> {
   const prettier = await import("prettier");
-  const tools = [`prettier ${prettier.version}`, target === "js" ? `typescript ${typescriptVersion()}` : "", JSON.stringify(target === "ts" ? TS_OPTIONS : JS_OPTIONS), STRIP_VERSION];
+  const tools = [`prettier ${prettier.version}`, JSON.stringify(target === "ts" ? TS_OPTIONS : JS_OPTIONS), STRIP_VERSION];
   return createHash("sha256").update(JSON.stringify(tools)).update(text).digest("hex");
-}
-
-function typescriptVersion(): string {
-  try {
-    return (createRequire(import.meta.url)("typescript/package.json") as { version: string }).version;
-  } catch {
-    return "unknown";
-  }
 }

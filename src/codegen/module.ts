@@ -301,11 +301,16 @@ export function moduleParts(p: Plan, o: ModuleOptions): ModuleParts {
   const config = {
     loss: loss ?? null,
     optimizer: optimizer?.kind ?? "sgd",
-    lr: optimizer?.lr ?? (optimizer?.kind === "adam" ? 0.001 : 0.01),
+    lr: optimizer?.lr ?? (optimizer?.kind === "adam" || optimizer?.kind === "adamw" ? 0.001 : 0.01),
     momentum: optimizer?.momentum ?? 0,
     beta1: optimizer?.beta1 ?? 0.9,
     beta2: optimizer?.beta2 ?? 0.999,
     eps: optimizer?.eps ?? 1e-8,
+    weightDecay: o.train?.weightDecay ?? (optimizer?.kind === "adamw" ? 0.01 : 0),
+    clip: o.train?.clip ?? 0,
+    schedule: o.train?.schedule ?? null,
+    warmup: o.train?.warmup ?? 0,
+    patience: o.train?.patience ?? null,
     batch: o.train?.batch ?? 32,
     epochs: o.train?.epochs ?? 1,
     seed: o.train?.seed ?? 1,
@@ -397,6 +402,10 @@ export class Model {
   /** Whether the loss gradient skips the final ${finalKind ?? "activation"} (fused, stable \`a − y\`). */
   private fused = false;
   private rand: () => number;
+  /** The dropout generator's state (rand draws from it). */
+  private readonly randState = new Uint32Array(1);${threaded ? `
+  /** The shards' dropout generators' states (shared memory). */
+  private shardRandomStates!: Uint32Array;` : ""}
   /** @internal The batch row of this model's sample 0, for messages (not 0 only in a thread's shard of a batch). */
   firstRow = 0;${threaded ? `
   /** @internal Which shard of a batch this is, of how many (1: not a shard), and the batch's samples. */
@@ -410,7 +419,8 @@ ${optimizerCode.fields(arr)}
     const maxBatch = options.maxBatch ?? TRAIN_DEFAULTS.batch;
     this.maxBatch = maxBatch;
     this.loss = options.loss ?? TRAIN_DEFAULTS.loss;
-    this.rand = seededRandom(options.seed ?? TRAIN_DEFAULTS.seed);
+    this.randState[0] = (options.seed ?? TRAIN_DEFAULTS.seed) >>> 0;
+    this.rand = randomOnState(this.randState, 0);
 ${allocations.join("\n")}
 ${optimizerAllocations}
 ${threaded ? threadedConstructorTail(fixedScratch.map((x) => ({ field: x.field, size: x.size, kind: x.kind }))) : "    this.initWeights(options.seed ?? TRAIN_DEFAULTS.seed);"}
@@ -471,6 +481,8 @@ ${chunked(forwardBlocks)}${synced ? "" : `
 
   private setInput(target: Arr, source: ArrayLike<number> | undefined, count: number, k: number): void {
     if (!source || source.length < count) throw new RangeError(\`input \${k}: expected \${count} values, got \${source?.length ?? 0}\`);
+    // Already in place (fit gathers a batch straight into the input buffer): nothing to copy.
+    if ((source as Arr).buffer === target.buffer && (source as Arr).byteOffset === target.byteOffset) return;
     if (source.length === count) target.set(source as ArrayLike<number>);
     else for (let i = 0; i < count; i++) target[i] = source[i]!;
   }
@@ -515,16 +527,25 @@ ${optimizerCode.step(config, useArena)}
 
   resetOptimizer(): void {
 ${optimizerCode.reset()}
-  }${useArena ? `
+  }
+${optimizerCode.stateMethods()}${useArena ? `
 
   /** @internal Whether every weight is finite (fit's check after each batch), on the model's kernels. */
   weightsFinite(): boolean {
     return this.kern.finite(this.w, 0, WEIGHT_COUNT);
+  }` : ""}${useArena ? `
+
+  /**
+   * @internal step()'s update of ranges ∩ [from, to) with the settings given (kind 0: sgd, 1: adam,
+   * 2: adamw; t: the steps after this one; scale: the gradient clipping's factor, 1 for none).
+   */
+  stepRange(from: number, to: number, kind: number, rate: number, momentum: number, beta1: number, beta2: number, eps: number, t: number, weightDecay: number, scale: number, ranges: readonly (readonly [number, number])[] = TRAINABLE): void {
+${optimizerCode.stepRange()}
   }` : ""}${threaded ? `
 
-  /** @internal step()'s update of weights [from, to) only, with the settings given (kind 0: sgd, 1: adam; t after this step). */
-  stepRange(from: number, to: number, kind: number, rate: number, momentum: number, beta1: number, beta2: number, eps: number, t: number): void {
-${optimizerCode.stepRange()}
+  /** @internal Σ g² over the trainable weights in [from, to) (a threaded build's gradient clipping). */
+  gradientSquares(from: number, to: number): number {
+    return squaredSum(this.g, TRAINABLE, from, to);
   }` : ""}
 
   /** forward (training) + loss + backward + optimizer step on one batch. Returns the batch loss. */
@@ -533,7 +554,7 @@ ${threaded ? threadedTrainStep(p.inputBuffers.map((b) => ({ field: `b${b}`, size
     const loss = this.lossAndGrad(targets, n);
     if (!Number.isFinite(loss)) return loss;${folds ? `
     const o = this.optimizer;
-    if (o.kind === "sgd" && o.momentum === 0) {
+    if (o.kind === "sgd" && o.momentum === 0 && !o.weightDecay && !(o.clip > 0)) {
       for (const [start, end] of UNFOLDED_GRADIENTS) this.g.fill(0, start, end);
       this.backward(n, lr ?? o.lr);
       this.step(lr, UNFOLDED_TRAINABLE);
@@ -554,6 +575,26 @@ ${threaded ? threadedTrainStep(p.inputBuffers.map((b) => ({ field: `b${b}`, size
   ready(): Promise<void> {
     return this.shardThreads?.ready() ?? Promise.resolve();
   }` : ""}
+
+  /** @internal The outputs of the last training step's forward pass (n samples, a view), where the model keeps them in one place. */
+  trainedOutputs(n: number): Arr | undefined {
+    return ${threaded ? "void n, undefined" : `this.b${p.outputBuffer}.subarray(0, n * OUTPUT_SIZE)`};
+  }
+
+  /** @internal Input k's buffer, for a batch gathered in place (fit), where the model has one. */
+  inputBuffer(k: number): Arr | undefined {
+    return ${threaded ? "void k, undefined" : `[${p.inputBuffers.map((b) => `this.b${b}`).join(", ")}][k]`};
+  }
+
+  /** @internal The dropout generators' states (checkpoints): this model's${threaded ? ", then each shard's" : ""}. */
+  randomState(): number[] {
+    return [...this.randState${threaded ? ", ...this.shardRandomStates" : ""}];
+  }
+
+  /** @internal Sets what randomState returned. */
+  setRandomState(state: readonly number[]): void {
+    this.randState[0] = state[0]! >>> 0;${threaded ? "\n    for (let k = 0; k < this.shardRandomStates.length; k++) this.shardRandomStates[k] = state[k + 1]! >>> 0;" : ""}
+  }
 
   /** Outputs for n samples (inference: dropout off, batchnorm on its running statistics). A copy. */
   predict(inputs: readonly ArrayLike<number>[] | ArrayLike<number>, n: number): Arr {
@@ -601,6 +642,7 @@ function threadedConstructorTail(fixed: readonly { field: string; size: number; 
     const own: Record<string, unknown>[] = [${own("0")}];
     for (let k = 1; k < SHARDS; k++) own.push(${own("k")});
     const buffers = attach ? attach.buffers : newShardBuffers(SHARDS, rows * OUTPUT_SIZE, seed);
+    this.shardRandomStates = new Uint32Array(buffers.random);
     const replicas = own.map((fields, k) => shardReplica(this, k, SHARDS, cap, PER_SAMPLE, fields, shardRandom(buffers, k)));
     this.shardSet = new ShardSet(replicas, cap, buffers, SYNC_POINTS, gradientAdder(this.kern.sgd));
     let threads = attach ? 1 : options.threads ?? defaultThreads(SHARDS);
@@ -625,7 +667,7 @@ function threadedTrainStep(inputs: readonly { field: string; size: number }[]): 
 ${inputs.map((x, k) => `    shards.scatter(list[${k}], this.${x.field}, n, ${x.size}, ${k});`).join("\n")}
     const width = shards.scatterTargets(targets, n, OUTPUT_SIZE, LAST_AXIS);
     const o = this.optimizer;
-    const t = o.kind === "adam" ? this.t + 1 : this.t;
+    const t = this.t + 1;
     shards.setStep(o, lr ?? o.lr, t);
     // The shards' forward, loss and backward passes; then, if the loss is finite, each thread
     // sums its slice of the gradients into g and updates its slice of the weights (as step() would).

@@ -4,9 +4,9 @@
  */
 
 /** Bumped when the way the runtime is formatted changes, so that old caches are not used. */
-export const STRIP_VERSION = "dlc-format-1";
+export const STRIP_VERSION = "dlc-format-2";
 
-/** TypeScript that stripTypes does not turn into JavaScript (formatAsJavaScript falls back to typescript). */
+/** TypeScript that stripTypes does not turn into JavaScript (dlc never generates it). */
 export class UnsupportedTypeScript extends Error {}
 
 interface AstNode {
@@ -28,14 +28,19 @@ const SKIPPED_KEYS: ReadonlySet<string> = new Set(["loc", "range", "extra", "com
  * do): annotations, interfaces, type aliases, overload signatures, `as`/`satisfies`, `!`,
  * generics, and the class-member modifiers `private`, `readonly` and the like. The blanks keep
  * the lines where they were; prettier tidies the spaces away. A declaration that goes also takes
- * the comment lines right above it (its doc comment). Throws UnsupportedTypeScript on what needs
- * more than blanking (enums, namespaces, parameter properties, decorators, `<T>x` casts).
+ * the comment lines right above it (its doc comment). Parameter properties
+ * (`constructor(private readonly x: T)`) become what typescript emits for ES2022: a field `x;`
+ * first in the class body and `this.x = x;` first in the constructor (after `super(…)`).
+ * Throws UnsupportedTypeScript on what needs more than that (enums, namespaces, decorators,
+ * `<T>x` casts).
  */
 export async function stripTypes(code: string): Promise<string> {
   const { parsers } = await import("prettier/plugins/babel");
   const parser = parsers["babel-ts"];
   const file = (await parser.parse(code, {} as Parameters<typeof parser.parse>[1])) as unknown as AstNode & { readonly program: AstNode; readonly comments: readonly AstNode[] };
   const cuts: [number, number][] = [];
+  /** Text inserted at a position (parameter properties' fields and assignments); no line breaks, so lines stay where they were. */
+  const inserts: [number, string][] = [];
   const comments = file.comments;
 
   /** Start of the comment lines directly above `start` (no blank line between), or `start`. */
@@ -75,6 +80,29 @@ export async function stripTypes(code: string): Promise<string> {
     throw new UnsupportedTypeScript(`stripTypes: ${what} at ${n.start}`);
   };
 
+  /** A constructor's parameter properties as typescript emits them: fields first in the class body, assignments first in the constructor (after super). */
+  const addParameterProperties = (ctor: AstNode, classBody: AstNode): void => {
+    const names = (ctor["params"] as AstNode[])
+      .filter((p) => p.type === "TSParameterProperty")
+      .map((p) => {
+        const parameter = p["parameter"] as AstNode;
+        const id = (parameter.type === "AssignmentPattern" ? parameter["left"] : parameter) as AstNode;
+        if (id.type !== "Identifier") unsupported(p, "a destructured parameter property");
+        return id["name"] as string;
+      });
+    if (names.length === 0) return;
+    inserts.push([classBody.start + 1, names.map((x) => ` ${x};`).join("")]);
+    const body = ctor["body"] as AstNode;
+    const statements = body["body"] as AstNode[];
+    const superCall = statements.find((st) => {
+      const e = st["expression"] as AstNode | undefined;
+      return st.type === "ExpressionStatement" && e?.type === "CallExpression" && (e["callee"] as AstNode).type === "Super";
+    });
+    // After super(…) a `;` first where its statement ends without one.
+    const after = superCall && code[superCall.end - 1] !== ";" ? ";" : "";
+    inserts.push([superCall ? superCall.end : body.start + 1, after + names.map((x) => ` this.${x} = ${x};`).join("")]);
+  };
+
   const visit = (n: AstNode, parent: AstNode | undefined): void => {
     const t = n.type;
     if (TYPE_NODES.has(t)) {
@@ -107,6 +135,13 @@ export async function stripTypes(code: string): Promise<string> {
       case "TSIndexSignature":
         removeDeclaration(n);
         return;
+      case "TSParameterProperty": {
+        if (n["decorators"]) unsupported(n, "a decorator");
+        const parameter = n["parameter"] as AstNode;
+        cuts.push([n.start, parameter.start]);
+        visit(parameter, n);
+        return;
+      }
       case "ClassProperty":
       case "ClassPrivateProperty":
       case "ClassAccessorProperty":
@@ -118,6 +153,7 @@ export async function stripTypes(code: string): Promise<string> {
         }
         if (n["decorators"]) unsupported(n, "a decorator");
         removeModifiers(n);
+        if (t === "ClassMethod" && n["kind"] === "constructor" && parent) addParameterProperties(n, parent);
         if (n["optional"] || n["definite"]) {
           // The `?` or `!` between the name and what follows it: a type, a value or the parameters.
           const key = n["key"] as AstNode;
@@ -183,15 +219,30 @@ export async function stripTypes(code: string): Promise<string> {
   visit(file.program, undefined);
 
   cuts.sort((a, b) => a[0] - b[0]);
+  inserts.sort((a, b) => a[0] - b[0]);
   let out = "";
   let at = 0;
+  let next = 0;
+  /** Copies the code up to `end`, with the insertions that fall in it. */
+  const copyTo = (end: number): void => {
+    while (next < inserts.length && inserts[next]![0] <= end) {
+      const [pos, text] = inserts[next++]!;
+      const p = Math.max(pos, at);
+      out += code.slice(at, p) + text;
+      at = p;
+    }
+    out += code.slice(at, end);
+    at = end;
+  };
   for (const [from, to] of cuts) {
     if (to <= at) continue;
     const s = Math.max(from, at);
-    out += code.slice(at, s) + code.slice(s, to).replace(/[^\r\n]/g, " ");
+    copyTo(s);
+    out += code.slice(s, to).replace(/[^\r\n]/g, " ");
     at = to;
   }
-  return out + code.slice(at);
+  copyTo(code.length);
+  return out;
 }
 
 function isNode(v: unknown): v is AstNode {

@@ -14,6 +14,7 @@ export interface ArrayData {
 export function arrayDataset(d: ArrayData): Dataset {
   return {
     size: d.size,
+    targets: d.targets,
     batch(indices: readonly number[]): Batch {
       const inputs = d.inputs.map((input) => {
         const width = sizeOf(input.shape);

@@ -1,29 +1,18 @@
 import type { CheckedNetwork } from "../check/infer.js";
-import type { Shape } from "../ir/shape.js";
 import type { LossKind } from "../ir/types.js";
-import { DataError } from "./errors.js";
+import { DataError } from "../codegen/runtime/errors.js";
+import type { InputInfo } from "../codegen/runtime/internal-types.js";
+import type { DataSpec } from "../codegen/runtime/targets.js";
 
-/** One network input as a data file must fill it. */
-export interface InputSpec {
-  /** The input's name: `src` for `src: input 20`, `input` for a lone unnamed input. */
-  readonly name: string;
-  /** One sample's shape (no batch dimension). */
-  readonly shape: Shape;
-  /** Set when the input feeds only `embedding` layers: values must be token ids below it. */
-  readonly vocabulary?: number;
-}
-
-/** What a data file must hold for one network. */
-export interface DataSpec {
-  /** In the network's input order; the first is the main input. */
-  readonly inputs: readonly InputSpec[];
-  /** One sample's output shape; needed to read targets. */
-  readonly output?: Shape;
-  /** Decides how a class index is read: kept as an index for cross_entropy, one-hot otherwise. */
-  readonly loss?: LossKind;
-  /** `dlc train` needs `y`; `dlc run` does not. */
-  readonly needTargets?: boolean;
-}
+/**
+ * What a data file must hold for one network: the runtime's DataSpec (runtime/targets.ts), the
+ * network's inputs in order (the first is the main input), one sample's output shape, the loss
+ * (a class index stays an index for cross_entropy, becomes one-hot otherwise) and whether
+ * targets are needed (`dlc train` needs `y`; `dlc run` does not).
+ */
+export type { DataSpec };
+/** One network input as a data file must fill it: its name, one sample's shape, and (for an input that only feeds embeddings) the vocabulary its token ids must be below. */
+export type InputSpec = InputInfo;
 
 /** The data a checked network takes; DataError when an input's or the output's shape is unknown. */
 export function dataSpecOf(checked: CheckedNetwork, options: { loss?: LossKind; needTargets?: boolean } = {}): DataSpec {
@@ -38,5 +27,6 @@ export function dataSpecOf(checked: CheckedNetwork, options: { loss?: LossKind; 
     return vocabulary === undefined ? { name: node.name, shape } : { name: node.name, shape, vocabulary };
   });
   const output = network.output === undefined ? undefined : facts[network.output]?.shape;
+  if (!output) throw new DataError("the network's output has no known shape; fix the network's errors first");
   return { inputs, output, loss: options.loss, needTargets: options.needTargets };
 }

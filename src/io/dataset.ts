@@ -1,11 +1,12 @@
 import type { Shape } from "../ir/shape.js";
-import type { Tensor } from "../interp/tensor.js";
+import type { Dataset as RuntimeDataset } from "../codegen/runtime/public-types.js";
+import type { DataSpec } from "./data-spec.js";
 
 /**
- * A data file in memory, compact: every input's samples in ONE Float64Array, row-major
- * [size, ...shape], and the targets likewise. Sample i of an input is
- * `data.subarray(i * width, (i + 1) * width)` with width = product(shape). The object fits
- * the interpreter's `ArrayData` (src/interp/array-dataset.ts) as it is.
+ * A data file in memory as the interpreter takes it (src/interp/array-dataset.ts's ArrayData):
+ * the runtime's Dataset (every input's samples in ONE Float64Array, row-major [size, ...shape],
+ * the targets likewise) with each input's name and shape beside its array. The arrays are the
+ * runtime's own, not copies: toRuntimeDataset gives the compiled engine the same memory back.
  */
 export interface Dataset {
   /** The number of samples. */
@@ -35,25 +36,19 @@ export type TargetSamples =
    */
   | { readonly kind: "classes"; readonly shape: Shape; readonly perSample: number; readonly classes: number; readonly data: Int32Array };
 
-function widthOf(shape: Shape): number {
-  let n = 1;
-  for (const d of shape) n *= d;
-  return n;
+/** The runtime's Dataset with the shapes of `spec` (the spec it was read with). */
+export function withShapes(data: RuntimeDataset, spec: DataSpec): Dataset {
+  const inputs = data.inputs.map((d, k) => ({ name: spec.inputs[k]!.name, shape: spec.inputs[k]!.shape, data: d }));
+  const output = spec.output;
+  const t = data.targets;
+  const targets: TargetSamples | undefined =
+    t === undefined ? undefined : t.kind === "values" ? { kind: "values", shape: output, data: t.data } : { kind: "classes", shape: output.slice(0, -1), perSample: t.perSample, classes: output[output.length - 1] ?? 1, data: t.data };
+  return { size: data.size, inputs, targets, source: data.source };
 }
 
-/** Samples `indices` of one input as a batch tensor [B, ...shape] (a copy). */
-export function gatherInput(input: InputSamples, indices: ArrayLike<number>): Tensor {
-  const width = widthOf(input.shape);
-  const data = new Float64Array(indices.length * width);
-  for (let row = 0; row < indices.length; row++) {
-    const s = indices[row]!;
-    data.set(input.data.subarray(s * width, (s + 1) * width), row * width);
-  }
-  return { shape: [indices.length, ...input.shape], data };
-}
-
-/** Samples start … start+count−1 of one input as a batch tensor, sharing memory (no copy). */
-export function sliceInput(input: InputSamples, start: number, count: number): Tensor {
-  const width = widthOf(input.shape);
-  return { shape: [count, ...input.shape], data: input.data.subarray(start * width, (start + count) * width) };
+/** The same samples as the runtime's Dataset (what a compiled model's fit takes), sharing memory. */
+export function toRuntimeDataset(data: Dataset): RuntimeDataset {
+  const t = data.targets;
+  const targets: RuntimeDataset["targets"] = t === undefined ? undefined : t.kind === "values" ? { kind: "values", data: t.data } : { kind: "classes", perSample: t.perSample, data: t.data };
+  return { size: data.size, inputs: data.inputs.map((i) => i.data), targets, source: data.source };
 }

@@ -1,6 +1,6 @@
 import type { CheckedNetwork } from "../check/infer.js";
 import type { Shape } from "../ir/shape.js";
-import { DataError } from "./errors.js";
+import { DataError } from "../codegen/runtime/errors.js";
 
 /** One tensor a weights file must hold for a network (LANGUAGE.md §8). */
 export interface ExpectedWeight {

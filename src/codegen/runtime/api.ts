@@ -1,5 +1,4 @@
 import { parseDataset } from "./data.js";
-import { sizeOfShape } from "./errors.js";
 import { fitModel } from "./fit.js";
 import type { ModelLike, ModuleInfo } from "./internal-types.js";
 import type { Dataset, FitOptions, FitOutcome, LoadWeightsOptions, ReadDataOptions, SaveWeightsOptions, TrainingData, WeightsFormat } from "./public-types.js";
@@ -28,7 +27,12 @@ export function saveWeightsFor(info: ModuleInfo, model: ModelLike, format: Weigh
 export function fitFor(info: ModuleInfo, model: ModelLike, data: TrainingData, options: FitOptions = {}): Promise<FitOutcome> {
   const dataset = isDataset(data) ? data : readDataFor(info, data, { file: "data", needTargets: true, loss: model.loss });
   const settings = { epochs: options.epochs ?? info.defaults.epochs, batch: options.batch ?? Math.min(info.defaults.batch, model.maxBatch), seed: options.seed ?? info.defaults.seed };
-  return fitModel(model, info.weights, info.inputs.map((i) => sizeOfShape(i.shape)), sizeOfShape(info.output), dataset, settings, options);
+  const validation = options.validation === undefined || isDataset(options.validation) ? options.validation : readDataFor(info, options.validation, { file: "validation data", needTargets: true, loss: model.loss });
+  const d = info.defaults;
+  const schedule = options.schedule === undefined ? d.schedule ?? undefined : options.schedule ?? undefined;
+  const warmup = options.warmup ?? (d.warmup || undefined);
+  const patience = options.patience ?? d.patience ?? undefined;
+  return fitModel(model, info, dataset, settings, { ...options, validation, schedule, warmup, patience });
 }
 
 function isDataset(data: TrainingData): data is Dataset {

@@ -46,12 +46,15 @@ interface Flags {
   readonly lr?: number;
   readonly seed?: number;
   readonly threads?: number;
+  readonly val?: string;
+  readonly top?: number;
+  readonly patience?: number;
   readonly json?: boolean;
 }
 
 const COMMANDS = {
   run: { required: ["weights", "data"], options: ["weights", "data", "json"], about: "inference: print the network's outputs for each sample" },
-  train: { required: ["data"], options: ["data", "weights", "save", "dtype", "epochs", "batch", "lr", "seed", "threads", "json"], about: "train the network on a data set" },
+  train: { required: ["data"], options: ["data", "weights", "save", "dtype", "epochs", "batch", "lr", "seed", "threads", "val", "top", "patience", "json"], about: "train the network on a data set" },
 } as const;
 
 type Command = keyof typeof COMMANDS;
@@ -65,6 +68,9 @@ const OPTION_HELP: Readonly<Record<string, [string, string]>> = {
   batch: ["--batch <n>", "batch size (default from train { })"],
   lr: ["--lr <x>", "learning rate (default from train { })"],
   seed: ["--seed <n>", "seed for initial weights, shuffling and dropout"],
+  val: ["--val <path>", "validation data: its loss and accuracy after each epoch"],
+  top: ["--top <k>", "accuracy counts the target among the K highest outputs"],
+  patience: ["--patience <n>", "stop when the validation loss has not improved for N epochs (default from train { })"],
   threads: ["--threads <n>", "worker threads (modules compiled with dlc compile --threads; default: the cores, at most that many)"],
   json: ["--json", ""],
 };
@@ -126,7 +132,7 @@ function parseArgs(command: Command, args: readonly string[]): Flags {
     else if (i + 1 < args.length) text = args[++i]!;
     else throw new UsageError(`error: option '${OPTION_HELP[name]![0]}' argument missing`, true);
     const flag = `--${name}`;
-    if (name === "epochs" || name === "batch" || name === "threads") flags[name] = positiveInt(flag, text);
+    if (name === "epochs" || name === "batch" || name === "threads" || name === "top" || name === "patience") flags[name] = positiveInt(flag, text);
     else if (name === "seed") flags[name] = positiveInt(flag, text, 0);
     else if (name === "lr") flags[name] = positiveNumber(flag, text);
     else if (name === "dtype") {
@@ -279,6 +285,9 @@ async function trainCommand(info: ModuleInfo, flags: Flags, node: NodeHost, prog
   if (flags.threads !== undefined && flags.threads > info.shards) {
     throw new UsageError(info.shards === 1 ? `--threads ${flags.threads}: this module was compiled without threads (compile it with dlc compile --threads ${flags.threads})` : `--threads ${flags.threads}: this module was compiled for at most ${info.shards} threads (dlc compile --threads ${info.shards})`);
   }
+  const validation = flags.val === undefined ? undefined : readDataFile(flags.val, { inputs: info.inputs, output: info.output, loss, needTargets: true }, node);
+  if (validation && validation.size === 0) throw new UsageError(`${flags.val} holds no samples`);
+  if (flags.top !== undefined && flags.top > 1 && loss !== "cross_entropy") throw new UsageError(`--top counts a class among the K highest outputs: it needs cross_entropy, not ${loss}`);
   const model = info.create({ maxBatch: batch, seed, threads: flags.threads });
   if (initial) setWeights(info, model, initial);
 
@@ -286,8 +295,14 @@ async function trainCommand(info: ModuleInfo, flags: Flags, node: NodeHost, prog
   ctrlC.install();
   let diverged = false;
   try {
-    const outcome = await fitModel(model, info.weights, info.inputs.map((i) => sizeOfShape(i.shape)), sizeOfShape(info.output), data, { epochs, batch, seed }, {
-      lr: flags.lr ?? info.defaults.lr,
+    const d = info.defaults;
+    const outcome = await fitModel(model, info, data, { epochs, batch, seed }, {
+      lr: flags.lr ?? d.lr,
+      schedule: d.schedule ?? undefined,
+      warmup: d.warmup || undefined,
+      validation,
+      top: flags.top,
+      patience: validation ? flags.patience ?? d.patience ?? undefined : undefined,
       onBatch: (r) => progress.batch(r),
       onEpoch: (r) => progress.epoch(r),
       shouldStop: () => ctrlC.pressed,
@@ -295,6 +310,7 @@ async function trainCommand(info: ModuleInfo, flags: Flags, node: NodeHost, prog
     diverged = outcome.status === "diverged";
     if (outcome.status === "diverged") progress.note(`${program}: ${divergenceMessage(outcome, flags.save)}`);
     else if (outcome.status === "interrupted") progress.note(`interrupted in epoch ${outcome.epochs[outcome.epochs.length - 1]?.epoch ?? 1}`);
+    else if (outcome.status === "stopped") progress.note(`stopped early after epoch ${outcome.epochs[outcome.epochs.length - 1]?.epoch}: the validation loss has not improved for ${flags.patience ?? info.defaults.patience} epochs`);
     // A run that diverged at its first batch has nothing worth keeping: the old file stays.
     const keep = outcome.status !== "diverged" || outcome.goodBatches > 0;
     if (flags.save !== undefined && keep) {

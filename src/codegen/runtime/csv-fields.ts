@@ -1,8 +1,7 @@
 import { excerpt } from "./errors.js";
 
 /**
- * How a CSV data file's fields read, shared by dlc's reader (src/io/data-csv.ts) and the
- * generated module's (data.ts), so both engines take and refuse the same files.
+ * How a CSV data file's fields read (data.ts's csvDataset).
  *
  * Values are decimal numbers (16, -0.5, .5, 1e-3): Number() also takes 0x10, 0b1, 0o7,
  * "Infinity" and surrounding white space, which a data file must not. Test trimmed text.

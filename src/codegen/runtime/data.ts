@@ -1,15 +1,14 @@
-import { closest, DataError, excerpt, formatShape, isJsonObject, jsonKind, sameShape, sizeOfShape } from "./errors.js";
-import { utf8Decode } from "./host.js";
+import { closest, DataError, excerpt, formatShape, sameShape, sizeOfShape } from "./errors.js";
 import type { InputInfo } from "./internal-types.js";
 import { csvColumnOf, csvNumber, isNumberLike, splitCsvLine } from "./csv-fields.js";
-import { parseJson } from "./json.js";
+import { utf8Decode, utf8Encode } from "./host.js";
+import { isJsonObject, jsonKind, Packed, parseJsonBytes } from "./json.js";
 import { claimedShape, fillFromNested, NestedError } from "./nested.js";
 import type { DataFormat, Dataset } from "./public-types.js";
 import { checkTokenIds, TargetBuilder, type DataSpec } from "./targets.js";
 
 /**
- * Data files for a generated model, with src/io's checks and messages (data.ts, data-json.ts,
- * data-csv.ts, data-idx.ts): JSON `{x, y}` (several inputs: `x` keyed by input name), CSV (one
+ * Data files, for dlc (src/io adapts them for the interpreter) and every generated module: JSON `{x, y}` (several inputs: `x` keyed by input name), CSV (one
  * sample per row, the label last, an optional header) and IDX (MNIST; images + labels).
  * Reading files and gunzipping are the command line's job; these take bytes or text.
  */
@@ -29,11 +28,18 @@ export function dataFormatOf(name: string, bytes: Uint8Array): DataFormat {
   return bytes[i] === 0x7b ? "json" : "csv";
 }
 
-/** Text of a CSV or JSON file; DataError for bytes that are not UTF-8. */
+/**
+ * The most UTF-8 bytes read as one string: V8's longest string is 2²⁹ − 24 characters, and a
+ * file that fails to decode past this size is called too large rather than not UTF-8.
+ */
+const MAX_TEXT_BYTES = 2 ** 29 - 24;
+
+/** Text of a CSV file; DataError for bytes that are not UTF-8, or too many for one string. */
 export function dataText(bytes: Uint8Array, file: string): string {
   const text = utf8Decode(bytes, true);
-  if (text === undefined) throw new DataError(`${file}: not a text file (invalid UTF-8); data files are JSON, CSV or IDX`, file);
-  return text;
+  if (text !== undefined) return text;
+  if (bytes.length > MAX_TEXT_BYTES) throw new DataError(`${file}: too large to read as text (${bytes.length} bytes); use IDX files for data this large`, file);
+  throw new DataError(`${file}: not a text file (invalid UTF-8); data files are JSON, CSV or IDX`, file);
 }
 
 // ---- JSON ----------------------------------------------------------------------------------
@@ -66,24 +72,39 @@ export function jsonDataset(doc: unknown, file: string, spec: DataSpec): Dataset
     }
     return { size, inputs, source: file };
   }
-  if (!Array.isArray(y)) return fail(`"y" must be an array with one target per sample, found ${jsonKind(y)}`);
-  if (y.length !== size) failHas(`has ${size} samples in x but ${y.length} in y`);
+  const targets = samplesOf(y);
+  if (!targets) return fail(`"y" must be an array with one target per sample, found ${jsonKind(y)}`);
+  if (targets.length !== size) failHas(`has ${size} samples in x but ${targets.length} in y`);
   const builder = new TargetBuilder(spec, size);
-  for (let i = 0; i < size; i++) builder.nested(i, y[i], { what: `y[${i}]`, at: file, file });
+  for (let i = 0; i < size; i++) builder.nested(i, targets.get(i), { what: `y[${i}]`, at: file, file });
   return { size, inputs, targets: builder.result(), source: file };
+}
+
+/** An array of samples (or targets), packed (regular numbers, from a file) or plain. */
+interface Samples {
+  readonly length: number;
+  get(i: number): unknown;
+  readonly packed?: Packed;
+}
+
+function samplesOf(v: unknown): Samples | undefined {
+  if (v instanceof Packed) return { length: v.shape[0]!, get: (i) => v.element(i), packed: v };
+  if (Array.isArray(v)) return { length: v.length, get: (i) => v[i] as unknown };
+  return undefined;
 }
 
 interface Column {
   readonly input: InputInfo;
-  readonly samples: readonly unknown[];
+  readonly samples: Samples;
   /** `x` or `x.src`. */
   readonly path: string;
 }
 
 function inputColumns(x: unknown, spec: DataSpec, fail: (m: string) => never): Column[] {
   const names = spec.inputs.map((i) => i.name);
-  if (Array.isArray(x)) {
-    if (spec.inputs.length === 1) return [{ input: spec.inputs[0]!, samples: x, path: "x" }];
+  const direct = samplesOf(x);
+  if (direct) {
+    if (spec.inputs.length === 1) return [{ input: spec.inputs[0]!, samples: direct, path: "x" }];
     return fail(`the network has ${spec.inputs.length} inputs (${names.join(", ")}), so "x" must be an object keyed by input name: {"x": {${names.map((n) => `"${n}": […]`).join(", ")}}, …}`);
   }
   if (!isJsonObject(x)) return fail(`"x" must be an array of samples${spec.inputs.length > 1 ? " per input" : ""}, found ${jsonKind(x)}`);
@@ -95,8 +116,9 @@ function inputColumns(x: unknown, spec: DataSpec, fail: (m: string) => never): C
       const guess = closest(input.name, Object.keys(x).filter((k) => !names.includes(k)));
       fail(`"x" has no "${input.name}"${guess ? `; did you mean "${guess}"?` : ""} (the network's inputs: ${names.join(", ")})`);
     }
-    if (!Array.isArray(value)) return fail(`${path} must be an array of samples, found ${jsonKind(value)}`);
-    columns.push({ input, samples: value, path });
+    const samples = samplesOf(value);
+    if (!samples) return fail(`${path} must be an array of samples, found ${jsonKind(value)}`);
+    columns.push({ input, samples, path });
   }
   for (const key of Object.keys(x)) {
     if (!names.includes(key)) fail(`"x" has "${excerpt(key)}", which is not an input of the network (its inputs: ${names.join(", ")})`);
@@ -104,12 +126,19 @@ function inputColumns(x: unknown, spec: DataSpec, fail: (m: string) => never): C
   return columns;
 }
 
-function readInput(samples: readonly unknown[], input: InputInfo, path: string, file: string, named: boolean): Float64Array {
+function readInput(samples: Samples, input: InputInfo, path: string, file: string, named: boolean): Float64Array {
   const width = sizeOfShape(input.shape);
+  const packed = samples.packed;
+  if (packed && sameShape(packed.shape.slice(1), input.shape)) {
+    // Every sample regular and of the input's shape: one copy.
+    const data = packed.values().slice();
+    if (input.vocabulary !== undefined) checkTokenIds(data, input, path, file);
+    return data;
+  }
   const data = new Float64Array(samples.length * width);
   for (let i = 0; i < samples.length; i++) {
     const at = `${path}[${i}]`;
-    const sample = samples[i];
+    const sample = samples.get(i);
     const claimed = claimedShape(sample);
     if (!sameShape(claimed, input.shape)) {
       const got = typeof sample === "number" ? `is the number ${sample}, not an array` : claimed.length === 0 ? `is ${jsonKind(sample)}, not an array of numbers` : `has shape ${formatShape(claimed)}`;
@@ -332,6 +361,6 @@ export function parseDataset(source: string | Uint8Array | object, spec: DataSpe
     if (images.dims.length === 1 && !labels) return idxDataset(images, undefined, spec);
     return idxDataset(images, labels ? decodeIdx(labels.bytes, labels.file) : undefined, spec);
   }
-  if (kind === "json") return jsonDataset(parseJson(typeof source === "string" ? source : (utf8Decode(source) ?? ""), file), file, spec);
+  if (kind === "json") return jsonDataset(parseJsonBytes(typeof source === "string" ? utf8Encode(source) : source, file), file, spec);
   return csvDataset(typeof source === "string" ? source : dataText(source, file), file, spec);
 }

@@ -44,7 +44,7 @@ export class DivergenceWatch {
 }
 
 /** The first value that is NaN, ±Infinity or beyond ±FLOAT32_MAX, and its weight's name (in WEIGHTS' order). */
-function firstOutOfRange(w: Float32Array | Float64Array, weights: readonly WeightInfo[]): { weight: string; value: number } | undefined {
+export function firstOutOfRange(w: Float32Array | Float64Array, weights: readonly WeightInfo[]): { weight: string; value: number } | undefined {
   // Math.max keeps NaN, so four running maxima of |w| tell without a branch per value whether to look.
   let m0 = 0;
   let m1 = 0;

@@ -1,6 +1,6 @@
 /**
- * The generated module's error class and message helpers. The wording is src/io's (errors.ts,
- * weights.ts, ../util/suggest.ts), repeated here because a generated module imports nothing.
+ * The error class and message helpers of the data and weights readers, dlc's and every generated
+ * module's (`closest` repeats src/util/suggest.ts's, because a generated module imports nothing).
  */
 
 /** A mistake in a weights or data file: the user's, never the module's. The message is complete. */
@@ -103,30 +103,4 @@ export function listProblems(file: string, heading: string, problems: readonly s
   const shown = problems.slice(0, 12).map((p) => `  - ${p}`);
   if (problems.length > 12) shown.push(`  … and ${problems.length - 12} more`);
   return `${file} ${heading} (${problems.length} problems):\n${shown.join("\n")}`;
-}
-
-/** What a parsed JSON value is, for messages: `an array`, `null`, `a string`, … */
-export function jsonKind(v: unknown): string {
-  if (v === null) return "null";
-  if (Array.isArray(v)) return "an array";
-  if (typeof v === "object") return "an object";
-  if (typeof v === "string") return "a string";
-  if (typeof v === "number") return "a number";
-  if (typeof v === "boolean") return "a boolean";
-  return typeof v;
-}
-
-/** A JSON value as a message quotes it: `"abc"`, `null`, `true`, `an object`, `an array`. */
-export function describeJsonValue(v: unknown): string {
-  if (typeof v === "string") {
-    const s = JSON.stringify(v);
-    return s.length > 24 ? `${s.slice(0, 20)}…"` : s;
-  }
-  if (typeof v === "boolean" || typeof v === "number") return String(v);
-  return jsonKind(v);
-}
-
-/** A parsed JSON object (not an array, and not null). */
-export function isJsonObject(v: unknown): v is Record<string, unknown> {
-  return v !== null && typeof v === "object" && !Array.isArray(v);
 }

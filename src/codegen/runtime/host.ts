@@ -47,6 +47,13 @@ export function utf8Decode(bytes: Uint8Array, fatal = false): string | undefined
   }
 }
 
+/** Bytes as Latin-1 (ASCII, where dlc calls it: text known to hold no byte past 0x7F). */
+export function latin1Decode(bytes: Uint8Array): string {
+  const Decoder = host.TextDecoder;
+  if (!Decoder) throw new Error("this JavaScript environment has no TextDecoder");
+  return new Decoder("latin1").decode(bytes);
+}
+
 export function utf8Encode(text: string): Uint8Array {
   const Encoder = host.TextEncoder;
   if (!Encoder) throw new Error("this JavaScript environment has no TextEncoder");

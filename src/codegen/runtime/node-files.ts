@@ -8,9 +8,9 @@ import { isStaleTemp, tempNameFor } from "./temp-files.js";
 import { checkWeights, parseWeights, weightsFormatOf } from "./weights.js";
 
 /**
- * The command line's files, through Node's fs, path and zlib (loaded when a command runs): weights
- * and data files read with src/io's messages (weights.ts, data.ts), and atomic saves (as
- * src/io/atomic-write.ts: a temporary file in the same folder, fsync, rename).
+ * Files through Node's fs, path and zlib, passed in as a NodeHost (the generated module's command
+ * line loads them when a command runs; dlc passes its own, src/io/node-host.ts): weights and data
+ * files, and atomic saves (a temporary file in the same folder, fsync, rename).
  */
 
 export interface StatsLike {
@@ -82,7 +82,7 @@ export function reasonOf(e: unknown): string {
   }
 }
 
-/** A weights file's values by name, checked against the network (as src/io's readWeights). */
+/** A weights file's values by name, checked against the network. */
 export function readWeightsFile(info: ModuleInfo, path: string, node: NodeHost, warn: (message: string) => void): Map<string, Float64Array> {
   const format = weightsFormatOf(path);
   const bytes = readRegularFile(path, "weights file", node);
@@ -91,7 +91,11 @@ export function readWeightsFile(info: ModuleInfo, path: string, node: NodeHost, 
   return values;
 }
 
-/** A data file (or `IMAGES,LABELS`), as src/io's loadData reads it: gunzipped, format by name or bytes. */
+/**
+ * A data file (`--data`), or an IDX images file and its labels named together (`IMAGES,LABELS`);
+ * gunzipped when the name ends in .gz; the format by the name (`.json`, `.csv`, `idx` in it) or
+ * else the first bytes. An IDX images file finds its labels beside it by MNIST's naming.
+ */
 export function readDataFile(path: string, spec: DataSpec, node: NodeHost): Dataset {
   const { fs, path: paths } = node;
   if (path.includes(",") && !fs.existsSync(path)) {
@@ -115,7 +119,7 @@ export function readDataFile(path: string, spec: DataSpec, node: NodeHost): Data
  * /dev/zero never ends, a FIFO may never be written to, and neither tells its size beforehand,
  * so reading one could fill the memory or wait forever. `what` names the file in messages.
  */
-function readRegularFile(path: string, what: "data file" | "weights file", node: NodeHost): Uint8Array {
+export function readRegularFile(path: string, what: "data file" | "weights file", node: NodeHost): Uint8Array {
   let st: StatsLike;
   try {
     st = node.fs.statSync(path);

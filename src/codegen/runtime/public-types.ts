@@ -42,18 +42,20 @@ export type TrainingData = Dataset | { readonly x: unknown; readonly y?: unknown
 
 export interface EpochReport {
   readonly epoch: number;
-  /** Mean loss per sample over the epoch (each batch's loss weighted by its size). */
+  /** Mean loss per sample over the epoch (each batch's loss weighted by its size, as it was trained). */
   readonly loss: number;
+  /**
+   * Classification losses: the share of right predictions in the epoch's batches, from the
+   * outputs each batch was trained on (training mode, before its step), as the loss is.
+   */
+  readonly accuracy?: number;
+  /** With validation data: the mean loss and accuracy over it after the epoch (inference mode). */
+  readonly valLoss?: number;
+  readonly valAccuracy?: number;
   readonly samples: number;
   readonly seconds: number;
   readonly samplesPerSecond: number;
-  /** The fraction of training samples classified right (classification losses; 0 … 1). */
-  readonly accuracy?: number;
-  /** Mean loss per sample on the validation data (with validation data). */
-  readonly valLoss?: number;
-  /** The fraction of validation samples classified right (0 … 1). */
-  readonly valAccuracy?: number;
-  /** The learning rate of the epoch's last batch (with a schedule or warmup). */
+  /** The learning rate of the epoch's last batch. */
   readonly lr?: number;
 }
 
@@ -80,6 +82,15 @@ export interface FitOptions {
    * Dropout draws from the model's own generator, seeded when the model was created.
    */
   readonly seed?: number;
+  /** Validation data (a Dataset from readData, or {x, y}): its loss and accuracy in each epoch's report. */
+  readonly validation?: TrainingData;
+  /** Accuracy counts a class among the K highest outputs as right. Default 1. */
+  readonly top?: number;
+  /** Early stopping: stop when the validation loss has not improved for this many epochs (default: the train block's). */
+  readonly patience?: number;
+  /** The learning-rate schedule and warmup (batches): default, the train block's. `null`: none. */
+  readonly schedule?: { readonly kind: "step"; readonly every: number; readonly gamma: number } | { readonly kind: "cosine" } | null;
+  readonly warmup?: number;
   readonly onEpoch?: (report: EpochReport) => void;
   readonly onBatch?: (report: BatchReport) => void;
   /** Polled after every batch: training stops there, the weights consistent. */
@@ -87,7 +98,8 @@ export interface FitOptions {
 }
 
 export type FitOutcome =
-  | { readonly status: "done" | "interrupted"; readonly epochs: readonly EpochReport[] }
+  /** stopped: early, by `patience`. */
+  | { readonly status: "done" | "interrupted" | "stopped"; readonly epochs: readonly EpochReport[] }
   | {
       /**
        * A batch diverged: it was undone and training stopped, the weights the last good ones
@@ -129,4 +141,19 @@ export interface SaveWeightsOptions {
   readonly metadata?: Readonly<Record<string, string>>;
   /** The name used in messages. */
   readonly file?: string;
+}
+
+/** The optimizers of §6: sgd (with momentum), adam, adamw (decoupled weight decay). */
+export type OptimizerKind = "sgd" | "adam" | "adamw";
+
+/**
+ * An optimizer's state, for checkpoints (model.optimizerState(), and the interpreter's the same):
+ * the steps taken (Adam's bias correction counts them) and per trainable weight, by its §8 name,
+ * the optimizer's buffers — `velocity` for sgd (zeros without momentum), `m` and `v` (the first
+ * and second moments) for adam and adamw.
+ */
+export interface OptimizerState {
+  readonly kind: OptimizerKind;
+  readonly step: number;
+  readonly slots: Readonly<Record<string, Readonly<Record<string, Float64Array>>>>;
 }

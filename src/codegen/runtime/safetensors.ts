@@ -1,12 +1,12 @@
-import { DataError, describeJsonValue, excerpt } from "./errors.js";
+import { DataError, excerpt } from "./errors.js";
 import { utf8Decode, utf8Encode } from "./host.js";
-import { parseJson } from "./json.js";
+import { describeJsonValue, parseJsonBytes } from "./json.js";
 
 /**
  * safetensors: an 8-byte little-endian header length N, N bytes of JSON `{"name": {"dtype",
  * "shape", "data_offsets": [begin, end]}, …, "__metadata__": {…}}`, then the raw little-endian
- * tensors. Reads F64, F32, F16 and BF16; writes F32 (default) or F64. The checks and messages
- * are src/io/safetensors.ts's.
+ * tensors. Reads F64, F32, F16 and BF16; writes F32 (default) or F64. The one reader and writer
+ * of dlc and of every generated module.
  */
 const READ_SIZES: Readonly<Record<string, number>> = { F64: 8, F32: 4, F16: 2, BF16: 2 };
 const OTHER_DTYPES = ["BOOL", "U8", "I8", "U16", "I16", "U32", "I32", "U64", "I64", "F8_E4M3", "F8_E5M2", "C64"];
@@ -16,7 +16,13 @@ export interface NamedTensor {
   readonly data: Float64Array;
 }
 
-export function decodeSafetensors(bytes: Uint8Array, file: string): Map<string, NamedTensor> {
+export interface SafetensorsContents {
+  /** In the header's order; `dtype` as stored (F64, F32, F16 or BF16), the values as float64. */
+  readonly tensors: Map<string, NamedTensor & { readonly dtype: string }>;
+  readonly metadata?: Readonly<Record<string, string>>;
+}
+
+export function decodeSafetensors(bytes: Uint8Array, file: string): SafetensorsContents {
   const fail = (message: string): never => {
     throw new DataError(`${file}: ${message}`, file);
   };
@@ -30,16 +36,18 @@ export function decodeSafetensors(bytes: Uint8Array, file: string): Map<string, 
   if (n < 2) fail("the safetensors header is empty; it must be a JSON object");
   const headerText = utf8Decode(bytes.subarray(8, 8 + n), true) ?? fail("the safetensors header is not valid UTF-8");
   if (!headerText.trimStart().startsWith("{")) fail("not a safetensors file: the header does not start with '{'");
-  const header = parseJson(headerText, `${file} (safetensors header)`, "JSON header");
+  const header = parseJsonBytes(bytes.subarray(8, 8 + n), `${file} (safetensors header)`, { pack: false, what: "JSON header" });
   if (header === null || typeof header !== "object" || Array.isArray(header)) return fail("the safetensors header must be a JSON object");
   const dataLength = available - n;
   const entries: { name: string; dtype: string; shape: number[]; begin: number; end: number }[] = [];
+  let metadata: Record<string, string> | undefined;
   for (const [name, raw] of Object.entries(header as Record<string, unknown>)) {
     if (name === "__metadata__") {
       if (raw === null || typeof raw !== "object" || Array.isArray(raw)) fail("__metadata__ must be an object of strings");
       for (const [k, v] of Object.entries(raw as Record<string, unknown>)) {
         if (typeof v !== "string") fail(`__metadata__.${excerpt(k)} must be a string, found ${describeJsonValue(v)}`);
       }
+      metadata = raw as Record<string, string>;
       continue;
     }
     if (raw === null || typeof raw !== "object" || Array.isArray(raw)) fail(`the header entry '${excerpt(name)}' must be an object with dtype, shape and data_offsets`);
@@ -72,9 +80,9 @@ export function decodeSafetensors(bytes: Uint8Array, file: string): Map<string, 
     const b = sorted[i]!;
     if (b.begin < a.end) fail(`'${excerpt(a.name)}' (bytes ${a.begin}–${a.end}) and '${excerpt(b.name)}' (bytes ${b.begin}–${b.end}) overlap`);
   }
-  const tensors = new Map<string, NamedTensor>();
-  for (const e of entries) tensors.set(e.name, { shape: e.shape, data: decodeValues(view, 8 + n + e.begin, e.end - e.begin, e.dtype) });
-  return tensors;
+  const tensors = new Map<string, NamedTensor & { readonly dtype: string }>();
+  for (const e of entries) tensors.set(e.name, { shape: e.shape, data: decodeValues(view, 8 + n + e.begin, e.end - e.begin, e.dtype), dtype: e.dtype });
+  return { tensors, metadata };
 }
 
 function decodeValues(view: DataView, start: number, length: number, dtype: string): Float64Array {
@@ -94,7 +102,7 @@ function decodeValues(view: DataView, start: number, length: number, dtype: stri
 }
 
 /** IEEE 754 binary16 → number (subnormals, infinities and NaN included). */
-function halfToNumber(h: number): number {
+export function halfToNumber(h: number): number {
   const sign = h & 0x8000 ? -1 : 1;
   const exponent = (h >> 10) & 0x1f;
   const fraction = h & 0x3ff;

@@ -1,9 +1,10 @@
-import { DataError, describeJsonValue, formatShape, sameShape, sizeOfShape } from "./errors.js";
+import { DataError, formatShape, sameShape, sizeOfShape } from "./errors.js";
+import { describeJsonValue } from "./json.js";
 import type { InputInfo, LossName } from "./internal-types.js";
 import { claimedShape, fillFromNested, NestedError } from "./nested.js";
 import type { Targets } from "./public-types.js";
 
-/** What a data file must hold for the network (src/io/data-spec.ts's DataSpec). */
+/** What a data file must hold for the network (dlc makes one with src/io/data-spec.ts's dataSpecOf). */
 export interface DataSpec {
   readonly inputs: readonly InputInfo[];
   readonly output: readonly number[];
@@ -22,8 +23,7 @@ export interface TargetPlace {
 type Mode = "values" | "classes" | "onehot";
 
 /**
- * Collects one target per sample (src/io/targets.ts's TargetBuilder, same messages): shaped like
- * the output, or class indices — kept as indices for cross_entropy (or no loss), one-hot for the
+ * Collects one target per sample: shaped like the output, or class indices — kept as indices for cross_entropy (or no loss), one-hot for the
  * other losses. Every target of a file takes the same form.
  */
 export class TargetBuilder {

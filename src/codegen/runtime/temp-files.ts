@@ -1,7 +1,7 @@
 /**
  * The names of the temporary files that atomic writes go through, `.NAME.<pid>.<random>.tmp`
- * beside the target NAME, and which of them a killed process left behind: one rule for dlc's
- * writer (src/io/atomic-write.ts) and the generated module's (node-files.ts).
+ * beside the target NAME, and which of them a killed process left behind (node-files.ts's
+ * writeFileAtomic, which dlc's src/io/atomic-write.ts calls too).
  */
 
 /** A new temporary file name for the target `baseName`, written by process `pid`. */

@@ -1,15 +1,15 @@
-import { closest, DataError, excerpt, formatShape, isJsonObject, jsonKind, listProblems, sameShape } from "./errors.js";
-import { utf8Decode } from "./host.js";
+import { closest, DataError, excerpt, formatShape, listProblems, sameShape } from "./errors.js";
+import { utf8Encode } from "./host.js";
 import type { ModelLike, WeightInfo } from "./internal-types.js";
-import { parseJson } from "./json.js";
+import { isJsonObject, jsonKind, parseJsonBytes } from "./json.js";
 import { nestedJson, NestedError, readNested } from "./nested.js";
 import type { LoadWeightsOptions, SaveWeightsOptions, WeightsFormat } from "./public-types.js";
 import { decodeSafetensors, encodeSafetensors, type NamedTensor } from "./safetensors.js";
 
 /**
- * Weights files (LANGUAGE.md §8) for a generated model: JSON (one object, each `<layer>.<param>`
- * a nested array) or safetensors, checked against the module's WEIGHTS with src/io/weights.ts's
- * messages, and written in the same form as `dlc train --save`.
+ * Weights files (LANGUAGE.md §8), for dlc (src/io adapts them to its tensors) and every
+ * generated module: JSON (one object, each `<layer>.<param>` a nested array) or safetensors,
+ * checked against the network's weights by name and shape.
  */
 
 /** The format a weights file's extension names. */
@@ -40,10 +40,9 @@ function sniffFormat(source: string | Uint8Array): WeightsFormat {
 export function parseWeights(source: string | Uint8Array, format: WeightsFormat, file: string): Map<string, NamedTensor> {
   if (format === "safetensors") {
     if (typeof source === "string") throw new DataError(`${file}: a safetensors file is bytes, not text`, file);
-    return decodeSafetensors(source, file);
+    return decodeSafetensors(source, file).tensors;
   }
-  const text = typeof source === "string" ? source : (utf8Decode(source) ?? "");
-  const doc = parseJson(text, file);
+  const doc = parseJsonBytes(typeof source === "string" ? utf8Encode(source) : source, file);
   if (!isJsonObject(doc)) {
     throw new DataError(`${file}: a JSON weights file must be one object mapping each weight's name to a nested array, e.g. {"dense1.kernel": [[…]], "dense1.bias": […]}; found ${jsonKind(doc)}`, file);
   }
@@ -60,11 +59,10 @@ export function parseWeights(source: string | Uint8Array, format: WeightsFormat,
 }
 
 /**
- * Matches a file's tensors with the weights the network needs (src/io/weights.ts's checkWeights):
- * a missing weight, another shape or a value that is not finite is an error (all listed in one
+ * Matches a file's tensors with the weights the network needs (by name and shape): a missing weight, another shape or a value that is not finite is an error (all listed in one
  * DataError); a weight the network does not have is a warning, or an error with `strict`.
  */
-export function checkWeights(found: ReadonlyMap<string, NamedTensor>, expected: readonly WeightInfo[], file: string, strict = false): { values: Map<string, Float64Array>; warnings: string[] } {
+export function checkWeights(found: ReadonlyMap<string, NamedTensor>, expected: readonly { readonly name: string; readonly shape: readonly number[] }[], file: string, strict = false): { values: Map<string, Float64Array>; warnings: string[] } {
   const problems: string[] = [];
   const expectedNames = new Set(expected.map((e) => e.name));
   const extras = [...found.keys()].filter((n) => !expectedNames.has(n));
