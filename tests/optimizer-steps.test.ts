@@ -1,5 +1,5 @@
 // Optimizer state over several batches, for every optimizer of §6 (sgd, sgd with momentum, adam
-// with its beta1/beta2/eps): a hand-written reference (plain loops over a linear dense 5→3 layer
+// with its beta1/beta2/eps, adamw) with weight_decay and clip: a hand-written reference (plain loops over a linear dense 5→3 layer
 // and the squared loss, with §6's update formulas), the interpreter against it, and the compiled
 // module against the interpreter, in float64 (tight) and float32 (on the WebAssembly SIMD
 // kernels and the JavaScript ones; 18 weights, so the SIMD kernels run both their four-wide loop
@@ -21,14 +21,20 @@ interface Optimizer {
   readonly name: string;
   /** The train block's optimizer line. */
   readonly line: string;
-  readonly config: Required<Pick<OptimizerConfig, "kind" | "lr">> & { momentum: number; beta1: number; beta2: number; eps: number };
+  readonly config: Required<Pick<OptimizerConfig, "kind" | "lr">> & { momentum: number; beta1: number; beta2: number; eps: number; weightDecay: number; clip: number };
 }
 
 const OPTIMIZERS: readonly Optimizer[] = [
-  { name: "sgd", line: "optimizer sgd lr 0.2", config: { kind: "sgd", lr: 0.2, momentum: 0, beta1: 0.9, beta2: 0.999, eps: 1e-8 } },
-  { name: "sgd with momentum", line: "optimizer sgd lr 0.1 momentum 0.9", config: { kind: "sgd", lr: 0.1, momentum: 0.9, beta1: 0.9, beta2: 0.999, eps: 1e-8 } },
-  { name: "adam (defaults)", line: "optimizer adam lr 0.05", config: { kind: "adam", lr: 0.05, momentum: 0, beta1: 0.9, beta2: 0.999, eps: 1e-8 } },
-  { name: "adam (beta1, beta2, eps)", line: "optimizer adam lr 0.05 beta1 0.8 beta2 0.95 eps 1e-4", config: { kind: "adam", lr: 0.05, momentum: 0, beta1: 0.8, beta2: 0.95, eps: 1e-4 } },
+  { name: "sgd", line: "optimizer sgd lr 0.2", config: { kind: "sgd", lr: 0.2, momentum: 0, beta1: 0.9, beta2: 0.999, eps: 1e-8, weightDecay: 0, clip: 0 } },
+  { name: "sgd with momentum", line: "optimizer sgd lr 0.1 momentum 0.9", config: { kind: "sgd", lr: 0.1, momentum: 0.9, beta1: 0.9, beta2: 0.999, eps: 1e-8, weightDecay: 0, clip: 0 } },
+  { name: "adam (defaults)", line: "optimizer adam lr 0.05", config: { kind: "adam", lr: 0.05, momentum: 0, beta1: 0.9, beta2: 0.999, eps: 1e-8, weightDecay: 0, clip: 0 } },
+  { name: "sgd with momentum and weight_decay", line: "optimizer sgd lr 0.1 momentum 0.9\n  weight_decay 0.3", config: { kind: "sgd", lr: 0.1, momentum: 0.9, beta1: 0.9, beta2: 0.999, eps: 1e-8, weightDecay: 0.3, clip: 0 } },
+  { name: "sgd with clip (some steps clipped, some not)", line: "optimizer sgd lr 0.2\n  clip 1.2", config: { kind: "sgd", lr: 0.2, momentum: 0, beta1: 0.9, beta2: 0.999, eps: 1e-8, weightDecay: 0, clip: 1.2 } },
+  { name: "adam with weight_decay (L2)", line: "optimizer adam lr 0.05\n  weight_decay 0.2", config: { kind: "adam", lr: 0.05, momentum: 0, beta1: 0.9, beta2: 0.999, eps: 1e-8, weightDecay: 0.2, clip: 0 } },
+  { name: "adamw (its default weight_decay 0.01)", line: "optimizer adamw lr 0.05", config: { kind: "adamw", lr: 0.05, momentum: 0, beta1: 0.9, beta2: 0.999, eps: 1e-8, weightDecay: 0.01, clip: 0 } },
+  { name: "adam (beta1, beta2, eps)", line: "optimizer adam lr 0.05 beta1 0.8 beta2 0.95 eps 1e-4", config: { kind: "adam", lr: 0.05, momentum: 0, beta1: 0.8, beta2: 0.95, eps: 1e-4, weightDecay: 0, clip: 0 } },
+  // last: the compiled modules are built from this one's train block
+  { name: "adamw with weight_decay and clip", line: "optimizer adamw lr 0.05 beta1 0.8 beta2 0.95 eps 1e-4\n  weight_decay 0.5\n  clip 1.2", config: { kind: "adamw", lr: 0.05, momentum: 0, beta1: 0.8, beta2: 0.95, eps: 1e-4, weightDecay: 0.5, clip: 1.2 } },
 ];
 
 const networkText = (o: Optimizer): string => `network lin {\n  input ${F}\n  dense ${N}\n}\ntrain {\n  loss squared\n  ${o.line}\n}\n`;
@@ -51,17 +57,20 @@ type Batch = (typeof BATCHES)[number];
 type Weights = number[];
 
 /**
- * The reference: a = x·K + b; loss = mean over samples of ½Σ(y − a)²; gradients by hand; then §6's
- * updates — sgd v = M·v + g, w −= lr·v (v from 0); adam m = β1·m + (1−β1)·g, v = β2·v + (1−β2)·g²,
- * w −= lr·(m / (1−β1^t)) / (√(v / (1−β2^t)) + eps). Returns the loss and weights after each step.
+ * The reference: a = x·K + b; loss = mean over samples of ½Σ(y − a)²; gradients by hand; clip:
+ * g ·= clip / (‖g‖ + 1e-6) when that is below 1; then §6's updates — sgd g += wd·w, v = M·v + g,
+ * w −= lr·v (v from 0); adam g += wd·w (adamw instead w ·= 1 − lr·wd), m = β1·m + (1−β1)·g,
+ * v = β2·v + (1−β2)·g², w −= lr·(m / (1−β1^t)) / (√(v / (1−β2^t)) + eps). Returns the loss and
+ * weights after each step, and which steps were clipped.
  */
-function reference(o: Optimizer["config"], batches: readonly Batch[]): { losses: number[]; weights: Weights[] } {
+function reference(o: Optimizer["config"], batches: readonly Batch[]): { losses: number[]; weights: Weights[]; clipped: boolean[] } {
   const w = [...KERNEL0, ...BIAS0];
   const velocity = w.map(() => 0);
   const m1 = w.map(() => 0);
   const m2 = w.map(() => 0);
   const losses: number[] = [];
   const weights: Weights[] = [];
+  const clipped: boolean[] = [];
   batches.forEach(({ n, x, y }, step) => {
     const g = w.map(() => 0);
     let loss = 0;
@@ -76,20 +85,25 @@ function reference(o: Optimizer["config"], batches: readonly Batch[]): { losses:
       }
     }
     const t = step + 1;
+    const coef = o.clip / (Math.hypot(...g) + 1e-6);
+    clipped.push(o.clip > 0 && coef < 1);
+    if (clipped.at(-1)) for (let i = 0; i < g.length; i++) g[i]! *= coef;
     for (let i = 0; i < w.length; i++) {
+      const gi = o.kind === "adamw" ? g[i]! : g[i]! + o.weightDecay * w[i]!;
       if (o.kind === "sgd") {
-        velocity[i] = o.momentum * velocity[i]! + g[i]!;
+        velocity[i] = o.momentum * velocity[i]! + gi;
         w[i]! -= o.lr * velocity[i]!;
       } else {
-        m1[i] = o.beta1 * m1[i]! + (1 - o.beta1) * g[i]!;
-        m2[i] = o.beta2 * m2[i]! + (1 - o.beta2) * g[i]! * g[i]!;
+        if (o.kind === "adamw") w[i]! *= 1 - o.lr * o.weightDecay;
+        m1[i] = o.beta1 * m1[i]! + (1 - o.beta1) * gi;
+        m2[i] = o.beta2 * m2[i]! + (1 - o.beta2) * gi * gi;
         w[i]! -= (o.lr * (m1[i]! / (1 - o.beta1 ** t))) / (Math.sqrt(m2[i]! / (1 - o.beta2 ** t)) + o.eps);
       }
     }
     losses.push(loss);
     weights.push([...w]);
   });
-  return { losses, weights };
+  return { losses, weights, clipped };
 }
 
 function interpreterFor(o: Optimizer): InterpModel {
@@ -154,6 +168,13 @@ describe.each(OPTIMIZERS)("$name over five batches", (o) => {
   it("the reference moves the weights, differently at each step (the test has teeth)", () => {
     const steps = [[...KERNEL0, ...BIAS0], ...ref.weights];
     for (let s = 1; s < steps.length; s++) expect(steps[s]).not.toEqual(steps[s - 1]);
+    // with clip, the gradient's norm is above it at some steps and below at others
+    if (o.config.clip > 0) expect(new Set(ref.clipped)).toEqual(new Set([true, false]));
+    // weight decay changes the path (and decoupled differs from L2)
+    if (o.config.weightDecay > 0) {
+      expect(reference({ ...o.config, weightDecay: 0 }, BATCHES).weights.at(-1)).not.toEqual(ref.weights.at(-1));
+      if (o.config.kind !== "sgd") expect(reference({ ...o.config, kind: o.config.kind === "adam" ? "adamw" : "adam" }, BATCHES).weights.at(-1)).not.toEqual(ref.weights.at(-1));
+    }
   });
 
   it("interpreter: each step's loss and weights match the hand-computed reference (float64)", () => {
@@ -182,8 +203,10 @@ describe.each(OPTIMIZERS)("$name over five batches", (o) => {
 
   it.each(BUILDS)("compiled module ($precision, $kernels kernels, $threads shards) steps as the interpreter does", async (build) => {
     const { mod } = await compiled(build);
-    const model = new mod.Model({ maxBatch: 5, kernels: build.kernels });
+    const model = new mod.Model({ maxBatch: 5, kernels: build.kernels, threads: build.threads > 1 ? build.threads : undefined });
     expect(model.kernels).toBe(build.kernels);
+    // the shards on their threads (clipping's norm is summed across them)
+    await model.ready?.();
     model.optimizer = { ...o.config };
     model.setWeight("dense1.kernel", KERNEL0);
     model.setWeight("dense1.bias", BIAS0);
@@ -201,6 +224,7 @@ describe.each(OPTIMIZERS)("$name over five batches", (o) => {
         // float32 rounds the weights themselves (~6e-8 of 1), so the update is checked to 1e-3 of its size there
         expectSameUpdate(before, compiledWeights(), want, build.precision === "f64" ? 1e-8 : 1e-3, `step ${step + 1}`);
       });
+      if (build.threads > 1) expect((model as unknown as { shardThreads: { lastThreads: number } }).shardThreads.lastThreads).toBe(build.threads);
     } finally {
       await model.close?.();
     }

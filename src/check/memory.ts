@@ -42,7 +42,7 @@ export const MAX_ARRAY_VALUES = 2 ** 32;
 
 /** Optimizer state per trainable parameter for a train { } optimizer (plain SGD by default). */
 export function optimizerSlots(optimizer: TrainConfig["optimizer"] | undefined): number {
-  if (optimizer?.kind === "adam") return 2;
+  if (optimizer?.kind === "adam" || optimizer?.kind === "adamw") return 2;
   return (optimizer?.momentum ?? 0) > 0 ? 1 : 0;
 }
 

@@ -301,11 +301,16 @@ export function moduleParts(p: Plan, o: ModuleOptions): ModuleParts {
   const config = {
     loss: loss ?? null,
     optimizer: optimizer?.kind ?? "sgd",
-    lr: optimizer?.lr ?? (optimizer?.kind === "adam" ? 0.001 : 0.01),
+    lr: optimizer?.lr ?? (optimizer?.kind === "adam" || optimizer?.kind === "adamw" ? 0.001 : 0.01),
     momentum: optimizer?.momentum ?? 0,
     beta1: optimizer?.beta1 ?? 0.9,
     beta2: optimizer?.beta2 ?? 0.999,
     eps: optimizer?.eps ?? 1e-8,
+    weightDecay: o.train?.weightDecay ?? (optimizer?.kind === "adamw" ? 0.01 : 0),
+    clip: o.train?.clip ?? 0,
+    schedule: o.train?.schedule ?? null,
+    warmup: o.train?.warmup ?? 0,
+    patience: o.train?.patience ?? null,
     batch: o.train?.batch ?? 32,
     epochs: o.train?.epochs ?? 1,
     seed: o.train?.seed ?? 1,
@@ -515,16 +520,25 @@ ${optimizerCode.step(config, useArena)}
 
   resetOptimizer(): void {
 ${optimizerCode.reset()}
-  }${useArena ? `
+  }
+${optimizerCode.stateMethods()}${useArena ? `
 
   /** @internal Whether every weight is finite (fit's check after each batch), on the model's kernels. */
   weightsFinite(): boolean {
     return this.kern.finite(this.w, 0, WEIGHT_COUNT);
+  }` : ""}${useArena ? `
+
+  /**
+   * @internal step()'s update of ranges ∩ [from, to) with the settings given (kind 0: sgd, 1: adam,
+   * 2: adamw; t: the steps after this one; scale: the gradient clipping's factor, 1 for none).
+   */
+  stepRange(from: number, to: number, kind: number, rate: number, momentum: number, beta1: number, beta2: number, eps: number, t: number, weightDecay: number, scale: number, ranges: readonly (readonly [number, number])[] = TRAINABLE): void {
+${optimizerCode.stepRange()}
   }` : ""}${threaded ? `
 
-  /** @internal step()'s update of weights [from, to) only, with the settings given (kind 0: sgd, 1: adam; t after this step). */
-  stepRange(from: number, to: number, kind: number, rate: number, momentum: number, beta1: number, beta2: number, eps: number, t: number): void {
-${optimizerCode.stepRange()}
+  /** @internal Σ g² over the trainable weights in [from, to) (a threaded build's gradient clipping). */
+  gradientSquares(from: number, to: number): number {
+    return squaredSum(this.g, TRAINABLE, from, to);
   }` : ""}
 
   /** forward (training) + loss + backward + optimizer step on one batch. Returns the batch loss. */
@@ -533,7 +547,7 @@ ${threaded ? threadedTrainStep(p.inputBuffers.map((b) => ({ field: `b${b}`, size
     const loss = this.lossAndGrad(targets, n);
     if (!Number.isFinite(loss)) return loss;${folds ? `
     const o = this.optimizer;
-    if (o.kind === "sgd" && o.momentum === 0) {
+    if (o.kind === "sgd" && o.momentum === 0 && !o.weightDecay && !(o.clip > 0)) {
       for (const [start, end] of UNFOLDED_GRADIENTS) this.g.fill(0, start, end);
       this.backward(n, lr ?? o.lr);
       this.step(lr, UNFOLDED_TRAINABLE);
@@ -625,7 +639,7 @@ function threadedTrainStep(inputs: readonly { field: string; size: number }[]): 
 ${inputs.map((x, k) => `    shards.scatter(list[${k}], this.${x.field}, n, ${x.size}, ${k});`).join("\n")}
     const width = shards.scatterTargets(targets, n, OUTPUT_SIZE, LAST_AXIS);
     const o = this.optimizer;
-    const t = o.kind === "adam" ? this.t + 1 : this.t;
+    const t = this.t + 1;
     shards.setStep(o, lr ?? o.lr, t);
     // The shards' forward, loss and backward passes; then, if the loss is finite, each thread
     // sums its slice of the gradients into g and updates its slice of the weights (as step() would).

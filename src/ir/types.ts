@@ -54,10 +54,20 @@ export type LossKind = "squared" | "cross_entropy" | "binary_cross_entropy";
 
 export interface TrainConfig {
   readonly loss?: LossKind;
-  readonly optimizer?: { readonly kind: "sgd" | "adam"; readonly lr?: number; readonly momentum?: number; readonly beta1?: number; readonly beta2?: number; readonly eps?: number };
+  readonly optimizer?: { readonly kind: "sgd" | "adam" | "adamw"; readonly lr?: number; readonly momentum?: number; readonly beta1?: number; readonly beta2?: number; readonly eps?: number };
   readonly batch?: number;
   readonly epochs?: number;
   readonly bptt?: number;
   readonly seed?: number;
+  /** `schedule step E G` / `schedule cosine`: the learning rate per epoch (runtime/schedule.ts). */
+  readonly schedule?: { readonly kind: "step"; readonly every: number; readonly gamma: number } | { readonly kind: "cosine" };
+  /** `warmup N`: linear warmup over the first N batches. */
+  readonly warmup?: number;
+  /** `weight_decay X`: L2 added to the gradient (sgd, adam), decoupled for adamw (default 0.01 there). */
+  readonly weightDecay?: number;
+  /** `clip X`: global gradient-norm clipping to X before each step. */
+  readonly clip?: number;
+  /** `patience N`: stop when the validation loss has not improved for N epochs. */
+  readonly patience?: number;
   readonly span?: Span;
 }

@@ -35,6 +35,11 @@ export const TRAIN_DEFAULTS = {
   beta1: 0.9,
   beta2: 0.999,
   eps: 1e-8,
+  weightDecay: 0,
+  clip: 0,
+  schedule: null,
+  warmup: 0,
+  patience: null,
   batch: 1,
   epochs: 1,
   seed: 1,
@@ -571,18 +576,24 @@ export class Model {
   private readonly d6: Float64Array;
   /** One-hot targets made from class indices by lossAndGrad. */
   private readonly oneHot: Float64Array;
-  /** Optimizer state: SGD's velocity in v; Adam's moments in m and v. */
+  /** Optimizer state: SGD's velocity in v; Adam's moments in m and v; the steps taken in t. */
   private readonly m: Float64Array;
   private readonly v: Float64Array;
   private t = 0;
-  /** The optimizer and its settings; change them before training if you like. */
+  /**
+   * The optimizer and its settings; change them before training if you like. weightDecay: L2 added
+   * to the gradient (sgd, adam) or decoupled (adamw), PyTorch's weight_decay; clip: the global
+   * gradient norm is clipped to it before each step (clip_grad_norm_), 0 for none.
+   */
   optimizer: {
-    kind: "sgd" | "adam";
+    kind: "sgd" | "adam" | "adamw";
     lr: number;
     momentum: number;
     beta1: number;
     beta2: number;
     eps: number;
+    weightDecay: number;
+    clip: number;
   } = {
     kind: TRAIN_DEFAULTS.optimizer,
     lr: TRAIN_DEFAULTS.lr,
@@ -590,6 +601,8 @@ export class Model {
     beta1: TRAIN_DEFAULTS.beta1,
     beta2: TRAIN_DEFAULTS.beta2,
     eps: TRAIN_DEFAULTS.eps,
+    weightDecay: TRAIN_DEFAULTS.weightDecay,
+    clip: TRAIN_DEFAULTS.clip,
   };
 
   constructor(options: ModelOptions = {}) {
@@ -973,12 +986,22 @@ export class Model {
   /** One optimizer step (sgd) on g; frozen layers and state are left alone. */
   step(lr?: number): void {
     const o = this.optimizer;
+    const kind = optimizerKindIndex(o.kind);
     const rate = lr ?? o.lr;
     const w = this.w;
     const g = this.g;
     const m = this.m;
     const v = this.v;
-    if (o.kind === "sgd") {
+    // || 0: an optimizer object set without the newer fields steps as before
+    const wd = o.weightDecay || 0;
+    this.t++;
+    if (o.clip > 0) {
+      const scale = clipScale(squaredSum(g, TRAINABLE, 0, WEIGHT_COUNT), o.clip);
+      if (scale !== 1) for (const [start, end] of TRAINABLE) for (let i = start; i < end; i++) g[i] *= scale;
+    }
+    if (wd !== 0 && kind !== 2)
+      for (const [start, end] of TRAINABLE) for (let i = start; i < end; i++) g[i] += wd * w[i]!;
+    if (kind === 0) {
       const mu = o.momentum;
       for (const [start, end] of TRAINABLE) {
         if (mu === 0) {
@@ -992,17 +1015,17 @@ export class Model {
       }
       return;
     }
-    this.t++;
     const b1 = o.beta1;
     const b2 = o.beta2;
     const c1 = 1 - b1 ** this.t;
     const c2 = 1 - b2 ** this.t;
+    const decay = kind === 2 ? 1 - rate * wd : 1;
     for (const [start, end] of TRAINABLE) {
       for (let i = start; i < end; i++) {
         const gi = g[i]!;
         m[i] = b1 * m[i]! + (1 - b1) * gi;
         v[i] = b2 * v[i]! + (1 - b2) * gi * gi;
-        w[i] -= (rate * (m[i]! / c1)) / (Math.sqrt(v[i]! / c2) + o.eps);
+        w[i] = w[i]! * decay - (rate * (m[i]! / c1)) / (Math.sqrt(v[i]! / c2) + o.eps);
       }
     }
   }
@@ -1011,6 +1034,24 @@ export class Model {
     this.m.fill(0);
     this.v.fill(0);
     this.t = 0;
+  }
+
+  /** The optimizer's state: steps taken and, per trainable weight by §8 name, sgd's velocity or Adam's m and v (float64 copies). For checkpoints. */
+  optimizerState(): OptimizerState {
+    return arenaOptimizerState(this.optimizer.kind, this.t, WEIGHTS, {
+      velocity: this.v,
+      m: this.m,
+      v: this.v,
+    });
+  }
+
+  /** Continues from a state optimizerState() gave; throws an Error naming what differs (another optimizer kind, other weights or sizes). */
+  setOptimizerState(state: OptimizerState): void {
+    this.t = setArenaOptimizerState(state, this.optimizer.kind, WEIGHTS, {
+      velocity: this.v,
+      m: this.m,
+      v: this.v,
+    });
   }
 
   /** forward (training) + loss + backward + optimizer step on one batch. Returns the batch loss. */

@@ -12,7 +12,7 @@ import { toJavaScript } from "../../src/codegen/format.js";
 import { analyze, type CheckedNetwork } from "../../src/index.js";
 import { computeLoss, type Targets } from "../../src/interp/losses.js";
 import { Model as InterpModel } from "../../src/interp/model.js";
-import { makeOptimizer, type Optimizer } from "../../src/interp/optimizers.js";
+import { makeOptimizer, type Optimizer, type OptimizerState } from "../../src/interp/optimizers.js";
 import { seededRandom } from "../../src/interp/random.js";
 import type { Tensor } from "../../src/interp/tensor.js";
 import type { LossKind, TrainConfig } from "../../src/ir/types.js";
@@ -29,18 +29,22 @@ export interface CompiledModel {
   readonly g: Float32Array | Float64Array;
   readonly kernels: "wasm" | "js";
   loss: LossKind | null;
-  optimizer: { kind: "sgd" | "adam"; lr: number; momentum: number; beta1: number; beta2: number; eps: number };
+  optimizer: { kind: "sgd" | "adam" | "adamw"; lr: number; momentum: number; beta1: number; beta2: number; eps: number; weightDecay: number; clip: number };
   forward(inputs: readonly ArrayLike<number>[], n: number, training?: boolean): Float32Array | Float64Array;
   predict(inputs: readonly ArrayLike<number>[], n: number): Float32Array | Float64Array;
   lossAndGrad(targets: ArrayLike<number>, n: number): number;
   backward(n: number): void;
   step(lr?: number): void;
   trainStep(inputs: readonly ArrayLike<number>[], targets: ArrayLike<number>, n: number, lr?: number): number;
+  optimizerState(): OptimizerState;
+  setOptimizerState(state: OptimizerState): void;
   getWeight(name: string): { shape: readonly number[]; data: Float64Array } | undefined;
   setWeight(name: string, data: ArrayLike<number>): void;
   /** Modules compiled with threads: how many trainStep runs on, and stopping them. */
   readonly threads?: number;
   close?(): Promise<void>;
+  /** Modules compiled with threads: resolves once the worker threads run (before that, every shard runs on this thread). */
+  ready?(): Promise<void>;
 }
 
 export interface CompiledModule {

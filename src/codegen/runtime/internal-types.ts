@@ -42,7 +42,17 @@ export interface ModuleInfo<M extends ModelLike = ModelLike> {
   /** Whether the network ends in softmax (`run` then names each sample's class). */
   readonly outputSoftmax: boolean;
   readonly weights: readonly WeightInfo[];
-  readonly defaults: { readonly loss: LossName | null; readonly lr: number; readonly batch: number; readonly epochs: number; readonly seed: number };
+  readonly defaults: {
+    readonly loss: LossName | null;
+    readonly lr: number;
+    readonly batch: number;
+    readonly epochs: number;
+    readonly seed: number;
+    /** The train block's learning-rate schedule and warmup (runtime/schedule.ts; warmup 0: none), and patience (null: none). */
+    readonly schedule?: { readonly kind: "step"; readonly every: number; readonly gamma: number } | { readonly kind: "cosine" } | null;
+    readonly warmup?: number;
+    readonly patience?: number | null;
+  };
   /** Shards of a training batch (dlc compile --threads; 1: no threads). */
   readonly shards: number;
   /** A fresh model (seeded initial weights); `threads` only where shards > 1. */

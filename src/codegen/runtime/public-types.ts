@@ -130,3 +130,18 @@ export interface SaveWeightsOptions {
   /** The name used in messages. */
   readonly file?: string;
 }
+
+/** The optimizers of §6: sgd (with momentum), adam, adamw (decoupled weight decay). */
+export type OptimizerKind = "sgd" | "adam" | "adamw";
+
+/**
+ * An optimizer's state, for checkpoints (model.optimizerState(), and the interpreter's the same):
+ * the steps taken (Adam's bias correction counts them) and per trainable weight, by its §8 name,
+ * the optimizer's buffers — `velocity` for sgd (zeros without momentum), `m` and `v` (the first
+ * and second moments) for adam and adamw.
+ */
+export interface OptimizerState {
+  readonly kind: OptimizerKind;
+  readonly step: number;
+  readonly slots: Readonly<Record<string, Readonly<Record<string, Float64Array>>>>;
+}

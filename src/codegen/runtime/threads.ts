@@ -1,4 +1,5 @@
 import { nodeProcess, now } from "./host.js";
+import { clipScale, optimizerKindIndex } from "./clip.js";
 import { randomOnState } from "./random.js";
 import type { LossName } from "./internal-types.js";
 
@@ -31,7 +32,9 @@ export interface ShardReplica {
   lossAndGrad(targets: ArrayLike<number>, n: number, over?: number): number;
   backward(n: number): void;
   /** The optimizer's update of weights [from, to) with the given settings (shard 0's replica: the model's g). */
-  stepRange(from: number, to: number, kind: number, rate: number, momentum: number, beta1: number, beta2: number, eps: number, t: number): void;
+  stepRange(from: number, to: number, kind: number, rate: number, momentum: number, beta1: number, beta2: number, eps: number, t: number, weightDecay: number, scale: number): void;
+  /** Σ g² over the trainable weights in [from, to) (gradient clipping's norm). */
+  gradientSquares(from: number, to: number): number;
 }
 
 /** The shared buffers every thread of one model sees (passed to workers as they start); plain ArrayBuffers where memory cannot be shared (then there is one thread). */
@@ -42,15 +45,17 @@ export interface ShardBuffers {
   readonly losses: SharedArrayBuffer | ArrayBuffer;
   /** Each shard's targets (float64), at row k·cap like the other per-sample arrays. */
   readonly targets: SharedArrayBuffer | ArrayBuffer;
-  /** The batch's optimizer settings (float64, OPTIMIZER's slots). */
+  /** The batch's optimizer settings (float64, OPTIMIZER's slots), then clipping's sums of squares per block (one per shard). */
   readonly settings: SharedArrayBuffer | ArrayBuffer;
   /** Each shard's dropout generator state (uint32). */
   readonly random: SharedArrayBuffer | ArrayBuffer;
 }
 
-const OPTIMIZER = { kind: 0, rate: 1, momentum: 2, beta1: 3, beta2: 4, eps: 5, t: 6 } as const;
+const OPTIMIZER = { kind: 0, rate: 1, momentum: 2, beta1: 3, beta2: 4, eps: 5, t: 6, weightDecay: 7, clip: 8 } as const;
+/** Where clipping's per-block sums of squares start in the settings. */
+const SQUARES_START = 16;
 
-const CONTROL = { generation: 0, job: 1, n: 2, loss: 3, width: 4, done: 5, ready: 6, failed: 7, threads: 8, messageLength: 9, computed: 10, arrived: 11 } as const;
+const CONTROL = { generation: 0, job: 1, n: 2, loss: 3, width: 4, done: 5, ready: 6, failed: 7, threads: 8, messageLength: 9, computed: 10, arrived: 11, summed: 12, measured: 13 } as const;
 const MESSAGE_START = 16;
 const MESSAGE_CHARS = 1024;
 const JOB_TRAIN = 1;
@@ -69,7 +74,7 @@ export function newShardBuffers(shards: number, targetValues: number, seed: numb
     control: sharedBuffer(4 * (MESSAGE_START + MESSAGE_CHARS)),
     losses: sharedBuffer(8 * shards),
     targets: sharedBuffer(8 * Math.max(1, targetValues)),
-    settings: sharedBuffer(8 * 8),
+    settings: sharedBuffer(8 * (SQUARES_START + shards)),
   };
 }
 
@@ -211,9 +216,12 @@ export class ShardSet {
     Atomics.add(control, CONTROL.computed, 1);
     Atomics.notify(control, CONTROL.computed);
     waitForCount(control, CONTROL.computed, threads);
-    if (error !== undefined) throw error;
-    const total = this.totalLoss(n);
-    if (total - total !== 0) return;
+    if (error !== undefined) {
+      // The other threads go on to clipping's meetings: come to them (with nothing summed), then fail.
+      if (this.settings[OPTIMIZER.clip]! > 0 && !this.failedLoss(n)) this.clipScale(thread, threads, 0, false);
+      throw error;
+    }
+    if (this.failedLoss(n)) return;
     const model = this.replicas[0]!;
     const into = model.g;
     const length = into.length;
@@ -221,17 +229,46 @@ export class ShardSet {
     const slice = Math.ceil(length / threads / 16) * 16;
     const start = Math.min(length, thread * slice);
     const count = Math.min(length, start + slice) - start;
-    if (count === 0) return;
-    if (this.start(1, n) === 0) into.fill(0, start, start + count);
-    for (let k = 1; k < this.count; k++) if (this.start(k + 1, n) > this.start(k, n)) this.add(into, this.replicas[k]!.g, start, count);
+    if (count > 0) {
+      if (this.start(1, n) === 0) into.fill(0, start, start + count);
+      for (let k = 1; k < this.count; k++) if (this.start(k + 1, n) > this.start(k, n)) this.add(into, this.replicas[k]!.g, start, count);
+    }
     const o = this.settings;
-    model.stepRange(start, start + count, o[OPTIMIZER.kind]!, o[OPTIMIZER.rate]!, o[OPTIMIZER.momentum]!, o[OPTIMIZER.beta1]!, o[OPTIMIZER.beta2]!, o[OPTIMIZER.eps]!, o[OPTIMIZER.t]!);
+    const clip = o[OPTIMIZER.clip]!;
+    const scale = clip > 0 ? this.clipScale(thread, threads, clip) : 1;
+    if (count === 0) return;
+    model.stepRange(start, start + count, o[OPTIMIZER.kind]!, o[OPTIMIZER.rate]!, o[OPTIMIZER.momentum]!, o[OPTIMIZER.beta1]!, o[OPTIMIZER.beta2]!, o[OPTIMIZER.eps]!, o[OPTIMIZER.t]!, o[OPTIMIZER.weightDecay]!, scale);
+  }
+
+  /**
+   * Gradient clipping's factor, the same on every thread and for any thread count: once every
+   * thread has summed its slice of the gradients, the squares are summed in fixed blocks (one per
+   * shard, thread j taking blocks j, j + T, …), then every thread adds the blocks in order.
+   */
+  private clipScale(thread: number, threads: number, clip: number, measure = true): number {
+    const control = this.control;
+    Atomics.add(control, CONTROL.summed, 1);
+    Atomics.notify(control, CONTROL.summed);
+    waitForCount(control, CONTROL.summed, threads);
+    const model = this.replicas[0]!;
+    const length = model.g.length;
+    const block = Math.ceil(length / this.count / 16) * 16;
+    const squares = this.settings;
+    if (measure) for (let k = thread; k < this.count; k += threads) squares[SQUARES_START + k] = model.gradientSquares(k * block, Math.min(length, (k + 1) * block));
+    Atomics.add(control, CONTROL.measured, 1);
+    Atomics.notify(control, CONTROL.measured);
+    waitForCount(control, CONTROL.measured, threads);
+    let sum = 0;
+    for (let k = 0; k < this.count; k++) sum += squares[SQUARES_START + k]!;
+    return clipScale(sum, clip);
   }
 
   /** Sets the batch's optimizer settings (before the threads start on it): the model's optimizer, the rate, Adam's step count after this batch. */
-  setStep(optimizer: { readonly kind: "sgd" | "adam"; readonly momentum: number; readonly beta1: number; readonly beta2: number; readonly eps: number }, rate: number, t: number): void {
+  setStep(optimizer: { readonly kind: string; readonly momentum: number; readonly beta1: number; readonly beta2: number; readonly eps: number; readonly weightDecay: number; readonly clip: number }, rate: number, t: number): void {
     const o = this.settings;
-    o[OPTIMIZER.kind] = optimizer.kind === "adam" ? 1 : 0;
+    o[OPTIMIZER.kind] = optimizerKindIndex(optimizer.kind);
+    o[OPTIMIZER.weightDecay] = optimizer.weightDecay || 0;
+    o[OPTIMIZER.clip] = optimizer.clip > 0 ? optimizer.clip : 0;
     o[OPTIMIZER.rate] = rate;
     o[OPTIMIZER.momentum] = optimizer.momentum;
     o[OPTIMIZER.beta1] = optimizer.beta1;
@@ -275,6 +312,12 @@ export class ShardSet {
       }
     }
     return width;
+  }
+
+  /** Whether the batch loss is not finite (then no thread steps, nor meets for clipping). */
+  private failedLoss(n: number): boolean {
+    const total = this.totalLoss(n);
+    return total - total !== 0;
   }
 
   /** The batch loss: the shards' losses (each already divided by n) summed in shard order. */
@@ -543,6 +586,8 @@ export class ShardThreads {
     Atomics.store(control, CONTROL.threads, threads);
     Atomics.store(control, CONTROL.computed, 0);
     Atomics.store(control, CONTROL.arrived, 0);
+    Atomics.store(control, CONTROL.summed, 0);
+    Atomics.store(control, CONTROL.measured, 0);
     if (threads > 1) {
       Atomics.store(control, CONTROL.job, JOB_TRAIN);
       Atomics.store(control, CONTROL.n, n);

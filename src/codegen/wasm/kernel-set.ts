@@ -78,7 +78,8 @@ ${[...support.values()].join("\n\n")}
 interface OptimizerKernels {
   readonly sgd: (w: Float32Array, g: Float32Array, start: number, count: number, rate: number) => void;
   readonly sgdMomentum: (w: Float32Array, g: Float32Array, v: Float32Array, start: number, count: number, rate: number, mu: number) => void;
-  readonly adam: (w: Float32Array, g: Float32Array, m: Float32Array, v: Float32Array, start: number, count: number, rate: number, b1: number, b2: number, c1: number, c2: number, eps: number) => void;
+  /** a1 = 1 − b1, a2 = 1 − b2 (formed in double); decay: adamw's 1 − rate·weight_decay, else 1. */
+  readonly adam: (w: Float32Array, g: Float32Array, m: Float32Array, v: Float32Array, start: number, count: number, rate: number, b1: number, b2: number, a1: number, a2: number, c1: number, c2: number, eps: number, decay: number) => void;
   /** Whether w[start, start + count) is all finite (no NaN, no ±Infinity): fit's check after each batch. */
   readonly finite: (w: Float32Array, start: number, count: number) => boolean;
 }
@@ -96,12 +97,12 @@ ${entries.map((e) => `    ${e.name}: ${e.js},`).join("\n")}
         w[i] -= rate * v[i]!;
       }
     },
-    adam: (w, g, m, v, start, count, rate, b1, b2, c1, c2, eps) => {
+    adam: (w, g, m, v, start, count, rate, b1, b2, a1, a2, c1, c2, eps, decay) => {
       for (let i = start; i < start + count; i++) {
         const gi = g[i]!;
-        m[i] = b1 * m[i]! + (1 - b1) * gi;
-        v[i] = b2 * v[i]! + (1 - b2) * gi * gi;
-        w[i] -= (rate * (m[i]! / c1)) / (Math.sqrt(v[i]! / c2) + eps);
+        m[i] = b1 * m[i]! + a1 * gi;
+        v[i] = b2 * v[i]! + a2 * gi * gi;
+        w[i] = w[i]! * decay - (rate * (m[i]! / c1)) / (Math.sqrt(v[i]! / c2) + eps);
       }
     },
     finite: (w, start, count) => {
@@ -116,14 +117,14 @@ ${entries.map((e) => `    ${e.name}: ${e.js},`).join("\n")}
 function wasmKernelTable(exports: Readonly<Record<string, unknown>>): KernelTable {
   const sgd = exports.sgd as (w: number, g: number, count: number, rate: number) => void;
   const sgdMomentum = exports.sgdMomentum as (w: number, g: number, v: number, count: number, rate: number, mu: number) => void;
-  const adam = exports.adam as (w: number, g: number, m: number, v: number, count: number, rate: number, b1: number, b2: number, c1: number, c2: number, eps: number) => void;
+  const adam = exports.adam as (w: number, g: number, m: number, v: number, count: number, rate: number, b1: number, b2: number, a1: number, a2: number, c1: number, c2: number, eps: number, decay: number) => void;
   const finite = exports.finite as (w: number, count: number) => number;
   return {
 ${entries.map((e) => `    ${e.name}: ${e.wasm},`).join("\n")}
     sgd: (w, g, start, count, rate) => sgd(w.byteOffset + 4 * start, g.byteOffset + 4 * start, count, rate),
     sgdMomentum: (w, g, v, start, count, rate, mu) => sgdMomentum(w.byteOffset + 4 * start, g.byteOffset + 4 * start, v.byteOffset + 4 * start, count, rate, mu),
-    adam: (w, g, m, v, start, count, rate, b1, b2, c1, c2, eps) =>
-      adam(w.byteOffset + 4 * start, g.byteOffset + 4 * start, m.byteOffset + 4 * start, v.byteOffset + 4 * start, count, rate, b1, b2, c1, c2, eps),
+    adam: (w, g, m, v, start, count, rate, b1, b2, a1, a2, c1, c2, eps, decay) =>
+      adam(w.byteOffset + 4 * start, g.byteOffset + 4 * start, m.byteOffset + 4 * start, v.byteOffset + 4 * start, count, rate, b1, b2, a1, a2, c1, c2, eps, decay),
     finite: (w, start, count) => finite(w.byteOffset + 4 * start, count) === 0,
   };
 }

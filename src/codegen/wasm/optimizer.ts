@@ -4,8 +4,12 @@
  *
  *   sgd(w, g, count, rate)                           w −= rate·g
  *   sgdMomentum(w, g, v, count, rate, mu)            v = mu·v + g; w −= rate·v
- *   adam(w, g, m, v, count, rate, b1, b2, c1, c2, eps)
- *       m = b1·m + (1−b1)·g; v = b2·v + (1−b2)·g²; w −= rate·(m/c1) / (√(v/c2) + eps)
+ *   adam(w, g, m, v, count, rate, b1, b2, a1, a2, c1, c2, eps, decay)
+ *       m = b1·m + a1·g; v = b2·v + a2·g²; w = w·decay − rate·(m/c1) / (√(v/c2) + eps)
+ *
+ * a1 = 1 − β1 and a2 = 1 − β2 come in as arguments, formed in double by the caller: formed here in
+ * float32 from fround(0.999), 1 − β2 would be 0.00099998713 (1.3e-5 low) and every Adam step
+ * 6.4e-6 too large. decay is adamw's 1 − lr·weight_decay (1 for adam: w·1 is w exactly).
  *
  * Arrays are byte addresses, `count` is in floats: four at a time, then one at a time.
  */
@@ -21,7 +25,7 @@ interface Shape {
 const SHAPES: Readonly<Record<OptimizerKernel, Shape>> = {
   sgd: { arrays: ["w", "g"], scalars: ["rate"] },
   sgdMomentum: { arrays: ["w", "g", "v"], scalars: ["rate", "mu"] },
-  adam: { arrays: ["w", "g", "m", "v"], scalars: ["rate", "b1", "b2", "c1", "c2", "eps"] },
+  adam: { arrays: ["w", "g", "m", "v"], scalars: ["rate", "b1", "b2", "a1", "a2", "c1", "c2", "eps", "decay"] },
 };
 
 /** The kernel's parameters: array addresses, the float count, then the f32 scalars. */
@@ -34,7 +38,6 @@ interface Ops {
   load(array: string): void;
   store(array: string, value: () => void): void;
   scalar(name: string): void;
-  constant(x: number): void;
   add(): void;
   sub(): void;
   mul(): void;
@@ -52,7 +55,6 @@ function ops(f: FunctionBuilder, vector: boolean): Ops {
       else f.f32Store();
     },
     scalar: (name) => (vector ? f.localGet(`${name}4`) : f.localGet(name)),
-    constant: (x) => (vector ? f.f32Const(x).f32x4Splat() : f.f32Const(x)),
     add: () => (vector ? f.f32x4Add() : f.f32Add()),
     sub: () => (vector ? f.f32x4Sub() : f.f32Sub()),
     mul: () => (vector ? f.f32x4Mul() : f.f32Mul()),
@@ -94,9 +96,7 @@ function update(kernel: OptimizerKernel, o: Ops): void {
         o.scalar("b1");
         o.load("m");
         o.mul();
-        o.constant(1);
-        o.scalar("b1");
-        o.sub();
+        o.scalar("a1");
         o.load("g");
         o.mul();
         o.add();
@@ -105,9 +105,7 @@ function update(kernel: OptimizerKernel, o: Ops): void {
         o.scalar("b2");
         o.load("v");
         o.mul();
-        o.constant(1);
-        o.scalar("b2");
-        o.sub();
+        o.scalar("a2");
         o.load("g");
         o.mul();
         o.load("g");
@@ -116,6 +114,8 @@ function update(kernel: OptimizerKernel, o: Ops): void {
       });
       o.store("w", () => {
         o.load("w");
+        o.scalar("decay");
+        o.mul();
         o.scalar("rate");
         o.load("m");
         o.scalar("c1");
