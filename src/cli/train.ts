@@ -2,7 +2,7 @@ import { statSync } from "node:fs";
 import { dirname } from "node:path";
 import { DataError, dataSpecOf, loadData, weightsFormat, writeWeights } from "../io/index.js";
 import { arrayDataset } from "../interp/array-dataset.js";
-import { DEFAULT_LR, type OptimizerConfig } from "../interp/optimizers.js";
+import { optimizerConfigOf, type OptimizerConfig } from "../interp/optimizers.js";
 import { divergenceMessage } from "../codegen/runtime/divergence.js";
 import { EXIT_INTERRUPTED } from "../codegen/runtime/interrupt.js";
 import { train } from "../interp/train.js";
@@ -46,8 +46,7 @@ export async function runTrain(file: string, flags: TrainFlags): Promise<number>
   const config = analysis.train ?? {};
   const loss: LossKind | undefined = config.loss;
   if (!loss) throw new UsageError(`${file} has no loss: add 'train { loss squared|cross_entropy|binary_cross_entropy }'`);
-  const base = config.optimizer ?? { kind: "sgd" as const };
-  const optimizer: OptimizerConfig = { ...base, lr: flags.lr ?? base.lr ?? DEFAULT_LR[base.kind] };
+  const optimizer: OptimizerConfig = optimizerConfigOf(config, { lr: flags.lr });
   const epochs = flags.epochs ?? config.epochs ?? 1;
   const seed = flags.seed ?? config.seed ?? 1;
   const checked = analysis.selected;
@@ -73,6 +72,7 @@ export async function runTrain(file: string, flags: TrainFlags): Promise<number>
       batch,
       seed,
       bptt: flags.bptt ?? config.bptt,
+      lrSettings: { schedule: config.schedule, warmup: config.warmup },
       onBatch: (info) => progress.batch(info),
       onEpoch: (r) => progress.epoch(r),
       shouldStop: () => ctrlC.pressed,

@@ -2,6 +2,7 @@ import type { LossKind } from "../ir/types.js";
 import { lossDivergence } from "./divergence.js";
 import { computeLoss, type Targets } from "./losses.js";
 import type { Model } from "./model.js";
+import { learningRateAt, type LrSettings } from "../codegen/runtime/schedule.js";
 import { makeOptimizer, type OptimizerConfig } from "./optimizers.js";
 import { seededRandom } from "./random.js";
 import { WeightsSnapshot } from "./snapshot.js";
@@ -27,6 +28,8 @@ export interface TrainOptions {
   readonly batch: number;
   readonly seed: number;
   readonly bptt?: number;
+  /** The train block's schedule and warmup: the rate of each batch (runtime/schedule.ts). */
+  readonly lrSettings?: LrSettings;
   /** Called after every batch with the running mean loss of the epoch. */
   readonly onBatch?: (info: { epoch: number; batch: number; batches: number; samples: number; loss: number; seconds: number }) => void;
   readonly onEpoch?: (report: EpochReport) => void;
@@ -98,7 +101,7 @@ export async function train(model: Model, data: Dataset, o: TrainOptions): Promi
       }
       model.zeroGrads();
       model.backward(pass, grad, ctx, fused);
-      optimizer.step(model.trainableSlots());
+      optimizer.step(model.trainableSlots(), learningRateAt(o.optimizer.lr, o.lrSettings ?? {}, { epoch, batch: b, batchesPerEpoch: batches, epochs: o.epochs }));
       const broken = snapshot.firstDiverged();
       if (broken !== undefined) {
         snapshot.restore();
