@@ -6,7 +6,7 @@
 // compiled module with PyTorch's outputs; the train block's optimizer settings (weight_decay, adamw,
 // clip, schedules, warmup) match over several epochs, and on 2 processes; dlc_support's data readers agree with dlc's and refuse
 // what dlc refuses. All Python work runs in one process (tests/helpers/pytorch_jobs.py), beside
-// one torchrun of 2 processes that runs both distributed trainings.
+// one torchrun of 2 processes that runs the three distributed trainings.
 import { spawn } from "node:child_process";
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { createServer } from "node:net";
@@ -371,7 +371,7 @@ describeTorch("exported train.py (PyTorch, float64) against dlc train --interpre
       { job: mistake(["--data", first.data, "--epochs", "0"]), says: /argument --epochs: 0 must be at least 1/ },
     );
 
-    // Both two-process trainings in one torchrun (one process group), beside the one-process jobs.
+    // The two-process trainings in one torchrun (one process group), beside the one-process jobs.
     const distributed: Job[] = Object.values(multi).map((m, i) => {
       const p = m.p!;
       m.two = i;
