@@ -1468,20 +1468,44 @@ def compute_loss(kind, output, targets, logits=None):
     return loss_sum(kind, output, targets, logits) / output.shape[0]
 
 
-DEFAULT_LR = {"sgd": 0.01, "adam": 0.001}
+DEFAULT_LR = {"sgd": 0.01, "adam": 0.001, "adamw": 0.001}
 
 
 def make_optimizer(params, config, lr=None):
-    """dlc's optimizer as PyTorch's own: SGD (v = M·v + g; w −= lr·v) or Adam (bias-corrected,
-    eps added to √v̂). `config` is NETWORK["train"]["optimizer"]; `lr` overrides its rate."""
+    """dlc's optimizer as PyTorch's own: SGD (g += wd·w; v = M·v + g; w −= lr·v), Adam (g += wd·w;
+    bias-corrected, eps added to √v̂) or AdamW (w *= 1 − lr·wd first). `config` is
+    NETWORK["train"]["optimizer"] (weight_decay resolved as dlc resolves it); `lr` overrides its rate."""
     kind = config.get("kind", "sgd")
     rate = lr if lr is not None else config.get("lr") if config.get("lr") is not None else DEFAULT_LR.get(kind)
+    decay = config.get("weight_decay") or 0.0
     if kind == "sgd":
-        return torch.optim.SGD(params, lr=rate, momentum=config.get("momentum") or 0.0)
-    if kind == "adam":
+        return torch.optim.SGD(params, lr=rate, momentum=config.get("momentum") or 0.0, weight_decay=decay)
+    if kind in ("adam", "adamw"):
         betas = (config.get("beta1") if config.get("beta1") is not None else 0.9, config.get("beta2") if config.get("beta2") is not None else 0.999)
-        return torch.optim.Adam(params, lr=rate, betas=betas, eps=config.get("eps") if config.get("eps") is not None else 1e-8)
-    raise DlcError(f"the optimizer {kind} is not one this PyTorch export implements (sgd, adam)")
+        eps = config.get("eps") if config.get("eps") is not None else 1e-8
+        make = torch.optim.Adam if kind == "adam" else torch.optim.AdamW
+        return make(params, lr=rate, betas=betas, eps=eps, weight_decay=decay)
+    raise DlcError(f"the optimizer {kind} is not one this PyTorch export implements (sgd, adam, adamw)")
+
+
+def learning_rate_at(base_lr, schedule, warmup, epoch, batch, batches_per_epoch, epochs):
+    """The rate of one batch, as dlc's schedule.ts computes it: base · schedule(epoch) · warmup(k),
+    k = (epoch − 1)·batches_per_epoch + batch (epoch 1-based, batch 0-based).
+    `step E G`: G^⌊(epoch − 1)/E⌋ (StepLR); `cosine`: (1 + cos(π·(epoch − 1)/epochs))/2
+    (CosineAnnealingLR, T_max = epochs); `warmup N`: min(1, (k + 1)/N)."""
+    factor = 1.0
+    if schedule is not None:
+        if schedule["kind"] == "step":
+            factor = schedule["gamma"] ** math.floor((epoch - 1) / schedule["every"])
+        elif schedule["kind"] == "cosine":
+            factor = (1 + math.cos((math.pi * (epoch - 1)) / max(1, epochs))) / 2
+        else:
+            raise DlcError(f"the schedule {schedule['kind']} is not one this PyTorch export implements (step, cosine)")
+    ramp = 1.0
+    if warmup is not None and warmup > 1:
+        ramp = min(1.0, ((epoch - 1) * batches_per_epoch + batch + 1) / warmup)
+    # Multiplied in schedule.ts's order, so that the rate is the same double.
+    return base_lr * factor * ramp
 
 
 # ---- dlc's seeded generator ----------------------------------------------------------------

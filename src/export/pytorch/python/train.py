@@ -8,7 +8,8 @@
 
 The file's train { } block (model.py's NETWORK["train"]) is the default; flags override it. The
 samples are shuffled each epoch exactly as dlc shuffles them (one batch per epoch keeps the file's
-order), the losses and optimizers are dlc's, and the weights it saves are dlc's (`dlc run
+order), the losses and optimizers are dlc's (weight_decay, adamw, clip, the schedule and warmup
+of the train block too), and the weights it saves are dlc's (`dlc run
 --weights OUT`). The starting weights are dlc-identical only with --weights (a file from `dlc
 train --save` or anywhere else); without it PyTorch initialises them, seeded by --seed.
 
@@ -16,7 +17,8 @@ On N processes --batch stays the global batch: each step's batch holds the same 
 process, split across the processes, and the loss is weighted so that the update is the one-process
 update (batchnorm uses the statistics of the whole batch). Process 0 prints and saves; the others
 write nothing. A loss or weight that diverges (NaN, infinite, exploding) stops training and undoes
-that batch; nothing broken is saved.
+that batch; nothing broken is saved. The block's patience stops on a validation loss, and train.py
+takes no validation data: it trains every epoch, as `dlc train` does without --val.
 """
 import argparse
 import inspect
@@ -37,7 +39,8 @@ import model as model_module  # noqa: E402
 from model import NETWORK, Net  # noqa: E402
 
 EXPLOSION_FACTOR = 1e4
-OPTIMIZER_KEYS = {"kind", "lr", "momentum", "beta1", "beta2", "eps"}
+OPTIMIZER_KEYS = {"kind", "lr", "momentum", "beta1", "beta2", "eps", "weight_decay"}
+TRAIN_KEYS = {"loss", "optimizer", "epochs", "batch", "seed", "bptt", "clip", "schedule", "warmup", "patience"}
 
 
 def parse_args(argv):
@@ -151,7 +154,7 @@ def train_config(args):
     unknown = sorted(k for k, v in optimizer.items() if k not in OPTIMIZER_KEYS and v not in (None, 0, False))
     if unknown:
         raise dlc.DlcError(f"the train block's optimizer sets {', '.join(unknown)}, which this PyTorch trainer does not implement; it would train differently from dlc")
-    for key in sorted(set(config) - {"loss", "optimizer", "epochs", "batch", "seed", "bptt"}):
+    for key in sorted(set(config) - TRAIN_KEYS):
         if config[key] not in (None, 0, False):
             raise dlc.DlcError(f"the train block sets {key}, which this PyTorch trainer does not implement; it would train differently from dlc")
     return {
@@ -162,6 +165,10 @@ def train_config(args):
         "batch": args.batch or config.get("batch") or 32,
         "seed": args.seed if args.seed is not None else config.get("seed") if config.get("seed") is not None else 1,
         "bptt": args.bptt or config.get("bptt"),
+        "clip": config.get("clip") or None,
+        "schedule": config.get("schedule"),
+        "warmup": config.get("warmup"),
+        "patience": config.get("patience"),
     }
 
 
@@ -319,8 +326,11 @@ def train(args, config, cluster):
             warnings.filterwarnings("ignore", message="Grad strides do not match bucket view strides")
             model = DistributedDataParallel(model, device_ids=[cluster.device] if cluster.device.type == "cuda" else None)
     optimizer = dlc.make_optimizer(trainable, config["optimizer"], config["lr"]) if trainable else None
+    base_lr = optimizer.param_groups[0]["lr"] if optimizer is not None else None
 
     printer = Printer(cluster, config["epochs"], args.json)
+    if config["patience"]:
+        printer.note(f"note: the train block's patience {config['patience']} stops on the validation loss; train.py takes no validation data, so it trains every epoch (as dlc train does without --val)")
     interrupt = Interrupt()
     shuffle_random = dlc.shuffle_random(config["seed"])
     order = list(range(data.size))
@@ -355,6 +365,12 @@ def train(args, config, cluster):
             if optimizer is not None:
                 optimizer.zero_grad(set_to_none=False)
                 (mine_sum * (cluster.world / n)).backward()
+                # After backward, DDP's gradients are the global batch's: clipping sees the global norm.
+                if config["clip"]:
+                    torch.nn.utils.clip_grad_norm_(trainable, config["clip"])
+                rate = dlc.learning_rate_at(base_lr, config["schedule"], config["warmup"], epoch, b, batches, config["epochs"])
+                for group in optimizer.param_groups:
+                    group["lr"] = rate
                 optimizer.step()
             if weights_broken(net.state_dict().values()):
                 broken = first_broken_weight(net)
