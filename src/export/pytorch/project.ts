@@ -2,7 +2,8 @@ import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, s
 import { basename, dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { writeFileAtomic } from "../../io/atomic-write.js";
-import { DataError, reasonOf } from "../../io/errors.js";
+import { DataError } from "../../codegen/runtime/errors.js";
+import { reasonOf } from "../../codegen/runtime/node-files.js";
 import { isStaleTemp, tempNameFor } from "../../codegen/runtime/temp-files.js";
 
 /**
@@ -37,8 +38,8 @@ export function checkProjectTarget(dir: string): void {
   } catch {
     // Reported below.
   }
-  if (!parentIsDir) throw new DataError(`cannot write ${dir}: the folder ${parent} does not exist`, { file: dir });
-  if (existsSync(dir) && !statSync(dir).isDirectory()) throw new DataError(`cannot write ${dir}: it is a file, not a folder`, { file: dir });
+  if (!parentIsDir) throw new DataError(`cannot write ${dir}: the folder ${parent} does not exist`, dir);
+  if (existsSync(dir) && !statSync(dir).isDirectory()) throw new DataError(`cannot write ${dir}: it is a file, not a folder`, dir);
 }
 
 /**
@@ -65,6 +66,6 @@ export function writeProject(dir: string, files: ReadonlyMap<string, string>): v
   } catch (e) {
     rmSync(temp, { recursive: true, force: true });
     if (e instanceof DataError) throw e;
-    throw new DataError(`cannot write ${dir}: ${reasonOf(e)}`, { file: dir });
+    throw new DataError(`cannot write ${dir}: ${reasonOf(e)}`, dir);
   }
 }
