@@ -11,7 +11,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { build } from "esbuild";
 import { afterAll, describe, expect, it } from "vitest";
-import { toJavaScript } from "../src/codegen/format.js";
+import { toJavaScript } from "../scripts/transpile.js";
 import { compileText } from "./helpers/compiled.js";
 
 /** Worker threads need Node ≥ 20.16 (process.getBuiltinModule). */

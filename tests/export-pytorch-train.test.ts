@@ -461,7 +461,7 @@ describeTorch("exported train.py (PyTorch, float64) against dlc train --interpre
         expect(forward.rc, forward.stderr).toBe(0);
         const expected = forward.output!.data;
         // PyTorch ran one.json (1 process); dlc runs two.* (2 processes), within 1e-9 of it.
-        const run = await dlc(["run", p.file, "--weights", join(p.dir, name2(m)), "--data", p.data, "--json"]);
+        const run = await dlc(["run", p.file, "--interpret", "--weights", join(p.dir, name2(m)), "--data", p.data, "--json"]);
         expect(run.code, run.stderr).toBe(0);
         const outputs = (JSON.parse(run.stdout) as { outputs: unknown[] }).outputs.flat(Infinity) as number[];
         expect(outputs).toHaveLength(expected.length);
