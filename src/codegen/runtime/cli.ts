@@ -277,7 +277,7 @@ async function trainCommand(info: ModuleInfo, flags: Flags, node: NodeHost, prog
   if (flags.dtype !== undefined && (flags.save === undefined || weightsFormatOf(flags.save) !== "safetensors")) {
     throw new UsageError(`--dtype chooses the number type of a .safetensors save${flags.save === undefined ? "; there is no --save" : `; ${flags.save} is JSON, which always holds the exact float64 weights`}`);
   }
-  const progress = new Progress(progressMode(flags.json, proc), epochs, proc);
+  const progress = new Progress(progressMode(flags.json, proc), epochs, proc, Boolean(info.defaults.schedule || info.defaults.warmup));
   const initial = flags.weights === undefined ? undefined : readWeightsFile(info, flags.weights, node, (m) => progress.note(`warning: ${m}`));
   const data = readDataFile(flags.data!, { inputs: info.inputs, output: info.output, loss, needTargets: true }, node);
   if (data.size === 0) throw new UsageError(`${flags.data} holds no samples`);
