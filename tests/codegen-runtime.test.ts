@@ -112,7 +112,9 @@ describe("node seed.mjs train / run: the homework step, as dlc takes it", () => 
     expect(json.stderr).toBe("");
     const lines = json.stdout.trim().split("\n").map((l) => JSON.parse(l) as Record<string, number>);
     expect(lines).toHaveLength(1);
-    expect(Object.keys(lines[0]!)).toEqual(["epoch", "loss", "samples", "seconds", "samplesPerSecond"]);
+    // lr is always there (issue 14): without a schedule, the train block's rate (seed.dl: 0.7).
+    expect(Object.keys(lines[0]!)).toEqual(["epoch", "loss", "lr", "samples", "seconds", "samplesPerSecond"]);
+    expect(lines[0]!.lr).toBe(0.7);
     expect(lines[0]!.epoch).toBe(1);
     expect(lines[0]!.samples).toBe(1);
     expect(Math.abs(lines[0]!.loss! - homework.expected.forward.loss_squared)).toBeLessThan(1e-12);

@@ -48,10 +48,13 @@ describe("progress: one printer for dlc train and a module's train", () => {
     p.epoch(PLAIN);
     p.epoch(FULL);
     p.epoch({ ...PLAIN, valLoss: 0.5 });
+    // The rate shows in plain lines only where it changes (a schedule or warmup: the fourth argument).
+    new Progress("lines", 3, proc, true).epoch(FULL);
     expect(proc.out).toEqual([
       "epoch 2/3  loss 0.123457  200 samples/s  0.50 s\n",
-      "epoch 2/3  loss 0.123457  acc 91.2%  val_loss 0.250000  val_acc 87.5%  lr 0.001235  200 samples/s  0.50 s\n",
+      "epoch 2/3  loss 0.123457  acc 91.2%  val_loss 0.250000  val_acc 87.5%  200 samples/s  0.50 s\n",
       "epoch 2/3  loss 0.123457  val_loss 0.500000  200 samples/s  0.50 s\n",
+      "epoch 2/3  loss 0.123457  acc 91.2%  val_loss 0.250000  val_acc 87.5%  lr 0.001235  200 samples/s  0.50 s\n",
     ]);
     expect(proc.err).toEqual([]);
   });

@@ -64,6 +64,11 @@ describe("validation", () => {
     expect(Math.abs(last.valLoss! - loss)).toBeLessThan(1e-12);
     expect(last.valAccuracy).toBe(right / outputs.length);
     expect(typeof last.accuracy).toBe("number");
+    // Every JSON line names all the fields; lr without a schedule is the base rate (sgd.dl: 0.1).
+    for (const line of jsonLines(r.stdout)) {
+      expect(Object.keys(line).sort()).toEqual(["accuracy", "epoch", "loss", "lr", "samples", "samplesPerSecond", "seconds", "valAccuracy", "valLoss"]);
+      expect(line.lr).toBe(0.1);
+    }
   });
 
   it("--val on the compiled engine: loss and accuracy per epoch in plain lines too", async () => {

@@ -97,7 +97,7 @@ export async function runTrain(file: string, flags: TrainFlags): Promise<number>
   checkTargets(flags);
   if (flags.top !== undefined && flags.top > 1 && loss !== "cross_entropy") throw new UsageError(`--top counts a class among the K highest outputs: it needs cross_entropy, not ${loss}`);
 
-  const progress = new Progress(progressMode(flags.json, process), epochs, process);
+  const progress = new Progress(progressMode(flags.json, process), epochs, process, Boolean(schedule || warmup));
   const interpreted = !usesCompiledEngine(checked, flags, analysis.train);
   // A network the interpreter cannot hold is refused before the data is read.
   if (interpreted) {

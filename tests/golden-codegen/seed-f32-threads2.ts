@@ -1577,6 +1577,8 @@ const MODULE_URL: string = (import.meta as unknown as { readonly url?: string })
 /** What the runtime knows of this module. */
 const RUNTIME_INFO: ModuleInfo<Model> = {
   source: NETWORK.source,
+  network: NETWORK.name,
+  precision: NETWORK.precision,
   inputs: [{ name: "input", shape: [3] }],
   output: NETWORK.output,
   outputSoftmax: false,

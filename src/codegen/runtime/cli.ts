@@ -1,19 +1,21 @@
+import { decodeCheckpoint, encodeCheckpoint, type Checkpoint, type CheckpointIdentity } from "./checkpoint.js";
 import { divergenceMessage } from "./divergence.js";
 import { closest, sizeOfShape, terminalText } from "./errors.js";
 import { fitModel } from "./fit.js";
 import { nodeBuiltin, nodeProcess } from "./host.js";
 import { CtrlC, EXIT_INTERRUPTED } from "./interrupt.js";
 import type { ModelLike, ModuleInfo } from "./internal-types.js";
-import { checkSaveTarget, loadNodeHost, readDataFile, readWeightsFile, writeFileAtomic, type FsLike, type NodeHost } from "./node-files.js";
+import { checkSaveTarget, loadNodeHost, readDataFile, readRegularFile, readWeightsFile, writeFileAtomic, type FsLike, type NodeHost } from "./node-files.js";
 import { Progress, progressMode } from "./progress.js";
-import type { Dataset } from "./public-types.js";
+import type { Dataset, OptimizerState } from "./public-types.js";
+import { ResumeMismatch, type LoopState } from "./trainer.js";
 import { encodeWeights, namedWeights, weightsFormatOf } from "./weights.js";
 import { inShardWorker } from "./threads.js";
 
 /**
  * The generated module's command line: `node net.mjs run --weights W --data D [--json]` and
  * `node net.mjs train --data D [--weights INIT] [--save OUT] [--dtype f32|f64] [--epochs N]
- * [--batch N] [--lr X] [--seed N] [--json]`, behaving as `dlc run` / `dlc train` do
+ * [--batch N] [--lr X] [--seed N] [--val D] [--checkpoint P] [--resume P] [--save-best P] [--json]`, behaving as `dlc run` / `dlc train` do
  * (src/cli/run.ts, train.ts; one progress printer, progress.ts): the same outputs, messages and exit codes (0 ok, 1
  * diverged or non-finite outputs, 2 usage or a bad file, 130 Ctrl-C), atomic saves, Ctrl-C
  * stopping after the current batch. Node built-ins are loaded here only, when a command runs.
@@ -49,12 +51,15 @@ interface Flags {
   readonly val?: string;
   readonly top?: number;
   readonly patience?: number;
+  readonly checkpoint?: string;
+  readonly resume?: string;
+  readonly saveBest?: string;
   readonly json?: boolean;
 }
 
 const COMMANDS = {
   run: { required: ["weights", "data"], options: ["weights", "data", "json"], about: "inference: print the network's outputs for each sample" },
-  train: { required: ["data"], options: ["data", "weights", "save", "dtype", "epochs", "batch", "lr", "seed", "threads", "val", "top", "patience", "json"], about: "train the network on a data set" },
+  train: { required: ["data"], options: ["data", "weights", "save", "dtype", "epochs", "batch", "lr", "seed", "threads", "val", "top", "patience", "checkpoint", "resume", "save-best", "json"], about: "train the network on a data set" },
 } as const;
 
 type Command = keyof typeof COMMANDS;
@@ -71,6 +76,9 @@ const OPTION_HELP: Readonly<Record<string, [string, string]>> = {
   val: ["--val <path>", "validation data: its loss and accuracy after each epoch"],
   top: ["--top <k>", "accuracy counts the target among the K highest outputs"],
   patience: ["--patience <n>", "stop when the validation loss has not improved for N epochs (default from train { })"],
+  checkpoint: ["--checkpoint <path>", "after every epoch, write weights, optimizer state and position here (atomically)"],
+  resume: ["--resume <path>", "continue the run a --checkpoint file holds, bit for bit"],
+  "save-best": ["--save-best <path>", "keep the weights of the epoch with the lowest validation loss (needs --val)"],
   threads: ["--threads <n>", "worker threads (modules compiled with dlc compile --threads; default: the cores, at most that many)"],
   json: ["--json", ""],
 };
@@ -90,7 +98,7 @@ function usage(program: string, info: ModuleInfo, only?: Command): string {
   for (const name of only ? [only] : (Object.keys(COMMANDS) as Command[])) {
     const c = COMMANDS[name];
     lines.push("", `Options of ${name}:`);
-    for (const o of c.options) lines.push(`  ${OPTION_HELP[o]![0].padEnd(18)} ${optionHelp(name, o)}${(c.required as readonly string[]).includes(o) ? " (required)" : ""}`);
+    for (const o of c.options) lines.push(`  ${OPTION_HELP[o]![0].padEnd(20)} ${optionHelp(name, o)}${(c.required as readonly string[]).includes(o) ? " (required)" : ""}`);
   }
   return lines.join("\n") + "\n";
 }
@@ -139,7 +147,7 @@ function parseArgs(command: Command, args: readonly string[]): Flags {
       if (text !== "f32" && text !== "f64") throw new UsageError(`error: option '${OPTION_HELP.dtype![0]}' argument '${text}' is invalid. Allowed choices are f32, f64.`, true);
       flags[name] = text;
     }
-    else flags[name] = text;
+    else flags[name.replace(/-(\w)/g, (_m, c: string) => c.toUpperCase())] = text;
   }
   for (const r of COMMANDS[command].required) {
     if (flags[r] === undefined) throw new UsageError(`error: required option '${OPTION_HELP[r]![0]}' not specified`, true);
@@ -272,16 +280,25 @@ async function trainCommand(info: ModuleInfo, flags: Flags, node: NodeHost, prog
   const loss = info.defaults.loss;
   if (!loss) throw new UsageError(`${info.source} has no loss: add 'train { loss squared|cross_entropy|binary_cross_entropy }'`);
   const epochs = flags.epochs ?? info.defaults.epochs;
-  const seed = flags.seed ?? info.defaults.seed;
-  if (flags.save !== undefined) checkSaveTarget(flags.save, node);
-  if (flags.dtype !== undefined && (flags.save === undefined || weightsFormatOf(flags.save) !== "safetensors")) {
-    throw new UsageError(`--dtype chooses the number type of a .safetensors save${flags.save === undefined ? "; there is no --save" : `; ${flags.save} is JSON, which always holds the exact float64 weights`}`);
+  if (flags.saveBest !== undefined && flags.val === undefined) throw new UsageError("--save-best keeps the epoch with the lowest validation loss: it needs --val");
+  if (flags.resume !== undefined && flags.weights !== undefined) throw new UsageError("--resume continues from the checkpoint's weights: --weights cannot be given with it");
+  for (const path of [flags.save, flags.saveBest]) if (path !== undefined) checkSaveTarget(path, node);
+  if (flags.checkpoint !== undefined) checkSaveTarget(flags.checkpoint, node, false);
+  if (flags.dtype !== undefined && [flags.save, flags.saveBest].every((p) => p === undefined || weightsFormatOf(p) !== "safetensors")) {
+    const save = flags.save ?? flags.saveBest;
+    throw new UsageError(`--dtype chooses the number type of a .safetensors save${save === undefined ? "; there is no --save" : `; ${save} is JSON, which always holds the exact float64 weights`}`);
   }
-  const progress = new Progress(progressMode(flags.json, proc), epochs, proc);
+  // The run's identity as dlc train's compiled engine records it: a checkpoint of either resumes in the other.
+  const identity: CheckpointIdentity = { network: info.network ?? "(unnamed)", engine: `compiled ${info.precision}`, optimizer: info.defaults.optimizer, weights: info.weights };
+  const resumed: Checkpoint | undefined = flags.resume === undefined ? undefined : decodeCheckpoint(readRegularFile(flags.resume, "checkpoint", node), flags.resume, identity);
+  if (resumed && resumed.loop.epoch >= epochs) throw new UsageError(`${flags.resume} is at epoch ${resumed.loop.epoch}, the last of this run's ${epochs}: nothing is left to train (give --epochs more than ${resumed.loop.epoch})`);
+  // A resumed run shuffles, and draws dropout, as the run it continues: its seed and batch.
+  const seed = resumed?.seed ?? flags.seed ?? info.defaults.seed;
+  const progress = new Progress(progressMode(flags.json, proc), epochs, proc, Boolean(info.defaults.schedule || info.defaults.warmup));
   const initial = flags.weights === undefined ? undefined : readWeightsFile(info, flags.weights, node, (m) => progress.note(`warning: ${m}`));
   const data = readDataFile(flags.data!, { inputs: info.inputs, output: info.output, loss, needTargets: true }, node);
   if (data.size === 0) throw new UsageError(`${flags.data} holds no samples`);
-  const batch = Math.min(flags.batch ?? info.defaults.batch, data.size);
+  const batch = Math.min(resumed?.batch ?? flags.batch ?? info.defaults.batch, data.size);
   if (flags.threads !== undefined && flags.threads > info.shards) {
     throw new UsageError(info.shards === 1 ? `--threads ${flags.threads}: this module was compiled without threads (compile it with dlc compile --threads ${flags.threads})` : `--threads ${flags.threads}: this module was compiled for at most ${info.shards} threads (dlc compile --threads ${info.shards})`);
   }
@@ -290,23 +307,50 @@ async function trainCommand(info: ModuleInfo, flags: Flags, node: NodeHost, prog
   if (flags.top !== undefined && flags.top > 1 && loss !== "cross_entropy") throw new UsageError(`--top counts a class among the K highest outputs: it needs cross_entropy, not ${loss}`);
   const model = info.create({ maxBatch: batch, seed, threads: flags.threads });
   if (initial) setWeights(info, model, initial);
+  const trainable = model as unknown as TrainableState;
+  if (resumed) {
+    setWeights(info, model, new Map(resumed.weights.map((w) => [w.name, w.data as Float64Array])));
+    try {
+      trainable.setOptimizerState(resumed.optimizer);
+    } catch (e) {
+      throw new UsageError(`${flags.resume}: ${(e as Error).message}`);
+    }
+    trainable.setRandomState(resumed.random);
+  }
+  const onEpochState = (state: LoopState | undefined): void => {
+    if (!state) return;
+    if (flags.checkpoint !== undefined) {
+      const weights = info.weights.map((w) => ({ name: w.name, shape: w.shape, data: model.w.subarray(w.offset, w.offset + w.size) }));
+      const checkpoint: Checkpoint = { network: identity.network, engine: identity.engine, seed, batch, loop: state, weights, optimizer: trainable.optimizerState(), random: trainable.randomState() };
+      writeFileAtomic(flags.checkpoint, encodeCheckpoint(checkpoint, flags.checkpoint), node);
+    }
+    if (flags.saveBest !== undefined && state.epochsWithoutImprovement === 0) writeFileAtomic(flags.saveBest, encodeWeights(namedWeights(info.weights, model), weightsFormatOf(flags.saveBest), { file: flags.saveBest, dtype: flags.dtype }), node);
+  };
 
   const ctrlC = new CtrlC(proc, (m) => progress.note(m));
   ctrlC.install();
   let diverged = false;
   try {
     const d = info.defaults;
-    const outcome = await fitModel(model, info, data, { epochs, batch, seed }, {
-      lr: flags.lr ?? d.lr,
-      schedule: d.schedule ?? undefined,
-      warmup: d.warmup || undefined,
-      validation,
-      top: flags.top,
-      patience: validation ? flags.patience ?? d.patience ?? undefined : undefined,
-      onBatch: (r) => progress.batch(r),
-      onEpoch: (r) => progress.epoch(r),
-      shouldStop: () => ctrlC.pressed,
-    });
+    let outcome;
+    try {
+      outcome = await fitModel(model, info, data, { epochs, batch, seed }, {
+        lr: flags.lr ?? d.lr,
+        schedule: d.schedule ?? undefined,
+        warmup: d.warmup || undefined,
+        validation,
+        top: flags.top,
+        patience: validation ? flags.patience ?? d.patience ?? undefined : undefined,
+        onBatch: (r) => progress.batch(r),
+        onEpoch: (r) => progress.epoch(r),
+        resume: resumed?.loop,
+        onEpochState: (_r, state) => onEpochState(state),
+        shouldStop: () => ctrlC.pressed,
+      });
+    } catch (e) {
+      if (e instanceof ResumeMismatch) throw new UsageError(`${flags.resume}: ${e.message}`);
+      throw e;
+    }
     diverged = outcome.status === "diverged";
     if (outcome.status === "diverged") progress.note(`${program}: ${divergenceMessage(outcome, flags.save)}`);
     else if (outcome.status === "interrupted") progress.note(`interrupted in epoch ${outcome.epochs[outcome.epochs.length - 1]?.epoch ?? 1}`);
@@ -324,6 +368,14 @@ async function trainCommand(info: ModuleInfo, flags: Flags, node: NodeHost, prog
   }
   if (ctrlC.pressed) return EXIT_INTERRUPTED;
   return diverged ? EXIT_INPUT_ERRORS : EXIT_OK;
+}
+
+/** A generated Model's training state (its internal methods). */
+interface TrainableState {
+  optimizerState(): OptimizerState;
+  setOptimizerState(state: OptimizerState): void;
+  randomState(): number[];
+  setRandomState(state: readonly number[]): void;
 }
 
 function setWeights(info: ModuleInfo, model: ModelLike, values: ReadonlyMap<string, Float64Array>): void {

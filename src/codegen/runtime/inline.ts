@@ -13,7 +13,7 @@ import { literal } from "../safe-text.js";
  */
 
 /** In dependency order (only for readability: declarations are hoisted or used later). */
-const FILES = ["host", "errors", "json", "nested", "safetensors", "public-types", "internal-types", "targets", "weights", "csv-fields", "data", "random", "divergence", "schedule", "optimizer-state", "clip", "metrics", "trainer", "fit", "threads", "api", "temp-files", "node-files", "progress", "plot-svg", "interrupt", "cli"] as const;
+const FILES = ["host", "errors", "json", "nested", "safetensors", "public-types", "internal-types", "targets", "weights", "csv-fields", "data", "random", "divergence", "schedule", "optimizer-state", "clip", "metrics", "trainer", "checkpoint", "fit", "threads", "api", "temp-files", "node-files", "progress", "plot-svg", "interrupt", "cli"] as const;
 /** Files whose exports stay exports of the generated module. */
 const PUBLIC_FILES: ReadonlySet<string> = new Set(["public-types"]);
 /** Single declarations that stay exported. */
@@ -114,6 +114,8 @@ const MODULE_URL: string = (import.meta as unknown as { readonly url?: string })
 /** What the runtime knows of this module. */
 const RUNTIME_INFO: ModuleInfo<Model> = {
   source: NETWORK.source,
+  network: NETWORK.name,
+  precision: NETWORK.precision,
   inputs: [${inputs.join(", ")}],
   output: NETWORK.output,
   outputSoftmax: ${softmax},

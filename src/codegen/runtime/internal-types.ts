@@ -36,6 +36,9 @@ export interface InputInfo {
 export interface ModuleInfo<M extends ModelLike = ModelLike> {
   /** The .dl file the module was compiled from. */
   readonly source: string;
+  /** The network's name (null: unnamed) and the module's number type: a checkpoint's identity. */
+  readonly network: string | null;
+  readonly precision: "f32" | "f64";
   readonly inputs: readonly InputInfo[];
   /** One sample's output shape. */
   readonly output: readonly number[];
@@ -44,6 +47,7 @@ export interface ModuleInfo<M extends ModelLike = ModelLike> {
   readonly weights: readonly WeightInfo[];
   readonly defaults: {
     readonly loss: LossName | null;
+    readonly optimizer: "sgd" | "adam" | "adamw";
     readonly lr: number;
     readonly batch: number;
     readonly epochs: number;

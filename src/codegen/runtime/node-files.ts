@@ -119,7 +119,7 @@ export function readDataFile(path: string, spec: DataSpec, node: NodeHost): Data
  * /dev/zero never ends, a FIFO may never be written to, and neither tells its size beforehand,
  * so reading one could fill the memory or wait forever. `what` names the file in messages.
  */
-export function readRegularFile(path: string, what: "data file" | "weights file", node: NodeHost): Uint8Array {
+export function readRegularFile(path: string, what: "data file" | "weights file" | "checkpoint", node: NodeHost): Uint8Array {
   let st: StatsLike;
   try {
     st = node.fs.statSync(path);
@@ -205,9 +205,9 @@ function labelsBeside(imagesPath: string, fs: FsLike, paths: PathLike): string |
   return undefined;
 }
 
-/** Refuses a `--save` path that can never be written, before training rather than after. */
-export function checkSaveTarget(path: string, node: NodeHost): void {
-  weightsFormatOf(path);
+/** Refuses a `--save` path (a weights file; any name with `weights: false`) that can never be written, before training rather than after. */
+export function checkSaveTarget(path: string, node: NodeHost, weights = true): void {
+  if (weights) weightsFormatOf(path);
   const dir = node.path.dirname(path);
   let isDir = false;
   try {

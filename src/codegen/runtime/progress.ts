@@ -29,6 +29,8 @@ export class Progress {
     private readonly mode: ProgressMode,
     private readonly epochs: number,
     private readonly proc: NodeProcessLike,
+    /** Plain lines name the rate only where it changes (a schedule or warmup); JSON always carries it. */
+    private readonly lrInLines = false,
   ) {}
 
   batch(info: BatchReport): void {
@@ -46,7 +48,7 @@ export class Progress {
       return;
     }
     this.clearBar();
-    this.proc.stdout.write(epochLine(r, this.epochs) + "\n");
+    this.proc.stdout.write(epochLine(this.lrInLines ? r : { ...r, lr: undefined }, this.epochs) + "\n");
   }
 
   /** A message for the user that must not tangle with the bar. */

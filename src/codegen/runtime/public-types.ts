@@ -55,7 +55,7 @@ export interface EpochReport {
   readonly samples: number;
   readonly seconds: number;
   readonly samplesPerSecond: number;
-  /** The learning rate of the epoch's last batch. */
+  /** The learning rate of the epoch's last batch (the base rate without a schedule or warmup); always set by the trainer. */
   readonly lr?: number;
 }
 

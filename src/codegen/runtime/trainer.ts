@@ -224,8 +224,8 @@ export async function runTrainer<S>(engine: TrainEngine<S>, size: number, target
     }
     spare = safe.state;
     const seconds = (now() - started) / 1000;
-    // The rate is reported where it changes (a schedule or warmup).
-    let report: EpochReport = { epoch, loss: seen ? total / seen : NaN, samples: seen, seconds, samplesPerSecond: seconds > 0 ? seen / seconds : 0, ...(s.schedule ? { lr } : {}) };
+    // lr: the rate of the epoch's last batch (the base rate without a schedule or warmup).
+    let report: EpochReport = { epoch, loss: seen ? total / seen : NaN, samples: seen, seconds, samplesPerSecond: seconds > 0 ? seen / seconds : 0, lr };
     if (metrics && metrics.count > 0) report = { ...report, accuracy: metrics.topKAccuracy() };
     if (stopped) {
       reports.push(report);
