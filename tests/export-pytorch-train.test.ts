@@ -110,14 +110,13 @@ const OPTIMIZER_CASES: Record<string, { readonly optimizer: string; readonly set
  * alexnet 63x63) on one batch of 2 samples (the batchnorms at 1x1 need 2 values per channel) or,
  * for vgg16 and alexnet, 1 sample: their dense layers hold 22–23 million weights whatever the
  * input. Measured on 2 busy cores, the five add 37 s to this file (54 → 91 s; resnet50 7 s,
- * vgg16 and alexnet most of the rest); alone, vgg16's
- * epoch takes 12 s in dlc's interpreter and 9 s in train.py (import, 300 MB of float64 weights
- * read and written), alexnet's 7 s and about 6 s. They start from weight files, not from
+ * vgg16 and alexnet most of the rest); alone, vgg16's epoch takes 12 s in dlc's interpreter and
+ * 9 s in train.py (import, 300 MB of float64 weights read and written), alexnet's 7 s and 6 s. They start from weight files, not from
  * Net(seed): model.py's seeded initialisation takes 7 s for alexnet's 22 million draws alone.
  * resnet50 runs at 40x40, not smaller: at 16x16 and 32x32 its last batchnorms see 2 values per
  * channel, the step's gradients explode (conv1's kernel moves by 2e4 at 32x32) and the engines'
  * float64 rounding differs by 8e-7 relative there (their losses agree within 1e-11); at 40x40
- * (2x2 at the end) they agree within 1e-11, for about 9 s more.
+ * (2x2 at the end) they agree within 1e-11.
  */
 const EXAMPLES: Record<string, Omit<Case, "text">> = {
   "seed.dl": {},
