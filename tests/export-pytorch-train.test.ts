@@ -104,7 +104,20 @@ const OPTIMIZER_CASES: Record<string, { readonly optimizer: string; readonly set
   "adamw + clip + step + warmup + patience (no validation: every epoch)": { optimizer: "adamw lr 0.02", setting: "  weight_decay 0.05\n  clip 0.1\n  schedule step 2 0.3\n  warmup 3\n  patience 1\n", epochs: 3 },
 };
 
-/** The examples at small inputs; their dropout set to 0 (PyTorch's masks are not dlc's). */
+/**
+ * The examples at small inputs; their dropout set to 0 (PyTorch's masks are not dlc's). The image
+ * classifiers run at the smallest input they accept (resnet18 16x16, googlenet, vgg16 32x32,
+ * alexnet 63x63) on one batch of 2 samples (the batchnorms at 1x1 need 2 values per channel) or,
+ * for vgg16 and alexnet, 1 sample: their dense layers hold 22–23 million weights whatever the
+ * input. Measured on 2 busy cores, the five add 37 s to this file (54 → 91 s; resnet50 7 s,
+ * vgg16 and alexnet most of the rest); alone, vgg16's epoch takes 12 s in dlc's interpreter and
+ * 9 s in train.py (import, 300 MB of float64 weights read and written), alexnet's 7 s and 6 s. They start from weight files, not from
+ * Net(seed): model.py's seeded initialisation takes 7 s for alexnet's 22 million draws alone.
+ * resnet50 runs at 40x40, not smaller: at 16x16 and 32x32 its last batchnorms see 2 values per
+ * channel, the step's gradients explode (conv1's kernel moves by 2e4 at 32x32) and the engines'
+ * float64 rounding differs by 8e-7 relative there (their losses agree within 1e-11); at 40x40
+ * (2x2 at the end) they agree within 1e-11.
+ */
 const EXAMPLES: Record<string, Omit<Case, "text">> = {
   "seed.dl": {},
   "lenet5.dl": {},
@@ -112,6 +125,11 @@ const EXAMPLES: Record<string, Omit<Case, "text">> = {
   "char_lstm.dl": { input: [12], samples: 3 },
   "gru_tagger.dl": { input: [10], samples: 3 },
   "seq2seq_attention.dl": { input: [6], samples: 3 },
+  "resnet18.dl": { input: [16, 16, 3], samples: 2, batch: 2 },
+  "resnet50.dl": { input: [40, 40, 3], samples: 2, batch: 2 },
+  "googlenet.dl": { input: [32, 32, 3], samples: 2, batch: 2 },
+  "vgg16.dl": { input: [32, 32, 3], samples: 1, batch: 1 },
+  "alexnet.dl": { input: [63, 63, 3], samples: 1, batch: 1 },
 };
 
 // ---- data and weights for a case -------------------------------------------------------------
