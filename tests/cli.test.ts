@@ -1,44 +1,16 @@
 // End to end through `node bin/dlc` (built by `npm test`'s pretest `tsc`): exit codes, stdout/stderr,
 // the JSON forms of LANGUAGE.md §7, the human summary table and colour.
 // Every expected number is from LANGUAGE.md or worked out by hand in the comment beside it.
-import { spawn } from "node:child_process";
 import { mkdtempSync, readFileSync, rmSync, truncateSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { dirname, join } from "node:path";
-import { fileURLToPath } from "node:url";
+import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { dlc, ROOT, type Run } from "./helpers/dlc-cli.js";
 
-const ROOT = join(dirname(fileURLToPath(import.meta.url)), "..");
-const BIN = join(ROOT, "bin", "dlc");
 const LENET = "examples/lenet5.dl";
 const ANSI = /\x1b\[/;
 /** A line of a JavaScript stack trace: "    at foo (file.js:1:2)". */
 const STACK_LINE = /^\s+at\s/m;
-
-interface Run {
-  readonly code: number | null;
-  readonly stdout: string;
-  readonly stderr: string;
-}
-
-/** Runs `node bin/dlc ARGS` with stdout and stderr on pipes; NO_COLOR=1 unless `env` says otherwise. */
-function dlc(args: readonly string[], options: { env?: Record<string, string>; cwd?: string; stdin?: string } = {}): Promise<Run> {
-  const env: NodeJS.ProcessEnv = { ...process.env };
-  delete env.NO_COLOR;
-  delete env.FORCE_COLOR;
-  delete env.DLC_DEBUG;
-  Object.assign(env, options.env ?? { NO_COLOR: "1" });
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [BIN, ...args], { cwd: options.cwd ?? ROOT, env, stdio: [options.stdin === undefined ? "ignore" : "pipe", "pipe", "pipe"] });
-    if (options.stdin !== undefined) child.stdin!.end(options.stdin);
-    let stdout = "";
-    let stderr = "";
-    child.stdout.setEncoding("utf8").on("data", (s: string) => (stdout += s));
-    child.stderr.setEncoding("utf8").on("data", (s: string) => (stderr += s));
-    child.on("error", reject);
-    child.on("close", (code) => resolve({ code, stdout, stderr }));
-  });
-}
 
 function json(run: Run): any {
   expect(run.stdout.trim().split("\n"), "--json prints exactly one line").toHaveLength(1);

@@ -5,7 +5,7 @@ import type { LossKind } from "../ir/types.js";
 import { usesCompiledEngine, type EngineRequest } from "./engine.js";
 import { checkEngineFlags } from "./engine-options.js";
 import { EXIT_INPUT_ERRORS, EXIT_OK, UsageError } from "./errors.js";
-import { diagnosticsJson, load, printDiagnostics } from "./load.js";
+import { loadNetwork } from "./load.js";
 import { compiledModel, interpretedModel } from "./train.js";
 
 export interface EvalFlags extends EngineRequest {
@@ -27,14 +27,10 @@ const EVAL_BATCH = 64;
  */
 export async function runEval(file: string, flags: EvalFlags): Promise<number> {
   checkEngineFlags(flags);
-  const loaded = load(file, { inputShape: flags.input, network: flags.network });
+  const loaded = loadNetwork(file, flags);
+  if (!loaded) return EXIT_INPUT_ERRORS;
   const { analysis } = loaded;
-  if (analysis.hasErrors || !analysis.selected) {
-    if (flags.json) process.stdout.write(JSON.stringify(diagnosticsJson(loaded)) + "\n");
-    else printDiagnostics(loaded);
-    return EXIT_INPUT_ERRORS;
-  }
-  const checked = analysis.selected;
+  const { checked } = loaded;
   const loss: LossKind | undefined = analysis.train?.loss;
   if (!loss) throw new UsageError(`${file} has no loss: add 'train { loss squared|cross_entropy|binary_cross_entropy }' (eval reports the loss)`);
   if (flags.top !== undefined && flags.top > 1 && loss !== "cross_entropy") throw new UsageError(`--top counts a class among the K highest outputs: it needs cross_entropy, not ${loss}`);

@@ -26,6 +26,25 @@ export function printDiagnostics(loaded: Loaded): void {
   process.stderr.write(renderAll(diagnostics, loaded.file, loaded.text, colorsFor(process.stderr)) + "\n");
 }
 
+/** A loaded file whose selected network checked without errors. */
+export interface LoadedNetwork extends Loaded {
+  readonly checked: NonNullable<Analysis["selected"]>;
+}
+
+/**
+ * The prologue of the commands that need a checked network (run, eval, train): loads FILE and,
+ * when it has errors or selects no network, prints them (one JSON object on stdout with --json)
+ * and gives undefined, for the command to exit 1.
+ */
+export function loadNetwork(file: string, flags: { readonly input?: AnalyzeOptions["inputShape"]; readonly network?: string; readonly json?: boolean }): LoadedNetwork | undefined {
+  const loaded = load(file, { inputShape: flags.input, network: flags.network });
+  const checked = loaded.analysis.selected;
+  if (!loaded.analysis.hasErrors && checked) return { ...loaded, checked };
+  if (flags.json) process.stdout.write(JSON.stringify(diagnosticsJson(loaded)) + "\n");
+  else printDiagnostics(loaded);
+  return undefined;
+}
+
 export function diagnosticsJson(loaded: Loaded): object {
   return { ok: !loaded.analysis.hasErrors, diagnostics: loaded.analysis.diagnostics.map((d) => toJson(d, loaded.file)) };
 }

@@ -7,7 +7,7 @@ import type { Shape } from "../ir/shape.js";
 import { openCompiledEngine, setModelWeights, usesCompiledEngine, type EngineRequest } from "./engine.js";
 import { checkEngineFlags } from "./engine-options.js";
 import { EXIT_INPUT_ERRORS, EXIT_OK } from "./errors.js";
-import { diagnosticsJson, load, printDiagnostics, type Loaded } from "./load.js";
+import { loadNetwork, type Loaded } from "./load.js";
 import { setupModel } from "./model-setup.js";
 
 export interface RunFlags extends EngineRequest {
@@ -27,14 +27,10 @@ const RUN_BATCH = 64;
  */
 export async function runRun(file: string, flags: RunFlags): Promise<number> {
   checkEngineFlags(flags);
-  const loaded = load(file, { inputShape: flags.input, network: flags.network });
+  const loaded = loadNetwork(file, flags);
+  if (!loaded) return EXIT_INPUT_ERRORS;
   const { analysis } = loaded;
-  if (analysis.hasErrors || !analysis.selected) {
-    if (flags.json) process.stdout.write(JSON.stringify(diagnosticsJson(loaded)) + "\n");
-    else printDiagnostics(loaded);
-    return EXIT_INPUT_ERRORS;
-  }
-  const checked = analysis.selected;
+  const { checked } = loaded;
   const interpreted = !usesCompiledEngine(checked, flags, analysis.train);
   const warn = (m: string): void => void process.stderr.write(`warning: ${m}\n`);
   const batches = interpreted ? interpretedOutputs(checked, flags, warn) : await compiledOutputs(loaded, flags, warn);

@@ -18,7 +18,7 @@ import { splitForValidation } from "./datasets.js";
 import { openCompiledEngine, setModelWeights, usesCompiledEngine, type EngineRequest } from "./engine.js";
 import { checkEngineFlags } from "./engine-options.js";
 import { EXIT_INPUT_ERRORS, EXIT_OK, UsageError } from "./errors.js";
-import { diagnosticsJson, load, printDiagnostics, type Loaded } from "./load.js";
+import { loadNetwork, printDiagnostics, type Loaded } from "./load.js";
 import { assertFitsInMemory, assertRunnable, setupModel } from "./model-setup.js";
 import { checkOutputTarget } from "./output-target.js";
 import { saveTestHooks } from "./save-test-hooks.js";
@@ -71,13 +71,9 @@ export interface TrainedModel {
  */
 export async function runTrain(file: string, flags: TrainFlags): Promise<number> {
   checkEngineFlags(flags);
-  const loaded = load(file, { inputShape: flags.input, network: flags.network });
+  const loaded = loadNetwork(file, flags);
+  if (!loaded) return EXIT_INPUT_ERRORS;
   const { analysis } = loaded;
-  if (analysis.hasErrors || !analysis.selected) {
-    if (flags.json) process.stdout.write(JSON.stringify(diagnosticsJson(loaded)) + "\n");
-    else printDiagnostics(loaded);
-    return EXIT_INPUT_ERRORS;
-  }
   if (!flags.json) printDiagnostics(loaded);
   const fileConfig = analysis.train ?? {};
   const loss: LossKind | undefined = fileConfig.loss;
@@ -93,7 +89,7 @@ export async function runTrain(file: string, flags: TrainFlags): Promise<number>
   const warmup = flags.warmup ?? fileConfig.warmup;
   const patience = flags.patience ?? fileConfig.patience;
   const epochs = flags.epochs ?? fileConfig.epochs ?? 1;
-  const checked = analysis.selected;
+  const { checked } = loaded;
   checkTargets(flags);
   if (flags.top !== undefined && flags.top > 1 && loss !== "cross_entropy") throw new UsageError(`--top counts a class among the K highest outputs: it needs cross_entropy, not ${loss}`);
 

@@ -2,7 +2,7 @@ import { explosionLimit } from "./divergence.js";
 import { now, yieldToHost } from "./host.js";
 import type { LossName } from "./internal-types.js";
 import { hasAccuracy, MetricAccumulator } from "./metrics.js";
-import type { BatchReport, Dataset, EpochReport, Targets } from "./public-types.js";
+import type { BatchReport, Dataset, EpochReport, FitOutcome, Targets } from "./public-types.js";
 import { randomOnState } from "./random.js";
 import { learningRateAt, type LrSettings } from "./schedule.js";
 
@@ -88,20 +88,8 @@ export interface TrainerSettings {
   readonly safePointMs?: number;
 }
 
-export type TrainOutcome =
-  | { readonly status: "done" | "interrupted" | "stopped"; readonly epochs: readonly EpochReport[] }
-  | {
-      readonly status: "diverged";
-      readonly epochs: readonly EpochReport[];
-      readonly epoch: number;
-      readonly batch: number;
-      readonly loss: number;
-      readonly reason: "loss" | "exploded" | "weight";
-      readonly firstLoss?: number;
-      readonly goodBatches: number;
-      readonly weight?: string;
-      readonly value?: number;
-    };
+/** What a run of the loop ends with (the type `fit` returns). */
+export type TrainOutcome = FitOutcome;
 
 type Diverged = Extract<TrainOutcome, { status: "diverged" }>;
 
