@@ -14,6 +14,7 @@ import { analyze, type AnalyzeOptions } from "../src/index.js";
 import { Model } from "../src/interp/model.js";
 import { registry } from "../src/layers/registry.js";
 import { seededRandom } from "../src/interp/random.js";
+import { randomModel } from "./helpers/random-model.js";
 import type { Tensor } from "../src/interp/tensor.js";
 import { dataSpecOf } from "../src/io/data-spec.js";
 import { product } from "../src/ir/shape.js";
@@ -27,19 +28,6 @@ function checkedOf(text: string, options: AnalyzeOptions = {}): CheckedNetwork {
   const errors = analysis.diagnostics.filter((d) => d.severity === "error").map((d) => d.message);
   expect(errors).toEqual([]);
   return analysis.selected!;
-}
-
-/** A model whose biases, norm statistics and scales are random too, so a swapped or dropped one shows. */
-function randomModel(checked: CheckedNetwork, seed: number): Model {
-  const model = new Model(checked, seededRandom(seed));
-  const random = seededRandom(seed + 1);
-  for (const p of model.params) {
-    for (const [name, t] of Object.entries(p)) {
-      if (name === "kernel" || name === "embeddings") continue;
-      for (let i = 0; i < t.data.length; i++) t.data[i] = name === "gamma" || name === "moving_variance" ? 0.5 + random() : (random() - 0.5) * 0.4;
-    }
-  }
-  return model;
 }
 
 /** Float32-representable inputs (token ids for embedding inputs), as dlc and ONNX Runtime both take them. */
